@@ -2,5 +2,6 @@
 //! example-shape comparison). See `spec.rs` for the conversion rules.
 #![allow(dead_code)]
 
+pub mod mutate;
 pub mod shape;
 pub mod spec;

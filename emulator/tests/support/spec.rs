@@ -137,6 +137,8 @@ pub struct Spec {
     /// converted `$defs` (key → JSON Schema)
     defs: BTreeMap<String, Value>,
     polymorphic: BTreeSet<DefId>,
+    /// polymorphic base → (discriminator property, [(value, derived)])
+    derived: HashMap<DefId, (String, Vec<(String, DefId)>)>,
     validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
@@ -196,6 +198,7 @@ impl Spec {
             ops: BTreeMap::new(),
             defs: BTreeMap::new(),
             polymorphic: BTreeSet::new(),
+            derived: HashMap::new(),
             validators: Mutex::new(HashMap::new()),
         };
         spec.index_operations()?;
@@ -388,6 +391,7 @@ impl Spec {
                 }
                 let mut dispatch = def_ref(&self_key(id));
                 desc.sort();
+                let mut table = Vec::new();
                 for d in desc.iter().rev() {
                     let value = self
                         .def_raw(d)
@@ -396,6 +400,7 @@ impl Spec {
                         .map(str::to_string)
                         .unwrap_or_else(|| d.1.clone());
                     let target = if self.polymorphic.contains(d) { self_key(d) } else { key_of(d) };
+                    table.push((value.clone(), d.clone()));
                     let mut cond = Map::new();
                     cond.insert(prop.clone(), json!({ "const": value }));
                     dispatch = json!({
@@ -405,6 +410,7 @@ impl Spec {
                     });
                 }
                 let dispatch = nullable_wrap(dispatch, &raw);
+                self.derived.insert(id.clone(), (prop.clone(), table));
                 defs.insert(key_of(id), dispatch);
                 defs.insert(self_key(id), flat);
             } else {
@@ -696,6 +702,101 @@ impl Spec {
                 truncate(&String::from_utf8_lossy(body), 200)
             )]),
         }
+    }
+}
+
+impl Spec {
+    /// Turn an example *response* body into a request body for the
+    /// operation's `body` parameter: every property the spec marks
+    /// `readOnly` (following `allOf` and discriminators) is removed.
+    pub fn request_body_from_response(&self, operation_id: &str, response: &Value) -> Result<Value> {
+        let op = self.operation(operation_id).ok_or_else(|| anyhow!("no operation {operation_id}"))?;
+        let p = op
+            .parameters
+            .iter()
+            .find(|p| p.location == "body")
+            .ok_or_else(|| anyhow!("{operation_id} has no body parameter"))?;
+        let mut v = response.clone();
+        self.strip_read_only(&p.raw["schema"], &op.file, &mut v, 0)?;
+        Ok(v)
+    }
+
+    fn strip_read_only(&self, schema: &Value, file: &Path, v: &mut Value, depth: usize) -> Result<()> {
+        if depth > 64 {
+            return Ok(());
+        }
+        let (mut file, mut schema) = (file.to_path_buf(), schema.clone());
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str).map(str::to_string) {
+            if let Some(mut id) = self.def_id_of_ref(&file, &r)? {
+                // discriminator: pick the derived definition for the value present
+                if let Some((prop, table)) = self.derived.get(&id) {
+                    if let Some(val) = v.get(prop).and_then(Value::as_str) {
+                        if let Some((_, d)) = table.iter().find(|(x, _)| x == val) {
+                            id = d.clone();
+                        }
+                    }
+                }
+                schema = self.def_raw(&id).clone();
+                file = id.0.clone();
+            } else {
+                let (f, t) = self.lookup(&file, &r)?;
+                schema = t.clone();
+                file = f;
+            }
+        }
+        match v {
+            Value::Object(m) => {
+                let mut props: Vec<(String, Value, PathBuf)> = Vec::new();
+                self.raw_props(&schema, &file, &mut props, 0)?;
+                let ap = schema.get("additionalProperties").filter(|a| a.is_object()).cloned();
+                let keys: Vec<String> = m.keys().cloned().collect();
+                for k in keys {
+                    match props.iter().rev().find(|(n, _, _)| *n == k) {
+                        Some((_, ps, pf)) => {
+                            if ps.get("readOnly").and_then(Value::as_bool) == Some(true) {
+                                m.remove(&k);
+                            } else {
+                                self.strip_read_only(ps, pf, m.get_mut(&k).unwrap(), depth + 1)?;
+                            }
+                        }
+                        None => {
+                            if let Some(ap) = &ap {
+                                self.strip_read_only(ap, &file, m.get_mut(&k).unwrap(), depth + 1)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Value::Array(a) => {
+                if let Some(items) = schema.get("items") {
+                    for x in a {
+                        self.strip_read_only(items, &file, x, depth + 1)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn raw_props(&self, schema: &Value, file: &Path, out: &mut Vec<(String, Value, PathBuf)>, depth: usize) -> Result<()> {
+        if depth > 32 {
+            return Ok(());
+        }
+        for item in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+            let (f, t) = match item.get("$ref").and_then(Value::as_str) {
+                Some(r) => {
+                    let (f, t) = self.lookup(file, r)?;
+                    (f, t.clone())
+                }
+                None => (file.to_path_buf(), item.clone()),
+            };
+            self.raw_props(&t, &f, out, depth + 1)?;
+        }
+        for (n, ps) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            out.push((n.clone(), ps.clone(), file.to_path_buf()));
+        }
+        Ok(())
     }
 }
 
