@@ -1,0 +1,1 @@
+//! Seeding (see below).
