@@ -12,12 +12,12 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::arm::{self, api_version_accepted, empty_response, json_response, ArmError, ACCEPTED_API_VERSIONS, PINNED_API_VERSION, PROVIDER};
+use crate::arm::{self, api_version_accepted, empty_response, json_response, ArmError, ACCEPTED_API_VERSIONS, PROVIDER};
 use crate::auth::{Auth, Principal};
 use crate::blob::BlobService;
 use crate::config::EmulatorConfig;
 use crate::faults::{Action, Fault, Faults, RequestRecord};
-use crate::resources::{self, assets, datastores, jobs, workspaces, Ctx};
+use crate::resources::{assets, datastores, jobs, workspaces, Ctx};
 use crate::routes::{self, NoRoute, Route};
 use crate::store::Store;
 
@@ -358,7 +358,7 @@ async fn dispatch(app: &App, ctx: &Ctx, route: &Route, method: &str, body: &[u8]
         (Route::Version { ws, kind, name, version }, "GET") => assets::get_version(app, ws, *kind, name, version),
         (Route::Version { ws, kind, name, version }, "PUT") => assets::put_version(app, ws, *kind, name, version, body, p),
         (Route::Version { ws, kind, name, version }, _) => assets::delete_version(app, ws, *kind, name, version),
-        (Route::StartPendingUpload { ws, .. }, _) => assets::start_pending_upload(app, ctx, ws, body),
+        (Route::StartPendingUpload { ws, .. }, _) => assets::start_pending_upload(app, ws, body),
         (Route::Jobs { ws }, _) => jobs::list(app, ctx, ws),
         (Route::Job { ws, id }, "GET") => jobs::get(app, ws, id),
         (Route::Job { ws, id }, "PUT") => jobs::create_or_update(app, ws, id, body, p, "NotStarted"),
@@ -377,8 +377,3 @@ pub fn internal_ctx(app: &App) -> Ctx {
         page_size: usize::MAX / 4,
     }
 }
-
-#[allow(unused_imports)]
-use resources as _;
-#[allow(dead_code)]
-const _PINNED: &str = PINNED_API_VERSION;

@@ -1,1 +1,311 @@
-//! Test bed.
+//! The standard two-region test bed (Azurite + emulator) behind a synchronous API for
+//! integration tests that run the tool as a child process, and for `aml-emulator up`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use serde::Serialize;
+
+use crate::azurite::{Azurite, AzuriteOptions};
+use crate::config::{EmulatorConfig, ServicePrincipal, StorageAccount, WorkspaceSpec};
+use crate::faults::Fault;
+use crate::server::{App, RunningEmulator};
+
+/// Names of the standard test bed, kept in one place.
+pub mod names {
+    pub const SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000001";
+    pub const RESOURCE_GROUP: &str = "rg-aml-failover";
+    pub const TENANT_ID: &str = "00000000-0000-0000-0000-0000000000aa";
+    pub const CLIENT_ID: &str = "00000000-0000-0000-0000-0000000000c1";
+    pub const PRIMARY_WORKSPACE: &str = "aml-primary";
+    pub const PRIMARY_LOCATION: &str = "eastus";
+    pub const PRIMARY_STORAGE: &str = "amlprimarysa";
+    pub const FAILOVER_WORKSPACE: &str = "aml-failover";
+    pub const FAILOVER_LOCATION: &str = "westus";
+    pub const FAILOVER_STORAGE: &str = "amlfailoversa";
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TestBedOptions {
+    /// Page size of every list (default 100).
+    pub page_size: Option<usize>,
+    /// Folder of `az ml` YAML files to load into the primary workspace.
+    pub seed_primary: Option<PathBuf>,
+}
+
+/// Connection facts of one workspace.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WorkspaceInfo {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+    pub location: String,
+    pub workspace_id: String,
+    pub storage_account: String,
+    pub storage_key: String,
+}
+
+impl WorkspaceInfo {
+    pub fn arm_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}",
+            self.subscription_id, self.resource_group, self.name
+        )
+    }
+    /// Name of the workspace's default blob container (`workspaceblobstore`).
+    pub fn default_container(&self) -> String {
+        format!("azureml-blobstore-{}", self.workspace_id)
+    }
+}
+
+/// Every connection fact of a running test bed (what `up --state-file` writes).
+#[derive(Debug, Clone, Serialize)]
+pub struct TestBedFacts {
+    pub arm_url: String,
+    pub authority_host: String,
+    pub admin_url: String,
+    pub ca_pem_path: Option<PathBuf>,
+    pub token: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub blob_endpoint: String,
+    pub blob_endpoint_template: String,
+    pub primary: WorkspaceInfo,
+    pub failover: WorkspaceInfo,
+}
+
+impl TestBedFacts {
+    /// The `AML_FAILOVER_*` and `EMU_*` variables of the env file.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("AML_FAILOVER_RESOURCE_MANAGER", self.arm_url.clone()),
+            ("AML_FAILOVER_AUTHORITY_HOST", self.authority_host.clone()),
+            ("AML_FAILOVER_BLOB_ENDPOINT", self.blob_endpoint_template.clone()),
+        ];
+        if let Some(ca) = &self.ca_pem_path {
+            v.push(("AML_FAILOVER_CA_CERT", ca.display().to_string()));
+        }
+        v.extend([
+            ("AML_FAILOVER_ACCESS_TOKEN", self.token.clone()),
+            ("EMU_TENANT_ID", self.tenant_id.clone()),
+            ("EMU_CLIENT_ID", self.client_id.clone()),
+            ("EMU_CLIENT_SECRET", self.client_secret.clone()),
+            ("EMU_SUBSCRIPTION", self.primary.subscription_id.clone()),
+            ("EMU_RESOURCE_GROUP", self.primary.resource_group.clone()),
+            ("EMU_PRIMARY_WORKSPACE", self.primary.name.clone()),
+            ("EMU_FAILOVER_WORKSPACE", self.failover.name.clone()),
+            ("EMU_ADMIN_URL", self.admin_url.clone()),
+        ]);
+        v.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// Shell `KEY=VALUE` lines (values single-quoted).
+    pub fn env_file(&self) -> String {
+        self.env().into_iter().map(|(k, v)| format!("{k}='{}'\n", v.replace('\'', "'\\''"))).collect()
+    }
+}
+
+fn random_key() -> String {
+    let bytes: [u8; 64] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Configuration of the standard bed against an Azurite at `blob_endpoint`.
+pub fn standard_config(blob_endpoint: &str, page_size: Option<usize>, data_dir: Option<PathBuf>, primary_key: &str, failover_key: &str) -> EmulatorConfig {
+    use names::*;
+    EmulatorConfig {
+        data_dir,
+        page_size: page_size.unwrap_or(crate::config::DEFAULT_PAGE_SIZE),
+        service_principals: vec![ServicePrincipal {
+            tenant_id: TENANT_ID.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: format!("emu-secret-{}", uuid::Uuid::new_v4().simple()),
+        }],
+        blob_endpoint: Some(blob_endpoint.to_string()),
+        storage_accounts: vec![
+            StorageAccount { name: PRIMARY_STORAGE.into(), key: primary_key.into() },
+            StorageAccount { name: FAILOVER_STORAGE.into(), key: failover_key.into() },
+        ],
+        workspaces: vec![
+            WorkspaceSpec { subscription_id: SUBSCRIPTION.into(), resource_group: RESOURCE_GROUP.into(), name: PRIMARY_WORKSPACE.into(), location: PRIMARY_LOCATION.into(), storage_account: PRIMARY_STORAGE.into() },
+            WorkspaceSpec { subscription_id: SUBSCRIPTION.into(), resource_group: RESOURCE_GROUP.into(), name: FAILOVER_WORKSPACE.into(), location: FAILOVER_LOCATION.into(), storage_account: FAILOVER_STORAGE.into() },
+        ],
+        ..EmulatorConfig::default()
+    }
+}
+
+/// Starts Azurite with fresh keys for the two standard storage accounts.
+pub fn start_azurite() -> anyhow::Result<(Azurite, String, String)> {
+    let (pk, fk) = (random_key(), random_key());
+    let azurite = Azurite::start(AzuriteOptions {
+        accounts: vec![(names::PRIMARY_STORAGE.into(), pk.clone()), (names::FAILOVER_STORAGE.into(), fk.clone())],
+        location: None,
+    })?;
+    Ok((azurite, pk, fk))
+}
+
+/// Facts of a running emulator configured by [`standard_config`].
+pub fn facts(emu: &RunningEmulator) -> anyhow::Result<TestBedFacts> {
+    let cfg = emu.config();
+    let sp = cfg.service_principals.first().ok_or_else(|| anyhow::anyhow!("no service principal"))?;
+    let info = |name: &str| -> anyhow::Result<WorkspaceInfo> {
+        emu.app().store.read(|s| {
+            let key = crate::arm::workspace_key(names::SUBSCRIPTION, names::RESOURCE_GROUP, name);
+            let w = s.workspace(&key).ok_or_else(|| anyhow::anyhow!("workspace {name} missing"))?;
+            Ok(WorkspaceInfo {
+                subscription_id: w.subscription_id.clone(),
+                resource_group: w.resource_group.clone(),
+                name: w.name.clone(),
+                location: w.location.clone(),
+                workspace_id: w.workspace_id.clone(),
+                storage_account: w.storage_account.clone(),
+                storage_key: w.storage_key.clone(),
+            })
+        })
+    };
+    let blob = cfg.blob_endpoint.clone().unwrap_or_default();
+    Ok(TestBedFacts {
+        arm_url: emu.base_url().to_string(),
+        authority_host: emu.base_url().to_string(),
+        admin_url: format!("{}/_emulator", emu.base_url()),
+        ca_pem_path: emu.ca_pem_path().map(Path::to_path_buf),
+        token: emu.static_token().to_string(),
+        tenant_id: sp.tenant_id.clone(),
+        client_id: sp.client_id.clone(),
+        client_secret: sp.client_secret.clone(),
+        blob_endpoint_template: format!("{blob}/{{account}}"),
+        blob_endpoint: blob,
+        primary: info(names::PRIMARY_WORKSPACE)?,
+        failover: info(names::FAILOVER_WORKSPACE)?,
+    })
+}
+
+/// Azurite + emulator on a background thread with its own tokio runtime.
+pub struct TestBed {
+    facts: TestBedFacts,
+    app: Arc<App>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _azurite: Azurite,
+    _dir: tempfile::TempDir,
+}
+
+impl TestBed {
+    pub fn start(opts: TestBedOptions) -> anyhow::Result<TestBed> {
+        let (azurite, pk, fk) = start_azurite()?;
+        let dir = tempfile::Builder::new().prefix("aml-testbed-").tempdir()?;
+        let config = standard_config(&azurite.blob_endpoint(), opts.page_size, Some(dir.path().join("emulator")), &pk, &fk);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<(Arc<App>, TestBedFacts)>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let seed = opts.seed_primary.clone();
+        let thread = std::thread::Builder::new().name("aml-emulator".into()).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let started = async {
+                    let emu = crate::server::start(config).await?;
+                    let facts = facts(&emu)?;
+                    if let Some(folder) = &seed {
+                        crate::seed::seed_workspace(emu.app(), &facts.primary.arm_id(), folder).await?;
+                    }
+                    anyhow::Ok((emu, facts))
+                }
+                .await;
+                match started {
+                    Ok((emu, facts)) => {
+                        let _ = ready_tx.send(Ok((emu.app().clone(), facts)));
+                        let _ = stop_rx.await;
+                        emu.shutdown().await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        })?;
+        let (app, facts) = ready_rx.recv().map_err(|_| anyhow::anyhow!("emulator thread ended before it was ready"))??;
+        Ok(TestBed { facts, app, stop: Some(stop_tx), thread: Some(thread), _azurite: azurite, _dir: dir })
+    }
+
+    /// ARM endpoint (`https://127.0.0.1:P`), also the authority host.
+    pub fn arm_url(&self) -> &str {
+        &self.facts.arm_url
+    }
+    pub fn authority_host(&self) -> &str {
+        &self.facts.authority_host
+    }
+    pub fn ca_pem_path(&self) -> &Path {
+        self.facts.ca_pem_path.as_deref().expect("the test bed serves HTTPS")
+    }
+    /// The static bearer token.
+    pub fn token(&self) -> &str {
+        &self.facts.token
+    }
+    /// (tenant, client id, secret) accepted by the token endpoint.
+    pub fn service_principal(&self) -> (String, String, String) {
+        (self.facts.tenant_id.clone(), self.facts.client_id.clone(), self.facts.client_secret.clone())
+    }
+    /// `http://127.0.0.1:B`
+    pub fn blob_endpoint(&self) -> &str {
+        &self.facts.blob_endpoint
+    }
+    /// `http://127.0.0.1:B/{account}`
+    pub fn blob_endpoint_template(&self) -> &str {
+        &self.facts.blob_endpoint_template
+    }
+    pub fn primary(&self) -> &WorkspaceInfo {
+        &self.facts.primary
+    }
+    pub fn failover(&self) -> &WorkspaceInfo {
+        &self.facts.failover
+    }
+    pub fn facts(&self) -> &TestBedFacts {
+        &self.facts
+    }
+    pub fn admin_url(&self) -> &str {
+        &self.facts.admin_url
+    }
+    pub fn set_fault(&self, fault: Fault) {
+        self.app.faults.set(fault)
+    }
+    pub fn clear_faults(&self) {
+        self.app.faults.clear()
+    }
+    /// Requests served (faulted ones included) with `method` whose path contains `path_substring`.
+    pub fn request_count(&self, method: &str, path_substring: &str) -> usize {
+        self.app.faults.request_count(method, path_substring)
+    }
+    /// Requests served per operationId (`ModelVersions_CreateOrUpdate`, ...).
+    pub fn operation_count(&self, operation: &str) -> usize {
+        self.app.faults.operation_count(operation)
+    }
+    pub fn reset_counters(&self) {
+        self.app.faults.reset_counters()
+    }
+    /// The `AML_FAILOVER_*` / `EMU_*` variables for a child process.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.facts.env()
+    }
+    /// Direct access to the emulator's state (assertions in tests).
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+}
+
+impl Drop for TestBed {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -274,7 +274,7 @@ pub fn delete_version(app: &App, ws: &WorkspaceRef, kind: AssetKind, name: &str,
 
 /// CodeVersions_CreateOrGetStartPendingUpload: a blob prefix in the workspace's default
 /// container and a container SAS (read/add/create/write/delete/list, 24 h) to upload into it.
-pub fn start_pending_upload(app: &App, ctx: &Ctx, ws: &WorkspaceRef, body: &[u8]) -> Result<(StatusCode, Value), ArmError> {
+pub fn start_pending_upload(app: &App, ws: &WorkspaceRef, body: &[u8]) -> Result<(StatusCode, Value), ArmError> {
     let req: Value = if body.is_empty() { json!({}) } else { parse_body(body)? };
     let upload_type = req.get("pendingUploadType").and_then(Value::as_str).unwrap_or("TemporaryBlobReference");
     if upload_type != "TemporaryBlobReference" && upload_type != "None" {
@@ -291,12 +291,9 @@ pub fn start_pending_upload(app: &App, ctx: &Ctx, ws: &WorkspaceRef, body: &[u8]
             .map(|w| (w.storage_account.clone(), w.storage_key.clone(), w.default_container(), w.subscription_id.clone(), w.resource_group.clone()))
             .ok_or_else(|| super::workspaces::not_found(ws))
     })?;
-    let _ = ctx;
-    let blob_base = app
-        .blob
-        .as_ref()
-        .map(|b| b.container_url(&account, &container))
-        .unwrap_or_else(|| format!("https://{account}.blob.core.windows.net/{container}"));
+    // Azure's URL form; clients map `<account>.blob.core.windows.net` to the emulator's
+    // blob endpoint (AML_FAILOVER_BLOB_ENDPOINT), as for every other blob URI.
+    let blob_base = format!("https://{account}.blob.core.windows.net/{container}");
     let prefix = format!("LocalUpload/{}", upload_id.replace('-', ""));
     let blob_uri = format!("{blob_base}/{prefix}");
     let sk = azure_sharedkey::SharedKey::new(&account, &key).map_err(|e| ArmError::internal(e.to_string()))?;
