@@ -1,0 +1,213 @@
+//! REST client of the Azure ML control plane (ARM, api-version [`API_VERSION`]).
+//!
+//! Shared here: authentication, retries (with `Retry-After`), ARM error bodies turned into
+//! operator-readable errors, and `nextLink` paging. One file per resource family beside it.
+
+pub mod datastores;
+pub mod workspaces;
+
+use crate::error::{Error, Result};
+use crate::http::{RetryPolicy, Verdict};
+use crate::redact;
+use crate::workspace::credentials::TokenProvider;
+use crate::workspace::WorkspaceRef;
+use serde_json::Value;
+use std::sync::Arc;
+use url::Url;
+
+/// The pinned stable api-version (shared/specs/azureml/2025-12-01).
+pub const API_VERSION: &str = "2025-12-01";
+
+/// Asset families whose containers live under `<workspace>/<segment>`.
+pub const ASSET_KINDS: &[(&str, &str)] = &[
+    ("models", "models"),
+    ("environments", "environments"),
+    ("components", "components"),
+    ("code", "codes"),
+    ("data", "data"),
+    ("jobs", "jobs"),
+];
+
+#[derive(Clone)]
+pub struct ArmClient {
+    http: reqwest::Client,
+    base: Url,
+    scope: String,
+    tokens: Arc<TokenProvider>,
+    retry: RetryPolicy,
+}
+
+impl ArmClient {
+    pub fn new(http: reqwest::Client, base: Url, scope: String, tokens: Arc<TokenProvider>, retry: RetryPolicy) -> Self {
+        ArmClient { http, base, scope, tokens, retry }
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn tokens(&self) -> &Arc<TokenProvider> {
+        &self.tokens
+    }
+
+    /// Full URL of an ARM path (starting with `/subscriptions/...`) with the pinned api-version.
+    pub fn url(&self, path: &str) -> Result<Url> {
+        let mut u = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| Error::Internal(format!("bad ARM path {path}: {e}")))?;
+        u.query_pairs_mut().append_pair("api-version", API_VERSION);
+        Ok(u)
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        let url = self.url(path)?;
+        self.send(reqwest::Method::GET, url, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Option<&Value>) -> Result<Value> {
+        let url = self.url(path)?;
+        self.send(reqwest::Method::POST, url, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value> {
+        let url = self.url(path)?;
+        self.send(reqwest::Method::PUT, url, Some(body)).await
+    }
+
+    /// Every item of a paged list, following `nextLink` as given (it may carry another
+    /// api-version). A `nextLink` to another host is refused: the bearer token never leaves
+    /// the configured endpoint.
+    pub async fn list(&self, path: &str) -> Result<Vec<Value>> {
+        let mut url = self.url(path)?;
+        let mut items = Vec::new();
+        for page in 0.. {
+            if page > 100_000 {
+                return Err(Error::Service(format!("listing {path} did not end after 100000 pages")));
+            }
+            let body = self.send(reqwest::Method::GET, url.clone(), None).await?;
+            match body.get("value") {
+                Some(Value::Array(v)) => items.extend(v.iter().cloned()),
+                _ => return Err(Error::Service(format!("listing {path}: the response has no `value` array"))),
+            }
+            match body.get("nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                Some(next) => {
+                    let next = Url::parse(next)
+                        .or_else(|_| self.base.join(next))
+                        .map_err(|e| Error::Service(format!("listing {path}: bad nextLink: {e}")))?;
+                    if next.origin() != self.base.origin() {
+                        return Err(Error::Service(format!(
+                            "listing {path}: nextLink points to another host ({}); refusing to send credentials there",
+                            next.host_str().unwrap_or("?")
+                        )));
+                    }
+                    url = next;
+                }
+                None => break,
+            }
+        }
+        Ok(items)
+    }
+
+    async fn send(&self, method: reqwest::Method, url: Url, body: Option<&Value>) -> Result<Value> {
+        let shown = redact::url(&url);
+        let mut attempt = 0u32;
+        loop {
+            let token = self.tokens.token(&self.scope).await?;
+            let mut req = self.http.request(method.clone(), url.clone()).bearer_auth(&token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            tracing::debug!(%method, url = %shown, attempt, "ARM request");
+            match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    if let Verdict::RetryAfter(wait) = self.retry.on_status(attempt, status, resp.headers()) {
+                        tracing::info!(status, url = %shown, wait_ms = wait.as_millis() as u64, "transient failure; retrying");
+                        attempt += 1;
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    let bytes = resp.bytes().await.map_err(|e| transport_error(&self.base, &shown, &e))?;
+                    if (200..300).contains(&status) {
+                        if bytes.is_empty() {
+                            return Ok(Value::Null);
+                        }
+                        return serde_json::from_slice(&bytes)
+                            .map_err(|e| Error::Service(format!("{method} {shown}: response is not JSON: {e}")));
+                    }
+                    return Err(status_error(status, &bytes, &method, &shown, attempt));
+                }
+                Err(e) => {
+                    if let Verdict::RetryAfter(wait) = self.retry.on_transport_error(attempt) {
+                        tracing::info!(url = %shown, error = %e, "transport failure; retrying");
+                        attempt += 1;
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(transport_error(&self.base, &shown, &e));
+                }
+            }
+        }
+    }
+}
+
+/// ARM's `{"error":{"code","message"}}` (also tolerates `{"code","message"}` at the top).
+pub fn arm_error(bytes: &[u8]) -> (String, String) {
+    let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let e = v.get("error").unwrap_or(&v);
+    let code = e.get("code").and_then(Value::as_str).unwrap_or("").to_string();
+    let msg = e.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+    (code, msg)
+}
+
+fn status_error(status: u16, bytes: &[u8], method: &reqwest::Method, url: &str, retries: u32) -> Error {
+    let (code, msg) = arm_error(bytes);
+    let detail = match (code.is_empty(), msg.is_empty()) {
+        (false, false) => format!("{code}: {msg}"),
+        (false, true) => code.clone(),
+        (true, false) => msg.clone(),
+        (true, true) => format!("HTTP {status}"),
+    };
+    let after = match retries {
+        0 => String::new(),
+        1 => " after 1 retry".to_string(),
+        n => format!(" after {n} retries"),
+    };
+    match status {
+        401 => Error::Auth(format!(
+            "the control plane rejected the credentials (401 {detail}). Fix: run `az login` again, or check the token / service principal you configured"
+        )),
+        403 => Error::Auth(format!(
+            "not allowed (403 {detail}). Fix: grant this identity a role on the workspace (e.g. AzureML Data Scientist or Contributor)"
+        )),
+        404 => Error::NotFound(format!("not found (404 {detail}): {method} {url}")),
+        429 => Error::Unavailable(format!("throttled{after} (429 {detail}): try again later or lower --concurrency")),
+        502..=504 => Error::Unavailable(format!(
+            "the control plane did not answer{after} ({status} {detail}); the region may be down: check https://azure.status.microsoft, or fail over from storage"
+        )),
+        500..=599 => Error::Unavailable(format!("service error{after} ({status} {detail}) on {method} {url}")),
+        _ => Error::Service(format!("{method} {url} failed ({status} {detail})")),
+    }
+}
+
+fn transport_error(base: &Url, url: &str, e: &reqwest::Error) -> Error {
+    let mut cause = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        cause = format!("{cause}: {s}");
+        src = s.source();
+    }
+    let hint = if cause.contains("certificate") || cause.contains("UnknownIssuer") {
+        "Fix: trust the endpoint's CA with --ca-cert or AML_FAILOVER_CA_CERT"
+    } else {
+        "Fix: check the network, --cloud and --resource-manager-endpoint"
+    };
+    let host = base.host_str().unwrap_or("?");
+    Error::Unavailable(format!("cannot reach {host} ({url}): {cause}. {hint}"))
+}
+
+/// The ARM path of a workspace.
+pub fn workspace_path(ws: &WorkspaceRef) -> String {
+    ws.arm_id()
+}

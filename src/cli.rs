@@ -1,0 +1,195 @@
+//! Command-line arguments and help text. Clap types stop here: `Cli::settings` converts them
+//! once into the validated options the commands use.
+
+use crate::error::{Error, Result, EXIT_CODES_HELP};
+use crate::http::RetryPolicy;
+use crate::workspace::cloud::{Cloud, CloudOverrides};
+use crate::workspace::credentials::AuthMethod;
+use crate::workspace::reference::{self, RefDefaults};
+use crate::workspace::{ConnectOptions, WorkspaceRef};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const ABOUT: &str = "Move Azure Machine Learning (v2) workspace artifacts into a failover workspace, checksummed end to end.";
+
+const LONG_ABOUT: &str = "\
+Move Azure Machine Learning (v2) workspace artifacts from a primary workspace into a failover
+workspace, checksummed end to end.
+
+Workspace references (--from, --to) take any of:
+  - a config.json downloaded from Azure ML Studio   --from ./primary/config.json
+  - an ARM resource id                              --from /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<name>
+  - a workspace name with --subscription and -g     --subscription <id> -g <rg> --from <name>
+
+Credentials (--auth auto, the default) are tried in this order: the bearer token in
+AML_FAILOVER_ACCESS_TOKEN; a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID,
+AZURE_CLIENT_SECRET); workload identity (AZURE_FEDERATED_TOKEN_FILE); managed identity (when the
+environment announces it, or with --auth managed-identity); the Azure CLI login (`az login`).";
+
+#[derive(Debug, Parser)]
+#[command(name = "aml-failover", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXIT_CODES_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Text for people.
+    Human,
+    /// One JSON document on stdout (schema: docs in README, `schemaVersion` field).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Source (primary) workspace: config.json path, ARM id, or name (with --subscription, -g).
+    #[arg(long, global = true, env = "AML_FAILOVER_FROM", value_name = "WORKSPACE", help_heading = "Workspaces")]
+    pub from: Option<String>,
+    /// Target (failover) workspace: config.json path, ARM id, or name (with --subscription, -g).
+    #[arg(long, global = true, env = "AML_FAILOVER_TO", value_name = "WORKSPACE", help_heading = "Workspaces")]
+    pub to: Option<String>,
+    /// Subscription id for workspace names given without one (as in `az ml`).
+    #[arg(long, global = true, env = "AZURE_SUBSCRIPTION_ID", value_name = "ID", help_heading = "Workspaces")]
+    pub subscription: Option<String>,
+    /// Resource group for workspace names given without one (as in `az ml`).
+    #[arg(short = 'g', long, global = true, value_name = "NAME", help_heading = "Workspaces")]
+    pub resource_group: Option<String>,
+    /// Workspace name, for commands that act on one workspace (same as --from).
+    #[arg(short = 'w', long, global = true, value_name = "NAME", help_heading = "Workspaces")]
+    pub workspace_name: Option<String>,
+
+    /// Azure cloud: AzureCloud (default), AzureChinaCloud, AzureUSGovernment.
+    #[arg(long, global = true, env = "AML_FAILOVER_CLOUD", value_name = "NAME", help_heading = "Cloud and endpoints")]
+    pub cloud: Option<String>,
+    /// Resource Manager endpoint, for a custom cloud or the local emulator.
+    #[arg(long, global = true, env = "AML_FAILOVER_RESOURCE_MANAGER", value_name = "URL", help_heading = "Cloud and endpoints")]
+    pub resource_manager_endpoint: Option<String>,
+    /// Entra ID authority host for token requests (also read from AZURE_AUTHORITY_HOST).
+    #[arg(long, global = true, env = "AML_FAILOVER_AUTHORITY_HOST", value_name = "URL", help_heading = "Cloud and endpoints")]
+    pub authority_host: Option<String>,
+    /// Token scope for Resource Manager [default: <resource manager endpoint>/.default].
+    #[arg(long, global = true, env = "AML_FAILOVER_ARM_SCOPE", value_name = "SCOPE", hide = true)]
+    pub arm_scope: Option<String>,
+    /// Storage DNS suffix, e.g. core.windows.net.
+    #[arg(long, global = true, env = "AML_FAILOVER_STORAGE_SUFFIX", value_name = "SUFFIX", help_heading = "Cloud and endpoints")]
+    pub storage_suffix: Option<String>,
+    /// Blob endpoint template with {account}, e.g. http://127.0.0.1:10000/{account} for Azurite.
+    #[arg(long, global = true, env = "AML_FAILOVER_BLOB_ENDPOINT", value_name = "TEMPLATE", help_heading = "Cloud and endpoints")]
+    pub blob_endpoint: Option<String>,
+    /// Extra CA certificate (PEM) to trust; repeatable. Also AML_FAILOVER_CA_CERT and SSL_CERT_FILE.
+    #[arg(long, global = true, value_name = "PEM", help_heading = "Cloud and endpoints")]
+    pub ca_cert: Vec<PathBuf>,
+
+    /// Credential to use: auto, token, service-principal, workload-identity, managed-identity, azure-cli.
+    #[arg(long, global = true, env = "AML_FAILOVER_AUTH", default_value = "auto", value_name = "METHOD", help_heading = "Credentials")]
+    pub auth: String,
+
+    /// Retries of a failed request (429/5xx honour Retry-After; network errors back off).
+    #[arg(long, global = true, env = "AML_FAILOVER_MAX_RETRIES", default_value_t = 4, value_name = "N", help_heading = "Behaviour")]
+    pub max_retries: u32,
+    /// First retry backoff in milliseconds (doubles each retry).
+    #[arg(long, global = true, env = "AML_FAILOVER_RETRY_BASE_MS", default_value_t = 500, value_name = "MS", hide = true)]
+    pub retry_base_ms: u64,
+
+    /// Output format.
+    #[arg(short, long, global = true, value_enum, default_value = "human", help_heading = "Output")]
+    pub output: OutputFormat,
+    /// More detail on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+    /// Only errors and the final summary (for cron jobs).
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = "Output")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Show a workspace: region, storage account, default datastores, asset counts, storage reachability.
+    ///
+    /// Shows --from, --to, or both (use -w NAME for a single workspace by name).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Show,
+}
+
+/// The validated form of the global options.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub connect: ConnectOptions,
+    pub output: OutputFormat,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub from: Option<WorkspaceRef>,
+    pub to: Option<WorkspaceRef>,
+    /// The single workspace came from -w/--workspace-name rather than --from.
+    pub from_is_workspace_name: bool,
+}
+
+impl Cli {
+    pub fn settings(&self) -> Result<Settings> {
+        let g = &self.global;
+        let overrides = CloudOverrides {
+            resource_manager: g.resource_manager_endpoint.clone(),
+            authority_host: g.authority_host.clone().or_else(|| std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|s| !s.is_empty())),
+            arm_scope: g.arm_scope.clone(),
+            storage_suffix: g.storage_suffix.clone(),
+            blob_endpoint: g.blob_endpoint.clone(),
+        };
+        let cloud = Cloud::resolve(g.cloud.as_deref(), &overrides)?;
+        let auth = AuthMethod::parse(&g.auth)?;
+        let defaults = RefDefaults { subscription: g.subscription.clone(), resource_group: g.resource_group.clone() };
+        if g.from.is_some() && g.workspace_name.is_some() {
+            return Err(Error::usage("give the workspace either with --from or with -w/--workspace-name, not both"));
+        }
+        let from_raw = g.from.clone().map(|v| ("--from", v)).or_else(|| g.workspace_name.clone().map(|v| ("--workspace-name", v)));
+        let from = from_raw.map(|(flag, v)| reference::parse(flag, &v, &defaults)).transpose()?;
+        let to = g.to.as_deref().map(|v| reference::parse("--to", v, &defaults)).transpose()?;
+        Ok(Settings {
+            connect: ConnectOptions {
+                cloud,
+                auth,
+                ca_files: crate::http::ca_files(&g.ca_cert),
+                retry: RetryPolicy {
+                    max_retries: g.max_retries,
+                    base: Duration::from_millis(g.retry_base_ms),
+                    ..Default::default()
+                },
+            },
+            output: g.output,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            from_is_workspace_name: g.from.is_none() && g.workspace_name.is_some(),
+            from,
+            to,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_teaches_references_and_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        for needle in ["config.json", "ARM resource id", "--subscription", "Exit codes:", "AML_FAILOVER_ACCESS_TOKEN", "az login"] {
+            assert!(help.contains(needle), "help lacks {needle}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! aml-failover as a library: the binary (`src/main.rs`) is parse → dispatch → exit code.
+//!
+//! The one flow every command follows: resolve workspaces → enumerate → plan → transfer
+//! (verify sha256) → register → report. This first slice has the resolving stage
+//! (`workspace`), the control-plane client (`azureml`) and the storage groundwork (`storage`).
+
+pub mod azureml;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod http;
+pub mod redact;
+pub mod storage;
+pub mod workspace;

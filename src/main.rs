@@ -1,0 +1,45 @@
+//! aml-failover: parse → dispatch → exit code. Everything else lives in the modules.
+
+use aml_failover::error::Exit;
+use aml_failover::{cli, commands};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.global.verbose, cli.global.quiet);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Internal.into();
+        }
+    };
+    let json = cli.global.output == cli::OutputFormat::Json;
+    match rt.block_on(commands::run(&cli)) {
+        Ok(code) => code.into(),
+        Err(e) => {
+            if json {
+                commands::print_json(&serde_json::json!({
+                    "schemaVersion": 1,
+                    "error": { "kind": e.kind(), "exitCode": e.exit() as u8, "message": e.to_string() }
+                }));
+            }
+            eprintln!("error: {e}");
+            e.exit().into()
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the level chosen by -v/-q.
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("aml_failover={level},warn")));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

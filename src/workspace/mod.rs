@@ -1,0 +1,48 @@
+//! Resolving the workspaces a command works on: references, cloud endpoints, credentials.
+
+pub mod cloud;
+pub mod credentials;
+pub mod reference;
+
+pub use reference::WorkspaceRef;
+
+use crate::azureml::ArmClient;
+use crate::error::Result;
+use crate::http::RetryPolicy;
+use cloud::Cloud;
+use credentials::{AuthMethod, TokenProvider};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything a command needs to talk to Azure: built once from the global options.
+#[derive(Clone)]
+pub struct Context {
+    pub cloud: Cloud,
+    pub http: reqwest::Client,
+    pub arm: ArmClient,
+    pub retry: RetryPolicy,
+}
+
+/// Connection settings, already validated by `cli.rs`.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub cloud: Cloud,
+    pub auth: AuthMethod,
+    pub ca_files: Vec<PathBuf>,
+    pub retry: RetryPolicy,
+}
+
+impl Context {
+    pub fn connect(o: &ConnectOptions) -> Result<Context> {
+        let http = crate::http::client(&o.ca_files)?;
+        let tokens = Arc::new(TokenProvider::new(o.auth, &http, &o.cloud.authority_host)?);
+        let arm = ArmClient::new(
+            http.clone(),
+            o.cloud.resource_manager.clone(),
+            o.cloud.arm_scope.clone(),
+            tokens,
+            o.retry.clone(),
+        );
+        Ok(Context { cloud: o.cloud.clone(), http, arm, retry: o.retry.clone() })
+    }
+}
