@@ -762,6 +762,9 @@ impl Spec {
                         None => {
                             if let Some(ap) = &ap {
                                 self.strip_read_only(ap, &file, m.get_mut(&k).unwrap(), depth + 1)?;
+                            } else if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+                                // not declared by a closed definition (upstream example defects)
+                                m.remove(&k);
                             }
                         }
                     }
@@ -771,6 +774,84 @@ impl Spec {
                 if let Some(items) = schema.get("items") {
                     for x in a {
                         self.strip_read_only(items, &file, x, depth + 1)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Normalized paths (`/value/*/properties/tags`, `*` = array index) of the
+    /// objects in `instance` that the response schema types as dictionaries
+    /// (`additionalProperties: <schema>`, value "dict") or as free-form objects
+    /// (`type: object` with neither `properties` nor `additionalProperties`,
+    /// value "free"). Their keys are data, not property paths.
+    pub fn data_keyed_paths(&self, operation_id: &str, status: &str, instance: &Value) -> BTreeMap<String, &'static str> {
+        let mut out = BTreeMap::new();
+        if let Some(op) = self.operation(operation_id) {
+            if let Some(schema) = op.responses.get(status).and_then(|r| r.get("schema")) {
+                let _ = self.kinds(schema, &op.file, instance, "", &mut out, 0);
+            }
+        }
+        out
+    }
+
+    fn kinds(&self, schema: &Value, file: &Path, v: &Value, norm: &str, out: &mut BTreeMap<String, &'static str>, depth: usize) -> Result<()> {
+        if depth > 64 {
+            return Ok(());
+        }
+        let (mut file, mut schema) = (file.to_path_buf(), schema.clone());
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str).map(str::to_string) {
+            if let Some(mut id) = self.def_id_of_ref(&file, &r)? {
+                if let Some((prop, table)) = self.derived.get(&id) {
+                    if let Some(val) = v.get(prop).and_then(Value::as_str) {
+                        if let Some((_, d)) = table.iter().find(|(x, _)| x == val) {
+                            id = d.clone();
+                        }
+                    }
+                }
+                schema = self.def_raw(&id).clone();
+                file = id.0.clone();
+            } else {
+                let (f, t) = self.lookup(&file, &r)?;
+                schema = t.clone();
+                file = f;
+            }
+        }
+        match v {
+            Value::Object(m) => {
+                let mut props = Vec::new();
+                self.raw_props(&schema, &file, &mut props, 0)?;
+                let ap = schema.get("additionalProperties").filter(|a| a.is_object()).cloned();
+                if props.is_empty() && schema.get("allOf").is_none() {
+                    match &ap {
+                        Some(_) => {
+                            out.insert(norm.to_string(), "dict");
+                        }
+                        None => {
+                            out.insert(norm.to_string(), "free");
+                            return Ok(());
+                        }
+                    }
+                }
+                for (k, x) in m {
+                    let n = format!("{norm}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    match props.iter().rev().find(|(name, _, _)| name == k) {
+                        Some((_, ps, pf)) => self.kinds(ps, pf, x, &n, out, depth + 1)?,
+                        None => {
+                            if let Some(ap) = &ap {
+                                // dictionary values share one normalized path
+                                self.kinds(ap, &file, x, &format!("{norm}/{{}}"), out, depth + 1)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Value::Array(a) => {
+                if let Some(items) = schema.get("items") {
+                    for x in a {
+                        self.kinds(items, &file, x, &format!("{norm}/*"), out, depth + 1)?;
                     }
                 }
             }
