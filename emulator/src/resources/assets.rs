@@ -16,6 +16,11 @@ const MUTABLE_VERSION_FIELDS: &[&str] = &["description", "tags", "isArchived", "
 /// Read-only fields the service sets.
 const READ_ONLY_VERSION_FIELDS: &[&str] = &["provisioningState", "environmentType"];
 
+/// DataContainer and DataVersionBase have no `provisioningState` in the spec; the others do.
+fn has_provisioning_state(kind: AssetKind) -> bool {
+    kind.segment != "data"
+}
+
 pub const DATA_TYPES: &[&str] = &["uri_file", "uri_folder", "mltable"];
 
 fn container_not_found(ws: &WorkspaceRef, kind: AssetKind, name: &str) -> ArmError {
@@ -69,7 +74,9 @@ fn new_container(w: &WorkspaceRecord, kind: AssetKind, name: &str, mut props: Ma
     default_field(&mut props, "properties", json!({}));
     default_field(&mut props, "isArchived", json!(false));
     props.insert("nextVersion".into(), json!("1"));
-    props.insert("provisioningState".into(), json!("Succeeded"));
+    if has_provisioning_state(kind) {
+        props.insert("provisioningState".into(), json!("Succeeded"));
+    }
     ContainerRecord {
         resource: json!({
             "id": format!("{}/{}/{name}", w.arm_id(), kind.segment),
@@ -205,7 +212,9 @@ pub fn normalize_version(kind: AssetKind, mut props: Map<String, Value>) -> Resu
         }
         _ => {}
     }
-    props.insert("provisioningState".into(), json!("Succeeded"));
+    if has_provisioning_state(kind) {
+        props.insert("provisioningState".into(), json!("Succeeded"));
+    }
     Ok(props)
 }
 

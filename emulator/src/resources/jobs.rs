@@ -11,7 +11,7 @@ use crate::store::name_of;
 
 pub const JOB_TYPE: &str = "Microsoft.MachineLearningServices/workspaces/jobs";
 const JOB_TYPES: &[&str] = &["AutoML", "Command", "Labeling", "Sweep", "Pipeline", "Spark", "FineTuning"];
-const MUTABLE_JOB_FIELDS: &[&str] = &["description", "tags", "properties", "displayName", "isArchived", "status", "services"];
+const MUTABLE_JOB_FIELDS: &[&str] = &["description", "tags", "properties", "displayName", "isArchived", "status", "services", "parameters"];
 const TERMINAL: &[&str] = &["Completed", "Failed", "Canceled", "NotResponding", "Paused"];
 
 fn not_found(ws: &WorkspaceRef, id: &str) -> ArmError {
@@ -63,6 +63,17 @@ pub fn normalize(mut props: Map<String, Value>, status: &str) -> Result<Map<Stri
     default_field(&mut props, "isArchived", json!(false));
     default_field(&mut props, "experimentName", json!("Default"));
     props.insert("status".into(), json!(status));
+    // Read-only fields the service computes.
+    if jt == "Command" {
+        props.insert("parameters".into(), json!({}));
+    }
+    if let Some(Value::Object(services)) = props.get_mut("services") {
+        for svc in services.values_mut() {
+            if let Some(o) = svc.as_object_mut() {
+                o.entry("status").or_insert(json!("NotStarted"));
+            }
+        }
+    }
     Ok(props)
 }
 

@@ -135,6 +135,34 @@ fn new_record(app: &App, ws: &WorkspaceRef, location: &str, account: &str, key: 
         },
         "systemData": system_data(principal, None),
     });
+    // Keep every writable property the client sent (encryption, network settings, ...).
+    const READ_ONLY: &[&str] = &["workspaceId", "provisioningState", "serviceProvisionedResourceGroup", "privateLinkCount",
+        "privateEndpointConnections", "notebookInfo", "tenantId", "storageHnsEnabled", "mlFlowTrackingUri", "storageAccount", "discoveryUrl"];
+    let mut resource = resource;
+    if let Value::Object(given) = &p {
+        for (k, v) in given {
+            if !READ_ONLY.contains(&k.as_str()) && !v.is_null() {
+                resource["properties"][k] = v.clone();
+            }
+        }
+    }
+    if let Some(Value::Object(id)) = resource.get_mut("identity") {
+        let ty = id.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+        if ty.contains("SystemAssigned") {
+            id.entry("principalId").or_insert(json!(uuid::Uuid::new_v4().to_string()));
+            id.entry("tenantId").or_insert(json!(tenant));
+        }
+        if let Some(Value::Object(uais)) = id.get_mut("userAssignedIdentities") {
+            for u in uais.values_mut() {
+                if let Some(o) = u.as_object_mut() {
+                    o.entry("principalId").or_insert(json!(uuid::Uuid::new_v4().to_string()));
+                    o.entry("clientId").or_insert(json!(uuid::Uuid::new_v4().to_string()));
+                } else {
+                    *u = json!({"principalId": uuid::Uuid::new_v4().to_string(), "clientId": uuid::Uuid::new_v4().to_string()});
+                }
+            }
+        }
+    }
     let mut rec = WorkspaceRecord {
         subscription_id: sub.clone(),
         resource_group: rg.clone(),
