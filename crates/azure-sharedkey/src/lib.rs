@@ -19,6 +19,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
 
+pub mod sas;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// An account name and its decoded key. `Debug` never shows the key.
