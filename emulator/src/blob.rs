@@ -113,12 +113,6 @@ impl BlobService {
     }
 }
 
-/// RFC 1123 date for `x-ms-date`.
-pub fn httpdate_now() -> String {
-    let fmt = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    time::OffsetDateTime::now_utc().format(&fmt).unwrap_or_default()
-}
+pub use azure_sharedkey::httpdate_now;
 
 pub use azure_sharedkey::sas::{sas_time, ServiceSas, SAS_VERSION};

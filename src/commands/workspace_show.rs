@@ -6,7 +6,7 @@ use crate::azureml::datastores::{self, Datastore, DatastoreSecret};
 use crate::azureml::workspaces::{self, Workspace};
 use crate::cli::Settings;
 use crate::error::{Error, Exit, Result};
-use crate::storage::blob::ContainerClient;
+use crate::storage::blob::BlobStore;
 use crate::storage::StorageCredential;
 use crate::workspace::{Context, WorkspaceRef};
 use serde_json::{json, Value};
@@ -123,8 +123,8 @@ async fn check_storage(ctx: &Context, r: &WorkspaceRef, ws: &Workspace, ds: &[Da
             DatastoreSecret::Other(_) => StorageCredential::Bearer(Arc::clone(ctx.arm.tokens())),
         };
         let kind = cred.kind();
-        let c = ContainerClient::new(ctx.http.clone(), &endpoint, &container, cred, ctx.retry.clone())?;
-        let n = c.list("", Some(1)).await?.len();
+        let c = BlobStore::new(ctx.http.clone(), &endpoint, &account, &container, cred, ctx.retry.clone())?;
+        let n = c.list_limited("", Some(1)).await?.len();
         Ok((n, kind))
     }
     .await;

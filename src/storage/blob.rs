@@ -1,36 +1,40 @@
-//! A small Azure Blob client over reqwest: list (with marker paging), properties, download,
-//! upload, create container. It speaks the REST API of shared/specs/storage/blob directly so
-//! that all three credential kinds (Shared Key, SAS, bearer) work the same way; the official
+//! Azure Blob storage as a [`Store`]: list (marker paging, with metadata), HEAD, ranged GET,
+//! block uploads with transactional MD5 (Put Block + Put Block List), server-side Copy Blob,
+//! metadata. It speaks the REST API of shared/specs/storage/blob over reqwest so that all three
+//! credential kinds (Shared Key, SAS, bearer) work the same way; the official
 //! `azure_storage_blob` crate has no Shared Key support, which datastores' `listSecrets` needs.
 
-use super::{StorageCredential, STORAGE_SCOPE, STORAGE_VERSION};
+use super::{
+    Capabilities, FinishInfo, ObjectMeta, ObjectWriter, Store, StorageCredential, StorePath, SHA256_METADATA,
+    STORAGE_SCOPE, STORAGE_VERSION,
+};
 use crate::error::{Error, Result};
 use crate::http::{RetryPolicy, Verdict};
 use crate::redact;
+use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
 use url::Url;
+
+/// Largest blob copied with one synchronous Copy Blob (the service's limit is 256 MiB).
+const SYNC_COPY_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// A blob container at a given account endpoint.
 #[derive(Debug, Clone)]
-pub struct ContainerClient {
+pub struct BlobStore {
     http: reqwest::Client,
     /// `<account url>/<container>` without query.
     url: Url,
+    account: String,
+    container: String,
     cred: StorageCredential,
     retry: RetryPolicy,
-}
-
-/// One listed blob.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlobItem {
-    pub name: String,
-    pub size: u64,
-    /// Base64 Content-MD5 as the service stores it, when set.
-    pub content_md5: Option<String>,
-    pub etag: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +58,8 @@ struct XmlBlob {
     name: String,
     #[serde(rename = "Properties")]
     properties: XmlProps,
+    #[serde(rename = "Metadata", default)]
+    metadata: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,9 +72,21 @@ struct XmlProps {
     etag: Option<String>,
 }
 
-impl ContainerClient {
+fn md5_from_b64(s: Option<&str>) -> Option<[u8; 16]> {
+    let v = B64.decode(s?.trim()).ok()?;
+    v.try_into().ok()
+}
+
+impl BlobStore {
     /// `account_url` is the blob service URL of the account (see `Cloud::blob_account_url`).
-    pub fn new(http: reqwest::Client, account_url: &Url, container: &str, cred: StorageCredential, retry: RetryPolicy) -> Result<Self> {
+    pub fn new(
+        http: reqwest::Client,
+        account_url: &Url,
+        account: &str,
+        container: &str,
+        cred: StorageCredential,
+        retry: RetryPolicy,
+    ) -> Result<Self> {
         if container.len() < 3 || container.len() > 63 {
             return Err(Error::usage(format!("container name '{container}' must have 3 to 63 characters")));
         }
@@ -78,11 +96,19 @@ impl ContainerClient {
             .map_err(|_| Error::usage(format!("blob endpoint {} cannot take a path", redact::url(account_url))))?
             .pop_if_empty()
             .push(container);
-        Ok(ContainerClient { http, url, cred, retry })
+        Ok(BlobStore { http, url, account: account.to_string(), container: container.to_string(), cred, retry })
     }
 
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    pub fn container(&self) -> &str {
+        &self.container
     }
 
     fn blob_url(&self, name: &str) -> Url {
@@ -96,15 +122,15 @@ impl ContainerClient {
         u
     }
 
-    /// Every blob under `prefix` (or at most `limit`), following `NextMarker`.
-    pub async fn list(&self, prefix: &str, limit: Option<usize>) -> Result<Vec<BlobItem>> {
+    /// Objects under `prefix`, at most `limit` of them.
+    pub async fn list_limited(&self, prefix: &str, limit: Option<usize>) -> Result<Vec<ObjectMeta>> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
             let mut u = self.url.clone();
             {
                 let mut q = u.query_pairs_mut();
-                q.append_pair("restype", "container").append_pair("comp", "list");
+                q.append_pair("restype", "container").append_pair("comp", "list").append_pair("include", "metadata");
                 if !prefix.is_empty() {
                     q.append_pair("prefix", prefix);
                 }
@@ -119,12 +145,19 @@ impl ContainerClient {
             let text = resp.text().await.map_err(|e| self.transport(&e))?;
             let parsed: ListResult = quick_xml::de::from_str(&text)
                 .map_err(|e| Error::Service(format!("listing {}: unexpected XML: {e}", redact::url(&self.url))))?;
-            out.extend(parsed.blobs.items.into_iter().map(|b| BlobItem {
-                name: b.name,
-                size: b.properties.content_length,
-                content_md5: b.properties.content_md5.filter(|s| !s.is_empty()),
-                etag: b.properties.etag,
-            }));
+            for b in parsed.blobs.items {
+                let Ok(path) = StorePath::parse(&b.name) else {
+                    tracing::warn!(blob = %b.name, "skipping a blob whose name is not a plain path");
+                    continue;
+                };
+                out.push(ObjectMeta {
+                    path,
+                    size: b.properties.content_length,
+                    etag: b.properties.etag,
+                    content_md5: md5_from_b64(b.properties.content_md5.as_deref()),
+                    sha256: b.metadata.get(SHA256_METADATA).cloned(),
+                });
+            }
             if limit.is_some_and(|l| out.len() >= l) {
                 out.truncate(limit.unwrap_or(usize::MAX));
                 break;
@@ -134,22 +167,8 @@ impl ContainerClient {
                 None => break,
             }
         }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
-    }
-
-    /// Downloads a whole blob (for small files; the transfer engine streams).
-    pub async fn get(&self, name: &str) -> Result<Bytes> {
-        let resp = self.send(Method::GET, self.blob_url(name), HeaderMap::new(), None).await?;
-        resp.bytes().await.map_err(|e| self.transport(&e))
-    }
-
-    /// Uploads a block blob in one request.
-    pub async fn put(&self, name: &str, data: Bytes) -> Result<()> {
-        let mut h = HeaderMap::new();
-        h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
-        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(data.len()));
-        self.send(Method::PUT, self.blob_url(name), h, Some(data)).await?;
-        Ok(())
     }
 
     /// Creates the container; an existing one is fine.
@@ -165,6 +184,17 @@ impl ContainerClient {
         }
     }
 
+    /// Uploads a small block blob in one request, with its MD5 checked by the service.
+    pub async fn put_small(&self, path: &StorePath, data: Bytes, info: &FinishInfo) -> Result<()> {
+        let mut h = HeaderMap::new();
+        h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+        h.insert("content-md5", HeaderValue::from_str(&B64.encode(info.md5)).expect("base64"));
+        h.insert(meta_header(), HeaderValue::from_str(&info.sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
+        self.send(Method::PUT, self.blob_url(path.as_str()), h, Some(data)).await?;
+        Ok(())
+    }
+
     async fn send(&self, method: Method, mut url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
         if let StorageCredential::Sas(sas) = &self.cred {
             let existing = url.query().map(str::to_string);
@@ -178,7 +208,7 @@ impl ContainerClient {
         let mut attempt = 0u32;
         loop {
             let mut h = headers.clone();
-            let date = httpdate_now();
+            let date = azure_sharedkey::httpdate_now();
             h.insert("x-ms-date", HeaderValue::from_str(&date).expect("ascii"));
             h.insert("x-ms-version", HeaderValue::from_static(STORAGE_VERSION));
             match &self.cred {
@@ -206,6 +236,7 @@ impl ContainerClient {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if let Verdict::RetryAfter(wait) = self.retry.on_status(attempt, status, resp.headers()) {
+                        tracing::info!(status, url = %shown, wait_ms = wait.as_millis() as u64, "storage: transient failure; retrying");
                         attempt += 1;
                         tokio::time::sleep(wait).await;
                         continue;
@@ -223,6 +254,7 @@ impl ContainerClient {
                 }
                 Err(e) => {
                     if let Verdict::RetryAfter(wait) = self.retry.on_transport_error(attempt) {
+                        tracing::info!(url = %shown, error = %e, "storage: transport failure; retrying");
                         attempt += 1;
                         tokio::time::sleep(wait).await;
                         continue;
@@ -241,7 +273,7 @@ impl ContainerClient {
                 self.cred.kind()
             )),
             404 => Error::NotFound(format!("not found in storage ({what})")),
-            500..=599 => Error::Unavailable(format!("storage did not answer ({what})")),
+            429 | 500..=599 => Error::Unavailable(format!("storage did not answer ({what})")),
             _ => Error::Service(format!("storage refused the request ({what})")),
         }
     }
@@ -260,62 +292,280 @@ impl ContainerClient {
     }
 }
 
-/// RFC 1123 date as `x-ms-date` wants it.
-fn httpdate_now() -> String {
-    let fmt = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    time::OffsetDateTime::now_utc().format(&fmt).expect("formats")
+fn meta_header() -> HeaderName {
+    HeaderName::from_bytes(format!("x-ms-meta-{SHA256_METADATA}").as_bytes()).expect("valid header name")
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[async_trait]
+impl Store for BlobStore {
+    fn describe(&self) -> String {
+        redact::url(&self.url)
+    }
+
+    fn uri(&self, path: &StorePath) -> String {
+        redact::url(&self.blob_url(path.as_str()))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { copy_from_url: true }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+        self.list_limited(prefix, None).await
+    }
+
+    async fn head(&self, path: &StorePath) -> Result<Option<ObjectMeta>> {
+        match self.send(Method::HEAD, self.blob_url(path.as_str()), HeaderMap::new(), None).await {
+            Ok(resp) => {
+                let h = resp.headers();
+                Ok(Some(ObjectMeta {
+                    path: path.clone(),
+                    size: header_str(h, "content-length").and_then(|v| v.parse().ok()).unwrap_or(0),
+                    etag: header_str(h, "etag").map(str::to_string),
+                    content_md5: md5_from_b64(header_str(h, "content-md5")),
+                    sha256: header_str(h, &format!("x-ms-meta-{SHA256_METADATA}")).map(str::to_string),
+                }))
+            }
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_range(&self, path: &StorePath, start: u64, end: u64) -> Result<Bytes> {
+        if end <= start {
+            return Ok(Bytes::new());
+        }
+        let mut h = HeaderMap::new();
+        h.insert("x-ms-range", HeaderValue::from_str(&format!("bytes={start}-{}", end - 1)).expect("ascii"));
+        let resp = self.send(Method::GET, self.blob_url(path.as_str()), h, None).await?;
+        let data = resp.bytes().await.map_err(|e| self.transport(&e))?;
+        if data.len() as u64 != end - start {
+            return Err(Error::Unavailable(format!(
+                "short read of {}: got {} of {} bytes",
+                self.uri(path),
+                data.len(),
+                end - start
+            )));
+        }
+        Ok(data)
+    }
+
+    async fn writer(&self, path: &StorePath, _size: u64) -> Result<Box<dyn ObjectWriter>> {
+        Ok(Box::new(BlobWriter { store: self.clone(), path: path.clone(), blocks: Vec::new(), pending_small: None }))
+    }
+
+    async fn delete(&self, path: &StorePath) -> Result<()> {
+        match self.send(Method::DELETE, self.blob_url(path.as_str()), HeaderMap::new(), None).await {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn readable_url(&self, path: &StorePath) -> Result<Option<String>> {
+        let mut u = self.blob_url(path.as_str());
+        match &self.cred {
+            StorageCredential::AccountKey(key) => {
+                let sas = azure_sharedkey::sas::ServiceSas {
+                    account: self.account.clone(),
+                    container: self.container.clone(),
+                    blob: Some(path.as_str().to_string()),
+                    permissions: "r".into(),
+                    start: Some(azure_sharedkey::sas::sas_time(-300)),
+                    expiry: azure_sharedkey::sas::sas_time(3600),
+                    protocol: None,
+                };
+                u.set_query(Some(&sas.token(key)));
+            }
+            StorageCredential::Sas(sas) => u.set_query(Some(sas.trim_start_matches('?'))),
+            StorageCredential::Anonymous => {}
+            StorageCredential::Bearer(_) => return Ok(None),
+        }
+        Ok(Some(u.to_string()))
+    }
+
+    async fn copy_from_url(&self, path: &StorePath, source_url: &str, size: u64) -> Result<()> {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-ms-copy-source",
+            HeaderValue::from_str(source_url).map_err(|_| Error::Internal("copy source is not a header value".into()))?,
+        );
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
+        let sync = size <= SYNC_COPY_LIMIT;
+        if sync {
+            h.insert("x-ms-requires-sync", HeaderValue::from_static("true"));
+        }
+        let resp = self.send(Method::PUT, self.blob_url(path.as_str()), h, Some(Bytes::new())).await?;
+        let mut status = header_str(resp.headers(), "x-ms-copy-status").unwrap_or("success").to_string();
+        // Asynchronous copy: poll until the service says it is done.
+        let mut polls = 0u32;
+        while status == "pending" {
+            polls += 1;
+            if polls > 3600 {
+                return Err(Error::Unavailable(format!("server-side copy to {} did not finish in time", self.uri(path))));
+            }
+            tokio::time::sleep(Duration::from_millis(if polls < 10 { 100 } else { 1000 })).await;
+            let r = self.send(Method::HEAD, self.blob_url(path.as_str()), HeaderMap::new(), None).await?;
+            status = header_str(r.headers(), "x-ms-copy-status").unwrap_or("success").to_string();
+        }
+        if status != "success" {
+            return Err(Error::Service(format!("server-side copy to {} ended '{status}'", self.uri(path))));
+        }
+        Ok(())
+    }
+
+    async fn set_sha256(&self, path: &StorePath, sha256: &str) -> Result<()> {
+        let mut u = self.blob_url(path.as_str());
+        u.query_pairs_mut().append_pair("comp", "metadata");
+        let mut h = HeaderMap::new();
+        h.insert(meta_header(), HeaderValue::from_str(sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
+        self.send(Method::PUT, u, h, Some(Bytes::new())).await?;
+        Ok(())
+    }
+}
+
+/// Writes a blob as uncommitted blocks, each with transactional MD5; `finish` commits the
+/// block list (with the whole-object MD5 and sha256 metadata). A blob that fits one block
+/// is sent with a single Put Blob instead.
+struct BlobWriter {
+    store: BlobStore,
+    path: StorePath,
+    blocks: Vec<String>,
+    /// The first block, held back until we know whether it is the only one.
+    pending_small: Option<(Bytes, [u8; 16])>,
+}
+
+impl BlobWriter {
+    async fn put_block(&mut self, data: Bytes, md5: [u8; 16]) -> Result<()> {
+        let id = B64.encode(format!("aml-failover-block-{:08}", self.blocks.len()));
+        let mut u = self.store.blob_url(self.path.as_str());
+        u.query_pairs_mut().append_pair("comp", "block").append_pair("blockid", &id);
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+        h.insert("content-md5", HeaderValue::from_str(&B64.encode(md5)).expect("base64"));
+        self.store.send(Method::PUT, u, h, Some(data)).await?;
+        self.blocks.push(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ObjectWriter for BlobWriter {
+    async fn write_block(&mut self, data: Bytes, md5: [u8; 16]) -> Result<()> {
+        if let Some((d, m)) = self.pending_small.take() {
+            self.put_block(d, m).await?;
+        }
+        if self.blocks.is_empty() {
+            self.pending_small = Some((data, md5));
+            return Ok(());
+        }
+        self.put_block(data, md5).await
+    }
+
+    async fn finish(mut self: Box<Self>, info: FinishInfo) -> Result<()> {
+        if self.blocks.is_empty() {
+            let (data, _) = self.pending_small.take().unwrap_or((Bytes::new(), info.md5));
+            return self.store.put_small(&self.path, data, &info).await;
+        }
+        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+        for id in &self.blocks {
+            xml.push_str("<Latest>");
+            xml.push_str(id);
+            xml.push_str("</Latest>");
+        }
+        xml.push_str("</BlockList>");
+        let mut u = self.store.blob_url(self.path.as_str());
+        u.query_pairs_mut().append_pair("comp", "blocklist");
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(xml.len()));
+        h.insert("x-ms-blob-content-md5", HeaderValue::from_str(&B64.encode(info.md5)).expect("base64"));
+        h.insert(meta_header(), HeaderValue::from_str(&info.sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
+        self.store.send(Method::PUT, u, h, Some(Bytes::from(xml))).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::conformance;
     use aml_emulator::azurite::{Azurite, AzuriteOptions, DEV_KEY};
     use azure_sharedkey::SharedKey;
 
     fn fast_retry() -> RetryPolicy {
-        RetryPolicy { max_retries: 1, base: std::time::Duration::from_millis(10), ..Default::default() }
+        RetryPolicy { max_retries: 1, base: Duration::from_millis(10), ..Default::default() }
     }
 
-    #[test]
-    fn date_format_is_rfc1123() {
-        let d = httpdate_now();
-        assert!(d.ends_with(" GMT") && d.len() == 29, "{d}");
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn account_key_and_secondary_endpoint_against_azurite() {
-        let az = tokio::task::spawn_blocking(|| {
+    async fn azurite() -> Azurite {
+        tokio::task::spawn_blocking(|| {
             Azurite::start(AzuriteOptions { accounts: vec![("amltestsa".into(), DEV_KEY.into())], location: None })
         })
         .await
         .unwrap()
-        .expect("Azurite (run scripts/setup.sh)");
-        let http = reqwest::Client::new();
-        let key = SharedKey::new("amltestsa", DEV_KEY).unwrap();
-        let primary = Url::parse(&az.account_url("amltestsa")).unwrap();
-        let c = ContainerClient::new(http.clone(), &primary, "models", StorageCredential::AccountKey(key.clone()), fast_retry()).unwrap();
-        c.create_if_missing().await.unwrap();
-        c.create_if_missing().await.unwrap();
-        for i in 0..3 {
-            c.put(&format!("dir/f{i}.bin"), Bytes::from(vec![i as u8; 10 + i])).await.unwrap();
-        }
-        c.put("other.txt", Bytes::from_static(b"x")).await.unwrap();
-        let listed = c.list("dir/", None).await.unwrap();
-        assert_eq!(listed.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(), ["dir/f0.bin", "dir/f1.bin", "dir/f2.bin"]);
-        assert_eq!(listed[2].size, 12);
-        assert_eq!(c.list("", Some(1)).await.unwrap().len(), 1);
+        .expect("Azurite (run scripts/setup.sh)")
+    }
+
+    fn store(az: &Azurite, secondary: bool, key: &str, container: &str) -> BlobStore {
+        let url = if secondary { az.secondary_account_url("amltestsa") } else { az.account_url("amltestsa") };
+        let key = SharedKey::new("amltestsa", key).unwrap();
+        BlobStore::new(reqwest::Client::new(), &Url::parse(&url).unwrap(), "amltestsa", container, StorageCredential::AccountKey(key), fast_retry())
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn blob_store_passes_the_store_conformance_suite() {
+        let az = azurite().await;
+        let s = store(&az, false, DEV_KEY, "conformance");
+        s.create_if_missing().await.unwrap();
+        s.create_if_missing().await.unwrap();
+        conformance::run_all(&s).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn secondary_endpoint_sas_copy_and_auth_errors() {
+        let az = azurite().await;
+        let s = store(&az, false, DEV_KEY, "models");
+        s.create_if_missing().await.unwrap();
+        let p = StorePath::parse("dir/f1.bin").unwrap();
+        conformance::write_all(&s, &p, &[1u8; 11], 4).await.unwrap();
 
         // The RA-GRS secondary serves the primary's data with the same key.
-        let secondary = Url::parse(&az.secondary_account_url("amltestsa")).unwrap();
-        let s = ContainerClient::new(http.clone(), &secondary, "models", StorageCredential::AccountKey(key), fast_retry()).unwrap();
-        assert_eq!(&s.get("dir/f1.bin").await.unwrap()[..], &[1u8; 11][..]);
+        let sec = store(&az, true, DEV_KEY, "models");
+        assert_eq!(&sec.get_range(&p, 0, 11).await.unwrap()[..], &[1u8; 11][..]);
+
+        // A read SAS made from the key lets another client (and Copy Blob) read the blob.
+        let url = s.readable_url(&p).await.unwrap().unwrap();
+        let (base, query) = url.split_once('?').unwrap();
+        let sas_store = BlobStore::new(
+            reqwest::Client::new(),
+            &Url::parse(&az.account_url("amltestsa")).unwrap(),
+            "amltestsa",
+            "models",
+            StorageCredential::Sas(query.to_string()),
+            fast_retry(),
+        )
+        .unwrap();
+        assert_eq!(sas_store.head(&p).await.unwrap().unwrap().size, 11);
+        assert!(base.ends_with("/models/dir/f1.bin"));
+        assert!(!sas_store.describe().contains("sig="), "{}", sas_store.describe());
+
+        // Server-side copy into another container, then the sha256 metadata.
+        let t = store(&az, false, DEV_KEY, "target");
+        t.create_if_missing().await.unwrap();
+        assert!(t.capabilities().copy_from_url);
+        let q = StorePath::parse("copied/f1.bin").unwrap();
+        t.copy_from_url(&q, &url, 11).await.unwrap();
+        t.set_sha256(&q, "abc").await.unwrap();
+        let m = t.head(&q).await.unwrap().unwrap();
+        assert_eq!((m.size, m.sha256.as_deref()), (11, Some("abc")));
 
         // A wrong key is an authentication error that names the fix, and shows no secret.
-        let wrong = SharedKey::new("amltestsa", "d3JvbmdrZXk=").unwrap();
-        let w = ContainerClient::new(http, &primary, "models", StorageCredential::AccountKey(wrong), fast_retry()).unwrap();
-        let e = w.list("", None).await.unwrap_err();
+        let w = store(&az, false, "d3JvbmdrZXk=", "models");
+        let e = w.list("").await.unwrap_err();
         assert!(matches!(e, Error::Auth(_)), "{e:?}");
         assert!(e.to_string().contains("account key"), "{e}");
     }

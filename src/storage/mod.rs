@@ -1,11 +1,26 @@
-//! Storage access. Groundwork for the transfer engine: the blob client with the credential
-//! kinds datastores hand out (account key, SAS, Entra bearer token) and per-account endpoints,
-//! including the RA-GRS `<account>-secondary` host used when the primary region is down.
+//! Storage: one small [`Store`] trait that every backend implements (Azure Blob, local
+//! directory; Azure Files and snapshot bundles later), plus the credential kinds datastores
+//! hand out (account key, SAS, Entra bearer token) and per-account endpoints, including the
+//! RA-GRS `<account>-secondary` host used when the primary region is down.
+//!
+//! Contract (every implementation, checked by `storage::conformance`):
+//! - paths are [`StorePath`]s: relative, `/`-separated, no empty, `.` or `..` segments;
+//! - a written object becomes visible only when its writer's `finish` succeeds (blob: Put Block
+//!   List; local: rename of a `.partial` file); an aborted or dropped writer leaves no object;
+//! - `finish` records the object's sha256 where the backend can keep metadata, so later runs
+//!   can skip identical files without reading them again;
+//! - `list` returns objects sorted by path.
 
 pub mod blob;
+pub mod local;
 
+mod conformance;
+
+use crate::error::{Error, Result};
 use crate::workspace::credentials::TokenProvider;
+use async_trait::async_trait;
 use azure_sharedkey::SharedKey;
+use bytes::Bytes;
 use std::sync::Arc;
 
 /// Service version sent as `x-ms-version` (shared/specs/storage/blob/2027-03-07).
@@ -13,6 +28,9 @@ pub const STORAGE_VERSION: &str = "2027-03-07";
 
 /// Token scope for Azure Storage with Entra ID.
 pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
+
+/// Name of the blob metadata entry holding the sha256 (hex) the tool verified.
+pub const SHA256_METADATA: &str = "sha256";
 
 /// How requests to a storage account are authorized. `Debug` never shows the secret.
 #[derive(Clone)]
@@ -46,5 +64,155 @@ impl StorageCredential {
             StorageCredential::Bearer(_) => "Entra ID token",
             StorageCredential::Anonymous => "anonymous",
         }
+    }
+}
+
+/// A validated object path inside a store.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StorePath(String);
+
+impl StorePath {
+    pub fn parse(s: &str) -> Result<StorePath> {
+        let t = s.trim_start_matches('/');
+        if t.is_empty() {
+            return Err(Error::usage("empty object path"));
+        }
+        for seg in t.split('/') {
+            if seg.is_empty() || seg == "." || seg == ".." {
+                return Err(Error::usage(format!("object path '{s}' has an empty, '.' or '..' segment")));
+            }
+        }
+        Ok(StorePath(t.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `self` with `prefix` removed (the path relative to a folder), if it is under it.
+    pub fn strip_prefix(&self, prefix: &str) -> Option<&str> {
+        let p = prefix.trim_matches('/');
+        if p.is_empty() {
+            return Some(&self.0);
+        }
+        self.0.strip_prefix(p).and_then(|r| r.strip_prefix('/'))
+    }
+
+    pub fn join(prefix: &str, rel: &str) -> Result<StorePath> {
+        let p = prefix.trim_matches('/');
+        if p.is_empty() {
+            StorePath::parse(rel)
+        } else {
+            StorePath::parse(&format!("{p}/{}", rel.trim_start_matches('/')))
+        }
+    }
+}
+
+impl std::fmt::Display for StorePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a listing or a HEAD tells about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub path: StorePath,
+    pub size: u64,
+    /// Opaque version tag (blob ETag; local: mtime+size).
+    pub etag: Option<String>,
+    /// MD5 the service stores for the object (blob Content-MD5), when it has one.
+    pub content_md5: Option<[u8; 16]>,
+    /// sha256 (hex) the tool recorded when it wrote and verified the object.
+    pub sha256: Option<String>,
+}
+
+/// Facts recorded with an object when its writer finishes.
+#[derive(Debug, Clone)]
+pub struct FinishInfo {
+    /// Lower-case hex sha256 of the whole object.
+    pub sha256: String,
+    /// MD5 of the whole object (stored as Content-MD5 where the backend supports it).
+    pub md5: [u8; 16],
+}
+
+/// Writes one object in blocks; nothing is visible until `finish`.
+#[async_trait]
+pub trait ObjectWriter: Send {
+    /// Appends the next block. `md5` is the block's MD5, which the backend lets the service
+    /// check on arrival where it can (blob: transactional Content-MD5).
+    async fn write_block(&mut self, data: Bytes, md5: [u8; 16]) -> Result<()>;
+    /// Publishes the object with `info` recorded.
+    async fn finish(self: Box<Self>, info: FinishInfo) -> Result<()>;
+}
+
+/// Optional server-side capabilities. A store that lacks one returns `None`, and the
+/// transfer engine falls back to streaming.
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    /// The store can copy from a URL server-side (blob: Copy Blob).
+    pub copy_from_url: bool,
+}
+
+/// The storage backend interface.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A printable location (no secrets), e.g. `https://acct.blob.core.windows.net/container`.
+    fn describe(&self) -> String;
+
+    /// A printable URI of an object (no secrets), for manifests and reports.
+    fn uri(&self, path: &StorePath) -> String;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// Objects under `prefix` (a folder path or `""`), sorted by path.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>>;
+
+    /// The object's metadata, or `None` when it does not exist.
+    async fn head(&self, path: &StorePath) -> Result<Option<ObjectMeta>>;
+
+    /// Bytes `start..end` of the object.
+    async fn get_range(&self, path: &StorePath, start: u64, end: u64) -> Result<Bytes>;
+
+    /// Starts writing `path` (replacing it when `finish` succeeds).
+    async fn writer(&self, path: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>>;
+
+    /// Deletes the object; a missing one is fine.
+    async fn delete(&self, path: &StorePath) -> Result<()>;
+
+    /// A URL the service of another store can read `path` from server-side (blob: with a
+    /// short-lived read SAS), or `None` when this store cannot offer one.
+    async fn readable_url(&self, _path: &StorePath) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// Server-side copy of `source_url` into `path` (only when `capabilities().copy_from_url`).
+    async fn copy_from_url(&self, _path: &StorePath, _source_url: &str, _size: u64) -> Result<()> {
+        Err(Error::Internal(format!("{} cannot copy server-side", self.describe())))
+    }
+
+    /// Records `sha256` on an existing object (after a server-side copy was verified).
+    async fn set_sha256(&self, _path: &StorePath, _sha256: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_paths_reject_traversal() {
+        assert_eq!(StorePath::parse("/a/b.txt").unwrap().as_str(), "a/b.txt");
+        for bad in ["", "/", "a//b", "a/../b", "./a", "a/."] {
+            assert!(StorePath::parse(bad).is_err(), "{bad}");
+        }
+        let p = StorePath::parse("LocalUpload/x/model/m.pkl").unwrap();
+        assert_eq!(p.strip_prefix("LocalUpload/x"), Some("model/m.pkl"));
+        assert_eq!(p.strip_prefix("LocalUpload/x/"), Some("model/m.pkl"));
+        assert_eq!(p.strip_prefix("LocalUpload/xy"), None);
+        assert_eq!(StorePath::join("a/", "b/c").unwrap().as_str(), "a/b/c");
     }
 }

@@ -23,6 +23,14 @@ pub mod sas;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// RFC 1123 date as `x-ms-date` wants it (`Thu, 26 Nov 2026 10:00:00 GMT`).
+pub fn httpdate_now() -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::now_utc().format(&fmt).expect("formats")
+}
+
 /// An account name and its decoded key. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct SharedKey {
