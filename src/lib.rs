@@ -11,4 +11,5 @@ pub mod error;
 pub mod http;
 pub mod redact;
 pub mod storage;
+pub mod transfer;
 pub mod workspace;
