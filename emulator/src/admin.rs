@@ -8,6 +8,14 @@
 //! | DELETE | `/_emulator/faults` | clear all faults (also `POST /_emulator/faults/clear`) |
 //! | GET | `/_emulator/requests` | `{"counters":{"GET ModelVersions_Get":3,...},"requests":[{method,path,operation,status}]}` |
 //! | DELETE | `/_emulator/requests` | reset the counters |
+//! | GET | `/_emulator/storage-faults` | `{"faults":[StorageFault]}` of the storage proxy |
+//! | POST | `/_emulator/storage-faults` | add a storage fault (JSON [`StorageFault`]); answers the list |
+//! | DELETE | `/_emulator/storage-faults` | clear them (also `POST /_emulator/storage-faults/clear`) |
+//! | GET | `/_emulator/storage-requests` | `{"counters":{"GET /acct/c/b":2},"requests":[{method,path,query?,status,fault?}]}`; with `?method=GET&path_contains=x` also `"count"` |
+//! | DELETE | `/_emulator/storage-requests` | reset the storage counters |
+//!
+//! The storage routes answer 404 `StorageProxyNotRunning` unless a storage proxy is attached
+//! ([`crate::storage_proxy::attach`]; `TestBedOptions::storage_proxy`, `up --storage-proxy`).
 
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
@@ -17,6 +25,7 @@ use serde_json::json;
 use crate::arm::{empty_response, json_response, ArmError};
 use crate::faults::Fault;
 use crate::server::App;
+use crate::storage_proxy::StorageFault;
 
 pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &Bytes) -> Response {
     let path = parts.uri.path().trim_end_matches('/');
@@ -46,6 +55,41 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &Bytes) -> Re
         }
         (&Method::DELETE, "/_emulator/requests") => {
             app.faults.reset_counters();
+            empty_response(StatusCode::NO_CONTENT)
+        }
+        (_, "/_emulator/storage-faults" | "/_emulator/storage-faults/clear" | "/_emulator/storage-requests") => storage(app, parts, path, body),
+        _ => ArmError::new(404, "NotFound", format!("No admin operation {} {path}.", parts.method)).into_response(),
+    }
+}
+
+/// The storage proxy's faults and counters.
+fn storage(app: &App, parts: &axum::http::request::Parts, path: &str, body: &Bytes) -> Response {
+    let Some(faults) = crate::storage_proxy::attached(app) else {
+        return ArmError::new(404, "StorageProxyNotRunning", "No storage proxy runs in front of Azurite (TestBedOptions::storage_proxy, `aml-emulator up --storage-proxy`).").into_response();
+    };
+    match (&parts.method, path) {
+        (&Method::GET, "/_emulator/storage-faults") => json_response(StatusCode::OK, &json!({"faults": faults.list()})),
+        (&Method::POST, "/_emulator/storage-faults") => match serde_json::from_slice::<StorageFault>(body) {
+            Ok(f) => {
+                faults.set(f);
+                json_response(StatusCode::OK, &json!({"faults": faults.list()}))
+            }
+            Err(e) => ArmError::bad_request("InvalidRequestContent", format!("invalid storage fault: {e}")).into_response(),
+        },
+        (&Method::DELETE, "/_emulator/storage-faults") | (&Method::POST, "/_emulator/storage-faults/clear") => {
+            faults.clear();
+            empty_response(StatusCode::NO_CONTENT)
+        }
+        (&Method::GET, "/_emulator/storage-requests") => {
+            let mut out = json!({"counters": faults.counters(), "requests": faults.log()});
+            let q: std::collections::HashMap<String, String> = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+            if let Some(m) = q.get("method") {
+                out["count"] = json!(faults.request_count(m, q.get("path_contains").map(String::as_str).unwrap_or("")));
+            }
+            json_response(StatusCode::OK, &out)
+        }
+        (&Method::DELETE, "/_emulator/storage-requests") => {
+            faults.reset_counters();
             empty_response(StatusCode::NO_CONTENT)
         }
         _ => ArmError::new(404, "NotFound", format!("No admin operation {} {path}.", parts.method)).into_response(),

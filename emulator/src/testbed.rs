@@ -11,6 +11,7 @@ use crate::azurite::{Azurite, AzuriteOptions};
 use crate::config::{EmulatorConfig, ServicePrincipal, StorageAccount, WorkspaceSpec};
 use crate::faults::Fault;
 use crate::server::{App, RunningEmulator};
+use crate::storage_proxy::{StorageFault, StorageProxy};
 
 /// Names of the standard test bed, kept in one place.
 pub mod names {
@@ -32,6 +33,10 @@ pub struct TestBedOptions {
     pub page_size: Option<usize>,
     /// Folder of `az ml` YAML files to load into the primary workspace.
     pub seed_primary: Option<PathBuf>,
+    /// Start a fault-injecting [`StorageProxy`] in front of Azurite and point the tool at it
+    /// (`blob_endpoint`, `blob_endpoint_template`, `AML_FAILOVER_BLOB_ENDPOINT`). The emulator
+    /// itself (seeding, SAS) keeps talking to Azurite directly.
+    pub storage_proxy: bool,
 }
 
 /// Connection facts of one workspace.
@@ -70,8 +75,11 @@ pub struct TestBedFacts {
     pub tenant_id: String,
     pub client_id: String,
     pub client_secret: String,
+    /// The blob endpoint the tool uses: Azurite, or the storage proxy in front of it.
     pub blob_endpoint: String,
     pub blob_endpoint_template: String,
+    /// Azurite itself (equal to `blob_endpoint` without a storage proxy).
+    pub azurite_blob_endpoint: String,
     pub primary: WorkspaceInfo,
     pub failover: WorkspaceInfo,
 }
@@ -99,6 +107,12 @@ impl TestBedFacts {
             ("EMU_ADMIN_URL", self.admin_url.clone()),
         ]);
         v.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// Points the tool's blob endpoint at a storage proxy (`http://127.0.0.1:P`) in front of Azurite.
+    pub fn use_storage_proxy(&mut self, proxy_endpoint: &str) {
+        self.blob_endpoint = proxy_endpoint.trim_end_matches('/').to_string();
+        self.blob_endpoint_template = format!("{}/{{account}}", self.blob_endpoint);
     }
 
     /// Shell `KEY=VALUE` lines (values single-quoted).
@@ -176,6 +190,7 @@ pub fn facts(emu: &RunningEmulator) -> anyhow::Result<TestBedFacts> {
         client_id: sp.client_id.clone(),
         client_secret: sp.client_secret.clone(),
         blob_endpoint_template: format!("{blob}/{{account}}"),
+        azurite_blob_endpoint: blob.clone(),
         blob_endpoint: blob,
         primary: info(names::PRIMARY_WORKSPACE)?,
         failover: info(names::FAILOVER_WORKSPACE)?,
@@ -188,6 +203,7 @@ pub struct TestBed {
     app: Arc<App>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    storage_proxy: Option<StorageProxy>,
     _azurite: Azurite,
     _dir: tempfile::TempDir,
 }
@@ -195,6 +211,7 @@ pub struct TestBed {
 impl TestBed {
     pub fn start(opts: TestBedOptions) -> anyhow::Result<TestBed> {
         let (azurite, pk, fk) = start_azurite()?;
+        let storage_proxy = if opts.storage_proxy { Some(StorageProxy::start(&azurite.blob_endpoint())?) } else { None };
         let dir = tempfile::Builder::new().prefix("aml-testbed-").tempdir()?;
         let config = standard_config(&azurite.blob_endpoint(), opts.page_size, Some(dir.path().join("emulator")), &pk, &fk);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<(Arc<App>, TestBedFacts)>>();
@@ -230,8 +247,12 @@ impl TestBed {
                 }
             });
         })?;
-        let (app, facts) = ready_rx.recv().map_err(|_| anyhow::anyhow!("emulator thread ended before it was ready"))??;
-        Ok(TestBed { facts, app, stop: Some(stop_tx), thread: Some(thread), _azurite: azurite, _dir: dir })
+        let (app, mut facts) = ready_rx.recv().map_err(|_| anyhow::anyhow!("emulator thread ended before it was ready"))??;
+        if let Some(proxy) = &storage_proxy {
+            crate::storage_proxy::attach(&app, proxy.faults());
+            facts.use_storage_proxy(proxy.blob_endpoint());
+        }
+        Ok(TestBed { facts, app, stop: Some(stop_tx), thread: Some(thread), storage_proxy, _azurite: azurite, _dir: dir })
     }
 
     /// ARM endpoint (`https://127.0.0.1:P`), also the authority host.
@@ -252,11 +273,15 @@ impl TestBed {
     pub fn service_principal(&self) -> (String, String, String) {
         (self.facts.tenant_id.clone(), self.facts.client_id.clone(), self.facts.client_secret.clone())
     }
-    /// `http://127.0.0.1:B`
+    /// `http://127.0.0.1:B` — the storage proxy when the bed runs one, else Azurite.
     pub fn blob_endpoint(&self) -> &str {
         &self.facts.blob_endpoint
     }
-    /// `http://127.0.0.1:B/{account}`
+    /// Azurite itself, bypassing any storage proxy (to check what really landed).
+    pub fn azurite_blob_endpoint(&self) -> &str {
+        &self.facts.azurite_blob_endpoint
+    }
+    /// `http://127.0.0.1:B/{account}` (through the storage proxy when the bed runs one)
     pub fn blob_endpoint_template(&self) -> &str {
         &self.facts.blob_endpoint_template
     }
@@ -288,6 +313,29 @@ impl TestBed {
     }
     pub fn reset_counters(&self) {
         self.app.faults.reset_counters()
+    }
+    /// The storage proxy in front of Azurite (`TestBedOptions::storage_proxy`).
+    pub fn storage_proxy(&self) -> Option<&StorageProxy> {
+        self.storage_proxy.as_ref()
+    }
+    fn proxy(&self) -> &StorageProxy {
+        self.storage_proxy.as_ref().expect("this test bed runs no storage proxy: start it with TestBedOptions { storage_proxy: true, .. }")
+    }
+    /// Adds a storage fault. Panics when the bed runs no storage proxy.
+    pub fn set_storage_fault(&self, fault: StorageFault) {
+        self.proxy().set_fault(fault)
+    }
+    /// Clears the storage faults (nothing to do without a storage proxy).
+    pub fn clear_storage_faults(&self) {
+        if let Some(p) = &self.storage_proxy {
+            p.clear_faults()
+        }
+    }
+    /// Storage requests received by the proxy with `method` whose decoded path plus `?query`
+    /// contains `path_substring` (case-insensitive), faulted ones included. Panics when the bed
+    /// runs no storage proxy.
+    pub fn storage_request_count(&self, method: &str, path_substring: &str) -> usize {
+        self.proxy().request_count(method, path_substring)
     }
     /// The `AML_FAILOVER_*` / `EMU_*` variables for a child process.
     pub fn env(&self) -> Vec<(String, String)> {

@@ -36,7 +36,7 @@ async fn get(c: &reqwest::Client, token: &str, url: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn testbed_end_to_end() {
-    let bed = TestBed::start(TestBedOptions { page_size: Some(2), seed_primary: Some(seed_dir()) }).unwrap();
+    let bed = TestBed::start(TestBedOptions { page_size: Some(2), seed_primary: Some(seed_dir()), ..Default::default() }).unwrap();
     let c = client(bed.ca_pem_path());
     let ws = format!("{}{}", bed.arm_url(), bed.primary().arm_id());
     let tok = bed.token();

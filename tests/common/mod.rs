@@ -67,7 +67,7 @@ pub fn run(mut c: Command, args: &[&str]) -> Run {
 /// Starts the standard two-region bed (primary eastus, failover westus).
 pub fn testbed(page_size: Option<usize>, seed: bool) -> TestBed {
     let seed_primary = seed.then(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/seed/primary"));
-    TestBed::start(TestBedOptions { page_size, seed_primary }).expect("test bed starts (run scripts/setup.sh first)")
+    TestBed::start(TestBedOptions { page_size, seed_primary, ..Default::default() }).expect("test bed starts (run scripts/setup.sh first)")
 }
 
 /// Asserts that no secret of the bed appears in what the tool printed.
