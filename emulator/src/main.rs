@@ -87,6 +87,10 @@ struct UpArgs {
     /// Keep the emulator's state here (a temporary folder otherwise).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Put a fault-injecting storage proxy in front of Azurite and point the tool at it
+    /// (AML_FAILOVER_BLOB_ENDPOINT); faults through /_emulator/storage-faults.
+    #[arg(long)]
+    storage_proxy: bool,
 }
 
 fn build_config(a: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
@@ -179,7 +183,15 @@ async fn main() -> anyhow::Result<()> {
             let (azurite, pk, fk) = tokio::task::spawn_blocking(aml_emulator::testbed::start_azurite).await??;
             let config = aml_emulator::testbed::standard_config(&azurite.blob_endpoint(), a.page_size, a.data_dir.clone(), &pk, &fk);
             let emu = aml_emulator::start(config).await?;
-            let facts = aml_emulator::testbed::facts(&emu)?;
+            let mut facts = aml_emulator::testbed::facts(&emu)?;
+            let proxy = if a.storage_proxy {
+                let p = aml_emulator::StorageProxy::start(&azurite.blob_endpoint())?;
+                aml_emulator::storage_proxy::attach(emu.app(), p.faults());
+                facts.use_storage_proxy(p.blob_endpoint());
+                Some(p)
+            } else {
+                None
+            };
             if let Some(folder) = &a.seed {
                 let r = aml_emulator::seed::seed_workspace(emu.app(), &facts.primary.arm_id(), folder).await?;
                 eprintln!("seeded {} assets ({} files) into {}", r.created.len(), r.uploaded_files, facts.primary.name);
@@ -190,9 +202,13 @@ async fn main() -> anyhow::Result<()> {
             if let Some(p) = &a.env_file {
                 write_private(p, &facts.env_file())?;
             }
-            println!("aml-emulator ready: arm={} blob={} primary={} failover={}", facts.arm_url, facts.blob_endpoint, facts.primary.name, facts.failover.name);
+            let via = if proxy.is_some() { format!(" (storage proxy in front of {})", facts.azurite_blob_endpoint) } else { String::new() };
+            println!("aml-emulator ready: arm={} blob={}{via} primary={} failover={}", facts.arm_url, facts.blob_endpoint, facts.primary.name, facts.failover.name);
             wait_for_signal().await;
             emu.shutdown().await;
+            if let Some(p) = proxy {
+                tokio::task::spawn_blocking(move || drop(p)).await?;
+            }
             drop(azurite);
         }
     }
