@@ -118,6 +118,36 @@ impl Auth {
         B64URL.encode(raw)
     }
 
+    /// `GET /{tenant}/v2.0/.well-known/openid-configuration`: Entra ID's OpenID Connect discovery
+    /// document, which MSAL (azure-identity) reads before its first token request. Endpoints
+    /// point at the emulator; an unknown tenant answers Entra's 400 `invalid_tenant`.
+    pub fn openid_configuration(&self, tenant: &str) -> Result<Value, TokenError> {
+        if !self.principals.iter().any(|p| p.tenant_id.eq_ignore_ascii_case(tenant)) {
+            return Err(aad_error(400, "invalid_tenant", &format!("AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")));
+        }
+        let base = format!("{}/{tenant}", self.authority);
+        Ok(json!({
+            "token_endpoint": format!("{base}/oauth2/v2.0/token"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": format!("{}/{tenant}/discovery/v2.0/keys", self.authority),
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": format!("{base}/v2.0"),
+            "request_uri_parameter_supported": false,
+            "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+            "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
+            "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "tid", "ver", "oid"],
+            "tenant_region_scope": "NA",
+            "cloud_instance_name": "microsoftonline.com",
+        }))
+    }
+
     /// `POST /{tenant}/oauth2/v2.0/token` with a form body.
     pub fn token(&self, tenant: &str, form: &HashMap<String, String>) -> Result<Value, TokenError> {
         let grant = form.get("grant_type").map(String::as_str).unwrap_or("");
@@ -189,6 +219,15 @@ mod tests {
         assert_eq!(a.check(Some(&format!("Bearer {tampered}"))).unwrap_err().code, "InvalidAuthenticationToken");
         assert_eq!(a.check(None).unwrap_err().code, "AuthenticationFailed");
         assert_eq!(a.check(Some("Bearer static")).unwrap().kind, "User");
+    }
+
+    #[test]
+    fn openid_configuration_points_at_the_token_endpoint() {
+        let doc = auth().openid_configuration("t1").unwrap();
+        assert_eq!(doc["token_endpoint"], "https://127.0.0.1:1/t1/oauth2/v2.0/token");
+        assert_eq!(doc["authorization_endpoint"], "https://127.0.0.1:1/t1/oauth2/v2.0/authorize");
+        let e = auth().openid_configuration("nope").unwrap_err();
+        assert_eq!((e.status, e.body["error"].as_str()), (400, Some("invalid_tenant")));
     }
 
     #[test]

@@ -247,6 +247,9 @@ async fn pipeline(app: &App, parts: &axum::http::request::Parts, body: &Bytes) -
     if segs.len() == 4 && segs[1..] == ["oauth2", "v2.0", "token"] {
         return (Outcome::Respond(token_endpoint(app, method, segs[0], body)), "Token".into());
     }
+    if segs.len() == 4 && segs[1..] == ["v2.0", ".well-known", "openid-configuration"] {
+        return (Outcome::Respond(openid_configuration(app, method, segs[0])), "OpenIdConfiguration".into());
+    }
     let mut operation = "Unknown".to_string();
     let result = arm_request(app, parts, body, &mut operation).await;
     let outcome = match result {
@@ -254,6 +257,16 @@ async fn pipeline(app: &App, parts: &axum::http::request::Parts, body: &Bytes) -
         Err(e) => Outcome::Respond(e.into_response()),
     };
     (outcome, operation)
+}
+
+fn openid_configuration(app: &App, method: &Method, tenant: &str) -> Response {
+    if method != Method::GET {
+        return json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"error": "invalid_request", "error_description": "The endpoint only accepts GET requests."}));
+    }
+    match app.auth.openid_configuration(tenant) {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => json_response(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), &e.body),
+    }
 }
 
 fn token_endpoint(app: &App, method: &Method, tenant: &str, body: &Bytes) -> Response {
@@ -322,11 +335,15 @@ async fn arm_request(app: &App, parts: &axum::http::request::Parts, body: &Bytes
         Some(h) => format!("{}://{h}", if app.config.tls { "https" } else { "http" }),
         None => app.base_url.clone(),
     };
+    // nextLink repeats the request's query (filters, ordering, count, $top), as ARM lists do,
+    // with a new $skipToken.
     let mut list_base = format!("{base_url}{}?api-version={api_version}", parts.uri.path());
-    for k in ["listViewType", "jobType", "names", "isDefault"] {
-        if let Some(v) = query.get(k) {
-            list_base.push_str(&format!("&{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()));
+    for (k, v) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+        if k == "api-version" || k.eq_ignore_ascii_case("$skipToken") {
+            continue;
         }
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        list_base.push_str(&format!("&{}={}", enc(&k).replace("%24", "$"), enc(&v)));
     }
     let ctx = Ctx { principal: principal.clone(), list_base, query, base_url, page_size: app.config.page_size };
     let (status, value) = dispatch(app, &ctx, &route, method, body).await?;

@@ -56,6 +56,10 @@ pub fn list_containers(app: &App, ctx: &Ctx, ws: &WorkspaceRef, kind: AssetKind)
         let w = s.workspace(&ws.key()).ok_or_else(|| super::workspaces::not_found(ws))?;
         Ok::<_, ArmError>(containers(w, kind).iter().map(|c| c.resource.clone()).filter(|v| filter(v)).collect::<Vec<_>>())
     })?;
+    // ModelContainers_List is the one container list with `count`.
+    if kind.segment == "models" {
+        return Ok((StatusCode::OK, ctx.page_with_count(items)?));
+    }
     Ok((StatusCode::OK, ctx.page(items)?))
 }
 
@@ -146,12 +150,21 @@ pub fn list_versions(app: &App, ctx: &Ctx, ws: &WorkspaceRef, kind: AssetKind, n
         // Azure answers an empty list for an unknown container.
         Ok::<_, ArmError>(find(w, kind, name).map(|c| c.versions.clone()).unwrap_or_default())
     })?;
-    // Newest first, as Azure orders versions by default (createdtime desc).
-    items.reverse();
-    let items: Vec<Value> = items.into_iter().filter(|v| filter(v)).collect();
+    // Newest first, as Azure orders versions by default (createdtime desc); `$orderBy`
+    // (createdtime | modifiedtime | name, asc | desc) reorders.
+    match ctx.query.get("$orderBy").or_else(|| ctx.query.get("$orderby")) {
+        Some(spec) => super::order_by(&mut items, spec).ok_or_else(|| {
+            ArmError::bad_request("InvalidQueryParameter", format!("Unsupported $orderBy '{spec}': expected createdtime, modifiedtime or name, optionally followed by asc or desc."))
+        })?,
+        None => items.reverse(),
+    }
+    let mut items: Vec<Value> = items.into_iter().filter(|v| filter(v)).collect();
     if let Some(v) = ctx.query.get("version") {
-        let items = items.into_iter().filter(|x| name_of(x) == v).collect();
-        return Ok((StatusCode::OK, ctx.page(items)?));
+        items.retain(|x| name_of(x) == v);
+    }
+    // `$top`: at most that many records in all.
+    if let Some(top) = ctx.top()? {
+        items.truncate(top);
     }
     Ok((StatusCode::OK, ctx.page(items)?))
 }
@@ -176,6 +189,11 @@ pub fn normalize_version(kind: AssetKind, mut props: Map<String, Value>) -> Resu
     default_field(&mut props, "isAnonymous", json!(false));
     default_field(&mut props, "isArchived", json!(false));
     match kind.segment {
+        "models" => {
+            // Azure answers `flavors: {}` for a model without flavors (ModelVersion.flavors, an
+            // object); azure-ai-ml's Model._from_rest_object iterates it without a None check.
+            default_field(&mut props, "flavors", json!({}));
+        }
         "data" => {
             let t = props.get("dataType").and_then(Value::as_str).unwrap_or("");
             if !DATA_TYPES.contains(&t) {

@@ -72,8 +72,18 @@ pub fn list(app: &App, ctx: &Ctx, ws: &WorkspaceRef) -> Result<(StatusCode, Valu
             Some(flag) => d.pointer("/properties/isDefault").and_then(Value::as_bool).unwrap_or(false) == (flag == "true"),
             None => true,
         })
-        .collect();
-    Ok((StatusCode::OK, ctx.page(items)?))
+        .collect::<Vec<_>>();
+    let mut items = items;
+    // orderBy (createdtime | modifiedtime | name) with orderByAsc (default false); without
+    // orderBy the workspace's order stands.
+    if let Some(prop) = ctx.query.get("orderBy").filter(|p| !p.is_empty()) {
+        let asc = ctx.query.get("orderByAsc").is_some_and(|a| a.eq_ignore_ascii_case("true"));
+        let spec = format!("{prop} {}", if asc { "asc" } else { "desc" });
+        super::order_by(&mut items, &spec).ok_or_else(|| {
+            ArmError::bad_request("InvalidQueryParameter", format!("Unsupported orderBy '{prop}': expected createdtime, modifiedtime or name."))
+        })?;
+    }
+    Ok((StatusCode::OK, ctx.page_with_count(items)?))
 }
 
 pub fn get(app: &App, ws: &WorkspaceRef, name: &str) -> Result<(StatusCode, Value), ArmError> {

@@ -38,6 +38,31 @@ impl Ctx {
         Ok(crate::arm::page(items, self.offset()?, self.page_size, &self.list_base))
     }
 
+    /// A non-negative integer query parameter (400 `InvalidQueryParameter` otherwise).
+    fn int_param(&self, name: &str) -> Result<Option<usize>, ArmError> {
+        match self.query.get(name) {
+            None => Ok(None),
+            Some(v) => v.trim().parse::<usize>().map(Some).map_err(|_| {
+                ArmError::bad_request("InvalidQueryParameter", format!("The query parameter '{name}' must be a non-negative integer, got '{v}'."))
+            }),
+        }
+    }
+
+    /// Lists with a `count` parameter (Datastores_List, ModelContainers_List: "Maximum number of
+    /// results to return"): pages of at most `count` items, never more than the server's page size.
+    pub fn page_with_count(&self, items: Vec<Value>) -> Result<Value, ArmError> {
+        let size = match self.int_param("count")? {
+            Some(c) if c > 0 => c.min(self.page_size),
+            _ => self.page_size,
+        };
+        Ok(crate::arm::page(items, self.offset()?, size, &self.list_base))
+    }
+
+    /// `$top` of the *Versions_List operations ("Maximum number of records to return").
+    pub fn top(&self) -> Result<Option<usize>, ArmError> {
+        self.int_param("$top")
+    }
+
     /// `listViewType`: ActiveOnly (default), ArchivedOnly, All.
     pub fn list_view_filter(&self) -> impl Fn(&Value) -> bool {
         let view = self.query.get("listViewType").cloned().unwrap_or_default().to_ascii_lowercase();
@@ -122,4 +147,78 @@ pub fn same_except(a: &Map<String, Value>, b: &Map<String, Value>, skip: &[&str]
         })
         .cloned()
         .collect()
+}
+
+/// Orders resources (given in creation order) by `createdtime`, `modifiedtime` or `name`
+/// (systemData / name); ties keep creation order (reversed for desc, so the newest comes
+/// first). `spec` is an OData-like `<property> [asc|desc]`; None when it is not one of these.
+pub fn order_by(items: &mut [Value], spec: &str) -> Option<()> {
+    let mut words = spec.split_whitespace();
+    let prop = words.next()?.to_ascii_lowercase();
+    let desc = match words.next().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return None,
+    };
+    let key = |v: &Value| -> String {
+        match prop.as_str() {
+            "createdtime" | "createdat" => v.pointer("/systemData/createdAt").and_then(Value::as_str).unwrap_or("").to_string(),
+            "modifiedtime" | "lastmodifiedat" => v.pointer("/systemData/lastModifiedAt").and_then(Value::as_str).unwrap_or("").to_string(),
+            _ => crate::store::name_of(v).to_string(),
+        }
+    };
+    if !matches!(prop.as_str(), "createdtime" | "createdat" | "modifiedtime" | "lastmodifiedat" | "name") {
+        return None;
+    }
+    let mut keyed: Vec<(String, usize, Value)> = items.iter().enumerate().map(|(i, v)| (key(v), i, v.clone())).collect();
+    keyed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    for (slot, (_, _, v)) in items.iter_mut().zip(keyed) {
+        *slot = v;
+    }
+    if desc {
+        items.reverse();
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(query: &[(&str, &str)], page_size: usize) -> Ctx {
+        Ctx {
+            principal: Principal { name: "t".into(), kind: "User" },
+            list_base: "https://h/x?api-version=2025-12-01".into(),
+            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            base_url: "https://h".into(),
+            page_size,
+        }
+    }
+
+    #[test]
+    fn count_caps_the_page_and_top_is_parsed() {
+        let items: Vec<Value> = (0..5).map(|i| json!({"name": i.to_string()})).collect();
+        assert_eq!(ctx(&[("count", "30")], 2).page_with_count(items.clone()).unwrap()["value"].as_array().unwrap().len(), 2);
+        assert_eq!(ctx(&[("count", "1")], 100).page_with_count(items.clone()).unwrap()["value"].as_array().unwrap().len(), 1);
+        assert_eq!(ctx(&[], 100).page_with_count(items).unwrap()["value"].as_array().unwrap().len(), 5);
+        assert_eq!(ctx(&[("$top", "1")], 2).top().unwrap(), Some(1));
+        assert_eq!(ctx(&[("$top", "x")], 2).top().unwrap_err().code, "InvalidQueryParameter");
+    }
+
+    #[test]
+    fn order_by_created_time_both_ways() {
+        let mk = |n: &str, t: &str| json!({"name": n, "systemData": {"createdAt": t, "lastModifiedAt": t}});
+        let mut v = vec![mk("b", "2024-01-02T00:00:00Z"), mk("a", "2024-01-03T00:00:00Z"), mk("c", "2024-01-01T00:00:00Z")];
+        order_by(&mut v, "createdtime desc").unwrap();
+        assert_eq!(v.iter().map(|x| x["name"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        order_by(&mut v, "name").unwrap();
+        assert_eq!(v.iter().map(|x| x["name"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        order_by(&mut v, "createdtime asc").unwrap();
+        assert_eq!(v.iter().map(|x| x["name"].as_str().unwrap()).collect::<Vec<_>>(), ["c", "b", "a"]);
+        assert!(order_by(&mut v, "size desc").is_none());
+        // Same timestamp: creation order decides (newest first when descending).
+        let mut same = vec![mk("v1", "2024-01-01T00:00:00Z"), mk("v2", "2024-01-01T00:00:00Z")];
+        order_by(&mut same, "createdtime desc").unwrap();
+        assert_eq!(same[0]["name"], "v2");
+    }
 }
