@@ -111,6 +111,96 @@ pub enum Command {
     /// Inspect workspaces.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Copy models and environments from --from into --to, verified, then registered.
+    #[command(long_about = COPY_LONG, after_help = EXIT_CODES_HELP)]
+    Copy(CopyArgs),
+}
+
+const COPY_LONG: &str = "\
+Copy models and environments from the --from workspace into the --to workspace.
+
+Plan first: every selected asset version is compared with the target. Missing ones are copied;
+identical ones (same name, version, specification and sha256 of every file) are skipped; a
+version that exists with different content is a conflict, reported and never overwritten unless
+--on-conflict says otherwise. --dry-run prints the plan and writes nothing.
+
+Every file is hashed (sha256) while it streams, checked against the source's stored MD5 where
+the service keeps one, and read back from the target; server-side copy is used where the
+storage offers it. A version is registered in the target only after all its files are verified,
+so a failure leaves nothing half-registered, and a rerun resumes (files already verified in the
+target are not copied again). Versions keep their numbers; tags, properties, description, model
+type, flavors, stage, image, conda file, build context and inference config come along.
+
+Each run writes a manifest (JSON): every item and file with source and target URI, size, sha256
+and the action taken. --output json prints the same document.";
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Asset kinds to copy, comma-separated: models, environments.
+    #[arg(long, default_value = "models,environments", value_name = "KINDS")]
+    pub kinds: String,
+    /// Only assets whose name matches (wildcards * and ?).
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Option<String>,
+    /// Only the latest version of each asset.
+    #[arg(long, conflicts_with = "all_versions")]
+    pub latest: bool,
+    /// Every version of each asset (the default).
+    #[arg(long)]
+    pub all_versions: bool,
+    /// Print the plan and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// When the target has the same name and version with different content:
+    /// report (default: change nothing), overwrite, or new-version (register under the next free number).
+    #[arg(long, default_value = "report", value_name = "POLICY")]
+    pub on_conflict: String,
+    /// Server-side copy where the storage offers it (auto), or always stream (never).
+    #[arg(long, default_value = "auto", value_name = "auto|never")]
+    pub server_side: String,
+    /// Files copied at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+    /// Block size in MiB for streaming (memory stays under concurrency x 3 blocks).
+    #[arg(long, default_value_t = 4, value_name = "MIB")]
+    pub block_size_mib: usize,
+    /// Where to write the manifest [default: ./aml-failover-manifest-<UTC time>.json].
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+}
+
+impl CopyArgs {
+    pub fn options(&self, verbose: u8) -> Result<crate::commands::copy::CopyOptions> {
+        use crate::transfer::{EngineOptions, ServerSide};
+        if self.concurrency == 0 || self.concurrency > 256 {
+            return Err(Error::usage("--concurrency must be between 1 and 256"));
+        }
+        if self.block_size_mib == 0 || self.block_size_mib > 100 {
+            return Err(Error::usage("--block-size-mib must be between 1 and 100 (Azure's block limit is 4000 MiB, memory is yours)"));
+        }
+        let server_side = match self.server_side.as_str() {
+            "auto" => ServerSide::Auto,
+            "never" => ServerSide::Never,
+            other => return Err(Error::usage(format!("unknown --server-side '{other}': use auto or never"))),
+        };
+        Ok(crate::commands::copy::CopyOptions {
+            selection: crate::assets::Selection {
+                kinds: crate::assets::Kind::parse_list(&self.kinds)?,
+                name: self.name.clone(),
+                latest_only: self.latest,
+            },
+            dry_run: self.dry_run,
+            on_conflict: crate::plan::OnConflict::parse(&self.on_conflict)?,
+            engine: EngineOptions {
+                concurrency: self.concurrency,
+                block_size: self.block_size_mib * 1024 * 1024,
+                server_side,
+                ..Default::default()
+            },
+            manifest: self.manifest.clone(),
+            show_all_items: verbose > 0,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,12 +4,15 @@
 //! (verify sha256) → register → report. This first slice has the resolving stage
 //! (`workspace`), the control-plane client (`azureml`) and the storage groundwork (`storage`).
 
+pub mod assets;
 pub mod azureml;
 pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod http;
+pub mod plan;
 pub mod redact;
+pub mod report;
 pub mod storage;
 pub mod transfer;
 pub mod workspace;

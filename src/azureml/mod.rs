@@ -75,6 +75,15 @@ impl ArmClient {
         self.send(reqwest::Method::PUT, url, Some(body)).await
     }
 
+    /// DELETE; a resource that is already gone is fine.
+    pub async fn delete(&self, path: &str) -> Result<()> {
+        let url = self.url(path)?;
+        match self.send(reqwest::Method::DELETE, url, None).await {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every item of a paged list, following `nextLink` as given (it may carry another
     /// api-version). A `nextLink` to another host is refused: the bearer token never leaves
     /// the configured endpoint.

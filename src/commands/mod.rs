@@ -1,5 +1,7 @@
 //! One thin file per subcommand: each wires the stages together and renders the result.
 
+pub mod copy;
+pub mod progress;
 pub mod workspace_show;
 
 use crate::cli::{Cli, Command, OutputFormat, WorkspaceCommand};
@@ -9,6 +11,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
     let settings = cli.settings()?;
     match &cli.command {
         Command::Workspace(WorkspaceCommand::Show) => workspace_show::run(&settings).await,
+        Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
     }
 }
 

@@ -12,6 +12,7 @@
 //! - `list` returns objects sorted by path.
 
 pub mod blob;
+pub mod datastore;
 pub mod local;
 
 mod conformance;

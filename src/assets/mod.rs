@@ -1,0 +1,402 @@
+//! Asset kinds: how each lists itself, where its files are, and how its version is written
+//! in another workspace. One place per kind for what differs; the stages around it are shared.
+
+pub mod uri;
+
+use crate::azureml::{workspace_path, ArmClient};
+use crate::error::{Error, Result};
+use crate::storage::datastore::Datastores;
+use crate::storage::{ObjectMeta, Store, StorePath};
+use crate::workspace::WorkspaceRef;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use uri::ContentUri;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Model,
+    Environment,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[Kind::Environment, Kind::Model];
+
+    /// The ARM path segment under a workspace.
+    pub fn segment(self) -> &'static str {
+        match self {
+            Kind::Model => "models",
+            Kind::Environment => "environments",
+        }
+    }
+
+    pub fn plural(self) -> &'static str {
+        self.segment()
+    }
+
+    pub fn parse_list(s: &str) -> Result<Vec<Kind>> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let k = match part.to_ascii_lowercase().as_str() {
+                "models" | "model" => Kind::Model,
+                "environments" | "environment" | "envs" => Kind::Environment,
+                other => {
+                    return Err(Error::usage(format!(
+                        "unknown kind '{other}' in --kinds: use models, environments (code, components, pipelines and data come in a later release)"
+                    )))
+                }
+            };
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::usage("--kinds is empty: use models, environments"));
+        }
+        Ok(out)
+    }
+
+    /// The property holding the content location.
+    fn location_pointer(self) -> &'static str {
+        match self {
+            Kind::Model => "/modelUri",
+            Kind::Environment => "/build/contextUri",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Model => "model",
+            Kind::Environment => "environment",
+        })
+    }
+}
+
+/// One file of an asset's content.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    /// Path relative to the content root (for a single-file model: the file name).
+    pub rel: String,
+    pub meta: ObjectMeta,
+}
+
+/// Where an asset version's files are.
+#[derive(Clone)]
+pub struct Content {
+    /// The URI as the asset records it.
+    pub uri: String,
+    pub store: Arc<dyn Store>,
+    /// Folder prefix in the store; for a single file, its parent folder.
+    pub base: String,
+    /// The content is one file (a model `path:` to a file), not a folder.
+    pub single_file: bool,
+    pub files: Vec<FileEntry>,
+}
+
+/// An asset version as read from a workspace.
+#[derive(Clone)]
+pub struct AssetItem {
+    pub kind: Kind,
+    pub name: String,
+    pub version: String,
+    /// The version's `properties` as the service returned them.
+    pub properties: Value,
+    /// The container's `properties` (description, tags).
+    pub container: Value,
+    pub content: Option<Content>,
+}
+
+impl AssetItem {
+    pub fn key(&self) -> (Kind, String, String) {
+        (self.kind, self.name.clone(), self.version.clone())
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.properties.pointer(self.kind.location_pointer()).and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// The version's properties as written to another workspace: read-only and
+    /// service-managed fields dropped, nulls dropped, content location removed (the caller
+    /// sets the new one).
+    pub fn portable_properties(&self) -> Value {
+        let mut p = strip_nulls(self.properties.clone());
+        if let Value::Object(m) = &mut p {
+            for ro in ["provisioningState", "environmentType", "isAnonymous"] {
+                m.remove(ro);
+            }
+        }
+        remove_pointer(&mut p, self.kind.location_pointer());
+        p
+    }
+
+    /// Properties for the target with the content at `uri`.
+    pub fn properties_with_location(&self, uri: Option<&str>) -> Value {
+        let mut p = self.portable_properties();
+        if let Some(u) = uri {
+            set_pointer(&mut p, self.kind.location_pointer(), Value::String(u.to_string()));
+        }
+        p
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.content.as_ref().map(|c| c.files.iter().map(|f| f.meta.size).sum()).unwrap_or(0)
+    }
+}
+
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
+fn remove_pointer(v: &mut Value, pointer: &str) {
+    let (parent, last) = pointer.rsplit_once('/').expect("pointer");
+    let target = if parent.is_empty() { Some(v) } else { v.pointer_mut(parent) };
+    if let Some(Value::Object(m)) = target {
+        m.remove(last);
+    }
+}
+
+fn set_pointer(v: &mut Value, pointer: &str, new: Value) {
+    let mut cur = v;
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let m = cur.as_object_mut().expect("object");
+        if i == parts.len() - 1 {
+            m.insert(part.to_string(), new);
+            return;
+        }
+        cur = m.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+/// Simple wildcard match (`*` any run, `?` one character), case-sensitive like asset names.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&p, &n)
+}
+
+/// Which versions to take.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub kinds: Vec<Kind>,
+    pub name: Option<String>,
+    pub latest_only: bool,
+}
+
+/// Lists the selected asset versions of a workspace (without their files).
+pub async fn list_versions(arm: &ArmClient, ws: &WorkspaceRef, sel: &Selection) -> Result<Vec<AssetItem>> {
+    let base = workspace_path(ws);
+    let mut out = Vec::new();
+    for &kind in &sel.kinds {
+        let containers = arm.list(&format!("{base}/{}", kind.segment())).await?;
+        let wanted: Vec<&Value> = containers
+            .iter()
+            .filter(|c| {
+                let n = c.get("name").and_then(Value::as_str).unwrap_or("");
+                sel.name.as_deref().is_none_or(|p| name_matches(p, n))
+            })
+            .collect();
+        let futs = wanted.iter().map(|c| {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let cprops = c.get("properties").cloned().unwrap_or(Value::Null);
+            let path = format!("{base}/{}/{}/versions", kind.segment(), enc(&name));
+            async move {
+                let versions = arm.list(&path).await?;
+                Ok::<_, Error>((name, cprops, versions))
+            }
+        });
+        for (name, cprops, versions) in futures::future::try_join_all(futs).await? {
+            let mut items: Vec<AssetItem> = versions
+                .into_iter()
+                .map(|v| AssetItem {
+                    kind,
+                    name: name.clone(),
+                    version: v.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                    properties: v.get("properties").cloned().unwrap_or(Value::Null),
+                    container: cprops.clone(),
+                    content: None,
+                })
+                .collect();
+            items.sort_by(|a, b| version_order(&a.version, &b.version));
+            if sel.latest_only {
+                let latest = cprops.get("latestVersion").and_then(Value::as_str).map(str::to_string);
+                let keep = latest.or_else(|| items.last().map(|i| i.version.clone()));
+                items.retain(|i| Some(&i.version) == keep.as_ref());
+            }
+            out.extend(items);
+        }
+    }
+    Ok(out)
+}
+
+/// Numeric versions in numeric order, others after them by text.
+pub fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+        _ => a.cmp(b),
+    }
+}
+
+pub fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Registers `item` in `ws` as `version`: creates the container if it is missing (with the
+/// source container's description, tags and properties), deletes an existing version first
+/// when `replace`, then PUTs the version with its content at `location`.
+pub async fn register(
+    arm: &ArmClient,
+    ws: &WorkspaceRef,
+    item: &AssetItem,
+    version: &str,
+    replace: bool,
+    location: Option<&str>,
+) -> Result<()> {
+    let base = format!("{}/{}/{}", workspace_path(ws), item.kind.segment(), enc(&item.name));
+    match arm.get(&base).await {
+        Ok(_) => {}
+        Err(Error::NotFound(_)) => {
+            let mut props = Map::new();
+            for k in ["description", "tags", "properties"] {
+                if let Some(v) = item.container.get(k).filter(|v| !v.is_null()) {
+                    props.insert(k.to_string(), v.clone());
+                }
+            }
+            arm.put(&base, &serde_json::json!({ "properties": props })).await?;
+        }
+        Err(e) => return Err(e),
+    }
+    let vpath = format!("{base}/versions/{}", enc(version));
+    if replace {
+        arm.delete(&vpath).await?;
+    }
+    arm.put(&vpath, &serde_json::json!({ "properties": item.properties_with_location(location) })).await?;
+    Ok(())
+}
+
+/// Finds the files of an item's content (none for image-only environments).
+pub async fn resolve_content(item: &mut AssetItem, ds: &Datastores) -> Result<()> {
+    let Some(loc) = item.location().map(str::to_string) else {
+        return Ok(());
+    };
+    let parsed = ContentUri::parse(&loc)?;
+    let (store, path): (Arc<dyn Store>, String) = match &parsed {
+        ContentUri::Datastore { workspace, datastore, path } => {
+            if let Some((s, g, w)) = workspace {
+                let me = ds.workspace();
+                if !(s.eq_ignore_ascii_case(&me.subscription_id)
+                    && g.eq_ignore_ascii_case(&me.resource_group)
+                    && w.eq_ignore_ascii_case(&me.workspace_name))
+                {
+                    return Err(Error::Service(format!(
+                        "{} {}:{} keeps its files in another workspace ({s}/{g}/{w}); copy from that workspace",
+                        item.kind, item.name, item.version
+                    )));
+                }
+            }
+            (ds.open(datastore).await?, path.clone())
+        }
+        ContentUri::Blob { account, container, path } => (ds.open_container(account, container).await?, path.clone()),
+    };
+    // A file if a blob has exactly this name; otherwise a folder.
+    let exact = if path.is_empty() { None } else { store.head(&StorePath::parse(&path)?).await? };
+    let content = match exact {
+        Some(meta) => {
+            let (base, file) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+            Content {
+                uri: loc,
+                store,
+                base: base.to_string(),
+                single_file: true,
+                files: vec![FileEntry { rel: file.to_string(), meta }],
+            }
+        }
+        None => {
+            let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
+            let listed = store.list(&prefix).await?;
+            let files: Vec<FileEntry> = listed
+                .into_iter()
+                .filter_map(|m| m.path.strip_prefix(&path).map(|r| FileEntry { rel: r.to_string(), meta: m.clone() }))
+                .collect();
+            if files.is_empty() {
+                return Err(Error::Service(format!(
+                    "{} {}:{}: no files at {}",
+                    item.kind,
+                    item.name,
+                    item.version,
+                    crate::redact::url_str(&loc)
+                )));
+            }
+            Content { uri: loc, store, base: path.clone(), single_file: false, files }
+        }
+    };
+    item.content = Some(content);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wildcards() {
+        assert!(name_matches("*", "anything"));
+        assert!(name_matches("diab*", "diabetes-model"));
+        assert!(name_matches("m?del", "model"));
+        assert!(!name_matches("diab*", "xdiab"));
+        assert!(name_matches("exact", "exact"));
+    }
+
+    #[test]
+    fn versions_sort_numerically() {
+        let mut v = vec!["10", "2", "1", "beta"];
+        v.sort_by(|a, b| version_order(a, b));
+        assert_eq!(v, ["1", "2", "10", "beta"]);
+    }
+
+    #[test]
+    fn portable_properties_drop_read_only_fields_and_location() {
+        let item = AssetItem {
+            kind: Kind::Environment,
+            name: "e".into(),
+            version: "1".into(),
+            properties: json!({"image": "img", "build": {"contextUri": "https://a.blob.x/c/p", "dockerfilePath": "Dockerfile"},
+                "provisioningState": "Succeeded", "environmentType": "UserCreated", "description": null, "tags": {"a": "b"}}),
+            container: Value::Null,
+            content: None,
+        };
+        let p = item.portable_properties();
+        assert_eq!(p, json!({"image": "img", "build": {"dockerfilePath": "Dockerfile"}, "tags": {"a": "b"}}));
+        let q = item.properties_with_location(Some("https://t.blob.x/c/q"));
+        assert_eq!(q["build"]["contextUri"], "https://t.blob.x/c/q");
+        assert_eq!(q["build"]["dockerfilePath"], "Dockerfile");
+    }
+
+    #[test]
+    fn kinds_parse() {
+        assert_eq!(Kind::parse_list("models, environments").unwrap(), [Kind::Model, Kind::Environment]);
+        assert!(Kind::parse_list("pipelines").unwrap_err().to_string().contains("later release"));
+    }
+}

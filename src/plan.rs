@@ -1,0 +1,161 @@
+//! The plan: a pure function of what the source has, what the target has, and the options.
+//! It decides per item — copy, skip (identical), conflict (same name and version, different
+//! content), overwrite or new version (when asked), or fail (the item cannot be read) — and
+//! writes nothing. `--dry-run` prints it; the copy stage executes it.
+
+use crate::assets::{version_order, Kind};
+use serde::Serialize;
+
+/// `--on-conflict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Report the conflict, change nothing (default).
+    Report,
+    /// Replace the target version with the source's.
+    Overwrite,
+    /// Register the source's content under the next free version number.
+    NewVersion,
+}
+
+impl OnConflict {
+    pub fn parse(s: &str) -> crate::error::Result<OnConflict> {
+        match s {
+            "report" | "skip" | "fail" => Ok(OnConflict::Report),
+            "overwrite" => Ok(OnConflict::Overwrite),
+            "new-version" => Ok(OnConflict::NewVersion),
+            other => Err(crate::error::Error::usage(format!(
+                "unknown --on-conflict '{other}': use report (default), overwrite or new-version"
+            ))),
+        }
+    }
+}
+
+/// How a target version compares with the source's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Comparison {
+    /// No version of that name and number in the target.
+    Missing,
+    /// Same specification and every file has the same path, size and sha256.
+    Identical,
+    /// Differs; the reasons say how (e.g. "file model.pkl: sha256 differs").
+    Different(Vec<String>),
+}
+
+/// What the plan needs to know about one source item.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub kind: Kind,
+    pub name: String,
+    pub version: String,
+    /// Why the source item cannot be copied (its content could not be read), if so.
+    pub unreadable: Option<String>,
+    pub comparison: Comparison,
+    /// Versions of this name that already exist in the target.
+    pub target_versions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Copy,
+    Skip,
+    Conflict,
+    Overwrite,
+    NewVersion,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    /// The version written in the target (differs from the source's for new-version).
+    pub target_version: String,
+    pub reason: String,
+}
+
+pub fn decide(f: &Facts, on_conflict: OnConflict) -> Decision {
+    let same = |action, reason: String| Decision { action, target_version: f.version.clone(), reason };
+    if let Some(why) = &f.unreadable {
+        return same(Action::Fail, why.clone());
+    }
+    match &f.comparison {
+        Comparison::Missing => same(Action::Copy, "not in the target".into()),
+        Comparison::Identical => same(Action::Skip, "already in the target, identical (spec and sha256 of every file)".into()),
+        Comparison::Different(why) => {
+            let why = why.join("; ");
+            match on_conflict {
+                OnConflict::Report => same(
+                    Action::Conflict,
+                    format!("the target has {}:{} with different content ({why}); not overwritten (see --on-conflict)", f.name, f.version),
+                ),
+                OnConflict::Overwrite => same(Action::Overwrite, format!("replacing the target's version ({why})")),
+                OnConflict::NewVersion => {
+                    let next = next_version(&f.target_versions);
+                    Decision {
+                        action: Action::NewVersion,
+                        reason: format!("the target's {} differs ({why}); registering as version {next}", f.version),
+                        target_version: next,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One more than the highest numeric version (1 when there is none).
+pub fn next_version(existing: &[String]) -> String {
+    let max = existing.iter().filter_map(|v| v.parse::<u64>().ok()).max().unwrap_or(0);
+    (max + 1).to_string()
+}
+
+/// Plans every item, in a stable order (kind, name, version).
+pub fn plan(mut facts: Vec<Facts>, on_conflict: OnConflict) -> Vec<(Facts, Decision)> {
+    facts.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)).then_with(|| version_order(&a.version, &b.version)));
+    facts.into_iter().map(|f| {
+        let d = decide(&f, on_conflict);
+        (f, d)
+    }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(cmp: Comparison) -> Facts {
+        Facts { kind: Kind::Model, name: "m".into(), version: "3".into(), unreadable: None, comparison: cmp, target_versions: vec!["1".into(), "3".into(), "x".into()] }
+    }
+
+    #[test]
+    fn decisions() {
+        assert_eq!(decide(&facts(Comparison::Missing), OnConflict::Report).action, Action::Copy);
+        assert_eq!(decide(&facts(Comparison::Identical), OnConflict::Overwrite).action, Action::Skip);
+        let diff = Comparison::Different(vec!["file a: sha256 differs".into()]);
+        let c = decide(&facts(diff.clone()), OnConflict::Report);
+        assert_eq!(c.action, Action::Conflict);
+        assert!(c.reason.contains("sha256 differs") && c.reason.contains("--on-conflict"), "{}", c.reason);
+        assert_eq!(decide(&facts(diff.clone()), OnConflict::Overwrite).action, Action::Overwrite);
+        let n = decide(&facts(diff), OnConflict::NewVersion);
+        assert_eq!((n.action, n.target_version.as_str()), (Action::NewVersion, "4"));
+        let mut f = facts(Comparison::Missing);
+        f.unreadable = Some("no files".into());
+        assert_eq!(decide(&f, OnConflict::Report).action, Action::Fail);
+    }
+
+    #[test]
+    fn plan_order_is_stable() {
+        let mut a = facts(Comparison::Missing);
+        a.version = "10".into();
+        let b = facts(Comparison::Missing);
+        let mut c = facts(Comparison::Missing);
+        c.kind = Kind::Environment;
+        let p = plan(vec![a, b, c], OnConflict::Report);
+        let order: Vec<(Kind, &str)> = p.iter().map(|(f, _)| (f.kind, f.version.as_str())).collect();
+        assert_eq!(order, [(Kind::Model, "3"), (Kind::Model, "10"), (Kind::Environment, "3")]);
+    }
+
+    #[test]
+    fn next_version_skips_non_numeric() {
+        assert_eq!(next_version(&[]), "1");
+        assert_eq!(next_version(&["2".into(), "beta".into(), "7".into()]), "8");
+    }
+}

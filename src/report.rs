@@ -1,0 +1,232 @@
+//! The copy report: one document that is the manifest on disk, the `--output json` output,
+//! and the source of the human summary. Wire types only; versioned by `schemaVersion`.
+//!
+//! Schema (version 1):
+//! ```text
+//! { "schemaVersion": 1, "command": "copy", "dryRun": bool,
+//!   "source": "<ARM id>", "target": "<ARM id>", "startedAt": RFC3339, "durationMs": n,
+//!   "summary": { "items": n, "copied": n, "skipped": n, "conflict": n, "failed": n,
+//!                "files": n, "bytes": n, "bytesTransferred": n },
+//!   "items": [ { "kind": "model|environment", "name", "version", "targetVersion",
+//!                "action": "copy|skip|conflict|overwrite|new-version|fail",
+//!                "status": "planned|copied|skipped|conflict|failed",
+//!                "reason", "sourceUri"?, "targetUri"?,
+//!                "files": [ { "path", "size", "sha256"?, "sourceUri", "targetUri"?,
+//!                             "method"?: "streamed|server-side|already-present", "error"? } ] } ],
+//!   "manifest": "<path>"? }
+//! ```
+//! No secrets: every URI is redacted before it gets here.
+
+use crate::plan::Action;
+use crate::transfer::Method;
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Planned,
+    Copied,
+    Skipped,
+    Conflict,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRecord {
+    pub path: String,
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub source_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemRecord {
+    pub kind: crate::assets::Kind,
+    pub name: String,
+    pub version: String,
+    pub target_version: String,
+    pub action: Action,
+    pub status: Status,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_uri: Option<String>,
+    pub files: Vec<FileRecord>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub items: usize,
+    pub copied: usize,
+    pub skipped: usize,
+    pub conflict: usize,
+    pub failed: usize,
+    pub planned: usize,
+    pub files: usize,
+    pub bytes: u64,
+    pub bytes_transferred: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub dry_run: bool,
+    pub source: String,
+    pub target: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub summary: Summary,
+    pub items: Vec<ItemRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+}
+
+impl Report {
+    pub fn summarize(&mut self) {
+        let mut s = Summary { items: self.items.len(), ..Default::default() };
+        for i in &self.items {
+            match i.status {
+                Status::Planned => s.planned += 1,
+                Status::Copied => s.copied += 1,
+                Status::Skipped => s.skipped += 1,
+                Status::Conflict => s.conflict += 1,
+                Status::Failed => s.failed += 1,
+            }
+            for f in &i.files {
+                s.files += 1;
+                s.bytes += f.size;
+                if matches!(f.method, Some(Method::Streamed) | Some(Method::ServerSide)) {
+                    s.bytes_transferred += f.size;
+                }
+            }
+        }
+        self.summary = s;
+    }
+
+    /// Exit status: everything done, or some items failed or conflicted.
+    pub fn exit(&self) -> crate::error::Exit {
+        if self.summary.failed > 0 || self.summary.conflict > 0 {
+            crate::error::Exit::Partial
+        } else {
+            crate::error::Exit::Ok
+        }
+    }
+
+    /// The human summary (a few lines; the per-item lines only for what needs attention,
+    /// or for everything with `all`).
+    pub fn human(&self, all: bool) -> String {
+        let s = &self.summary;
+        let mut out = String::new();
+        let verb = if self.dry_run { "plan" } else { "copy" };
+        for i in &self.items {
+            let show = all || matches!(i.status, Status::Failed | Status::Conflict | Status::Planned);
+            if !show {
+                continue;
+            }
+            let tv = if i.target_version != i.version { format!(" -> {}", i.target_version) } else { String::new() };
+            out.push_str(&format!(
+                "{:<9} {} {}:{}{}  {}\n",
+                status_word(i),
+                i.kind,
+                i.name,
+                i.version,
+                tv,
+                i.reason
+            ));
+            for f in i.files.iter().filter(|f| f.error.is_some()) {
+                out.push_str(&format!("          file {}: {}\n", f.path, f.error.as_deref().unwrap_or("")));
+            }
+        }
+        if self.dry_run {
+            out.push_str(&format!(
+                "{verb}: {} items: {} to copy, {} identical, {} conflicts, {} unreadable; {} files, {}; nothing was written (dry run)\n",
+                s.items,
+                self.items.iter().filter(|i| matches!(i.action, Action::Copy | Action::Overwrite | Action::NewVersion)).count(),
+                self.items.iter().filter(|i| i.action == Action::Skip).count(),
+                self.items.iter().filter(|i| i.action == Action::Conflict).count(),
+                s.failed,
+                s.files,
+                human_bytes(s.bytes),
+            ));
+        } else {
+            out.push_str(&format!(
+                "{verb}: {} items: {} copied, {} skipped, {} conflicts, {} failed; {} transferred of {} in {} files; {:.1} s\n",
+                s.items,
+                s.copied,
+                s.skipped,
+                s.conflict,
+                s.failed,
+                human_bytes(s.bytes_transferred),
+                human_bytes(s.bytes),
+                s.files,
+                self.duration_ms as f64 / 1000.0
+            ));
+            if s.copied == 0 && s.failed == 0 && s.conflict == 0 {
+                out.push_str("nothing to do: the target already has every selected item\n");
+            }
+        }
+        if let Some(m) = &self.manifest {
+            out.push_str(&format!("manifest: {m}\n"));
+        }
+        out
+    }
+}
+
+fn status_word(i: &ItemRecord) -> &'static str {
+    match i.status {
+        Status::Planned => match i.action {
+            Action::Copy => "copy",
+            Action::Skip => "skip",
+            Action::Conflict => "CONFLICT",
+            Action::Overwrite => "overwrite",
+            Action::NewVersion => "new-ver",
+            Action::Fail => "FAIL",
+        },
+        Status::Copied => "copied",
+        Status::Skipped => "skipped",
+        Status::Conflict => "CONFLICT",
+        Status::Failed => "FAILED",
+    }
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", U[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_readable() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(256 * 1024 * 1024), "256.0 MiB");
+    }
+}

@@ -1,0 +1,102 @@
+//! Opening a workspace datastore (or a blob URL in a workspace's storage) as a [`Store`],
+//! with the credential the datastore hands out through `listSecrets`.
+
+use super::blob::BlobStore;
+use super::StorageCredential;
+use crate::azureml::datastores::{self, Datastore, DatastoreSecret};
+use crate::error::{Error, Result};
+use crate::workspace::{Context, WorkspaceRef};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Datastores of one workspace, opened on demand and cached (one `listSecrets` each).
+pub struct Datastores {
+    ctx: Context,
+    ws: WorkspaceRef,
+    list: Vec<Datastore>,
+    open: Mutex<HashMap<String, Arc<BlobStore>>>,
+    by_account: Mutex<HashMap<(String, String), Arc<BlobStore>>>,
+}
+
+impl Datastores {
+    pub async fn load(ctx: &Context, ws: &WorkspaceRef) -> Result<Datastores> {
+        let list = datastores::list(&ctx.arm, ws).await?;
+        Ok(Datastores { ctx: ctx.clone(), ws: ws.clone(), list, open: Default::default(), by_account: Default::default() })
+    }
+
+    pub fn workspace(&self) -> &WorkspaceRef {
+        &self.ws
+    }
+
+    /// The workspace's default blob datastore (where uploads go).
+    pub fn default_blob(&self) -> Result<&Datastore> {
+        self.list
+            .iter()
+            .find(|d| d.is_default && d.datastore_type == "AzureBlob")
+            .or_else(|| self.list.iter().find(|d| d.name == "workspaceblobstore"))
+            .ok_or_else(|| Error::Service(format!("workspace {} has no default blob datastore", self.ws)))
+    }
+
+    /// A blob datastore by name.
+    pub async fn open(&self, name: &str) -> Result<Arc<BlobStore>> {
+        if let Some(s) = self.open.lock().await.get(name) {
+            return Ok(Arc::clone(s));
+        }
+        let d = self
+            .list
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| Error::NotFound(format!("datastore '{name}' does not exist in workspace {}", self.ws)))?;
+        if d.datastore_type != "AzureBlob" {
+            return Err(Error::Service(format!(
+                "datastore '{name}' is {}; only Azure Blob datastores can be copied from or to here",
+                d.datastore_type
+            )));
+        }
+        let account = d.account_name.clone().ok_or_else(|| Error::Service(format!("datastore '{name}' has no accountName")))?;
+        let container =
+            d.container_name.clone().ok_or_else(|| Error::Service(format!("datastore '{name}' has no containerName")))?;
+        let cred = self.credential(&d.name, &account).await?;
+        let store = Arc::new(self.blob_store(&account, &container, cred)?);
+        self.open.lock().await.insert(name.to_string(), Arc::clone(&store));
+        self.by_account.lock().await.insert((account, container), Arc::clone(&store));
+        Ok(store)
+    }
+
+    /// A container in one of the workspace's storage accounts given by URL (e.g. an
+    /// environment's build context), with the credential of a datastore on that account.
+    pub async fn open_container(&self, account: &str, container: &str) -> Result<Arc<BlobStore>> {
+        let key = (account.to_string(), container.to_string());
+        if let Some(s) = self.by_account.lock().await.get(&key) {
+            return Ok(Arc::clone(s));
+        }
+        let d = self
+            .list
+            .iter()
+            .filter(|d| d.datastore_type == "AzureBlob" && d.account_name.as_deref() == Some(account))
+            .min_by_key(|d| !d.is_default)
+            .ok_or_else(|| {
+                Error::Service(format!("no datastore of workspace {} is on storage account '{account}'", self.ws))
+            })?;
+        let cred = self.credential(&d.name, account).await?;
+        let store = Arc::new(self.blob_store(account, container, cred)?);
+        self.by_account.lock().await.insert(key, Arc::clone(&store));
+        Ok(store)
+    }
+
+    async fn credential(&self, datastore: &str, account: &str) -> Result<StorageCredential> {
+        Ok(match datastores::list_secrets(&self.ctx.arm, &self.ws, datastore).await? {
+            DatastoreSecret::AccountKey(k) => StorageCredential::AccountKey(
+                azure_sharedkey::SharedKey::new(account, &k).map_err(|e| Error::Service(format!("datastore '{datastore}': {e}")))?,
+            ),
+            DatastoreSecret::Sas(t) => StorageCredential::Sas(t),
+            DatastoreSecret::Other(_) => StorageCredential::Bearer(Arc::clone(self.ctx.arm.tokens())),
+        })
+    }
+
+    fn blob_store(&self, account: &str, container: &str, cred: StorageCredential) -> Result<BlobStore> {
+        let url = self.ctx.cloud.blob_account_url(account, false)?;
+        BlobStore::new(self.ctx.http.clone(), &url, account, container, cred, self.ctx.retry.clone())
+    }
+}
