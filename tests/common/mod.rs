@@ -77,3 +77,92 @@ pub fn assert_no_secrets(tb: &TestBed, r: &Run) {
         assert!(!r.stdout.contains(&s) && !r.stderr.contains(&s), "a secret was printed:\n{}\n{}", r.stdout, r.stderr);
     }
 }
+
+/// Starts the bed with the primary seeded and, when asked, the fault-injecting storage proxy
+/// between the tool and Azurite.
+pub fn seeded_testbed(storage_proxy: bool) -> TestBed {
+    let seed_primary = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/seed/primary"));
+    TestBed::start(TestBedOptions { page_size: Some(3), seed_primary, storage_proxy }).expect("test bed starts (run scripts/setup.sh first)")
+}
+
+/// Direct access to the bed's control plane and storage, independent of the tool, for checks.
+pub struct Direct<'a> {
+    tb: &'a TestBed,
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
+impl<'a> Direct<'a> {
+    pub fn new(tb: &'a TestBed) -> Direct<'a> {
+        let pem = std::fs::read(tb.ca_pem_path()).unwrap();
+        let http = reqwest::Client::builder()
+            .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).unwrap())
+            .build()
+            .unwrap();
+        Direct { tb, rt: tokio::runtime::Runtime::new().unwrap(), http }
+    }
+
+    fn url(&self, path: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        format!("{}{path}{sep}api-version=2025-12-01", self.tb.arm_url())
+    }
+
+    /// GET an ARM path; `None` on 404.
+    pub fn get(&self, path: &str) -> Option<serde_json::Value> {
+        self.rt.block_on(async {
+            let r = self.http.get(self.url(path)).bearer_auth(self.tb.token()).send().await.unwrap();
+            if r.status() == 404 {
+                return None;
+            }
+            assert!(r.status().is_success(), "GET {path}: {}", r.status());
+            Some(r.json().await.unwrap())
+        })
+    }
+
+    /// Every item of an ARM list, following nextLink.
+    pub fn list(&self, path: &str) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut url = self.url(path);
+        self.rt.block_on(async {
+            loop {
+                let r = self.http.get(&url).bearer_auth(self.tb.token()).send().await.unwrap();
+                assert!(r.status().is_success(), "GET {url}: {}", r.status());
+                let v: serde_json::Value = r.json().await.unwrap();
+                out.extend(v["value"].as_array().unwrap().iter().cloned());
+                match v["nextLink"].as_str() {
+                    Some(n) => url = n.to_string(),
+                    None => break,
+                }
+            }
+        });
+        out
+    }
+
+    pub fn put(&self, path: &str, body: &serde_json::Value) -> u16 {
+        self.rt.block_on(async {
+            self.http.put(self.url(path)).bearer_auth(self.tb.token()).json(body).send().await.unwrap().status().as_u16()
+        })
+    }
+
+    /// The bytes of a blob in a workspace's default container.
+    pub fn blob(&self, ws: &aml_emulator::testbed::WorkspaceInfo, name: &str) -> Option<Vec<u8>> {
+        let svc = aml_emulator::blob::BlobService::new(self.tb.azurite_blob_endpoint());
+        self.rt.block_on(svc.get_blob(&ws.storage_account, &ws.storage_key, &ws.default_container(), name)).ok()
+    }
+
+    pub fn put_blob(&self, ws: &aml_emulator::testbed::WorkspaceInfo, name: &str, data: &[u8]) {
+        let svc = aml_emulator::blob::BlobService::new(self.tb.azurite_blob_endpoint());
+        self.rt.block_on(svc.put_blob(&ws.storage_account, &ws.storage_key, &ws.default_container(), name, data.to_vec())).unwrap();
+    }
+}
+
+/// The blob path inside a workspace's default container that a model's `modelUri` names.
+pub fn datastore_path(uri: &str) -> String {
+    uri.split("/paths/").nth(1).unwrap_or_else(|| panic!("not a datastore URI: {uri}")).trim_end_matches('/').to_string()
+}
+
+/// sha256 hex of bytes.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
