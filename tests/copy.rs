@@ -74,7 +74,7 @@ fn add_more_kinds(d: &Direct, tb: &TestBed) {
 
 #[test]
 fn copy_preserves_versions_metadata_and_every_byte() {
-    let tb = seeded_testbed(false);
+    let tb = seeded_testbed(true);
     let d = Direct::new(&tb);
     add_more_kinds(&d, &tb);
     let dir = tempfile::tempdir().unwrap();
@@ -146,8 +146,10 @@ fn copy_preserves_versions_metadata_and_every_byte() {
     let manifest_text = std::fs::read_to_string(&manifest).unwrap();
     assert!(!manifest_text.contains(&tb.primary().storage_key) && !manifest_text.contains("sig="), "secret in manifest");
 
-    // Running the same copy again changes nothing and says so.
+    // Running the same copy again changes nothing and says so, without reading any file:
+    // the target's copies record the source version they were verified from.
     tb.reset_counters();
+    tb.storage_proxy().unwrap().reset_counters();
     let again = run(command(&tb), &copy_args(&tb, &[], &from, &to, &m));
     again.expect_code(0);
     let v = again.json();
@@ -155,6 +157,10 @@ fn copy_preserves_versions_metadata_and_every_byte() {
     assert_eq!(v["summary"]["skipped"], items.len());
     assert_eq!(v["summary"]["bytesTransferred"], 0);
     assert_eq!(tb.request_count("PUT", "/workspaces/aml-failover/"), 0, "a second run wrote to the target");
+    for file in ["model.pkl", "MLmodel", "Dockerfile"] {
+        assert_eq!(tb.storage_request_count("GET", file), 0, "the second run read {file}");
+    }
+    assert_eq!(tb.storage_request_count("PUT", ""), 0, "the second run wrote to storage");
     let human = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--manifest", &m]);
     human.expect_code(0);
     assert!(human.stdout.contains("nothing to do"), "{}", human.stdout);

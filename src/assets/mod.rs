@@ -2,6 +2,7 @@
 //! in another workspace. One place per kind for what differs; the stages around it are shared.
 
 pub mod uri;
+pub mod yaml;
 
 use crate::azureml::{workspace_path, ArmClient};
 use crate::error::{Error, Result};

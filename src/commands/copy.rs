@@ -147,6 +147,7 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
                 size: file.meta.size,
                 expected_sha256: file.meta.sha256.clone(),
                 src_md5: file.meta.content_md5,
+                src_tag: crate::storage::source_tag(&content.store.uri(&file.meta.path), file.meta.etag.as_deref()),
             });
         }
         new_locations.insert(key, (prefix, uri));
@@ -302,6 +303,11 @@ async fn compare(src: &AssetItem, tgt: &mut AssetItem, tgt_ds: &Datastores, engi
                     let t = tmap[f.rel.as_str()];
                     if f.meta.size != t.meta.size {
                         why.push(format!("file {}: size {} vs {}", f.rel, f.meta.size, t.meta.size));
+                        continue;
+                    }
+                    // A target copy verified from this very source version needs no reading.
+                    let tag = crate::storage::source_tag(&sc.store.uri(&f.meta.path), f.meta.etag.as_deref());
+                    if t.meta.sha256.is_some() && tag.is_some() && t.meta.source == tag {
                         continue;
                     }
                     let s_sha = match &f.meta.sha256 {

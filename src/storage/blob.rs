@@ -6,7 +6,7 @@
 
 use super::{
     Capabilities, FinishInfo, ObjectMeta, ObjectWriter, Store, StorageCredential, StorePath, SHA256_METADATA,
-    STORAGE_SCOPE, STORAGE_VERSION,
+    SOURCE_METADATA, STORAGE_SCOPE, STORAGE_VERSION,
 };
 use crate::error::{Error, Result};
 use crate::http::{RetryPolicy, Verdict};
@@ -156,6 +156,7 @@ impl BlobStore {
                     etag: b.properties.etag,
                     content_md5: md5_from_b64(b.properties.content_md5.as_deref()),
                     sha256: b.metadata.get(SHA256_METADATA).cloned(),
+                    source: b.metadata.get(SOURCE_METADATA).cloned(),
                 });
             }
             if limit.is_some_and(|l| out.len() >= l) {
@@ -190,7 +191,7 @@ impl BlobStore {
         h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(data.len()));
         h.insert("content-md5", HeaderValue::from_str(&B64.encode(info.md5)).expect("base64"));
-        h.insert(meta_header(), HeaderValue::from_str(&info.sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
+        insert_verified(&mut h, &info.sha256, info.source.as_deref())?;
         self.send(Method::PUT, self.blob_url(path.as_str()), h, Some(data)).await?;
         Ok(())
     }
@@ -292,8 +293,15 @@ impl BlobStore {
     }
 }
 
-fn meta_header() -> HeaderName {
-    HeaderName::from_bytes(format!("x-ms-meta-{SHA256_METADATA}").as_bytes()).expect("valid header name")
+/// The metadata headers that record a verified copy.
+fn insert_verified(h: &mut HeaderMap, sha256: &str, source: Option<&str>) -> Result<()> {
+    let name = |n: &str| HeaderName::from_bytes(format!("x-ms-meta-{n}").as_bytes()).expect("valid header name");
+    let value = |v: &str| HeaderValue::from_str(v).map_err(|_| Error::Internal(format!("'{v}' is not a header value")));
+    h.insert(name(SHA256_METADATA), value(sha256)?);
+    if let Some(s) = source {
+        h.insert(name(SOURCE_METADATA), value(s)?);
+    }
+    Ok(())
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -328,6 +336,7 @@ impl Store for BlobStore {
                     etag: header_str(h, "etag").map(str::to_string),
                     content_md5: md5_from_b64(header_str(h, "content-md5")),
                     sha256: header_str(h, &format!("x-ms-meta-{SHA256_METADATA}")).map(str::to_string),
+                    source: header_str(h, &format!("x-ms-meta-{SOURCE_METADATA}")).map(str::to_string),
                 }))
             }
             Err(Error::NotFound(_)) => Ok(None),
@@ -417,11 +426,11 @@ impl Store for BlobStore {
         Ok(())
     }
 
-    async fn set_sha256(&self, path: &StorePath, sha256: &str) -> Result<()> {
+    async fn set_verified(&self, path: &StorePath, sha256: &str, source: Option<&str>) -> Result<()> {
         let mut u = self.blob_url(path.as_str());
         u.query_pairs_mut().append_pair("comp", "metadata");
         let mut h = HeaderMap::new();
-        h.insert(meta_header(), HeaderValue::from_str(sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
+        insert_verified(&mut h, sha256, source)?;
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
         self.send(Method::PUT, u, h, Some(Bytes::new())).await?;
         Ok(())
@@ -483,7 +492,7 @@ impl ObjectWriter for BlobWriter {
         let mut h = HeaderMap::new();
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(xml.len()));
         h.insert("x-ms-blob-content-md5", HeaderValue::from_str(&B64.encode(info.md5)).expect("base64"));
-        h.insert(meta_header(), HeaderValue::from_str(&info.sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
+        insert_verified(&mut h, &info.sha256, info.source.as_deref())?;
         self.store.send(Method::PUT, u, h, Some(Bytes::from(xml))).await?;
         Ok(())
     }
@@ -559,9 +568,9 @@ mod tests {
         assert!(t.capabilities().copy_from_url);
         let q = StorePath::parse("copied/f1.bin").unwrap();
         t.copy_from_url(&q, &url, 11).await.unwrap();
-        t.set_sha256(&q, "abc").await.unwrap();
+        t.set_verified(&q, "abc", Some("tag-1")).await.unwrap();
         let m = t.head(&q).await.unwrap().unwrap();
-        assert_eq!((m.size, m.sha256.as_deref()), (11, Some("abc")));
+        assert_eq!((m.size, m.sha256.as_deref(), m.source.as_deref()), (11, Some("abc"), Some("tag-1")));
 
         // A wrong key is an authentication error that names the fix, and shows no secret.
         let w = store(&az, false, "d3JvbmdrZXk=", "models");

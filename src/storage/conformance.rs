@@ -15,7 +15,7 @@ pub async fn write_all(s: &dyn Store, p: &StorePath, data: &[u8], block: usize) 
     for chunk in data.chunks(block.max(1)) {
         w.write_block(Bytes::copy_from_slice(chunk), Md5::digest(chunk).into()).await?;
     }
-    w.finish(FinishInfo { sha256: hex::encode(Sha256::digest(data)), md5: Md5::digest(data).into() }).await
+    w.finish(FinishInfo { sha256: hex::encode(Sha256::digest(data)), md5: Md5::digest(data).into(), source: Some("0123456789abcdef-0x1".into()) }).await
 }
 
 pub async fn run_all(s: &dyn Store) {
@@ -39,6 +39,7 @@ async fn put_get_head_list_delete(s: &dyn Store) {
     assert_eq!(m.size, 1000);
     if let Some(sha) = &m.sha256 {
         assert_eq!(sha, &hex::encode(Sha256::digest([7u8; 1000])));
+        assert_eq!(m.source.as_deref(), Some("0123456789abcdef-0x1"), "the source tag is kept with the sha256");
     }
     assert!(s.head(&StorePath::parse("conf/missing").unwrap()).await.unwrap().is_none());
     s.delete(&a).await.unwrap();

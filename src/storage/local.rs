@@ -40,7 +40,7 @@ impl LocalStore {
 
 fn meta_of(path: StorePath, md: &std::fs::Metadata) -> ObjectMeta {
     let mtime = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
-    ObjectMeta { path, size: md.len(), etag: Some(format!("{mtime}-{}", md.len())), content_md5: None, sha256: None }
+    ObjectMeta { path, size: md.len(), etag: Some(format!("{mtime}-{}", md.len())), content_md5: None, sha256: None, source: None }
 }
 
 #[async_trait]

@@ -33,6 +33,24 @@ pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 /// Name of the blob metadata entry holding the sha256 (hex) the tool verified.
 pub const SHA256_METADATA: &str = "sha256";
 
+/// Name of the blob metadata entry naming the source object and version a verified copy
+/// came from (see [`source_tag`]).
+pub const SOURCE_METADATA: &str = "amlfailoversource";
+
+/// Identifies one version of a source object: a hash of its URI plus its ETag. A copy that
+/// records the tag of a source whose ETag has not changed since holds the same bytes (the
+/// copy was verified then, and any write to the source changes its ETag), so later runs
+/// can skip it without reading either side.
+pub fn source_tag(source_uri: &str, etag: Option<&str>) -> Option<String> {
+    use sha2::Digest;
+    let etag = etag?.trim_matches('"');
+    if etag.is_empty() || !etag.is_ascii() {
+        return None;
+    }
+    let h = hex::encode(sha2::Sha256::digest(source_uri.as_bytes()));
+    Some(format!("{}-{etag}", &h[..16]))
+}
+
 /// How requests to a storage account are authorized. `Debug` never shows the secret.
 #[derive(Clone)]
 pub enum StorageCredential {
@@ -126,6 +144,8 @@ pub struct ObjectMeta {
     pub content_md5: Option<[u8; 16]>,
     /// sha256 (hex) the tool recorded when it wrote and verified the object.
     pub sha256: Option<String>,
+    /// The [`source_tag`] recorded with a verified copy.
+    pub source: Option<String>,
 }
 
 /// Facts recorded with an object when its writer finishes.
@@ -135,6 +155,8 @@ pub struct FinishInfo {
     pub sha256: String,
     /// MD5 of the whole object (stored as Content-MD5 where the backend supports it).
     pub md5: [u8; 16],
+    /// The [`source_tag`] of what was copied, recorded where the backend keeps metadata.
+    pub source: Option<String>,
 }
 
 /// Writes one object in blocks; nothing is visible until `finish`.
@@ -194,8 +216,9 @@ pub trait Store: Send + Sync {
         Err(Error::Internal(format!("{} cannot copy server-side", self.describe())))
     }
 
-    /// Records `sha256` on an existing object (after a server-side copy was verified).
-    async fn set_sha256(&self, _path: &StorePath, _sha256: &str) -> Result<()> {
+    /// Records `sha256` (and the source tag) on an existing object, after a server-side
+    /// copy was verified.
+    async fn set_verified(&self, _path: &StorePath, _sha256: &str, _source: Option<&str>) -> Result<()> {
         Ok(())
     }
 }

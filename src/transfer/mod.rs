@@ -37,6 +37,9 @@ pub struct FileJob {
     pub expected_sha256: Option<String>,
     /// The source's stored MD5 (blob Content-MD5), checked as an extra.
     pub src_md5: Option<[u8; 16]>,
+    /// The source's [`source_tag`](crate::storage::source_tag) (URI + ETag), recorded with
+    /// the copy so that later runs can recognise it without reading.
+    pub src_tag: Option<String>,
 }
 
 /// How a file got to its destination.
@@ -147,6 +150,12 @@ impl Engine {
         // 1. Already there (a previous run or another tool's identical copy)?
         if let Some(existing) = job.dst.head(&job.dst_path).await? {
             if existing.size == job.size {
+                if let (Some(recorded), Some(tag)) = (&existing.sha256, &job.src_tag) {
+                    if existing.source.as_ref() == Some(tag) {
+                        // Verified from this very source version before: no need to read either side.
+                        return Ok(FileDone { sha256: recorded.clone(), size: job.size, method: Method::AlreadyPresent });
+                    }
+                }
                 if let Some(recorded) = &existing.sha256 {
                     let source = match &job.expected_sha256 {
                         Some(h) => h.clone(),
@@ -179,7 +188,7 @@ impl Engine {
                             let _ = job.dst.delete(&job.dst_path).await;
                             return Err(corrupted(&src_uri, &dst_uri, &src_d.sha256, &dst_d.sha256));
                         }
-                        job.dst.set_sha256(&job.dst_path, &dst_d.sha256).await?;
+                        job.dst.set_verified(&job.dst_path, &dst_d.sha256, job.src_tag.as_deref()).await?;
                         return Ok(FileDone { sha256: dst_d.sha256, size: job.size, method: Method::ServerSide });
                     }
                     Err(e @ Error::Auth(_)) => return Err(e),
@@ -265,7 +274,7 @@ impl Engine {
         let d = Digests { sha256: hex::encode(sha.finalize()), md5: md5.finalize().into() };
         // Dropping the writer without finish publishes nothing.
         self.check_source(job, &d, &job.src.uri(&job.src_path))?;
-        writer.finish(FinishInfo { sha256: d.sha256.clone(), md5: d.md5 }).await?;
+        writer.finish(FinishInfo { sha256: d.sha256.clone(), md5: d.md5, source: job.src_tag.clone() }).await?;
         Ok(d)
     }
 
@@ -357,7 +366,7 @@ mod tests {
     }
 
     fn job(src: Arc<dyn Store>, dst: Arc<dyn Store>, p: &StorePath, size: u64) -> FileJob {
-        FileJob { src, src_path: p.clone(), dst, dst_path: p.clone(), size, expected_sha256: None, src_md5: None }
+        FileJob { src, src_path: p.clone(), dst, dst_path: p.clone(), size, expected_sha256: None, src_md5: None, src_tag: None }
     }
 
     fn opts() -> EngineOptions {
