@@ -1,10 +1,11 @@
 //! One thin file per subcommand: each wires the stages together and renders the result.
 
+pub mod assets_cmd;
 pub mod copy;
 pub mod progress;
 pub mod workspace_show;
 
-use crate::cli::{Cli, Command, OutputFormat, WorkspaceCommand};
+use crate::cli::{AssetCommand, Cli, Command, OutputFormat, WorkspaceCommand};
 use crate::error::{Exit, Result};
 
 pub async fn run(cli: &Cli) -> Result<Exit> {
@@ -12,6 +13,16 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
     match &cli.command {
         Command::Workspace(WorkspaceCommand::Show) => workspace_show::run(&settings).await,
         Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
+        Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
+        Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,
+    }
+}
+
+async fn asset_command(settings: &crate::cli::Settings, kind: crate::assets::Kind, c: &AssetCommand) -> Result<Exit> {
+    match c {
+        AssetCommand::List(a) => assets_cmd::list(settings, &a.options(kind)).await,
+        AssetCommand::Download(a) => assets_cmd::download(settings, &a.options(kind)?).await,
+        AssetCommand::Register(a) => assets_cmd::register(settings, &a.options(kind)?).await,
     }
 }
 
