@@ -66,10 +66,10 @@ impl BlobService {
         headers.extend(extra.iter().cloned());
         let auth = key.authorization(method.as_str(), &url, headers.iter().map(|(k, v)| (*k, v.as_str())));
         let mut req = self.http.request(method, url).header("authorization", auth).body(body);
+        // Content-Length is sent explicitly: for an empty body the client would omit it,
+        // and the service answers 400 to a PUT without one.
         for (k, v) in &headers {
-            if *k != "content-length" {
-                req = req.header(*k, v);
-            }
+            req = req.header(*k, v);
         }
         Ok(req.send().await?)
     }

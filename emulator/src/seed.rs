@@ -3,7 +3,8 @@
 //! `LocalUpload/<uuid>/<name>` (Shared Key), then the asset versions are created pointing at them.
 //!
 //! Supported `$schema`s: model, environment, code, commandComponent, data, and
-//! pipelineJob/commandJob (stored as seeded jobs with status `Completed`).
+//! pipelineJob/commandJob (stored as seeded jobs with status `Completed`; a `<stem>.run/`
+//! folder beside a job's YAML holds the outputs and logs it "wrote", see `job_run_files`).
 
 use std::path::{Path, PathBuf};
 
@@ -303,7 +304,58 @@ impl Seeder<'_> {
         self.put(kind, &name, &version, p)
     }
 
-    fn job(&mut self, doc: &Value, file: &Path) -> anyhow::Result<()> {
+    /// Uploads every file under `local` to `container` at `prefix/<relative path>`.
+    async fn upload_tree(&mut self, local: &Path, container: &str, prefix: &str) -> anyhow::Result<usize> {
+        let blob = self.app.blob.as_ref().ok_or_else(|| anyhow!("seeding needs a blob endpoint (Azurite)"))?;
+        let mut n = 0;
+        for f in files_under(local)? {
+            let rel = f.strip_prefix(local).unwrap_or(Path::new("")).to_string_lossy().replace('\\', "/");
+            let data = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
+            self.report.uploaded_bytes += data.len() as u64;
+            self.report.uploaded_files += 1;
+            blob.put_blob(&self.account, &self.key, container, &format!("{prefix}/{rel}"), data).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// A seeded job's run folder (`<job file stem>.run/`, beside the YAML) holds what the job
+    /// wrote, laid out as Azure ML lays it out in the workspace's storage:
+    /// - `outputs/<output name>/…` → default datastore, `azureml/<job name>/<output name>/…`
+    ///   (the v2 default output path `azureml://datastores/workspaceblobstore/paths/azureml/${{name}}/${{output_name}}/`);
+    ///   the job's `outputs.<name>.uri` points there;
+    /// - `artifacts/…` (logs under `user_logs/`, `system_logs/`, run artifacts under `outputs/`)
+    ///   → artifact store, container `azureml`, `ExperimentRun/dcid.<job name>/…`.
+    async fn job_run_files(&mut self, name: &str, run_dir: &Path, p: &mut Map<String, Value>) -> anyhow::Result<()> {
+        let outputs_dir = run_dir.join("outputs");
+        if outputs_dir.is_dir() {
+            let container = self.container.clone();
+            let mut entries: Vec<_> = std::fs::read_dir(&outputs_dir)?.collect::<Result<_, _>>()?;
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries.into_iter().filter(|e| e.path().is_dir()) {
+                let out = e.file_name().to_string_lossy().into_owned();
+                let prefix = format!("azureml/{name}/{out}");
+                self.upload_tree(&e.path(), &container, &prefix).await?;
+                let outputs = p.entry("outputs").or_insert_with(|| json!({}));
+                if !outputs.is_object() {
+                    *outputs = json!({});
+                }
+                let slot = outputs.as_object_mut().expect("object").entry(out.clone()).or_insert(Value::Null);
+                let mut o = slot.as_object().cloned().unwrap_or_default();
+                o.entry("jobOutputType").or_insert(json!("uri_folder"));
+                o.insert("mode".into(), json!("ReadWriteMount"));
+                o.insert("uri".into(), json!(format!("azureml://datastores/workspaceblobstore/paths/{prefix}/")));
+                *slot = Value::Object(o);
+            }
+        }
+        let artifacts = run_dir.join("artifacts");
+        if artifacts.is_dir() {
+            self.upload_tree(&artifacts, "azureml", &format!("ExperimentRun/dcid.{name}")).await?;
+        }
+        Ok(())
+    }
+
+    async fn job(&mut self, doc: &Value, file: &Path) -> anyhow::Result<()> {
         let name = str_field(doc, "name")
             .map(str::to_string)
             .unwrap_or_else(|| file.file_stem().and_then(|s| s.to_str()).unwrap_or("job").replace(['_', ' '], "-"));
@@ -322,6 +374,12 @@ impl Seeder<'_> {
         if job_type == "Command" {
             let env = str_field(doc, "environment").unwrap_or("azureml:unknown:1");
             p.insert("environmentId".into(), json!(self.asset_ref("environments", env)));
+        }
+        if let Some(stem) = file.file_stem() {
+            let run_dir = file.with_file_name(format!("{}.run", stem.to_string_lossy()));
+            if run_dir.is_dir() {
+                self.job_run_files(&name, &run_dir, &mut p).await?;
+            }
         }
         let body = json!({"properties": p}).to_string();
         crate::resources::jobs::create_or_update(self.app, &self.ws, &name, body.as_bytes(), &self.principal, "Completed")
@@ -401,7 +459,7 @@ pub async fn seed_workspace(app: &App, workspace_arm_id: &str, folder: &Path) ->
             "code" => s.code(&doc, &dir).await,
             "component" => s.component(&doc, &dir).await,
             "data" => s.data(&doc, &dir).await,
-            _ => s.job(&doc, &file),
+            _ => s.job(&doc, &file).await,
         };
         r.with_context(|| format!("seeding {}", file.display()))?;
     }

@@ -109,6 +109,11 @@ def ml_client(credential):
 
 def load_seed():
     seed = {"model": {}, "environment": {}, "component": {}, "data": {}}
+    jobs = {}
+    for f in sorted((SEED / "jobs").glob("*.y*ml")):
+        doc = yaml.safe_load(f.read_text())
+        if isinstance(doc, dict) and "name" in doc:
+            jobs[doc["name"]] = doc
     for kind in seed:
         for f in sorted((SEED / kind).glob("*.y*ml")):
             doc = yaml.safe_load(f.read_text())
@@ -116,6 +121,7 @@ def load_seed():
                 continue
             version = str(doc.get("version", "1"))
             seed[kind].setdefault(doc["name"], {})[version] = doc
+    seed["job"] = jobs
     return seed
 
 
@@ -242,9 +248,16 @@ def run(ml, label, seed, created):
                     raise AssertionError(f"data {name}:{version} path {d.path!r}")
 
     def jobs():
-        # The seed has no jobs: the list holds exactly the job create() submitted.
+        # The list holds the seeded (completed) jobs and exactly the job create() submitted.
         listed = {j.name: j for j in ml.jobs.list()}
-        eq(sorted(listed), sorted(created.get("job", {})), "job names")
+        eq(sorted(listed), sorted(list(seed["job"]) + list(created.get("job", {}))), "job names")
+        for name, doc in seed["job"].items():
+            j = ml.jobs.get(name)
+            eq((j.display_name, j.experiment_name), (doc.get("display_name"), doc.get("experiment_name")), f"display name, experiment of seeded job {name}")
+            eq(j.status, "Completed", f"status of seeded job {name}")
+            for out in (doc.get("outputs") or {}):
+                path = str(j.outputs[out].path)
+                eq(path, f"azureml://datastores/workspaceblobstore/paths/azureml/{name}/{out}/", f"output {out} of seeded job {name}")
         for name, want in created.get("job", {}).items():
             eq(listed[name].type, "command", f"type of job {name}")
             j = ml.jobs.get(name)
