@@ -580,10 +580,11 @@ pub fn comparable(item: &AssetItem) -> Value {
     if let Value::Object(m) = &mut p {
         m.retain(|k, v| {
             let empty_map = v.as_object().is_some_and(|o| o.is_empty());
-            !(empty_map && matches!(k.as_str(), "tags" | "properties" | "flavors"))
-                && !(k == "isArchived" && v == &json!(false))
-                && !(k == "autoRebuild" && v == &json!("Disabled"))
-                && !(k == "osType" && v == &json!("Linux"))
+            let default = (empty_map && matches!(k.as_str(), "tags" | "properties" | "flavors"))
+                || (k == "isArchived" && v == &json!(false))
+                || (k == "autoRebuild" && v == &json!("Disabled"))
+                || (k == "osType" && v == &json!("Linux"));
+            !default
         });
         if m.get("build").is_some_and(|b| b.as_object().is_some_and(|o| o.is_empty())) {
             m.remove("build");
