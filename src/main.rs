@@ -6,6 +6,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    reset_sigpipe();
     let cli = cli::Cli::parse();
     init_logging(cli.global.verbose, cli.global.quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -42,4 +43,14 @@ fn init_logging(verbose: u8, quiet: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("aml_failover={level},warn")));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// `aml-failover ... | head` must end quietly when the reader goes away, as other Unix tools
+/// do, instead of panicking on a write to a closed pipe.
+fn reset_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE at start, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

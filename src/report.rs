@@ -49,10 +49,32 @@ pub struct FileRecord {
     pub error: Option<String>,
 }
 
+/// What an item is: an asset kind, or a job's output folder / logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ItemKind {
+    Asset(crate::assets::Kind),
+    #[serde(serialize_with = "job_output")]
+    JobOutput,
+}
+
+fn job_output<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("job-output")
+}
+
+impl std::fmt::Display for ItemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ItemKind::Asset(k) => k.fmt(f),
+            ItemKind::JobOutput => f.write_str("job-output"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemRecord {
-    pub kind: crate::assets::Kind,
+    pub kind: ItemKind,
     pub name: String,
     pub version: String,
     pub target_version: String,

@@ -232,7 +232,7 @@ fn record(item: &AssetItem, d: &Decision, status: Status, files: Vec<FileRecord>
     // Items that transferred nothing still list their source files in the manifest.
     let files = if files.is_empty() { source_files(item) } else { files };
     ItemRecord {
-        kind: item.kind,
+        kind: crate::report::ItemKind::Asset(item.kind),
         name: item.name.clone(),
         version: item.version.clone(),
         target_version: d.target_version.clone(),

@@ -2,16 +2,19 @@
 
 pub mod assets_cmd;
 pub mod copy;
+pub mod outputs;
 pub mod progress;
 pub mod workspace_show;
 
-use crate::cli::{AssetCommand, Cli, Command, OutputFormat, WorkspaceCommand};
+use crate::cli::{AssetCommand, Cli, Command, OutputFormat, OutputsCommand, WorkspaceCommand};
 use crate::error::{Exit, Result};
 
 pub async fn run(cli: &Cli) -> Result<Exit> {
     let settings = cli.settings()?;
     match &cli.command {
         Command::Workspace(WorkspaceCommand::Show) => workspace_show::run(&settings).await,
+        Command::Outputs(OutputsCommand::List(a)) => outputs::list(&settings, &a.options(&settings, false)?).await,
+        Command::Outputs(OutputsCommand::Copy(a)) => outputs::copy(&settings, &a.options(&settings, true)?).await,
         Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
         Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
         Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,

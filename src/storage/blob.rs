@@ -72,6 +72,71 @@ struct XmlProps {
     etag: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename = "EnumerationResults")]
+struct ContainerList {
+    #[serde(rename = "Containers", default)]
+    containers: Containers,
+    #[serde(rename = "NextMarker", default)]
+    next_marker: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct Containers {
+    #[serde(rename = "Container", default)]
+    items: Vec<XmlContainer>,
+}
+
+#[derive(Debug, Deserialize)]
+struct XmlContainer {
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+/// Names of the account's containers that start with `prefix` (List Containers; needs an
+/// account-level credential: the key, an account SAS, or a token with list rights).
+pub async fn list_containers(
+    http: reqwest::Client,
+    account_url: &Url,
+    cred: StorageCredential,
+    retry: RetryPolicy,
+    prefix: &str,
+) -> Result<Vec<String>> {
+    // A store on a placeholder container gives us signing, SAS and retries.
+    let probe = BlobStore::new(http, account_url, "", "placeholder", cred, retry)?;
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut u = account_url.clone();
+        u.set_query(None);
+        if !u.path().ends_with('/') {
+            let p = format!("{}/", u.path());
+            u.set_path(&p);
+        }
+        {
+            let mut q = u.query_pairs_mut();
+            q.append_pair("comp", "list");
+            if !prefix.is_empty() {
+                q.append_pair("prefix", prefix);
+            }
+            if let Some(m) = &marker {
+                q.append_pair("marker", m);
+            }
+        }
+        let resp = probe.send(Method::GET, u, HeaderMap::new(), None).await?;
+        let text = resp.text().await.map_err(|e| probe.transport(&e))?;
+        let parsed: ContainerList =
+            quick_xml::de::from_str(&text).map_err(|e| Error::Service(format!("listing containers: unexpected XML: {e}")))?;
+        out.extend(parsed.containers.items.into_iter().map(|c| c.name));
+        match parsed.next_marker.filter(|m| !m.is_empty()) {
+            Some(m) => marker = Some(m),
+            None => break,
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 fn md5_from_b64(s: Option<&str>) -> Option<[u8; 16]> {
     let v = B64.decode(s?.trim()).ok()?;
     v.try_into().ok()

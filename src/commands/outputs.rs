@@ -1,0 +1,499 @@
+//! `aml-failover outputs list|copy`: job outputs and logs, read straight from storage.
+//!
+//! Two ways in, and the report says which was taken:
+//! - **control plane** (`--from WS`): Jobs_List names the jobs (filters: --job, --experiment,
+//!   --since) and each job's outputs carry their URIs; storage credentials come from the
+//!   workspace's datastores;
+//! - **storage only** (`--storage-account NAME`, for when the control plane is down): the
+//!   jobs are found by the layout Azure ML writes — default outputs in the default container
+//!   `azureml-blobstore-<workspaceId>` under `azureml/<job>/<output>/`, logs and run
+//!   artifacts in container `azureml` under `ExperimentRun/dcid.<job>/` — with a SAS
+//!   (`AML_FAILOVER_SOURCE_SAS`), the account key (`AML_FAILOVER_SOURCE_ACCOUNT_KEY`) or an
+//!   Entra token, optionally from the RA-GRS secondary endpoint (`--source-endpoint
+//!   secondary`). The tool only ever reads the source.
+//!
+//! Destination layout (workspace default datastore or local folder):
+//! `failover-outputs/<source>/<job>/outputs/<output>/…` and `…/<job>/artifacts/…`, where
+//! `<source>` is the source workspace's name (control plane) or its workspace id (storage).
+
+use super::progress::Progress;
+use crate::assets::uri::ContentUri;
+use crate::azureml::{workspace_path, ArmClient};
+use crate::cli::{OutputFormat, Settings};
+use crate::error::{Error, Exit, Result};
+use crate::plan::Action;
+use crate::report::{FileRecord, ItemRecord, Report, Status};
+use crate::storage::blob::{self, BlobStore};
+use crate::storage::datastore::Datastores;
+use crate::storage::local::LocalStore;
+use crate::storage::{source_tag, ObjectMeta, StorageCredential, Store, StorePath};
+use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
+use crate::workspace::{Context, WorkspaceRef};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const ENV_SOURCE_SAS: &str = "AML_FAILOVER_SOURCE_SAS";
+pub const ENV_SOURCE_KEY: &str = "AML_FAILOVER_SOURCE_ACCOUNT_KEY";
+const DEST_ROOT: &str = "failover-outputs";
+
+#[derive(Debug, Clone)]
+pub enum Destination {
+    Workspace,
+    Dir(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputsOptions {
+    pub storage_account: Option<String>,
+    pub workspace_id: Option<String>,
+    pub secondary: bool,
+    pub jobs: Vec<String>,
+    pub experiment: Option<String>,
+    pub since: Option<time::OffsetDateTime>,
+    pub destination: Option<Destination>,
+    pub register_as_data: bool,
+    pub dry_run: bool,
+    pub engine: EngineOptions,
+    pub manifest: Option<PathBuf>,
+    pub show_all_items: bool,
+}
+
+/// One thing to copy: a job output folder, or a job's logs and artifacts.
+struct Part {
+    job: String,
+    /// Output name, or `None` for the artifacts/logs.
+    output: Option<String>,
+    store: Arc<dyn Store>,
+    base: String,
+    files: Vec<ObjectMeta>,
+}
+
+impl Part {
+    fn label(&self) -> String {
+        match &self.output {
+            Some(o) => format!("{}/outputs/{o}", self.job),
+            None => format!("{}/artifacts", self.job),
+        }
+    }
+}
+
+struct Source {
+    /// "control plane" or "storage only (secondary endpoint)" etc.
+    way: String,
+    /// Name used in the destination layout.
+    label: String,
+    /// For the report.
+    describe: String,
+    parts: Vec<Part>,
+}
+
+pub async fn list(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
+    let ctx = Context::connect(&s.connect)?;
+    let src = enumerate(&ctx, s, o).await?;
+    if s.output == OutputFormat::Json {
+        let parts: Vec<Value> = src
+            .parts
+            .iter()
+            .map(|p| {
+                json!({"job": p.job, "output": p.output, "files": p.files.len(),
+                       "bytes": p.files.iter().map(|f| f.size).sum::<u64>(), "uri": p.store.uri(&StorePath::parse(&format!("{}/x", p.base)).unwrap_or_else(|_| StorePath::parse("x").expect("valid"))).trim_end_matches("/x")})
+            })
+            .collect();
+        super::print_json(&json!({"schemaVersion": 1, "command": "outputs list", "source": src.describe, "access": src.way, "parts": parts}));
+    } else {
+        println!("source: {} ({})", src.describe, src.way);
+        let mut by_job: BTreeMap<&str, Vec<&Part>> = BTreeMap::new();
+        for p in &src.parts {
+            by_job.entry(&p.job).or_default().push(p);
+        }
+        for (job, parts) in by_job {
+            println!("{job}");
+            for p in parts {
+                let bytes: u64 = p.files.iter().map(|f| f.size).sum();
+                let what = p.output.as_deref().map(|o| format!("output {o}")).unwrap_or_else(|| "logs and artifacts".into());
+                println!("  {what:<28} {:>5} files  {}", p.files.len(), crate::report::human_bytes(bytes));
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
+    let started = Instant::now();
+    let started_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let dest_kind = o.destination.clone().ok_or_else(|| Error::usage("outputs copy needs --to (a workspace) or --to-dir (a local folder)"))?;
+    if o.register_as_data && !matches!(dest_kind, Destination::Workspace) {
+        return Err(Error::usage("--register-as-data needs --to (a workspace), not --to-dir"));
+    }
+    let ctx = Context::connect(&s.connect)?;
+    let src = enumerate(&ctx, s, o).await?;
+
+    let (dest, dest_ws, dest_ds): (Arc<dyn Store>, Option<WorkspaceRef>, Option<String>) = match &dest_kind {
+        Destination::Dir(d) => (Arc::new(LocalStore::new(d.clone())), None, None),
+        Destination::Workspace => {
+            let to = s.to.clone().ok_or_else(|| Error::usage("outputs copy --to needs a workspace reference"))?;
+            let ds = Datastores::load(&ctx, &to).await?;
+            let name = ds.default_blob()?.name.clone();
+            (ds.open(&name).await?, Some(to), Some(name))
+        }
+    };
+
+    let mut report = Report {
+        schema_version: crate::report::SCHEMA_VERSION,
+        command: "outputs copy",
+        dry_run: o.dry_run,
+        source: src.describe.clone(),
+        target: dest.describe(),
+        started_at,
+        duration_ms: 0,
+        summary: Default::default(),
+        items: Vec::new(),
+        manifest: None,
+    };
+
+    let mut jobs = Vec::new();
+    let mut owner = Vec::new();
+    for (i, p) in src.parts.iter().enumerate() {
+        for f in &p.files {
+            let rel = f.path.strip_prefix(&p.base).unwrap_or(f.path.as_str());
+            let dst_path = StorePath::parse(&format!("{}/{}", dest_prefix(&src.label, p), rel))?;
+            owner.push((i, rel.to_string()));
+            jobs.push(FileJob {
+                src: Arc::clone(&p.store),
+                src_path: f.path.clone(),
+                dst: Arc::clone(&dest),
+                dst_path,
+                size: f.size,
+                expected_sha256: f.sha256.clone(),
+                src_md5: f.content_md5,
+                src_tag: source_tag(&p.store.uri(&f.path), f.etag.as_deref()),
+            });
+        }
+    }
+
+    if o.dry_run {
+        for p in &src.parts {
+            report.items.push(part_record(p, Status::Planned, "would copy".into(), Vec::new()));
+        }
+        return finish(s, o, report, started, &src.way);
+    }
+
+    let total: u64 = jobs.iter().map(|j| j.size).sum();
+    let progress = Arc::new(Progress::new(!s.quiet && s.output == OutputFormat::Human, total, jobs.len() as u64));
+    let engine = Engine::new(o.engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
+    let results = engine.run(jobs.clone()).await;
+    progress.finish();
+
+    let mut files: Vec<Vec<FileRecord>> = src.parts.iter().map(|_| Vec::new()).collect();
+    for ((i, rel), (job, r)) in owner.into_iter().zip(jobs.iter().zip(results)) {
+        files[i].push(match r {
+            Ok(d) => FileRecord {
+                path: rel,
+                size: d.size,
+                sha256: Some(d.sha256),
+                source_uri: job.src.uri(&job.src_path),
+                target_uri: Some(job.dst.uri(&job.dst_path)),
+                method: Some(d.method),
+                error: None,
+            },
+            Err(e) => FileRecord {
+                path: rel,
+                size: job.size,
+                sha256: None,
+                source_uri: job.src.uri(&job.src_path),
+                target_uri: None,
+                method: None,
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    for (p, f) in src.parts.iter().zip(files) {
+        let failed = f.iter().filter(|x| x.error.is_some()).count();
+        let all_present = f.iter().all(|x| x.method == Some(crate::transfer::Method::AlreadyPresent));
+        let mut rec = if failed > 0 {
+            part_record(p, Status::Failed, format!("{failed} of {} files failed (rerun to resume)", f.len()), f)
+        } else if all_present {
+            part_record(p, Status::Skipped, "already in the destination, verified".into(), f)
+        } else {
+            part_record(p, Status::Copied, "copied and verified".into(), f)
+        };
+        if rec.status != Status::Failed && o.register_as_data && p.output.is_some() {
+            if let (Some(ws), Some(ds)) = (&dest_ws, &dest_ds) {
+                let path = dest_prefix(&src.label, p);
+                match register_output(&ctx.arm, ws, ds, &src, p, &path).await {
+                    Ok(name) => rec.reason = format!("{}; registered as data asset {name}", rec.reason),
+                    Err(e) => {
+                        rec.status = Status::Failed;
+                        rec.reason = format!("files verified, registering the data asset failed: {e}");
+                    }
+                }
+            }
+        }
+        report.items.push(rec);
+    }
+    finish(s, o, report, started, &src.way)
+}
+
+fn dest_prefix(label: &str, p: &Part) -> String {
+    format!("{DEST_ROOT}/{label}/{}", p.label())
+}
+
+fn part_record(p: &Part, status: Status, reason: String, files: Vec<FileRecord>) -> ItemRecord {
+    let files = if files.is_empty() {
+        p.files
+            .iter()
+            .map(|f| FileRecord {
+                path: f.path.strip_prefix(&p.base).unwrap_or(f.path.as_str()).to_string(),
+                size: f.size,
+                sha256: f.sha256.clone(),
+                source_uri: p.store.uri(&f.path),
+                target_uri: None,
+                method: None,
+                error: None,
+            })
+            .collect()
+    } else {
+        files
+    };
+    ItemRecord {
+        kind: crate::report::ItemKind::JobOutput,
+        name: p.job.clone(),
+        version: p.output.clone().unwrap_or_else(|| "artifacts".into()),
+        target_version: p.output.clone().unwrap_or_else(|| "artifacts".into()),
+        action: Action::Copy,
+        status,
+        reason,
+        source_uri: None,
+        target_uri: None,
+        files,
+    }
+}
+
+fn finish(s: &Settings, o: &OutputsOptions, mut report: Report, started: Instant, way: &str) -> Result<Exit> {
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.summarize();
+    if !o.dry_run {
+        let path = o.manifest.clone().unwrap_or_else(|| {
+            let stamp: String = report.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+            PathBuf::from(format!("aml-failover-outputs-{}T{}Z.json", &stamp[..8.min(stamp.len())], &stamp[8.min(stamp.len())..]))
+        });
+        report.manifest = Some(path.display().to_string());
+        let tmp = path.with_extension("json.partial");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&report).expect("serializes"))
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| Error::usage(format!("cannot write the manifest {}: {e}", path.display())))?;
+    }
+    match s.output {
+        OutputFormat::Json => {
+            let mut v = serde_json::to_value(&report).expect("serializes");
+            v["access"] = json!(way);
+            super::print_json(&v);
+        }
+        OutputFormat::Human => {
+            println!("source reached through {way}");
+            print!("{}", report.human(o.show_all_items || o.dry_run));
+        }
+    }
+    Ok(report.exit())
+}
+
+/// Finds the parts to copy, through the control plane or storage only.
+async fn enumerate(ctx: &Context, s: &Settings, o: &OutputsOptions) -> Result<Source> {
+    match (&s.from, &o.storage_account) {
+        (Some(ws), storage) => match via_control_plane(ctx, ws, o).await {
+            Ok(src) => Ok(src),
+            Err(Error::Unavailable(m)) if storage.is_some() => {
+                tracing::warn!("the control plane did not answer ({m}); falling back to storage only");
+                let mut src = via_storage(ctx, o).await?;
+                src.way = format!("{} — the control plane of {} did not answer", src.way, ws.workspace_name);
+                Ok(src)
+            }
+            Err(e) => Err(e),
+        },
+        (None, Some(_)) => via_storage(ctx, o).await,
+        (None, None) => Err(Error::usage(
+            "which source? give --from (a workspace, through its control plane) or --storage-account (storage only, e.g. when the region is down)",
+        )),
+    }
+}
+
+fn wanted(o: &OutputsOptions, job: &str) -> bool {
+    o.jobs.is_empty() || o.jobs.iter().any(|j| crate::assets::name_matches(j, job))
+}
+
+async fn via_control_plane(ctx: &Context, ws: &WorkspaceRef, o: &OutputsOptions) -> Result<Source> {
+    let jobs = ctx.arm.list(&format!("{}/jobs", workspace_path(ws))).await?;
+    let ds = Datastores::load(ctx, ws).await?;
+    let workspace = crate::azureml::workspaces::get(&ctx.arm, ws).await?;
+    let artifact_store = ds.open("workspaceartifactstore").await.ok();
+    let default_ds = ds.default_blob()?.name.clone();
+    let mut parts = Vec::new();
+    for j in &jobs {
+        let name = j["name"].as_str().unwrap_or_default().to_string();
+        if !wanted(o, &name) {
+            continue;
+        }
+        if let Some(exp) = &o.experiment {
+            if j["properties"]["experimentName"].as_str() != Some(exp.as_str()) {
+                continue;
+            }
+        }
+        if let Some(since) = o.since {
+            let created = j["systemData"]["createdAt"]
+                .as_str()
+                .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+            if created.is_some_and(|c| c < since) {
+                continue;
+            }
+        }
+        if let Some(outputs) = j["properties"]["outputs"].as_object() {
+            for (out, spec) in outputs {
+                let (store, base): (Arc<dyn Store>, String) = match spec["uri"].as_str().filter(|u| !u.is_empty()) {
+                    Some(uri) => match ContentUri::parse(uri)? {
+                        ContentUri::Datastore { datastore, path, .. } => (ds.open(&datastore).await?, path),
+                        ContentUri::Blob { account, container, path } => (ds.open_container(&account, &container).await?, path),
+                    },
+                    None => (ds.open(&default_ds).await?, format!("azureml/{name}/{out}")),
+                };
+                let files = list_under(&*store, &base).await?;
+                if !files.is_empty() {
+                    parts.push(Part { job: name.clone(), output: Some(out.clone()), store, base, files });
+                }
+            }
+        }
+        if let Some(a) = &artifact_store {
+            let base = format!("ExperimentRun/dcid.{name}");
+            let files = list_under(&**a, &base).await?;
+            if !files.is_empty() {
+                parts.push(Part { job: name.clone(), output: None, store: a.clone(), base, files });
+            }
+        }
+    }
+    if parts.is_empty() && !o.jobs.is_empty() {
+        return Err(Error::NotFound(format!("no outputs found for job(s) {} in {}", o.jobs.join(", "), ws)));
+    }
+    Ok(Source {
+        way: "the control plane".into(),
+        label: workspace.name.clone(),
+        describe: ws.arm_id(),
+        parts,
+    })
+}
+
+async fn list_under(store: &dyn Store, base: &str) -> Result<Vec<ObjectMeta>> {
+    let base = base.trim_matches('/');
+    Ok(store.list(&format!("{base}/")).await?.into_iter().filter(|m| m.path.strip_prefix(base).is_some()).collect())
+}
+
+fn source_credential(ctx: &Context, account: &str) -> Result<StorageCredential> {
+    if let Some(sas) = std::env::var(ENV_SOURCE_SAS).ok().filter(|v| !v.trim().is_empty()) {
+        return Ok(StorageCredential::Sas(sas.trim().trim_start_matches('?').to_string()));
+    }
+    if let Some(key) = std::env::var(ENV_SOURCE_KEY).ok().filter(|v| !v.trim().is_empty()) {
+        return Ok(StorageCredential::AccountKey(
+            azure_sharedkey::SharedKey::new(account, &key).map_err(|e| Error::usage(format!("{ENV_SOURCE_KEY}: {e}")))?,
+        ));
+    }
+    Ok(StorageCredential::Bearer(Arc::clone(ctx.arm.tokens())))
+}
+
+async fn via_storage(ctx: &Context, o: &OutputsOptions) -> Result<Source> {
+    let account = o.storage_account.clone().expect("checked by the caller");
+    if o.experiment.is_some() || o.since.is_some() {
+        return Err(Error::usage("--experiment and --since need the control plane (--from); storage alone does not record them: filter with --job"));
+    }
+
+    let url = ctx.cloud.blob_account_url(&account, o.secondary)?;
+    let cred = source_credential(ctx, &account)?;
+    let container = match &o.workspace_id {
+        Some(id) => format!("azureml-blobstore-{id}"),
+        None => {
+            let found = blob::list_containers(ctx.http.clone(), &url, cred.clone(), ctx.retry.clone(), "azureml-blobstore-")
+                .await
+                .map_err(|e| Error::usage(format!(
+                    "cannot list the containers of {account} to find the workspace's ({e}); give --workspace-id (the workspace's GUID: its default container is azureml-blobstore-<id>)"
+                )))?;
+            match found.as_slice() {
+                [one] => one.clone(),
+                [] => return Err(Error::NotFound(format!("storage account {account} has no azureml-blobstore-* container: is it a workspace's account?"))),
+                many => {
+                    return Err(Error::usage(format!(
+                        "storage account {account} holds several workspaces' containers ({}); pick one with --workspace-id",
+                        many.join(", ")
+                    )))
+                }
+            }
+        }
+    };
+    let workspace_id = container.trim_start_matches("azureml-blobstore-").to_string();
+    let outputs: Arc<dyn Store> = Arc::new(BlobStore::new(ctx.http.clone(), &url, &account, &container, cred.clone(), ctx.retry.clone())?);
+    let artifacts: Arc<dyn Store> = Arc::new(BlobStore::new(ctx.http.clone(), &url, &account, "azureml", cred, ctx.retry.clone())?);
+
+    let mut groups: BTreeMap<(String, Option<String>), Vec<ObjectMeta>> = BTreeMap::new();
+    for m in outputs.list("azureml/").await? {
+        let segs: Vec<&str> = m.path.as_str().splitn(4, '/').collect();
+        if segs.len() == 4 && wanted(o, segs[1]) {
+            groups.entry((segs[1].to_string(), Some(segs[2].to_string()))).or_default().push(m.clone());
+        }
+    }
+    match artifacts.list("ExperimentRun/dcid.").await {
+        Ok(list) => {
+            for m in list {
+                let segs: Vec<&str> = m.path.as_str().splitn(3, '/').collect();
+                if let (3, Some(job)) = (segs.len(), segs.get(1).and_then(|s| s.strip_prefix("dcid."))) {
+                    if wanted(o, job) {
+                        groups.entry((job.to_string(), None)).or_default().push(m.clone());
+                    }
+                }
+            }
+        }
+        Err(Error::NotFound(_)) => {}
+        Err(e @ Error::Auth(_)) => {
+            tracing::warn!("cannot read the artifact store (container azureml) with this credential: {e}");
+        }
+        Err(e) => return Err(e),
+    }
+    let parts = groups
+        .into_iter()
+        .map(|((job, output), files)| {
+            let (store, base) = match &output {
+                Some(out) => (Arc::clone(&outputs), format!("azureml/{job}/{out}")),
+                None => (Arc::clone(&artifacts), format!("ExperimentRun/dcid.{job}")),
+            };
+            Part { job, output, store, base, files }
+        })
+        .collect();
+    let way = if o.secondary { "storage only (RA-GRS secondary endpoint)" } else { "storage only" };
+    Ok(Source { way: way.into(), label: workspace_id, describe: crate::redact::url(&url), parts })
+}
+
+/// Registers a copied output folder as a uri_folder data asset `<job>-<output>`, version 1.
+async fn register_output(arm: &ArmClient, ws: &WorkspaceRef, ds: &str, src: &Source, p: &Part, path: &str) -> Result<String> {
+    let raw = format!("{}-{}", p.job, p.output.as_deref().unwrap_or("output"));
+    let name: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let uri = format!("{}/", ContentUri::datastore_uri(ws, ds, path));
+    let base = format!("{}/data/{}", workspace_path(ws), crate::assets::enc(&name));
+    if let Ok(existing) = arm.get(&format!("{base}/versions/1")).await {
+        if existing["properties"]["dataUri"].as_str() == Some(uri.as_str()) {
+            return Ok(format!("{name}:1 (already registered)"));
+        }
+        return Err(Error::Service(format!("data asset {name}:1 already exists in the target and points elsewhere")));
+    }
+    if let Err(Error::NotFound(_)) = arm.get(&base).await {
+        arm.put(&base, &json!({"properties": {"description": "Job output copied by aml-failover"}})).await?;
+    }
+    arm.put(
+        &format!("{base}/versions/1"),
+        &json!({"properties": {
+            "dataType": "uri_folder",
+            "dataUri": uri,
+            "description": format!("Output {} of job {} in {}, copied and verified by aml-failover", p.output.as_deref().unwrap_or(""), p.job, src.describe),
+            "tags": {"source_job": p.job, "source_output": p.output.clone().unwrap_or_default(), "copied_by": "aml-failover"}
+        }}),
+    )
+    .await?;
+    Ok(format!("{name}:1"))
+}
