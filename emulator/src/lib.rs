@@ -4,6 +4,7 @@
 //! codes, data) and Jobs operations of the 2025-12-01 spec over HTTPS with a generated CA,
 //! an Entra ID–like token endpoint, fault injection and request counters.
 //! [`testbed::TestBed`] starts Azurite and the emulator with two workspaces for integration tests.
+//! [`files::FilesServer`] is a local Azure Files (FileREST) service for the notebooks shares.
 
 pub mod admin;
 pub mod arm;
@@ -12,6 +13,7 @@ pub mod azurite;
 pub mod blob;
 pub mod config;
 pub mod faults;
+pub mod files;
 pub mod resources;
 pub mod routes;
 pub mod seed;

@@ -91,6 +91,13 @@ struct UpArgs {
     /// (AML_FAILOVER_BLOB_ENDPOINT); faults through /_emulator/storage-faults.
     #[arg(long)]
     storage_proxy: bool,
+    /// Also start the Azure Files service for both storage accounts, with each workspace's
+    /// default shares (AML_FAILOVER_FILE_ENDPOINT).
+    #[arg(long)]
+    files: bool,
+    /// Largest page of the Files lists (default 5000).
+    #[arg(long, requires = "files")]
+    files_page_size: Option<usize>,
 }
 
 fn build_config(a: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
@@ -192,6 +199,12 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 None
             };
+            let files = if a.files {
+                let opts = aml_emulator::testbed::FilesBedOptions { page_size: a.files_page_size };
+                Some(aml_emulator::testbed::start_files(&mut facts, a.data_dir.as_ref().map(|d| d.join("files")), &opts)?)
+            } else {
+                None
+            };
             if let Some(folder) = &a.seed {
                 let r = aml_emulator::seed::seed_workspace(emu.app(), &facts.primary.arm_id(), folder).await?;
                 eprintln!("seeded {} assets ({} files) into {}", r.created.len(), r.uploaded_files, facts.primary.name);
@@ -203,11 +216,15 @@ async fn main() -> anyhow::Result<()> {
                 write_private(p, &facts.env_file())?;
             }
             let via = if proxy.is_some() { format!(" (storage proxy in front of {})", facts.azurite_blob_endpoint) } else { String::new() };
-            println!("aml-emulator ready: arm={} blob={}{via} primary={} failover={}", facts.arm_url, facts.blob_endpoint, facts.primary.name, facts.failover.name);
+            let files_note = facts.files_endpoint.as_ref().map(|f| format!(" files={f}")).unwrap_or_default();
+            println!("aml-emulator ready: arm={} blob={}{via}{files_note} primary={} failover={}", facts.arm_url, facts.blob_endpoint, facts.primary.name, facts.failover.name);
             wait_for_signal().await;
             emu.shutdown().await;
             if let Some(p) = proxy {
                 tokio::task::spawn_blocking(move || drop(p)).await?;
+            }
+            if let Some(f) = files {
+                tokio::task::spawn_blocking(move || drop(f)).await?;
             }
             drop(azurite);
         }

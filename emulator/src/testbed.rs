@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::azurite::{Azurite, AzuriteOptions};
 use crate::config::{EmulatorConfig, ServicePrincipal, StorageAccount, WorkspaceSpec};
 use crate::faults::Fault;
+use crate::files::{FilesOptions, FilesServer};
 use crate::server::{App, RunningEmulator};
 use crate::storage_proxy::{StorageFault, StorageProxy};
 
@@ -39,6 +40,14 @@ pub struct TestBedOptions {
     pub storage_proxy: bool,
 }
 
+/// The bed's Azure Files service ([`TestBed::start_with_files`]). Kept out of [`TestBedOptions`]
+/// because existing callers build that struct field by field.
+#[derive(Debug, Clone, Default)]
+pub struct FilesBedOptions {
+    /// Largest page of List Shares / List Directories and Files (default 5000, Azure's).
+    pub page_size: Option<usize>,
+}
+
 /// Connection facts of one workspace.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct WorkspaceInfo {
@@ -62,6 +71,14 @@ impl WorkspaceInfo {
     pub fn default_container(&self) -> String {
         format!("azureml-blobstore-{}", self.workspace_id)
     }
+    /// The file share of the notebooks tree in current workspaces (`workspaceworkingdirectory`).
+    pub fn code_share(&self) -> String {
+        crate::files::CODE_SHARE.to_string()
+    }
+    /// The file share older workspaces used (`azureml-filestore-<workspaceId>`).
+    pub fn filestore_share(&self) -> String {
+        crate::files::filestore_share(&self.workspace_id)
+    }
 }
 
 /// Every connection fact of a running test bed (what `up --state-file` writes).
@@ -82,6 +99,12 @@ pub struct TestBedFacts {
     pub azurite_blob_endpoint: String,
     pub primary: WorkspaceInfo,
     pub failover: WorkspaceInfo,
+    /// The Azure Files service (`http://127.0.0.1:F`) when the bed runs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_endpoint: Option<String>,
+    /// `http://127.0.0.1:F/{account}`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_endpoint_template: Option<String>,
 }
 
 impl TestBedFacts {
@@ -92,6 +115,9 @@ impl TestBedFacts {
             ("AML_FAILOVER_AUTHORITY_HOST", self.authority_host.clone()),
             ("AML_FAILOVER_BLOB_ENDPOINT", self.blob_endpoint_template.clone()),
         ];
+        if let Some(t) = &self.files_endpoint_template {
+            v.push(("AML_FAILOVER_FILE_ENDPOINT", t.clone()));
+        }
         if let Some(ca) = &self.ca_pem_path {
             v.push(("AML_FAILOVER_CA_CERT", ca.display().to_string()));
         }
@@ -113,6 +139,13 @@ impl TestBedFacts {
     pub fn use_storage_proxy(&mut self, proxy_endpoint: &str) {
         self.blob_endpoint = proxy_endpoint.trim_end_matches('/').to_string();
         self.blob_endpoint_template = format!("{}/{{account}}", self.blob_endpoint);
+    }
+
+    /// Records a running Azure Files service (`http://127.0.0.1:F`).
+    pub fn use_files(&mut self, files_endpoint: &str) {
+        let e = files_endpoint.trim_end_matches('/').to_string();
+        self.files_endpoint_template = Some(format!("{e}/{{account}}"));
+        self.files_endpoint = Some(e);
     }
 
     /// Shell `KEY=VALUE` lines (values single-quoted).
@@ -194,7 +227,33 @@ pub fn facts(emu: &RunningEmulator) -> anyhow::Result<TestBedFacts> {
         blob_endpoint: blob,
         primary: info(names::PRIMARY_WORKSPACE)?,
         failover: info(names::FAILOVER_WORKSPACE)?,
+        files_endpoint: None,
+        files_endpoint_template: None,
     })
+}
+
+/// Starts the Azure Files service for both workspaces' storage accounts (keys from `facts`)
+/// with each workspace's two default shares, and records it in `facts`.
+pub fn start_files(facts: &mut TestBedFacts, data_dir: Option<PathBuf>, opts: &FilesBedOptions) -> anyhow::Result<FilesServer> {
+    let files = FilesServer::start(FilesOptions {
+        accounts: vec![
+            (facts.primary.storage_account.clone(), facts.primary.storage_key.clone()),
+            (facts.failover.storage_account.clone(), facts.failover.storage_key.clone()),
+        ],
+        data_dir,
+        page_size: opts.page_size,
+    })?;
+    for ws in [&facts.primary, &facts.failover] {
+        for share in [ws.code_share(), ws.filestore_share()] {
+            match files.store().create_share(&ws.storage_account, &share, None, Default::default()) {
+                Ok(_) => {}
+                Err(e) if e.code == "ShareAlreadyExists" => {}
+                Err(e) => anyhow::bail!("creating share {}/{share}: {e}", ws.storage_account),
+            }
+        }
+    }
+    facts.use_files(files.endpoint());
+    Ok(files)
 }
 
 /// Azurite + emulator on a background thread with its own tokio runtime.
@@ -204,12 +263,24 @@ pub struct TestBed {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     storage_proxy: Option<StorageProxy>,
+    files: Option<FilesServer>,
     _azurite: Azurite,
     _dir: tempfile::TempDir,
 }
 
 impl TestBed {
     pub fn start(opts: TestBedOptions) -> anyhow::Result<TestBed> {
+        Self::start_inner(opts, None)
+    }
+
+    /// [`TestBed::start`] plus the Azure Files service for both storage accounts, each workspace's
+    /// two default shares (`code-391ff5ac-…` and `azureml-filestore-<workspaceId>`) created:
+    /// [`TestBed::files_endpoint`], `AML_FAILOVER_FILE_ENDPOINT` in [`TestBed::env`].
+    pub fn start_with_files(opts: TestBedOptions, files: FilesBedOptions) -> anyhow::Result<TestBed> {
+        Self::start_inner(opts, Some(files))
+    }
+
+    fn start_inner(opts: TestBedOptions, files_opts: Option<FilesBedOptions>) -> anyhow::Result<TestBed> {
         let (azurite, pk, fk) = start_azurite()?;
         let storage_proxy = if opts.storage_proxy { Some(StorageProxy::start(&azurite.blob_endpoint())?) } else { None };
         let dir = tempfile::Builder::new().prefix("aml-testbed-").tempdir()?;
@@ -252,7 +323,11 @@ impl TestBed {
             crate::storage_proxy::attach(&app, proxy.faults());
             facts.use_storage_proxy(proxy.blob_endpoint());
         }
-        Ok(TestBed { facts, app, stop: Some(stop_tx), thread: Some(thread), storage_proxy, _azurite: azurite, _dir: dir })
+        let files = match &files_opts {
+            Some(fo) => Some(start_files(&mut facts, Some(dir.path().join("files")), fo)?),
+            None => None,
+        };
+        Ok(TestBed { facts, app, stop: Some(stop_tx), thread: Some(thread), storage_proxy, files, _azurite: azurite, _dir: dir })
     }
 
     /// ARM endpoint (`https://127.0.0.1:P`), also the authority host.
@@ -337,6 +412,28 @@ impl TestBed {
     pub fn storage_request_count(&self, method: &str, path_substring: &str) -> usize {
         self.proxy().request_count(method, path_substring)
     }
+    /// The Azure Files service ([`TestBed::start_with_files`]).
+    pub fn files(&self) -> Option<&FilesServer> {
+        self.files.as_ref()
+    }
+    fn files_server(&self) -> &FilesServer {
+        self.files.as_ref().expect("this test bed runs no Azure Files service: start it with TestBed::start_with_files")
+    }
+    /// `http://127.0.0.1:F`. Panics without a Files service.
+    pub fn files_endpoint(&self) -> &str {
+        self.files_server().endpoint()
+    }
+    /// `http://127.0.0.1:F/{account}`. Panics without a Files service.
+    pub fn files_endpoint_template(&self) -> String {
+        self.files_server().endpoint_template()
+    }
+    /// Copies a local folder into a share of `account` (e.g. notebooks as `Users/<name>/*.ipynb`
+    /// into `code-391ff5ac-…`); the share is created when missing. Returns the number of files.
+    /// Panics without a Files service.
+    pub fn seed_share(&self, account: &str, share: &str, folder: &Path) -> anyhow::Result<usize> {
+        self.files_server().seed_share(account, share, folder)
+    }
+
     /// The `AML_FAILOVER_*` / `EMU_*` variables for a child process.
     pub fn env(&self) -> Vec<(String, String)> {
         self.facts.env()
