@@ -254,3 +254,20 @@ async fn raw_filerest_checks() {
     assert!(xml.contains("<Directory><Name>c</Name>") && xml.contains("<File><Name>f.bin</Name><Properties><Content-Length>8</Content-Length>") && xml.contains("<NextMarker />"), "{xml}");
     tokio::task::spawn_blocking(move || drop(files)).await.unwrap();
 }
+
+#[test]
+fn seed_share_copies_a_local_folder() {
+    let src = tempfile::tempdir().unwrap();
+    let nb = src.path().join("Users/zoë/ノート");
+    std::fs::create_dir_all(&nb).unwrap();
+    std::fs::write(nb.join("Ünïcode.ipynb"), b"{\"cells\": []}").unwrap();
+    std::fs::write(src.path().join("Users/empty.txt"), b"").unwrap();
+    let files = FilesServer::start(FilesOptions { accounts: vec![("acct".into(), KEY.into())], data_dir: None, page_size: None }).unwrap();
+    assert_eq!(files.seed_share("acct", aml_emulator::files::CODE_SHARE, src.path()).unwrap(), 2);
+    let st = files.store();
+    let v = st.file("acct", aml_emulator::files::CODE_SHARE, None, "Users/zoë/ノート/Ünïcode.ipynb").unwrap();
+    assert_eq!((v.size, std::fs::read(&v.blob_path).unwrap()), (13, b"{\"cells\": []}".to_vec()));
+    assert_eq!(st.file("acct", aml_emulator::files::CODE_SHARE, None, "Users/empty.txt").unwrap().size, 0);
+    // Seeding again replaces the files and keeps the directories.
+    assert_eq!(files.seed_share("acct", aml_emulator::files::CODE_SHARE, src.path()).unwrap(), 2);
+}

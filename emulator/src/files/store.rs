@@ -471,6 +471,7 @@ impl FileStore {
 
     /// One page of the children of directory `path` whose names start with `prefix`, sorted by
     /// name, from `marker` (a child name).
+    #[allow(clippy::too_many_arguments)]
     pub fn list_directory(&self, account: &str, share: &str, snapshot: Option<&str>, path: &str, prefix: &str, marker: Option<&str>, max: usize) -> Result<(Page<DirListItem>, u64), FilesError> {
         let st = self.lock();
         let s = Self::share(&st, account, share)?;
