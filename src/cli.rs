@@ -80,6 +80,9 @@ pub struct GlobalArgs {
     /// Blob endpoint template with {account}, e.g. http://127.0.0.1:10000/{account} for Azurite.
     #[arg(long, global = true, env = "AML_FAILOVER_BLOB_ENDPOINT", value_name = "TEMPLATE", help_heading = "Cloud and endpoints")]
     pub blob_endpoint: Option<String>,
+    /// File service endpoint template with {account} (Azure Files; the emulator's is path-style).
+    #[arg(long, global = true, env = "AML_FAILOVER_FILE_ENDPOINT", value_name = "TEMPLATE", help_heading = "Cloud and endpoints")]
+    pub file_endpoint: Option<String>,
     /// Extra CA certificate (PEM) to trust; repeatable. Also AML_FAILOVER_CA_CERT and SSL_CERT_FILE.
     #[arg(long, global = true, value_name = "PEM", help_heading = "Cloud and endpoints")]
     pub ca_cert: Vec<PathBuf>,
@@ -114,7 +117,7 @@ pub enum Command {
     /// Job outputs and logs straight from storage (also when the control plane is down).
     #[command(subcommand)]
     Outputs(OutputsCommand),
-    /// Copy models and environments from --from into --to, verified, then registered.
+    /// Copy every asset kind from --from into --to, in dependency order, verified, then registered.
     #[command(long_about = COPY_LONG, after_help = EXIT_CODES_HELP)]
     Copy(CopyArgs),
     /// Models as az ml YAML: list, download (files + model.yml), register from a model.yml.
@@ -384,7 +387,30 @@ impl OutputsArgs {
 }
 
 const COPY_LONG: &str = "\
-Copy models and environments from the --from workspace into the --to workspace.
+Copy assets from the --from workspace into the --to workspace: environments and code, then
+components, then pipeline jobs (in dependency order); models independently; data assets as
+described below. --kinds picks some (models, environments, code, components, pipelines, data);
+what a selected item needs (a component's code and environment, a pipeline's components and
+data) comes along.
+
+References into the source workspace (ARM ids, azureml:/subscriptions/..., azureml://
+subscriptions/.../workspaces/<source>/...) are rewritten to the target; registry references and
+public URLs stay; the manifest lists every rewrite. A missing dependency fails the item and
+names the chain (pipeline p → component c:1 → environment e:2 missing); nothing of it is
+registered. Components that share a code asset share it in the target.
+
+Pipeline jobs are recreated as definitions by default: a pipeline component named after the job
+(version 1) with the job's graph, inputs and outputs; nothing runs. --submit creates the job in
+the target instead, which starts a new run. Status, history and metrics never transfer.
+
+Data assets: every copy that meets them warns that registered datasets must be re-registered in
+the failover workspace. With --reregister-shared-data, those whose path is on a datastore both
+workspaces reach (the same storage account and container, or --shared-datastore SRC[=TGT] for a
+geo-replicated account) are registered in the target pointing at the same data, after checking
+it is there. Every other one gets its az ml YAML, with the path it had, written to
+--data-output-dir and the status needs-manual-reregistration: exit code 1 (partial) unless
+--accept-data-warnings. Data is never copied silently: --copy-data copies uri_file/uri_folder
+data on the source workspace's storage, verified like everything else.
 
 Plan first: every selected asset version is compared with the target. Missing ones are copied;
 identical ones (same name, version, specification and sha256 of every file) are skipped; a
@@ -403,8 +429,8 @@ and the action taken. --output json prints the same document.";
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// Asset kinds to copy, comma-separated: models, environments.
-    #[arg(long, default_value = "models,environments", value_name = "KINDS")]
+    /// Asset kinds to copy, comma-separated: models, environments, code, components, pipelines, data (or all).
+    #[arg(long, default_value = "all", value_name = "KINDS")]
     pub kinds: String,
     /// Only assets whose name matches (wildcards * and ?).
     #[arg(long, value_name = "PATTERN")]
@@ -434,6 +460,24 @@ pub struct CopyArgs {
     /// Where to write the manifest [default: ./aml-failover-manifest-<UTC time>.json].
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
+    /// Create pipeline jobs in the target (starts new runs) instead of registering their definitions.
+    #[arg(long)]
+    pub submit: bool,
+    /// Re-register data assets whose path is on a datastore both workspaces reach.
+    #[arg(long)]
+    pub reregister_shared_data: bool,
+    /// Source datastore SRC reaches the same data as target datastore TGT (default: same name); repeatable.
+    #[arg(long, value_name = "SRC[=TGT]")]
+    pub shared_datastore: Vec<String>,
+    /// Folder for the az ml YAML of data assets that need manual re-registration.
+    #[arg(long, default_value = "aml-failover-data", value_name = "DIR")]
+    pub data_output_dir: PathBuf,
+    /// Data assets needing manual re-registration do not make the exit code 1.
+    #[arg(long)]
+    pub accept_data_warnings: bool,
+    /// Copy the files of uri_file/uri_folder data assets on the source workspace's storage (verified).
+    #[arg(long)]
+    pub copy_data: bool,
 }
 
 impl CopyArgs {
@@ -466,6 +510,24 @@ impl CopyArgs {
             },
             manifest: self.manifest.clone(),
             show_all_items: verbose > 0,
+            submit: self.submit,
+            data: crate::commands::copy::DataOptions {
+                reregister_shared: self.reregister_shared_data,
+                shared: self
+                    .shared_datastore
+                    .iter()
+                    .map(|s| {
+                        let (a, b) = s.split_once('=').unwrap_or((s.as_str(), s.as_str()));
+                        if a.trim().is_empty() || b.trim().is_empty() {
+                            return Err(Error::usage(format!("--shared-datastore '{s}': use SRC or SRC=TGT (datastore names)")));
+                        }
+                        Ok((a.trim().to_string(), b.trim().to_string()))
+                    })
+                    .collect::<Result<_>>()?,
+                output_dir: self.data_output_dir.clone(),
+                accept_warnings: self.accept_data_warnings,
+                copy_data: self.copy_data,
+            },
         })
     }
 }
@@ -501,6 +563,7 @@ impl Cli {
             arm_scope: g.arm_scope.clone(),
             storage_suffix: g.storage_suffix.clone(),
             blob_endpoint: g.blob_endpoint.clone(),
+            file_endpoint: g.file_endpoint.clone(),
         };
         let cloud = Cloud::resolve(g.cloud.as_deref(), &overrides)?;
         let auth = AuthMethod::parse(&g.auth)?;

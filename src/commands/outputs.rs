@@ -26,7 +26,7 @@ use crate::report::{FileRecord, ItemRecord, Report, Status};
 use crate::storage::blob::{self, BlobStore};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
-use crate::storage::{source_tag, ObjectMeta, StorageCredential, Store, StorePath};
+use crate::storage::{source_tag, ObjectMeta, Store, StorePath};
 use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
 use crate::workspace::{Context, WorkspaceRef};
 use serde_json::{json, Value};
@@ -35,8 +35,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub const ENV_SOURCE_SAS: &str = "AML_FAILOVER_SOURCE_SAS";
-pub const ENV_SOURCE_KEY: &str = "AML_FAILOVER_SOURCE_ACCOUNT_KEY";
 const DEST_ROOT: &str = "failover-outputs";
 
 #[derive(Debug, Clone)]
@@ -149,6 +147,7 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
         target: dest.describe(),
         started_at,
         duration_ms: 0,
+        warnings: Vec::new(),
         summary: Default::default(),
         items: Vec::new(),
         manifest: None,
@@ -268,6 +267,9 @@ fn part_record(p: &Part, status: Status, reason: String, files: Vec<FileRecord>)
         reason,
         source_uri: None,
         target_uri: None,
+        target_name: None,
+        yaml: None,
+        rewrites: Vec::new(),
         files,
     }
 }
@@ -388,17 +390,6 @@ async fn list_under(store: &dyn Store, base: &str) -> Result<Vec<ObjectMeta>> {
     Ok(store.list(&format!("{base}/")).await?.into_iter().filter(|m| m.path.strip_prefix(base).is_some()).collect())
 }
 
-fn source_credential(ctx: &Context, account: &str) -> Result<StorageCredential> {
-    if let Some(sas) = std::env::var(ENV_SOURCE_SAS).ok().filter(|v| !v.trim().is_empty()) {
-        return Ok(StorageCredential::Sas(sas.trim().trim_start_matches('?').to_string()));
-    }
-    if let Some(key) = std::env::var(ENV_SOURCE_KEY).ok().filter(|v| !v.trim().is_empty()) {
-        return Ok(StorageCredential::AccountKey(
-            azure_sharedkey::SharedKey::new(account, &key).map_err(|e| Error::usage(format!("{ENV_SOURCE_KEY}: {e}")))?,
-        ));
-    }
-    Ok(StorageCredential::Bearer(Arc::clone(ctx.arm.tokens())))
-}
 
 async fn via_storage(ctx: &Context, o: &OutputsOptions) -> Result<Source> {
     let account = o.storage_account.clone().expect("checked by the caller");
@@ -407,7 +398,7 @@ async fn via_storage(ctx: &Context, o: &OutputsOptions) -> Result<Source> {
     }
 
     let url = ctx.cloud.blob_account_url(&account, o.secondary)?;
-    let cred = source_credential(ctx, &account)?;
+    let cred = crate::storage::source_credential(ctx.arm.tokens(), &account)?;
     let container = match &o.workspace_id {
         Some(id) => format!("azureml-blobstore-{id}"),
         None => {

@@ -29,6 +29,11 @@ impl Datastores {
         &self.ws
     }
 
+    /// Every datastore of the workspace, as listed.
+    pub fn all(&self) -> &[Datastore] {
+        &self.list
+    }
+
     /// The workspace's default blob datastore (where uploads go).
     pub fn default_blob(&self) -> Result<&Datastore> {
         self.list
@@ -62,6 +67,23 @@ impl Datastores {
         self.open.lock().await.insert(name.to_string(), Arc::clone(&store));
         self.by_account.lock().await.insert((account, container), Arc::clone(&store));
         Ok(store)
+    }
+
+    /// An Azure Files datastore (e.g. `workspaceworkingdirectory`, where notebooks live).
+    pub async fn open_share(&self, name: &str) -> Result<super::fileshare::FileShareStore> {
+        let d = self
+            .list
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| Error::NotFound(format!("datastore '{name}' does not exist in workspace {}", self.ws)))?;
+        if d.datastore_type != "AzureFile" {
+            return Err(Error::Service(format!("datastore '{name}' is {}, not an Azure Files share", d.datastore_type)));
+        }
+        let account = d.account_name.clone().ok_or_else(|| Error::Service(format!("datastore '{name}' has no accountName")))?;
+        let share = d.file_share_name.clone().ok_or_else(|| Error::Service(format!("datastore '{name}' has no fileShareName")))?;
+        let cred = self.credential(&d.name, &account).await?;
+        let url = self.ctx.cloud.file_account_url(&account, false)?;
+        super::fileshare::FileShareStore::new(self.ctx.http.clone(), &url, &share, None, cred, self.ctx.retry.clone())
     }
 
     /// A container in one of the workspace's storage accounts given by URL (e.g. an

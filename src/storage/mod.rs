@@ -13,6 +13,7 @@
 
 pub mod blob;
 pub mod datastore;
+pub mod fileshare;
 pub mod local;
 
 mod conformance;
@@ -49,6 +50,27 @@ pub fn source_tag(source_uri: &str, etag: Option<&str>) -> Option<String> {
     }
     let h = hex::encode(sha2::Sha256::digest(source_uri.as_bytes()));
     Some(format!("{}-{etag}", &h[..16]))
+}
+
+/// Environment variable with a SAS for a source account reached through storage only.
+pub const ENV_SOURCE_SAS: &str = "AML_FAILOVER_SOURCE_SAS";
+/// Environment variable with the account key of a source account reached through storage only.
+pub const ENV_SOURCE_KEY: &str = "AML_FAILOVER_SOURCE_ACCOUNT_KEY";
+
+/// The credential for a source storage account reached without the control plane: a SAS
+/// from [`ENV_SOURCE_SAS`], else the key from [`ENV_SOURCE_KEY`], else an Entra token from
+/// the tool's credential chain. Secrets come from the environment, never from arguments
+/// (which other users of the machine can read).
+pub fn source_credential(tokens: &Arc<TokenProvider>, account: &str) -> crate::error::Result<StorageCredential> {
+    if let Some(sas) = std::env::var(ENV_SOURCE_SAS).ok().filter(|v| !v.trim().is_empty()) {
+        return Ok(StorageCredential::Sas(sas.trim().trim_start_matches('?').to_string()));
+    }
+    if let Some(key) = std::env::var(ENV_SOURCE_KEY).ok().filter(|v| !v.trim().is_empty()) {
+        return Ok(StorageCredential::AccountKey(
+            SharedKey::new(account, &key).map_err(|e| Error::usage(format!("{ENV_SOURCE_KEY}: {e}")))?,
+        ));
+    }
+    Ok(StorageCredential::Bearer(Arc::clone(tokens)))
 }
 
 /// How requests to a storage account are authorized. `Debug` never shows the secret.

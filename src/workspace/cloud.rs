@@ -20,6 +20,9 @@ pub struct Cloud {
     /// Blob endpoint of an account. `{account}` is replaced by the account name; the default is
     /// `https://{account}.blob.<suffix>`. The emulator uses path-style `http://127.0.0.1:PORT/{account}`.
     pub blob_endpoint_template: String,
+    /// File service endpoint of an account, like `blob_endpoint_template`
+    /// (default `https://{account}.file.<suffix>`).
+    pub file_endpoint_template: String,
 }
 
 /// Names accepted by `--cloud`, as `az cloud list` spells them.
@@ -33,6 +36,7 @@ pub struct CloudOverrides {
     pub arm_scope: Option<String>,
     pub storage_suffix: Option<String>,
     pub blob_endpoint: Option<String>,
+    pub file_endpoint: Option<String>,
 }
 
 impl Cloud {
@@ -61,25 +65,29 @@ impl Cloud {
                 )))
             }
         };
-        let custom = o.resource_manager.is_some() || o.authority_host.is_some() || o.blob_endpoint.is_some();
+        let custom = o.resource_manager.is_some() || o.authority_host.is_some() || o.blob_endpoint.is_some() || o.file_endpoint.is_some();
         let resource_manager = parse_endpoint("--resource-manager-endpoint", o.resource_manager.as_deref().unwrap_or(rm))?;
         let authority_host = parse_endpoint("--authority-host", o.authority_host.as_deref().unwrap_or(auth))?;
         let storage_suffix = o.storage_suffix.clone().unwrap_or_else(|| suffix.to_string());
         let arm_scope = o.arm_scope.clone().unwrap_or_else(|| {
             format!("{}/.default", resource_manager.as_str().trim_end_matches('/'))
         });
-        let blob_endpoint_template = match &o.blob_endpoint {
-            Some(t) => {
-                if !t.contains("{account}") {
-                    return Err(Error::usage(format!(
-                        "--blob-endpoint '{t}' has no {{account}} placeholder: write it like https://{{account}}.blob.core.windows.net or http://127.0.0.1:10000/{{account}}"
-                    )));
+        let template = |flag: &str, given: &Option<String>, service: &str| -> Result<String> {
+            match given {
+                Some(t) => {
+                    if !t.contains("{account}") {
+                        return Err(Error::usage(format!(
+                            "{flag} '{t}' has no {{account}} placeholder: write it like https://{{account}}.{service}.core.windows.net or http://127.0.0.1:10000/{{account}}"
+                        )));
+                    }
+                    parse_endpoint(flag, &t.replace("{account}", "account"))?;
+                    Ok(t.trim_end_matches('/').to_string())
                 }
-                parse_endpoint("--blob-endpoint", &t.replace("{account}", "account"))?;
-                t.trim_end_matches('/').to_string()
+                None => Ok(format!("https://{{account}}.{service}.{storage_suffix}")),
             }
-            None => format!("https://{{account}}.blob.{storage_suffix}"),
         };
+        let blob_endpoint_template = template("--blob-endpoint", &o.blob_endpoint, "blob")?;
+        let file_endpoint_template = template("--file-endpoint", &o.file_endpoint, "file")?;
         Ok(Cloud {
             name: if custom { "Custom".to_string() } else { cname.to_string() },
             resource_manager,
@@ -87,16 +95,26 @@ impl Cloud {
             arm_scope,
             storage_suffix,
             blob_endpoint_template,
+            file_endpoint_template,
         })
+    }
+
+    /// The file service URL of a storage account (`secondary`: the RA-GRS read endpoint).
+    pub fn file_account_url(&self, account: &str, secondary: bool) -> Result<Url> {
+        account_url(&self.file_endpoint_template, "file", account, secondary)
     }
 
     /// The blob service URL of a storage account. `secondary` gives the RA-GRS read-only
     /// endpoint (`<account>-secondary`), which serves the primary's data when its region is down.
     pub fn blob_account_url(&self, account: &str, secondary: bool) -> Result<Url> {
-        let name = if secondary { format!("{account}-secondary") } else { account.to_string() };
-        let s = self.blob_endpoint_template.replace("{account}", &name);
-        Url::parse(&s).map_err(|e| Error::usage(format!("blob endpoint '{s}' is not a URL: {e}")))
+        account_url(&self.blob_endpoint_template, "blob", account, secondary)
     }
+}
+
+fn account_url(template: &str, service: &str, account: &str, secondary: bool) -> Result<Url> {
+    let name = if secondary { format!("{account}-secondary") } else { account.to_string() };
+    let s = template.replace("{account}", &name);
+    Url::parse(&s).map_err(|e| Error::usage(format!("{service} endpoint '{s}' is not a URL: {e}")))
 }
 
 fn parse_endpoint(flag: &str, s: &str) -> Result<Url> {

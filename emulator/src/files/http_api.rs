@@ -318,6 +318,11 @@ impl Cx<'_> {
             }
             "File_UploadRange" => self.put_range(body).await,
             "File_SetHTTPHeaders" => self.set_http_headers().await,
+            "File_SetMetadata" => {
+                let (node, parent) = self.store().set_file_metadata(self.account(), self.share(), self.path(), metadata_from(self.headers)?)?;
+                Ok(Answer::new(StatusCode::OK).node(&node, parent, "Archive").h("x-ms-request-server-encrypted", "true"))
+            }
+            "File_Rename" => self.rename(),
             other => Err(FilesError::internal(format!("operation {other} has no handler"))),
         }
     }
@@ -613,6 +618,37 @@ impl Cx<'_> {
             return Err(FilesError::bad_request("InvalidInput", &format!("the body had {got} bytes, the range {len}")));
         }
         Ok(h.finalize().into())
+    }
+
+    /// Rename File: `x-ms-file-rename-source` is the source file as a URL or a URL path
+    /// (`/<account>/<share>/<path>` path-style, or `/<share>/<path>`), optionally with a query.
+    fn rename(&self) -> Result<Answer, FilesError> {
+        let raw = header(self.headers, "x-ms-file-rename-source")
+            .ok_or_else(|| FilesError::bad_request("MissingRequiredHeader", "An HTTP header that's mandatory for this request is not specified."))?;
+        let path_part = match raw.find("://") {
+            Some(i) => raw[i + 3..].find('/').map(|j| &raw[i + 3 + j..]).unwrap_or("/"),
+            None => raw,
+        };
+        let path_part = path_part.split('?').next().unwrap_or("");
+        let segs: Vec<String> = path_part
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .collect();
+        let rest = if segs.len() > 2 && segs[0] == self.account() && segs[1] == self.share() {
+            &segs[2..]
+        } else if segs.len() > 1 && segs[0] == self.share() {
+            &segs[1..]
+        } else {
+            return Err(FilesError::bad_request("InvalidHeaderValue", "x-ms-file-rename-source must name a file in the same share."));
+        };
+        if rest.iter().any(|s| s == "." || s == "..") {
+            return Err(FilesError::bad_request("InvalidResourceName", "The specified resource name contains invalid characters."));
+        }
+        let source = rest.join("/");
+        let replace = header(self.headers, "x-ms-file-rename-replace-if-exists").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let (node, parent) = self.store().rename_file(self.account(), self.share(), &source, self.path(), replace)?;
+        Ok(Answer::new(StatusCode::OK).node(&node, parent, "Archive").h("x-ms-request-server-encrypted", "true"))
     }
 
     async fn set_http_headers(&self) -> Result<Answer, FilesError> {

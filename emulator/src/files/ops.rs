@@ -47,6 +47,8 @@ pub const OPERATIONS: &[OpSpec] = &[
     op("File_Delete", "DELETE", Scope::File, None, None, "d"),
     op("File_UploadRange", "PUT", Scope::File, None, Some("range"), "w"),
     op("File_SetHTTPHeaders", "PUT", Scope::File, None, Some("properties"), "w"),
+    op("File_SetMetadata", "PUT", Scope::File, None, Some("metadata"), "w"),
+    op("File_Rename", "PUT", Scope::File, None, Some("rename"), "w"),
 ];
 
 impl OpSpec {

@@ -604,6 +604,62 @@ impl FileStore {
         Ok((node, parent))
     }
 
+    /// Replaces a live file's metadata (Set File Metadata).
+    pub fn set_file_metadata(&self, account: &str, share: &str, path: &str, metadata: BTreeMap<String, String>) -> Result<(Node, u64), FilesError> {
+        let mut st = self.lock();
+        let s = Self::share_mut(&mut st, account, share)?;
+        let parent = Self::parent_id(s, &s.tree, path);
+        let node = match s.tree.get_mut(path) {
+            Some(Entry::File { node, .. }) => {
+                let t = now_ticks();
+                node.etag = etag(t);
+                node.last_modified = t;
+                node.metadata = metadata;
+                node.clone()
+            }
+            _ => return Err(FilesError::resource_not_found()),
+        };
+        self.save(&st)?;
+        Ok((node, parent))
+    }
+
+    /// Moves a live file to `dest` in the same share (Rename File), keeping its contents,
+    /// metadata and headers. An existing file at `dest` is replaced only when `replace`.
+    pub fn rename_file(&self, account: &str, share: &str, source: &str, dest: &str, replace: bool) -> Result<(Node, u64), FilesError> {
+        let mut st = self.lock();
+        let s = Self::share_mut(&mut st, account, share)?;
+        if !matches!(s.tree.get(source), Some(Entry::File { .. })) {
+            return Err(FilesError::resource_not_found());
+        }
+        Self::check_parent(&s.tree, dest)?;
+        let old_blob = match s.tree.get(dest) {
+            Some(Entry::Directory(_)) => {
+                return Err(FilesError::conflict("ResourceTypeMismatch", "The specified resource type does not match the type of the resource."))
+            }
+            Some(Entry::File { .. }) if !replace => {
+                return Err(FilesError::conflict("ResourceAlreadyExists", "The specified resource already exists."))
+            }
+            Some(Entry::File { blob, .. }) if dest != source => Some(*blob),
+            _ => None,
+        };
+        let mut entry = s.tree.remove(source).expect("checked above");
+        if let Entry::File { node, .. } = &mut entry {
+            let t = now_ticks();
+            node.etag = etag(t);
+            node.last_modified = t;
+        }
+        let node = entry.node().clone();
+        s.tree.insert(dest.to_string(), entry);
+        let parent = Self::parent_id(s, &s.tree, dest);
+        let garbage = old_blob.filter(|b| !s.blob_in_snapshots(*b));
+        self.save(&st)?;
+        drop(st);
+        if let Some(b) = garbage {
+            let _ = std::fs::remove_file(self.blob_path(b));
+        }
+        Ok((node, parent))
+    }
+
     pub fn delete_file(&self, account: &str, share: &str, path: &str) -> Result<(), FilesError> {
         let mut st = self.lock();
         let s = Self::share_mut(&mut st, account, share)?;
