@@ -6,10 +6,11 @@
 
 use super::{
     Capabilities, FinishInfo, ObjectMeta, ObjectWriter, Store, StorageCredential, StorePath, SHA256_METADATA,
-    SOURCE_METADATA, STORAGE_SCOPE, STORAGE_VERSION,
+    SOURCE_METADATA,
 };
 use crate::error::{Error, Result};
-use crate::http::{RetryPolicy, Verdict};
+use super::rest::{Service, StorageRest};
+use crate::http::RetryPolicy;
 use crate::redact;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -28,13 +29,11 @@ const SYNC_COPY_LIMIT: u64 = 256 * 1024 * 1024;
 /// A blob container at a given account endpoint.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
-    http: reqwest::Client,
     /// `<account url>/<container>` without query.
     url: Url,
     account: String,
     container: String,
-    cred: StorageCredential,
-    retry: RetryPolicy,
+    rest: StorageRest,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,7 +160,16 @@ impl BlobStore {
             .map_err(|_| Error::usage(format!("blob endpoint {} cannot take a path", redact::url(account_url))))?
             .pop_if_empty()
             .push(container);
-        Ok(BlobStore { http, url, account: account.to_string(), container: container.to_string(), cred, retry })
+        let rest = StorageRest { http, cred, retry, service: Service::Blob };
+        Ok(BlobStore { url, account: account.to_string(), container: container.to_string(), rest })
+    }
+
+    async fn send(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
+        self.rest.send(method, url, headers, body).await
+    }
+
+    fn transport(&self, e: &reqwest::Error) -> Error {
+        self.rest.transport(&self.url, e)
     }
 
     pub fn url(&self) -> &Url {
@@ -261,101 +269,6 @@ impl BlobStore {
         Ok(())
     }
 
-    async fn send(&self, method: Method, mut url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
-        if let StorageCredential::Sas(sas) = &self.cred {
-            let existing = url.query().map(str::to_string);
-            let q = match existing {
-                Some(e) if !e.is_empty() => format!("{e}&{}", sas.trim_start_matches('?')),
-                _ => sas.trim_start_matches('?').to_string(),
-            };
-            url.set_query(Some(&q));
-        }
-        let shown = redact::url(&url);
-        let mut attempt = 0u32;
-        loop {
-            let mut h = headers.clone();
-            let date = azure_sharedkey::httpdate_now();
-            h.insert("x-ms-date", HeaderValue::from_str(&date).expect("ascii"));
-            h.insert("x-ms-version", HeaderValue::from_static(STORAGE_VERSION));
-            match &self.cred {
-                StorageCredential::AccountKey(key) => {
-                    let pairs: Vec<(String, String)> = h
-                        .iter()
-                        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-                        .collect();
-                    let auth = key.authorization(method.as_str(), &url, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                    h.insert(reqwest::header::AUTHORIZATION, HeaderValue::from_str(&auth).expect("ascii"));
-                }
-                StorageCredential::Bearer(tp) => {
-                    let t = tp.token(STORAGE_SCOPE).await?;
-                    let v = HeaderValue::from_str(&format!("Bearer {t}"))
-                        .map_err(|_| Error::Auth("the storage token is not a valid header value".into()))?;
-                    h.insert(reqwest::header::AUTHORIZATION, v);
-                }
-                StorageCredential::Sas(_) | StorageCredential::Anonymous => {}
-            }
-            let mut req = self.http.request(method.clone(), url.clone()).headers(h);
-            if let Some(b) = &body {
-                req = req.body(b.clone());
-            }
-            match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    if let Verdict::RetryAfter(wait) = self.retry.on_status(attempt, status, resp.headers()) {
-                        tracing::info!(status, url = %shown, wait_ms = wait.as_millis() as u64, "storage: transient failure; retrying");
-                        attempt += 1;
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    if resp.status().is_success() {
-                        return Ok(resp);
-                    }
-                    let code = resp
-                        .headers()
-                        .get(HeaderName::from_static("x-ms-error-code"))
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    return Err(self.status_error(status, &code, &method, &shown));
-                }
-                Err(e) => {
-                    if let Verdict::RetryAfter(wait) = self.retry.on_transport_error(attempt) {
-                        tracing::info!(url = %shown, error = %e, "storage: transport failure; retrying");
-                        attempt += 1;
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    return Err(self.transport(&e));
-                }
-            }
-        }
-    }
-
-    fn status_error(&self, status: u16, code: &str, method: &Method, url: &str) -> Error {
-        let what = format!("{method} {url}: {status} {code}");
-        match status {
-            401 | 403 => Error::Auth(format!(
-                "storage refused the {} credential ({what}). Fix: check the account key / SAS (expiry, permissions) or the identity's Storage Blob Data role",
-                self.cred.kind()
-            )),
-            404 => Error::NotFound(format!("not found in storage ({what})")),
-            429 | 500..=599 => Error::Unavailable(format!("storage did not answer ({what})")),
-            _ => Error::Service(format!("storage refused the request ({what})")),
-        }
-    }
-
-    fn transport(&self, e: &reqwest::Error) -> Error {
-        let mut cause = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            cause = format!("{cause}: {s}");
-            src = s.source();
-        }
-        Error::Unavailable(format!(
-            "cannot reach storage at {}: {cause}. Fix: check the network and --blob-endpoint (or the -secondary endpoint if the primary region is down)",
-            self.url.host_str().unwrap_or("?")
-        ))
-    }
 }
 
 /// The metadata headers that record a verified copy.
@@ -441,7 +354,7 @@ impl Store for BlobStore {
 
     async fn readable_url(&self, path: &StorePath) -> Result<Option<String>> {
         let mut u = self.blob_url(path.as_str());
-        match &self.cred {
+        match &self.rest.cred {
             StorageCredential::AccountKey(key) => {
                 let sas = azure_sharedkey::sas::ServiceSas {
                     account: self.account.clone(),

@@ -10,7 +10,8 @@
 
 use super::{FinishInfo, ObjectMeta, ObjectWriter, StorageCredential, Store, StorePath, SHA256_METADATA, SOURCE_METADATA};
 use crate::error::{Error, Result};
-use crate::http::{RetryPolicy, Verdict};
+use super::rest::{Service, StorageRest};
+use crate::http::RetryPolicy;
 use crate::redact;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -28,13 +29,11 @@ const MAX_RANGE: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct FileShareStore {
-    http: reqwest::Client,
     /// `<account url>/<share>`
     url: Url,
     share: String,
     snapshot: Option<String>,
-    cred: StorageCredential,
-    retry: RetryPolicy,
+    rest: StorageRest,
 }
 
 /// One share as List Shares reports it.
@@ -129,7 +128,16 @@ impl FileShareStore {
             .map_err(|_| Error::usage(format!("file endpoint {} cannot take a path", redact::url(account_url))))?
             .pop_if_empty()
             .push(share);
-        Ok(FileShareStore { http, url, share: share.to_string(), snapshot, cred, retry })
+        let rest = StorageRest { http, cred, retry, service: Service::File };
+        Ok(FileShareStore { url, share: share.to_string(), snapshot, rest })
+    }
+
+    async fn send(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
+        self.rest.send(method, url, headers, body).await
+    }
+
+    fn transport(&self, e: &reqwest::Error) -> Error {
+        self.rest.transport(&self.url, e)
     }
 
     pub fn share(&self) -> &str {
@@ -251,93 +259,6 @@ impl FileShareStore {
         Ok(())
     }
 
-    async fn send(&self, method: Method, mut url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
-        if let StorageCredential::Sas(sas) = &self.cred {
-            let q = match url.query() {
-                Some(e) if !e.is_empty() => format!("{e}&{}", sas.trim_start_matches('?')),
-                _ => sas.trim_start_matches('?').to_string(),
-            };
-            url.set_query(Some(&q));
-        }
-        let shown = redact::url(&url);
-        let mut attempt = 0u32;
-        loop {
-            let mut h = headers.clone();
-            h.insert("x-ms-date", HeaderValue::from_str(&azure_sharedkey::httpdate_now()).expect("ascii"));
-            h.insert("x-ms-version", HeaderValue::from_static(super::STORAGE_VERSION));
-            match &self.cred {
-                StorageCredential::AccountKey(key) => {
-                    let pairs: Vec<(String, String)> =
-                        h.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
-                    let auth = key.authorization(method.as_str(), &url, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                    h.insert(reqwest::header::AUTHORIZATION, HeaderValue::from_str(&auth).expect("ascii"));
-                }
-                StorageCredential::Bearer(tp) => {
-                    let t = tp.token(super::STORAGE_SCOPE).await?;
-                    h.insert(
-                        reqwest::header::AUTHORIZATION,
-                        HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| Error::Auth("bad token".into()))?,
-                    );
-                    h.insert("x-ms-file-request-intent", HeaderValue::from_static("backup"));
-                }
-                _ => {}
-            }
-            let mut req = self.http.request(method.clone(), url.clone()).headers(h);
-            if let Some(b) = &body {
-                req = req.body(b.clone());
-            }
-            match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    if let Verdict::RetryAfter(wait) = self.retry.on_status(attempt, status, resp.headers()) {
-                        attempt += 1;
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    if resp.status().is_success() {
-                        return Ok(resp);
-                    }
-                    let code = resp
-                        .headers()
-                        .get(HeaderName::from_static("x-ms-error-code"))
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    let what = format!("{method} {shown}: {status} {code}");
-                    return Err(match status {
-                        401 | 403 => Error::Auth(format!(
-                            "the file share refused the {} credential ({what}). Fix: check the account key or SAS (services f, permissions)",
-                            self.cred.kind()
-                        )),
-                        404 => Error::NotFound(format!("not found in the file share ({what})")),
-                        429 | 500..=599 => Error::Unavailable(format!("the file service did not answer ({what})")),
-                        _ => Error::Service(format!("the file service refused the request ({what})")),
-                    });
-                }
-                Err(e) => {
-                    if let Verdict::RetryAfter(wait) = self.retry.on_transport_error(attempt) {
-                        attempt += 1;
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    return Err(self.transport(&e));
-                }
-            }
-        }
-    }
-
-    fn transport(&self, e: &reqwest::Error) -> Error {
-        let mut cause = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            cause = format!("{cause}: {s}");
-            src = s.source();
-        }
-        Error::Unavailable(format!(
-            "cannot reach the file service at {}: {cause}. Fix: check the network and --file-endpoint",
-            self.url.host_str().unwrap_or("?")
-        ))
-    }
 }
 
 /// The account's shares whose names start with `prefix`, with their snapshots.
@@ -597,7 +518,7 @@ mod tests {
         assert_eq!(&s.get_range(&p, 0, big.len() as u64).await.unwrap()[..], &big[..]);
         let listed: Vec<String> = s.list("Users").await.unwrap().into_iter().map(|m| m.path.to_string()).collect();
         assert_eq!(listed, ["Users/big.bin", "Users/bob/c.ipynb", "Users/bob/d.ipynb", "Users/zoë/b.ipynb", "Users/zoë/ノート/a.ipynb"]);
-        let shares = list_shares(reqwest::Client::new(), &Url::parse(&srv.account_url("acct")).unwrap(), s.cred.clone(), s.retry.clone(), "conf").await.unwrap();
+        let shares = list_shares(reqwest::Client::new(), &Url::parse(&srv.account_url("acct")).unwrap(), s.rest.cred.clone(), s.rest.retry.clone(), "conf").await.unwrap();
         assert_eq!(shares.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ["conformance"]);
     }
 

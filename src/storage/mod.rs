@@ -15,6 +15,7 @@ pub mod blob;
 pub mod datastore;
 pub mod fileshare;
 pub mod local;
+pub mod rest;
 
 mod conformance;
 
