@@ -98,6 +98,10 @@ struct UpArgs {
     /// Largest page of the Files lists (default 5000).
     #[arg(long, requires = "files")]
     files_page_size: Option<usize>,
+    /// Copy this folder (a `Users/<name>/...` notebooks tree) into the primary workspace's
+    /// working-directory share (needs --files).
+    #[arg(long, requires = "files", value_name = "DIR")]
+    seed_notebooks: Option<PathBuf>,
 }
 
 fn build_config(a: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
@@ -208,6 +212,10 @@ async fn main() -> anyhow::Result<()> {
             if let Some(folder) = &a.seed {
                 let r = aml_emulator::seed::seed_workspace(emu.app(), &facts.primary.arm_id(), folder).await?;
                 eprintln!("seeded {} assets ({} files) into {}", r.created.len(), r.uploaded_files, facts.primary.name);
+            }
+            if let (Some(folder), Some(f)) = (&a.seed_notebooks, &files) {
+                let n = f.seed_share(&facts.primary.storage_account, aml_emulator::files::CODE_SHARE, folder)?;
+                eprintln!("seeded {n} notebook files into {}'s working-directory share", facts.primary.name);
             }
             if let Some(p) = &a.state_file {
                 write_private(p, &serde_json::to_string_pretty(&facts)?)?;
