@@ -12,7 +12,8 @@ use std::process::ExitCode;
 pub enum Exit {
     /// Everything asked was done.
     Ok = 0,
-    /// Some items failed; the report lists them with reasons (copy commands).
+    /// Some items failed, or data assets need manual re-registration (unless
+    /// --accept-data-warnings); the report lists them with reasons (copy commands).
     Partial = 1,
     /// Nothing was done: bad arguments or input (wrong reference, unknown cloud, bad file).
     Usage = 2,
@@ -38,7 +39,7 @@ impl From<Exit> for ExitCode {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  done: everything asked was done
-  1  partial: some items failed; the report lists each with its reason
+  1  partial: some items failed, or data assets need manual re-registration; the report lists each
   2  bad input: nothing done (wrong workspace reference, unknown cloud, bad option or file)
   3  authentication: no usable credential, or it was rejected (401) or not allowed (403)
   4  not found: the workspace or resource does not exist

@@ -63,6 +63,10 @@ pub enum Action {
     Overwrite,
     NewVersion,
     Fail,
+    /// A data asset registered in the target pointing at the same data (shared datastore).
+    Reregister,
+    /// A data asset a person must re-register (its YAML is written for that).
+    Manual,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,12 +5,14 @@
 //! ```text
 //! { "schemaVersion": 1, "command": "copy", "dryRun": bool,
 //!   "source": "<ARM id>", "target": "<ARM id>", "startedAt": RFC3339, "durationMs": n,
+//!   "warnings": [ "<text>" ]?,
 //!   "summary": { "items": n, "copied": n, "skipped": n, "conflict": n, "failed": n,
-//!                "files": n, "bytes": n, "bytesTransferred": n },
-//!   "items": [ { "kind": "model|environment", "name", "version", "targetVersion",
-//!                "action": "copy|skip|conflict|overwrite|new-version|fail",
-//!                "status": "planned|copied|skipped|conflict|failed",
-//!                "reason", "sourceUri"?, "targetUri"?,
+//!                "needsManualReregistration": n, "files": n, "bytes": n, "bytesTransferred": n },
+//!   "items": [ { "kind": "model|environment|code|component|data|pipeline", "name", "version", "targetVersion",
+//!                "action": "copy|skip|conflict|overwrite|new-version|fail|reregister|manual",
+//!                "status": "planned|copied|skipped|conflict|failed|needs-manual-reregistration",
+//!                "reason", "sourceUri"?, "targetUri"?, "targetName"?, "yaml"?,
+//!                "rewrites": [ { "field", "from", "to" } ]?,
 //!                "files": [ { "path", "size", "sha256"?, "sourceUri", "targetUri"?,
 //!                             "method"?: "streamed|server-side|already-present", "error"? } ] } ],
 //!   "manifest": "<path>"? }
@@ -31,6 +33,8 @@ pub enum Status {
     Skipped,
     Conflict,
     Failed,
+    /// A data asset that a person must re-register in the target (its YAML was written).
+    NeedsManualReregistration,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,6 +60,12 @@ pub enum ItemKind {
     Asset(crate::assets::Kind),
     #[serde(serialize_with = "job_output")]
     JobOutput,
+    #[serde(serialize_with = "notebook")]
+    Notebook,
+}
+
+fn notebook<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("notebook")
 }
 
 fn job_output<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
@@ -67,6 +77,7 @@ impl std::fmt::Display for ItemKind {
         match self {
             ItemKind::Asset(k) => k.fmt(f),
             ItemKind::JobOutput => f.write_str("job-output"),
+            ItemKind::Notebook => f.write_str("notebook"),
         }
     }
 }
@@ -85,6 +96,15 @@ pub struct ItemRecord {
     pub source_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_uri: Option<String>,
+    /// The name in the target when it differs (a pipeline's definition component).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    /// The az ml YAML written for manual re-registration (data assets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yaml: Option<String>,
+    /// References rewritten from the source workspace to the target.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rewrites: Vec<crate::assets::refs::Rewrite>,
     pub files: Vec<FileRecord>,
 }
 
@@ -96,6 +116,7 @@ pub struct Summary {
     pub skipped: usize,
     pub conflict: usize,
     pub failed: usize,
+    pub needs_manual_reregistration: usize,
     pub planned: usize,
     pub files: usize,
     pub bytes: u64,
@@ -112,6 +133,8 @@ pub struct Report {
     pub target: String,
     pub started_at: String,
     pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub summary: Summary,
     pub items: Vec<ItemRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,6 +151,7 @@ impl Report {
                 Status::Skipped => s.skipped += 1,
                 Status::Conflict => s.conflict += 1,
                 Status::Failed => s.failed += 1,
+                Status::NeedsManualReregistration => s.needs_manual_reregistration += 1,
             }
             for f in &i.files {
                 s.files += 1;
@@ -142,7 +166,14 @@ impl Report {
 
     /// Exit status: everything done, or some items failed or conflicted.
     pub fn exit(&self) -> crate::error::Exit {
-        if self.summary.failed > 0 || self.summary.conflict > 0 {
+        self.exit_with(false)
+    }
+
+    /// Exit status; data assets that need manual re-registration make it "partial" unless
+    /// `accept_data_warnings`.
+    pub fn exit_with(&self, accept_data_warnings: bool) -> crate::error::Exit {
+        let manual = self.summary.needs_manual_reregistration > 0 && !accept_data_warnings;
+        if self.summary.failed > 0 || self.summary.conflict > 0 || manual {
             crate::error::Exit::Partial
         } else {
             crate::error::Exit::Ok
@@ -155,21 +186,20 @@ impl Report {
         let s = &self.summary;
         let mut out = String::new();
         let verb = if self.dry_run { "plan" } else { "copy" };
+        for w in &self.warnings {
+            out.push_str(&format!("WARNING: {w}\n"));
+        }
         for i in &self.items {
-            let show = all || matches!(i.status, Status::Failed | Status::Conflict | Status::Planned);
+            let show = all || matches!(i.status, Status::Failed | Status::Conflict | Status::Planned | Status::NeedsManualReregistration);
             if !show {
                 continue;
             }
             let tv = if i.target_version != i.version { format!(" -> {}", i.target_version) } else { String::new() };
-            out.push_str(&format!(
-                "{:<9} {} {}:{}{}  {}\n",
-                status_word(i),
-                i.kind,
-                i.name,
-                i.version,
-                tv,
-                i.reason
-            ));
+            let id = if i.version.is_empty() { i.name.clone() } else { format!("{}:{}", i.name, i.version) };
+            out.push_str(&format!("{:<9} {} {}{}  {}\n", status_word(i), i.kind, id, tv, i.reason));
+            if let Some(y) = &i.yaml {
+                out.push_str(&format!("          YAML for re-registration: {y}\n"));
+            }
             for f in i.files.iter().filter(|f| f.error.is_some()) {
                 out.push_str(&format!("          file {}: {}\n", f.path, f.error.as_deref().unwrap_or("")));
             }
@@ -198,7 +228,13 @@ impl Report {
                 s.files,
                 self.duration_ms as f64 / 1000.0
             ));
-            if s.copied == 0 && s.failed == 0 && s.conflict == 0 {
+            if s.needs_manual_reregistration > 0 {
+                out.push_str(&format!(
+                    "{} data asset(s) need manual re-registration in the target (see the YAML written for each)\n",
+                    s.needs_manual_reregistration
+                ));
+            }
+            if s.copied == 0 && s.failed == 0 && s.conflict == 0 && s.needs_manual_reregistration == 0 {
                 out.push_str("nothing to do: the target already has every selected item\n");
             }
         }
@@ -218,11 +254,14 @@ fn status_word(i: &ItemRecord) -> &'static str {
             Action::Overwrite => "overwrite",
             Action::NewVersion => "new-ver",
             Action::Fail => "FAIL",
+            Action::Reregister => "rereg",
+            Action::Manual => "MANUAL",
         },
         Status::Copied => "copied",
         Status::Skipped => "skipped",
         Status::Conflict => "CONFLICT",
         Status::Failed => "FAILED",
+        Status::NeedsManualReregistration => "MANUAL",
     }
 }
 

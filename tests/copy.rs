@@ -44,6 +44,10 @@ fn portable(mut p: Value) -> Value {
 fn copy_args<'a>(tb: &'a TestBed, extra: &[&'a str], from: &'a str, to: &'a str, manifest: &'a str) -> Vec<&'a str> {
     let _ = tb;
     let mut v = vec!["copy", "--from", from, "--to", to, "--manifest", manifest, "-o", "json"];
+    // This file covers models and environments; the other kinds are in tests/graph_copy.rs.
+    if !extra.contains(&"--kinds") {
+        v.extend_from_slice(&["--kinds", "models,environments"]);
+    }
     v.extend_from_slice(extra);
     v
 }
@@ -161,7 +165,7 @@ fn copy_preserves_versions_metadata_and_every_byte() {
         assert_eq!(tb.storage_request_count("GET", file), 0, "the second run read {file}");
     }
     assert_eq!(tb.storage_request_count("PUT", ""), 0, "the second run wrote to storage");
-    let human = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--manifest", &m]);
+    let human = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--manifest", &m]);
     human.expect_code(0);
     assert!(human.stdout.contains("nothing to do"), "{}", human.stdout);
 }
@@ -179,7 +183,7 @@ fn dry_run_plans_and_writes_nothing() {
     tb.reset_counters();
     let mut c = command(&tb);
     c.current_dir(dir.path());
-    let r = run(c, &["copy", "--from", &from, "--to", &to, "--dry-run", "-o", "json"]);
+    let r = run(c, &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--dry-run", "-o", "json"]);
     r.expect_code(0);
     let v = r.json();
     assert_eq!(v["dryRun"], true);
@@ -192,7 +196,7 @@ fn dry_run_plans_and_writes_nothing() {
     // The human plan lists each item.
     let mut c = command(&tb);
     c.current_dir(dir.path());
-    let h = run(c, &["copy", "--from", &from, "--to", &to, "--dry-run"]);
+    let h = run(c, &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--dry-run"]);
     h.expect_code(0);
     assert!(h.stdout.contains("copy      model local-file-example:2"), "{}", h.stdout);
     assert!(h.stdout.contains("nothing was written"), "{}", h.stdout);
@@ -220,7 +224,7 @@ fn a_conflict_is_reported_and_not_overwritten_unless_asked() {
 
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m.json").to_str().unwrap().to_string();
-    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--name", "local-file-*", "--manifest", &m, "-o", "json"]);
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--name", "local-file-*", "--manifest", &m, "-o", "json"]);
     r.expect_code(1);
     let v = r.json();
     let item = |ver: &str| v["items"].as_array().unwrap().iter().find(|i| i["version"] == ver).unwrap().clone();
@@ -232,7 +236,7 @@ fn a_conflict_is_reported_and_not_overwritten_unless_asked() {
     assert_eq!(d.blob(tb.failover(), "elsewhere/model.pkl").unwrap(), other);
 
     // --on-conflict new-version registers the source's bytes under the next free number.
-    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--name", "local-file-*", "--on-conflict", "new-version", "--manifest", &m, "-o", "json"]);
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--name", "local-file-*", "--on-conflict", "new-version", "--manifest", &m, "-o", "json"]);
     r.expect_code(0);
     let v = r.json();
     let one = v["items"].as_array().unwrap().iter().find(|i| i["version"] == "1").unwrap();
@@ -255,7 +259,7 @@ fn corruption_in_transit_is_detected_nothing_half_copied_is_registered_and_a_rer
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m.json").to_str().unwrap().to_string();
     for server_side in ["never", "auto"] {
-        let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--server-side", server_side, "--manifest", &m, "-o", "json"]);
+        let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--server-side", server_side, "--manifest", &m, "-o", "json"]);
         r.expect_code(1);
         let v = r.json();
         let bad = v["items"].as_array().unwrap().iter().find(|i| i["name"] == "local-file-example" && i["version"] == "1").unwrap();
@@ -268,7 +272,7 @@ fn corruption_in_transit_is_detected_nothing_half_copied_is_registered_and_a_rer
     // Everything else arrived; a rerun without the fault copies only what is missing.
     tb.clear_storage_faults();
     tb.reset_counters();
-    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--manifest", &m, "-o", "json"]);
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--manifest", &m, "-o", "json"]);
     r.expect_code(0);
     let v = r.json();
     assert_eq!(v["summary"]["copied"], 1, "{}", v["summary"]);
@@ -300,7 +304,8 @@ fn bad_copy_input_is_exit_2() {
     for args in [
         vec!["copy", "--from", from.as_str()],
         vec!["copy", "--from", from.as_str(), "--to", from.as_str()],
-        vec!["copy", "--from", from.as_str(), "--to", to.as_str(), "--kinds", "pipelines"],
+        vec!["copy", "--from", from.as_str(), "--to", to.as_str(), "--kinds", "pipelines,widgets"],
+        vec!["copy", "--from", from.as_str(), "--to", to.as_str(), "--shared-datastore", "=x"],
         vec!["copy", "--from", from.as_str(), "--to", to.as_str(), "--on-conflict", "clobber"],
     ] {
         let r = run(command(&tb), &args);

@@ -174,7 +174,7 @@ fn list_download_register_round_trip_is_lossless() {
 
     // copy sees every version as identical: nothing to do.
     let man = dl.path().join("manifest.json");
-    let r = run(command(&tb), &["copy", "--from", &p.arm_id(), "--to", &f.arm_id(), "--manifest", s(&man), "-o", "json"]);
+    let r = run(command(&tb), &["copy", "--from", &p.arm_id(), "--to", &f.arm_id(), "--kinds", "models,environments", "--manifest", s(&man), "-o", "json"]);
     r.expect_code(0);
     let j = r.json();
     let items = j["items"].as_array().unwrap();

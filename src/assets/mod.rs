@@ -1,6 +1,10 @@
 //! Asset kinds: how each lists itself, where its files are, and how its version is written
 //! in another workspace. One place per kind for what differs; the stages around it are shared.
 
+pub mod data;
+pub mod graph;
+pub mod pipeline;
+pub mod refs;
 pub mod uri;
 pub mod yaml;
 
@@ -19,21 +23,40 @@ use uri::ContentUri;
 pub enum Kind {
     Model,
     Environment,
+    Code,
+    Component,
+    Data,
+    /// A pipeline job (not versioned: its `version` is always "1").
+    Pipeline,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::Environment, Kind::Model];
+    /// Every kind `copy` knows, in dependency order: what is needed comes first.
+    pub const ALL: &'static [Kind] = &[Kind::Environment, Kind::Code, Kind::Model, Kind::Data, Kind::Component, Kind::Pipeline];
 
     /// The ARM path segment under a workspace.
     pub fn segment(self) -> &'static str {
         match self {
             Kind::Model => "models",
             Kind::Environment => "environments",
+            Kind::Code => "codes",
+            Kind::Component => "components",
+            Kind::Data => "data",
+            Kind::Pipeline => "jobs",
         }
     }
 
+    /// Kinds with containers and versions (all but pipeline jobs).
+    pub fn is_versioned(self) -> bool {
+        self != Kind::Pipeline
+    }
+
     pub fn plural(self) -> &'static str {
-        self.segment()
+        match self {
+            Kind::Pipeline => "pipelines",
+            Kind::Code => "code",
+            k => k.segment(),
+        }
     }
 
     pub fn parse_list(s: &str) -> Result<Vec<Kind>> {
@@ -42,9 +65,21 @@ impl Kind {
             let k = match part.to_ascii_lowercase().as_str() {
                 "models" | "model" => Kind::Model,
                 "environments" | "environment" | "envs" => Kind::Environment,
+                "code" | "codes" => Kind::Code,
+                "components" | "component" => Kind::Component,
+                "pipelines" | "pipeline" => Kind::Pipeline,
+                "data" => Kind::Data,
+                "all" => {
+                    for k in Kind::ALL {
+                        if !out.contains(k) {
+                            out.push(*k);
+                        }
+                    }
+                    continue;
+                }
                 other => {
                     return Err(Error::usage(format!(
-                        "unknown kind '{other}' in --kinds: use models, environments (code, components, pipelines and data come in a later release)"
+                        "unknown kind '{other}' in --kinds: use models, environments, code, components, pipelines, data (or all)"
                     )))
                 }
             };
@@ -53,16 +88,19 @@ impl Kind {
             }
         }
         if out.is_empty() {
-            return Err(Error::usage("--kinds is empty: use models, environments"));
+            return Err(Error::usage("--kinds is empty: use models, environments, code, components, pipelines, data"));
         }
         Ok(out)
     }
 
-    /// The property holding the content location.
-    fn location_pointer(self) -> &'static str {
+    /// The property holding the content location (none for components and pipelines).
+    fn location_pointer(self) -> Option<&'static str> {
         match self {
-            Kind::Model => "/modelUri",
-            Kind::Environment => "/build/contextUri",
+            Kind::Model => Some("/modelUri"),
+            Kind::Environment => Some("/build/contextUri"),
+            Kind::Code => Some("/codeUri"),
+            Kind::Data => Some("/dataUri"),
+            Kind::Component | Kind::Pipeline => None,
         }
     }
 }
@@ -72,6 +110,10 @@ impl std::fmt::Display for Kind {
         f.write_str(match self {
             Kind::Model => "model",
             Kind::Environment => "environment",
+            Kind::Code => "code",
+            Kind::Component => "component",
+            Kind::Data => "data",
+            Kind::Pipeline => "pipeline",
         })
     }
 }
@@ -116,7 +158,7 @@ impl AssetItem {
     }
 
     pub fn location(&self) -> Option<&str> {
-        self.properties.pointer(self.kind.location_pointer()).and_then(Value::as_str).filter(|s| !s.is_empty())
+        self.properties.pointer(self.kind.location_pointer()?).and_then(Value::as_str).filter(|s| !s.is_empty())
     }
 
     /// The version's properties as written to another workspace: read-only and
@@ -129,15 +171,17 @@ impl AssetItem {
                 m.remove(ro);
             }
         }
-        remove_pointer(&mut p, self.kind.location_pointer());
+        if let Some(ptr) = self.kind.location_pointer() {
+            remove_pointer(&mut p, ptr);
+        }
         p
     }
 
     /// Properties for the target with the content at `uri`.
     pub fn properties_with_location(&self, uri: Option<&str>) -> Value {
         let mut p = self.portable_properties();
-        if let Some(u) = uri {
-            set_pointer(&mut p, self.kind.location_pointer(), Value::String(u.to_string()));
+        if let (Some(u), Some(ptr)) = (uri, self.kind.location_pointer()) {
+            set_pointer(&mut p, ptr, Value::String(u.to_string()));
         }
         p
     }
@@ -207,7 +251,7 @@ pub struct Selection {
 pub async fn list_versions(arm: &ArmClient, ws: &WorkspaceRef, sel: &Selection) -> Result<Vec<AssetItem>> {
     let base = workspace_path(ws);
     let mut out = Vec::new();
-    for &kind in &sel.kinds {
+    for &kind in sel.kinds.iter().filter(|k| k.is_versioned()) {
         let containers = arm.list(&format!("{base}/{}", kind.segment())).await?;
         let wanted: Vec<&Value> = containers
             .iter()
@@ -274,17 +318,34 @@ pub async fn register(
     replace: bool,
     location: Option<&str>,
 ) -> Result<()> {
-    let base = format!("{}/{}/{}", workspace_path(ws), item.kind.segment(), enc(&item.name));
+    let props = item.properties_with_location(location);
+    register_props(arm, ws, item.kind, &item.name, &item.container, version, replace, &props).await
+}
+
+/// Registers version `version` of `name` (kind `kind`) with the version properties `props`;
+/// the container is created from `container` (description, tags, properties) when missing.
+#[allow(clippy::too_many_arguments)]
+pub async fn register_props(
+    arm: &ArmClient,
+    ws: &WorkspaceRef,
+    kind: Kind,
+    name: &str,
+    container: &Value,
+    version: &str,
+    replace: bool,
+    props: &Value,
+) -> Result<()> {
+    let base = format!("{}/{}/{}", workspace_path(ws), kind.segment(), enc(name));
     match arm.get(&base).await {
         Ok(_) => {}
         Err(Error::NotFound(_)) => {
-            let mut props = Map::new();
+            let mut cprops = Map::new();
             for k in ["description", "tags", "properties"] {
-                if let Some(v) = item.container.get(k).filter(|v| !v.is_null()) {
-                    props.insert(k.to_string(), v.clone());
+                if let Some(v) = container.get(k).filter(|v| !v.is_null()) {
+                    cprops.insert(k.to_string(), v.clone());
                 }
             }
-            arm.put(&base, &serde_json::json!({ "properties": props })).await?;
+            arm.put(&base, &serde_json::json!({ "properties": cprops })).await?;
         }
         Err(e) => return Err(e),
     }
@@ -292,7 +353,7 @@ pub async fn register(
     if replace {
         arm.delete(&vpath).await?;
     }
-    arm.put(&vpath, &serde_json::json!({ "properties": item.properties_with_location(location) })).await?;
+    arm.put(&vpath, &serde_json::json!({ "properties": props })).await?;
     Ok(())
 }
 
@@ -398,6 +459,8 @@ mod tests {
     #[test]
     fn kinds_parse() {
         assert_eq!(Kind::parse_list("models, environments").unwrap(), [Kind::Model, Kind::Environment]);
-        assert!(Kind::parse_list("pipelines").unwrap_err().to_string().contains("later release"));
+        assert_eq!(Kind::parse_list("pipelines,code").unwrap(), [Kind::Pipeline, Kind::Code]);
+        assert_eq!(Kind::parse_list("all").unwrap(), Kind::ALL);
+        assert!(Kind::parse_list("notebooks").unwrap_err().to_string().contains("unknown kind"));
     }
 }

@@ -43,7 +43,7 @@ pub const ENVIRONMENT_SCHEMA: &str = "https://azuremlschemas.azureedge.net/lates
 pub fn yaml_file_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Model => "model.yml",
-        Kind::Environment => "environment.yml",
+        _ => "environment.yml",
     }
 }
 
@@ -140,7 +140,7 @@ pub fn parse_str(text: &str, file: &Path, dir: &Path, kind: Kind) -> Result<Pars
     }
     let specific = match kind {
         Kind::Model => MODEL_KEYS,
-        Kind::Environment => ENVIRONMENT_KEYS,
+        _ => ENVIRONMENT_KEYS,
     };
     let mut warnings = Vec::new();
     for k in doc.keys() {
@@ -222,7 +222,7 @@ pub fn parse_str(text: &str, file: &Path, dir: &Path, kind: Kind) -> Result<Pars
             };
             content = Some(content_ref(file, dir, "path", &path)?);
         }
-        Kind::Environment => {
+        _ => {
             if let Some(img) = doc.get("image").filter(|v| !v.is_null()) {
                 let img = img.as_str().filter(|s| !s.trim().is_empty()).ok_or_else(|| bad(file, "image must be a non-empty string"))?;
                 p.insert("image".into(), Value::String(img.trim().to_string()));
@@ -327,14 +327,14 @@ pub fn parse_str(text: &str, file: &Path, dir: &Path, kind: Kind) -> Result<Pars
 fn article(k: Kind) -> &'static str {
     match k {
         Kind::Model => "a model",
-        Kind::Environment => "an environment",
+        _ => "an environment",
     }
 }
 
 fn schema_url(k: Kind) -> &'static str {
     match k {
         Kind::Model => MODEL_SCHEMA,
-        Kind::Environment => ENVIRONMENT_SCHEMA,
+        _ => ENVIRONMENT_SCHEMA,
     }
 }
 
@@ -480,7 +480,7 @@ pub fn to_yaml_value(item: &AssetItem, names: &LocalNames) -> Result<Value> {
                 y.insert("path".into(), json!(path));
             }
         }
-        Kind::Environment => {
+        _ => {
             if let Some(img) = p.remove("image") {
                 y.insert("image".into(), img);
             }
@@ -620,7 +620,7 @@ mod tests {
                 std::fs::write(dir.path().join("model.pkl"), b"x").unwrap();
                 LocalNames { content: Some("model.pkl".into()), conda_file: None }
             }
-            Kind::Environment => {
+            _ => {
                 std::fs::create_dir_all(dir.path().join("ctx")).unwrap();
                 std::fs::write(dir.path().join("ctx/Dockerfile"), b"FROM x").unwrap();
                 if let Some(c) = it.properties.get("condaFile").and_then(Value::as_str) {

@@ -128,7 +128,7 @@ pub async fn list(s: &Settings, o: &ListOptions) -> Result<Exit> {
                 version: i.version.clone(),
                 r#type: match i.kind {
                     Kind::Model => Some(str_of("modelType").unwrap_or_else(|| "custom_model".into())),
-                    Kind::Environment => None,
+                    _ => None,
                 },
                 image: str_of("image"),
                 stage: str_of("stage"),
@@ -153,7 +153,7 @@ pub async fn list(s: &Settings, o: &ListOptions) -> Result<Exit> {
 fn list_table(kind: Kind, rows: &[ListedItem]) -> String {
     let header: Vec<&str> = match kind {
         Kind::Model => vec!["NAME", "VERSION", "TYPE", "STAGE", "DESCRIPTION"],
-        Kind::Environment => vec!["NAME", "VERSION", "SOURCE", "DESCRIPTION"],
+        _ => vec!["NAME", "VERSION", "SOURCE", "DESCRIPTION"],
     };
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -167,7 +167,7 @@ fn list_table(kind: Kind, rows: &[ListedItem]) -> String {
                     r.stage.clone().unwrap_or_else(|| "-".into()),
                     desc,
                 ],
-                Kind::Environment => vec![
+                _ => vec![
                     r.name.clone(),
                     r.version.clone(),
                     r.image.clone().map(|i| format!("image {i}")).unwrap_or_else(|| "build context".into()),
@@ -280,7 +280,7 @@ pub async fn download(s: &Settings, o: &DownloadOptions) -> Result<Exit> {
                 let leaf = c.base.trim_end_matches('/').rsplit('/').next().filter(|s| !s.is_empty());
                 let leaf = leaf.unwrap_or(match item.kind {
                     Kind::Model => "model",
-                    Kind::Environment => "build-context",
+                    _ => "build-context",
                 });
                 content_prefix = leaf.to_string();
                 names.content = Some(leaf.to_string());
@@ -611,7 +611,7 @@ pub async fn register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
             }
             Some(match o.kind {
                 Kind::Model => ContentUri::datastore_uri(&ws, &ds_name, &content_path),
-                Kind::Environment => blob_folder_url(&ctx, dst.account(), dst.container(), &content_path),
+                _ => blob_folder_url(&ctx, dst.account(), dst.container(), &content_path),
             })
         }
         (Some(ContentRef::Datastore { uri, field }), _) => Some(check_datastore_path(&ctx, &ws, &ds, &item, uri, &o.file, field).await?),
@@ -726,7 +726,7 @@ async fn check_datastore_path(
     }
     let location = match item.kind {
         Kind::Model => uri.to_string(),
-        Kind::Environment => {
+        _ => {
             let store = ds.open(datastore).await.map_err(|e| context(e, &prefix))?;
             blob_folder_url(ctx, store.account(), store.container(), path)
         }

@@ -1,9 +1,12 @@
-//! `aml-failover copy`: models and environments from one workspace to another.
-//! resolve → enumerate → compare → plan → transfer (verified) → register → report.
+//! `aml-failover copy`: every asset kind from one workspace to another, in dependency order.
+//! resolve → enumerate (with the dependency graph) → compare → plan → transfer (verified) →
+//! register (dependencies first, references rewritten) → report.
 
 use super::progress::Progress;
 use crate::assets::uri::ContentUri;
-use crate::assets::{self, AssetItem, Kind, Selection};
+use crate::assets::graph::{self, Edges};
+use crate::assets::refs::{self, Rewrite, Rewriter, VersionSpec, WsId};
+use crate::assets::{self, data, pipeline, AssetItem, Kind, Selection};
 use crate::cli::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::plan::{self, Action, Comparison, Decision, Facts, OnConflict};
@@ -13,9 +16,9 @@ use crate::storage::{Store, StorePath};
 use crate::transfer::{Engine, EngineOptions, FileJob, Silent, TransferReporter};
 use crate::workspace::{Context, WorkspaceRef};
 use futures::StreamExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,9 +32,113 @@ pub struct CopyOptions {
     pub engine: EngineOptions,
     pub manifest: Option<PathBuf>,
     pub show_all_items: bool,
+    /// Submit pipeline jobs in the target instead of recreating them as definitions.
+    pub submit: bool,
+    pub data: DataOptions,
 }
 
 type Key = (Kind, String, String);
+
+/// What `copy` does with data assets (see `assets::data`).
+#[derive(Debug, Clone, Default)]
+pub struct DataOptions {
+    /// Re-register data assets whose path is on a datastore both workspaces reach.
+    pub reregister_shared: bool,
+    /// `--shared-datastore SRC[=TGT]`: source datastore → target datastore with the same data.
+    pub shared: Vec<(String, String)>,
+    /// Where the YAML of data assets needing manual re-registration is written.
+    pub output_dir: PathBuf,
+    /// Data assets needing manual re-registration do not make the exit code "partial".
+    pub accept_warnings: bool,
+    /// Copy the files of uri_file/uri_folder data assets on the source workspace's storage.
+    pub copy_data: bool,
+}
+
+/// Kinds the selected kinds need (their dependencies), beyond themselves.
+fn needed_kinds(kinds: &[Kind]) -> Vec<Kind> {
+    let mut out: Vec<Kind> = kinds.to_vec();
+    let mut add = |k: Kind| {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    if kinds.contains(&Kind::Component) || kinds.contains(&Kind::Pipeline) {
+        add(Kind::Code);
+        add(Kind::Environment);
+        add(Kind::Component);
+    }
+    if kinds.contains(&Kind::Pipeline) {
+        add(Kind::Data);
+    }
+    out
+}
+
+fn ws_id(w: &WorkspaceRef) -> WsId {
+    (w.subscription_id.clone(), w.resource_group.clone(), w.workspace_name.clone())
+}
+
+fn label(k: &Key) -> String {
+    if k.0 == Kind::Pipeline {
+        format!("pipeline {}", k.1)
+    } else {
+        format!("{} {}:{}", k.0, k.1, k.2)
+    }
+}
+
+fn chain_text(chain: &[Key], last: &str) -> String {
+    let mut s: Vec<String> = chain.iter().map(label).collect();
+    if let Some(l) = s.last_mut() {
+        l.push(' ');
+        l.push_str(last);
+    }
+    s.join(" → ")
+}
+
+/// Properties normalized for comparing what the tool would write with what a workspace
+/// holds: empty maps, `isArchived: false` and service-managed fields dropped.
+fn comparable(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, v)| {
+                    let dropped = v.is_null()
+                        || v.as_object().is_some_and(|o| o.is_empty())
+                        || (k.as_str() == "isArchived" && v == &&Value::Bool(false))
+                        || matches!(k.as_str(), "provisioningState" | "isAnonymous" | "status" | "parameters");
+                    !dropped
+                })
+                .map(|(k, v)| (k.clone(), comparable(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(comparable).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The properties a spec-only item (component, pipeline) gets in the target, with its
+/// references rewritten, and the rewrites.
+fn desired(item: &AssetItem, from: &WorkspaceRef, submit: bool, rw: &Rewriter) -> (Value, Vec<Rewrite>) {
+    if item.kind == Kind::Pipeline {
+        // Rewrite the job first: the definition keeps some of it as text (settings).
+        let mut job = pipeline::portable_job(&item.properties);
+        let rewrites = rw.rewrite(&mut job);
+        let v = if submit { job } else { pipeline::definition(&item.name, &format!("{}/jobs/{}", from.arm_id(), item.name), &job) };
+        return (v, rewrites);
+    }
+    let mut v = item.portable_properties();
+    let rewrites = rw.rewrite(&mut v);
+    (v, rewrites)
+}
+
+/// The ARM path of an item in the target (a pipeline: its job, or its definition component).
+fn target_path(to: &WorkspaceRef, item: &AssetItem, version: &str, submit: bool) -> String {
+    let base = crate::azureml::workspace_path(to);
+    match item.kind {
+        Kind::Pipeline if submit => format!("{base}/jobs/{}", assets::enc(&item.name)),
+        Kind::Pipeline => format!("{base}/components/{}/versions/{}", assets::enc(&pipeline::definition_name(&item.name)), assets::enc(version)),
+        k => format!("{base}/{}/{}/versions/{}", k.segment(), assets::enc(&item.name), assets::enc(version)),
+    }
+}
 
 pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
     let started = Instant::now();
@@ -42,16 +149,66 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
         return Err(Error::usage("--from and --to name the same workspace"));
     }
     let ctx = Context::connect(&s.connect)?;
+    let sel = &o.selection;
+    let kinds = needed_kinds(&sel.kinds);
 
-    // Enumerate both sides.
-    let all_versions = Selection { kinds: o.selection.kinds.clone(), name: o.selection.name.clone(), latest_only: false };
-    let (src_items, tgt_items, src_ds, tgt_ds) = futures::future::try_join4(
-        assets::list_versions(&ctx.arm, &from, &o.selection),
+    // Enumerate both sides: every version of every kind the selection needs (dependencies
+    // may be older versions), then pick the selected items in memory.
+    let all_versions = Selection { kinds: kinds.clone(), name: None, latest_only: false };
+    let want_pipelines = sel.kinds.contains(&Kind::Pipeline);
+    let (src_all, tgt_items, src_ds, tgt_ds) = futures::future::try_join4(
+        assets::list_versions(&ctx.arm, &from, &all_versions),
         assets::list_versions(&ctx.arm, &to, &all_versions),
         Datastores::load(&ctx, &from),
         Datastores::load(&ctx, &to),
     )
     .await?;
+    let src_pipelines = if want_pipelines { pipeline::list(&ctx.arm, &from, sel.name.as_deref()).await? } else { Vec::new() };
+
+    let mut latest: HashMap<(Kind, String), String> = HashMap::new();
+    for i in &src_all {
+        let l = i.container.get("latestVersion").and_then(Value::as_str).map(str::to_string);
+        let e = latest.entry((i.kind, i.name.clone())).or_insert_with(|| i.version.clone());
+        if let Some(l) = l {
+            *e = l;
+        } else if assets::version_order(&i.version, e) == std::cmp::Ordering::Greater {
+            *e = i.version.clone();
+        }
+    }
+    let mut index: BTreeMap<Key, AssetItem> = BTreeMap::new();
+    let mut roots: Vec<Key> = Vec::new();
+    for i in src_all.into_iter().chain(src_pipelines) {
+        let selected = sel.kinds.contains(&i.kind)
+            && sel.name.as_deref().is_none_or(|p| assets::name_matches(p, &i.name))
+            && (!sel.latest_only || i.kind == Kind::Pipeline || latest.get(&(i.kind, i.name.clone())) == Some(&i.version));
+        if selected {
+            roots.push(i.key());
+        }
+        index.insert(i.key(), i);
+    }
+
+    // The dependency graph (references into the source workspace, or relative ones).
+    let src_ws = ws_id(&from);
+    let mut edges: Edges<Key> = BTreeMap::new();
+    for (k, i) in &index {
+        let deps: Vec<Key> = refs::dependencies(i.kind, &i.properties)
+            .into_iter()
+            .filter(|d| d.workspace.as_ref().is_none_or(|w| refs::same_ws(w, &src_ws)))
+            .map(|d| {
+                let v = match d.version {
+                    VersionSpec::Exact(v) => v,
+                    VersionSpec::Latest | VersionSpec::Label(_) => latest.get(&(d.kind, d.name.clone())).cloned().unwrap_or_else(|| "latest".into()),
+                };
+                (d.kind, d.name, v)
+            })
+            .collect();
+        if !deps.is_empty() {
+            edges.insert(k.clone(), deps);
+        }
+    }
+    let nodes: Vec<Key> = graph::closure(&roots, &edges).into_iter().filter(|k| index.contains_key(k)).collect();
+    let src_items: Vec<AssetItem> = nodes.iter().map(|k| index[k].clone()).collect();
+
     let quiet_engine = Engine::new(o.engine.clone(), Arc::new(Silent));
     let mut targets: HashMap<Key, AssetItem> = tgt_items.into_iter().map(|i| (i.key(), i)).collect();
     let mut target_versions: HashMap<(Kind, String), Vec<String>> = HashMap::new();
@@ -60,13 +217,16 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
     for (k, n, v) in targets.keys().chain(src_items.iter().map(|i| (i.kind, i.name.clone(), i.version.clone())).collect::<Vec<_>>().iter()) {
         target_versions.entry((*k, n.clone())).or_default().push(v.clone());
     }
+    let same_version = |_: Kind, _: &str, v: &str| v.to_string();
+    let compare_rw = Rewriter { src: src_ws.clone(), dst: ws_id(&to), version_of: &same_version };
+    let data_o = &o.data;
 
     // Resolve content and compare with the target (reads hashes only where a target exists).
     let conc = o.engine.concurrency.max(1);
     let compared: Vec<(AssetItem, Facts)> = futures::stream::iter(src_items.into_iter().map(|mut item| {
         let target = targets.remove(&item.key());
         let tv = target_versions.get(&(item.kind, item.name.clone())).cloned().unwrap_or_default();
-        let (src_ds, tgt_ds, engine) = (&src_ds, &tgt_ds, &quiet_engine);
+        let (src_ds, tgt_ds, engine, ctx, to, from, rw) = (&src_ds, &tgt_ds, &quiet_engine, &ctx, &to, &from, &compare_rw);
         async move {
             let mut facts = Facts {
                 kind: item.kind,
@@ -76,6 +236,40 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
                 comparison: Comparison::Missing,
                 target_versions: tv,
             };
+            match item.kind {
+                Kind::Component | Kind::Pipeline => {
+                    let (want, _) = desired(&item, from, o.submit, rw);
+                    let path = target_path(to, &item, &item.version, o.submit);
+                    facts.comparison = match ctx.arm.get(&path).await {
+                        Err(Error::NotFound(_)) => Comparison::Missing,
+                        Err(e) => Comparison::Different(vec![format!("cannot compare with the target: {e}")]),
+                        Ok(t) => {
+                            let have = t.get("properties").cloned().unwrap_or(Value::Null);
+                            let have = if item.kind == Kind::Pipeline && o.submit { pipeline::portable_job(&have) } else { have };
+                            let (a, b) = (comparable(&want), comparable(&have));
+                            if a == b {
+                                Comparison::Identical
+                            } else {
+                                Comparison::Different(vec![format!("the specification differs ({})", spec_diff(&a, &b))])
+                            }
+                        }
+                    };
+                    return (item, facts);
+                }
+                Kind::Data if !(data_o.copy_data && data_copyable(&item, from, src_ds)) => {
+                    // Data is not read: compared by specification only (its path may be anywhere).
+                    if let Some(t) = target {
+                        let (a, b) = (comparable(&item.portable_properties()), comparable(&t.portable_properties()));
+                        facts.comparison = if a == b {
+                            Comparison::Identical
+                        } else {
+                            Comparison::Different(vec![format!("the specification differs ({})", spec_diff(&a, &b))])
+                        };
+                    }
+                    return (item, facts);
+                }
+                _ => {}
+            }
             if let Err(e) = assets::resolve_content(&mut item, src_ds).await {
                 facts.unreadable = Some(format!("cannot read the source's files: {e}"));
                 return (item, facts);
@@ -99,7 +293,71 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
         items.insert(item.key(), item);
         facts_list.push(facts);
     }
-    let planned = plan::plan(facts_list, o.on_conflict);
+    let mut planned = plan::plan(facts_list, o.on_conflict);
+
+    // A missing dependency fails the item, naming the chain; data assets get their policy.
+    let mut shared_locations: HashMap<Key, (String, String)> = HashMap::new();
+    let mut data_names = Vec::new();
+    let mut unresolvable: BTreeSet<Key> = BTreeSet::new();
+    for (f, d) in planned.iter_mut() {
+        let key = (f.kind, f.name.clone(), f.version.clone());
+        if let Some(chain) = graph::chain_to(&key, &edges, &|k: &Key| !index.contains_key(k)) {
+            *d = Decision {
+                action: Action::Fail,
+                target_version: d.target_version.clone(),
+                reason: format!("{}; nothing of it is registered", chain_text(&chain, "missing in the source workspace")),
+            };
+            unresolvable.insert(key);
+        }
+    }
+    // What only unresolvable items need is not copied either ("registers nothing of it").
+    let ok_roots: Vec<Key> = roots.iter().filter(|k| !unresolvable.contains(*k)).cloned().collect();
+    let needed: BTreeSet<Key> = graph::closure(&ok_roots, &edges).into_iter().collect();
+    for (f, d) in planned.iter_mut() {
+        let key = (f.kind, f.name.clone(), f.version.clone());
+        if unresolvable.contains(&key) {
+            continue;
+        }
+        if !needed.contains(&key) {
+            if matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion) {
+                d.action = Action::Skip;
+                d.reason = "not copied: only items that cannot be copied need it".into();
+            }
+            continue;
+        }
+        if f.kind != Kind::Data {
+            continue;
+        }
+        data_names.push(format!("{}:{}", f.name, f.version));
+        if !matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion) {
+            continue;
+        }
+        let item = &items[&key];
+        if data_o.copy_data && item.content.is_some() {
+            continue;
+        }
+        let src_place = data::source_datastore(item, &from, src_ds.all());
+        let shared = src_place.as_ref().and_then(|(sd, _)| data::shared_target(sd, src_ds.all(), tgt_ds.all(), &data_o.shared));
+        match (data_o.reregister_shared, shared, src_place) {
+            (true, Some((tds, why)), Some((_, path))) => {
+                let mut uri = ContentUri::datastore_uri(&to, &tds, &path);
+                if item.location().is_some_and(|l| l.ends_with('/')) {
+                    uri.push('/');
+                }
+                shared_locations.insert(key.clone(), (tds, uri));
+                d.action = Action::Reregister;
+                d.reason = format!("its path is on a datastore both workspaces reach ({why}); re-registered pointing at the same data");
+            }
+            (false, Some((_, why)), _) => {
+                d.action = Action::Manual;
+                d.reason = format!("needs manual re-registration: its path is on a shared datastore ({why}); --reregister-shared-data re-registers it");
+            }
+            _ => {
+                d.action = Action::Manual;
+                d.reason = "needs manual re-registration: its path is not on a datastore the failover workspace reaches (name one with --shared-datastore, or --copy-data for uri_file/uri_folder on workspace storage)".into();
+            }
+        }
+    }
 
     let mut report = Report {
         schema_version: crate::report::SCHEMA_VERSION,
@@ -109,15 +367,31 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
         target: to.arm_id(),
         started_at,
         duration_ms: 0,
+        warnings: Vec::new(),
         summary: Default::default(),
         items: Vec::new(),
         manifest: None,
     };
+    if !data_names.is_empty() {
+        report.warnings.push(format!("{}; data assets met: {}", data::WARNING, data_names.join(", ")));
+    }
+    if planned.iter().any(|(f, _)| f.kind == Kind::Pipeline) {
+        report.warnings.push(format!(
+            "pipeline jobs are recreated {}; {}",
+            if o.submit { "and submitted (--submit): each creates a new run in the target" } else { "as definitions (pipeline components named after the job), not run; --submit runs them" },
+            pipeline::NOT_TRANSFERRED
+        ));
+    }
 
     if o.dry_run {
         for (f, d) in &planned {
             let item = &items[&(f.kind, f.name.clone(), f.version.clone())];
-            report.items.push(record(item, d, if d.action == Action::Fail { Status::Failed } else { Status::Planned }, Vec::new()));
+            let (_, rewrites) = desired(item, &from, o.submit, &compare_rw);
+            let mut rec = record(item, d, if d.action == Action::Fail { Status::Failed } else { Status::Planned }, Vec::new());
+            if matches!(item.kind, Kind::Component | Kind::Pipeline) {
+                rec.rewrites = rewrites;
+            }
+            report.items.push(rec);
         }
         return finish(s, o, report, started);
     }
@@ -184,19 +458,35 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
         files_by_item.entry(key).or_default().push(rec);
     }
 
-    // Register: only items whose every file was verified.
-    for (f, d) in &planned {
-        let key = (f.kind, f.name.clone(), f.version.clone());
+    // Register in dependency order: only items whose every file was verified and whose
+    // every dependency is in the target.
+    let target_version: HashMap<Key, String> = planned.iter().map(|(f, d)| ((f.kind, f.name.clone(), f.version.clone()), d.target_version.clone())).collect();
+    let version_of = |k: Kind, n: &str, v: &str| target_version.get(&(k, n.to_string(), v.to_string())).cloned().unwrap_or_else(|| v.to_string());
+    let register_rw = Rewriter { src: src_ws.clone(), dst: ws_id(&to), version_of: &version_of };
+    let plan_keys: Vec<Key> = planned.iter().map(|(f, _)| (f.kind, f.name.clone(), f.version.clone())).collect();
+    let decisions: HashMap<Key, Decision> = planned.iter().map(|(f, d)| ((f.kind, f.name.clone(), f.version.clone()), d.clone())).collect();
+    let mut broken: BTreeSet<Key> = BTreeSet::new();
+    let mut records: HashMap<Key, ItemRecord> = HashMap::new();
+    for key in graph::order(&plan_keys, &edges) {
         let item = &items[&key];
+        let d = &decisions[&key];
         let files = files_by_item.remove(&key).unwrap_or_default();
         let status_of = |d: &Decision| match d.action {
             Action::Skip => Status::Skipped,
             Action::Conflict => Status::Conflict,
             Action::Fail => Status::Failed,
+            Action::Manual => Status::NeedsManualReregistration,
             _ => Status::Copied,
         };
         let mut rec = record(item, d, status_of(d), files);
-        if matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion) {
+        let writes = matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion | Action::Reregister);
+        if writes {
+            if let Some(chain) = graph::chain_to(&key, &edges, &|k: &Key| broken.contains(k)) {
+                rec.status = Status::Failed;
+                rec.reason = format!("{}; nothing of it is registered", chain_text(&chain, "was not copied"));
+            }
+        }
+        if writes && rec.status != Status::Failed {
             let failed: Vec<&FileRecord> = rec.files.iter().filter(|f| f.error.is_some()).collect();
             if !failed.is_empty() {
                 rec.status = Status::Failed;
@@ -207,25 +497,117 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
                     failed[0].error.as_deref().unwrap_or("")
                 );
             } else {
-                let loc = new_locations.get(&key).map(|(_, u)| u.clone());
-                match assets::register(&ctx.arm, &to, item, &d.target_version, d.action == Action::Overwrite, loc.as_deref()).await {
+                let replace = d.action == Action::Overwrite;
+                let result = match (item.kind, d.action) {
+                    (Kind::Data, Action::Reregister) => {
+                        let (tds, uri) = shared_locations[&key].clone();
+                        rec.target_uri = Some(crate::redact::url_str(&uri));
+                        reregister_data(&ctx, &to, &tgt_ds, item, &tds, &uri, &d.target_version).await
+                    }
+                    (Kind::Component | Kind::Pipeline, _) => {
+                        let (props, rewrites) = desired(item, &from, o.submit, &register_rw);
+                        rec.rewrites = rewrites;
+                        register_spec(&ctx, &to, item, &d.target_version, replace, &props, o.submit).await.map(|name| {
+                            rec.target_name = name;
+                        })
+                    }
+                    _ => {
+                        let loc = new_locations.get(&key).map(|(_, u)| u.clone());
+                        rec.target_uri = loc.as_deref().map(crate::redact::url_str);
+                        assets::register(&ctx.arm, &to, item, &d.target_version, replace, loc.as_deref()).await
+                    }
+                };
+                match result {
                     Ok(()) => {
-                        rec.target_uri = loc.map(|u| crate::redact::url_str(&u));
                         rec.reason = match d.action {
-                            Action::Copy => "copied and verified".into(),
+                            Action::Copy if item.kind == Kind::Pipeline => format!(
+                                "{}; {}",
+                                if o.submit { "submitted in the target (a new run)" } else { "recreated as a definition (pipeline component), not run" },
+                                pipeline::NOT_TRANSFERRED
+                            ),
+                            Action::Copy if item.content.is_some() => "copied and verified".into(),
+                            Action::Copy => "registered".into(),
                             _ => d.reason.clone(),
                         };
                     }
                     Err(e) => {
                         rec.status = Status::Failed;
-                        rec.reason = format!("files verified, but registering failed: {e}");
+                        rec.target_uri = None;
+                        rec.reason = if item.content.is_some() { format!("files verified, but registering failed: {e}") } else { format!("registering failed: {e}") };
                     }
                 }
             }
         }
-        report.items.push(rec);
+        if d.action == Action::Manual {
+            match write_data_yaml(&data_o.output_dir, item) {
+                Ok(p) => rec.yaml = Some(p.display().to_string()),
+                Err(e) => {
+                    rec.status = Status::Failed;
+                    rec.reason = format!("{}; and its YAML could not be written: {e}", rec.reason);
+                }
+            }
+        }
+        if matches!(rec.status, Status::Failed | Status::Conflict) {
+            broken.insert(key.clone());
+        }
+        records.insert(key, rec);
+    }
+    for k in &plan_keys {
+        if let Some(r) = records.remove(k) {
+            report.items.push(r);
+        }
     }
     finish(s, o, report, started)
+}
+
+/// Whether `--copy-data` can copy a data asset: uri_file/uri_folder on the source's storage.
+fn data_copyable(item: &AssetItem, from: &WorkspaceRef, src_ds: &Datastores) -> bool {
+    let t = item.properties.get("dataType").and_then(Value::as_str).unwrap_or("");
+    matches!(t, "uri_file" | "uri_folder") && data::source_datastore(item, from, src_ds.all()).is_some()
+}
+
+/// Registers a data asset at `uri` on the target's datastore `tds`, after checking that the
+/// shared datastore really holds something at that path.
+async fn reregister_data(ctx: &Context, to: &WorkspaceRef, tgt_ds: &Datastores, item: &AssetItem, tds: &str, uri: &str, version: &str) -> Result<()> {
+    let mut probe = item.clone();
+    probe.properties = item.properties_with_location(Some(uri));
+    assets::resolve_content(&mut probe, tgt_ds).await.map_err(|e| {
+        Error::Service(format!("datastore {tds} of the target was named as shared, but its data is not there ({e}); is it replicated?"))
+    })?;
+    assets::register(&ctx.arm, to, item, version, false, Some(uri)).await
+}
+
+/// Registers a component, or a pipeline (definition component, or submitted job). Returns the
+/// target name when it differs from the source's.
+async fn register_spec(ctx: &Context, to: &WorkspaceRef, item: &AssetItem, version: &str, replace: bool, props: &Value, submit: bool) -> Result<Option<String>> {
+    match item.kind {
+        Kind::Pipeline if submit => {
+            if replace {
+                return Err(Error::Service("a job cannot be overwritten; delete it in the target first".into()));
+            }
+            ctx.arm.put(&target_path(to, item, version, true), &json!({ "properties": props })).await?;
+            Ok(None)
+        }
+        Kind::Pipeline => {
+            let name = pipeline::definition_name(&item.name);
+            let container = json!({"description": props.get("description").cloned().unwrap_or(Value::Null)});
+            assets::register_props(&ctx.arm, to, Kind::Component, &name, &container, version, replace, props).await?;
+            Ok(Some(name))
+        }
+        _ => {
+            assets::register_props(&ctx.arm, to, item.kind, &item.name, &item.container, version, replace, props).await?;
+            Ok(None)
+        }
+    }
+}
+
+fn write_data_yaml(dir: &std::path::Path, item: &AssetItem) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{}-{}.yml", item.name, item.version));
+    let tmp = path.with_extension("yml.partial");
+    std::fs::write(&tmp, data::yaml(item))?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
 }
 
 fn record(item: &AssetItem, d: &Decision, status: Status, files: Vec<FileRecord>) -> ItemRecord {
@@ -241,6 +623,9 @@ fn record(item: &AssetItem, d: &Decision, status: Status, files: Vec<FileRecord>
         reason: d.reason.clone(),
         source_uri: item.location().map(crate::redact::url_str),
         target_uri: None,
+        target_name: None,
+        yaml: None,
+        rewrites: Vec::new(),
         files,
     }
 }
@@ -280,7 +665,7 @@ fn finish(s: &Settings, o: &CopyOptions, mut report: Report, started: Instant) -
         OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),
         OutputFormat::Human => print!("{}", report.human(o.show_all_items || o.dry_run)),
     }
-    Ok(report.exit())
+    Ok(report.exit_with(o.data.accept_warnings))
 }
 
 /// Compares a source item with the target's version of the same name and number.
@@ -360,8 +745,8 @@ fn target_location(
     let prefix = if content.single_file { format!("LocalUpload/{fp}") } else { format!("LocalUpload/{fp}/{leaf}") };
     let content_path = if content.single_file { format!("{prefix}/{}", content.files[0].rel) } else { prefix.clone() };
     let uri = match item.kind {
-        Kind::Model => ContentUri::datastore_uri(to, upload_ds, &content_path),
-        Kind::Environment => {
+        Kind::Model | Kind::Data => ContentUri::datastore_uri(to, upload_ds, &content_path),
+        Kind::Environment | Kind::Code | Kind::Component | Kind::Pipeline => {
             let d = tgt_ds.default_blob()?;
             format!(
                 "https://{}.blob.{}/{}/{}/",

@@ -1,0 +1,132 @@
+//! Data assets in a failover: registered datasets cannot simply be copied. Pure decisions:
+//! which data asset can be re-registered against a datastore both workspaces reach, and the
+//! `az ml` YAML written for the ones a person has to re-register.
+//!
+//! A data asset's path is *shared* when its source datastore's storage (account and
+//! container) is also a datastore of the target, or when the user names the pair with
+//! `--shared-datastore SRC[=TGT]` (a geo-replicated account the tool cannot detect).
+
+use super::uri::ContentUri;
+use super::AssetItem;
+use crate::azureml::datastores::Datastore;
+use crate::workspace::WorkspaceRef;
+use serde_json::{json, Map, Value};
+
+pub const DATA_SCHEMA: &str = "https://azuremlschemas.azureedge.net/latest/data.schema.json";
+
+/// The warning every copy prints when it meets data assets.
+pub const WARNING: &str = "registered datasets (data assets) are not copied like other assets: each must be re-registered in the failover workspace, pointing at data the failover workspace can reach";
+
+/// Where a source data asset's path is, if it is on a datastore of the source workspace.
+pub fn source_datastore(item: &AssetItem, src: &WorkspaceRef, src_ds: &[Datastore]) -> Option<(String, String)> {
+    match ContentUri::parse(item.location()?).ok()? {
+        ContentUri::Datastore { workspace, datastore, path } => {
+            let mine = workspace.is_none_or(|(s, g, w)| {
+                s.eq_ignore_ascii_case(&src.subscription_id) && g.eq_ignore_ascii_case(&src.resource_group) && w.eq_ignore_ascii_case(&src.workspace_name)
+            });
+            mine.then_some((datastore, path))
+        }
+        ContentUri::Blob { account, container, path } => src_ds
+            .iter()
+            .find(|d| d.account_name.as_deref() == Some(account.as_str()) && d.container_name.as_deref() == Some(container.as_str()))
+            .map(|d| (d.name.clone(), path)),
+    }
+}
+
+/// The target datastore that reaches the same data as source datastore `src_name`: named by
+/// `--shared-datastore` (`mapping`: source → target), or a target datastore on the same
+/// storage account and container. Returns the target datastore's name and why it is shared.
+pub fn shared_target(src_name: &str, src_ds: &[Datastore], tgt_ds: &[Datastore], mapping: &[(String, String)]) -> Option<(String, String)> {
+    if let Some((_, t)) = mapping.iter().find(|(s, _)| s == src_name) {
+        return Some((t.clone(), format!("--shared-datastore {src_name}={t}")));
+    }
+    let s = src_ds.iter().find(|d| d.name == src_name)?;
+    let (acct, cont) = (s.account_name.as_deref()?, s.container_name.as_deref()?);
+    tgt_ds
+        .iter()
+        .find(|d| d.account_name.as_deref() == Some(acct) && d.container_name.as_deref() == Some(cont))
+        .map(|d| (d.name.clone(), format!("datastore {} of the target uses the same storage ({acct}/{cont})", d.name)))
+}
+
+/// The `az ml` data YAML of a source data asset, with the path it had, for a person to
+/// re-register (`az ml data create -f`) once the data is reachable from the failover workspace.
+pub fn yaml(item: &AssetItem) -> String {
+    let p = &item.properties;
+    let mut y = Map::new();
+    y.insert("$schema".into(), json!(DATA_SCHEMA));
+    y.insert("name".into(), json!(item.name));
+    y.insert("version".into(), json!(item.version));
+    y.insert("type".into(), p.get("dataType").cloned().unwrap_or(json!("uri_folder")));
+    y.insert("path".into(), json!(item.location().unwrap_or_default()));
+    for k in ["description", "tags", "properties"] {
+        if let Some(v) = p.get(k).filter(|v| !v.is_null() && v.as_object().is_none_or(|m| !m.is_empty())) {
+            y.insert(k.into(), v.clone());
+        }
+    }
+    let text = serde_norway::to_string(&Value::Object(y)).unwrap_or_default();
+    format!(
+        "# Re-register in the failover workspace once `path` is reachable from it\n# (copy the data, or point path at a replica), then: az ml data create -f <this file>\n{text}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assets::Kind;
+
+    fn ds(name: &str, acct: &str, cont: &str) -> Datastore {
+        Datastore {
+            name: name.into(),
+            datastore_type: "AzureBlob".into(),
+            account_name: Some(acct.into()),
+            container_name: Some(cont.into()),
+            file_share_name: None,
+            endpoint: None,
+            is_default: false,
+            credentials_type: None,
+        }
+    }
+
+    fn data(uri: &str) -> AssetItem {
+        AssetItem {
+            kind: Kind::Data,
+            name: "titanic".into(),
+            version: "1".into(),
+            properties: json!({"dataType": "uri_file", "dataUri": uri, "description": "d", "tags": {}}),
+            container: Value::Null,
+            content: None,
+        }
+    }
+
+    #[test]
+    fn shared_by_flag_or_by_same_storage() {
+        let src = [ds("workspaceblobstore", "acct1", "c1"), ds("lake", "shared", "raw")];
+        let tgt = [ds("workspaceblobstore", "acct2", "c2"), ds("lake2", "shared", "raw")];
+        assert_eq!(shared_target("lake", &src, &tgt, &[]).unwrap().0, "lake2");
+        assert_eq!(shared_target("workspaceblobstore", &src, &tgt, &[]), None);
+        let m = [("workspaceblobstore".to_string(), "replica".to_string())];
+        assert_eq!(shared_target("workspaceblobstore", &src, &tgt, &m).unwrap().0, "replica");
+    }
+
+    #[test]
+    fn finds_the_source_datastore_of_a_path() {
+        let ws = WorkspaceRef { subscription_id: "s".into(), resource_group: "g".into(), workspace_name: "w".into() };
+        let src = [ds("workspaceblobstore", "acct1", "c1")];
+        let a = data("azureml://subscriptions/s/resourcegroups/g/workspaces/w/datastores/workspaceblobstore/paths/LocalUpload/x/titanic.csv");
+        assert_eq!(source_datastore(&a, &ws, &src), Some(("workspaceblobstore".into(), "LocalUpload/x/titanic.csv".into())));
+        assert_eq!(source_datastore(&data("https://acct1.blob.core.windows.net/c1/a/b.csv"), &ws, &src).unwrap().1, "a/b.csv");
+        assert_eq!(source_datastore(&data("https://public.blob.core.windows.net/datasets/iris.csv"), &ws, &src), None);
+        assert_eq!(source_datastore(&data("azureml://subscriptions/s/resourcegroups/g/workspaces/other/datastores/d/paths/p"), &ws, &src), None);
+    }
+
+    #[test]
+    fn yaml_keeps_the_path_it_had() {
+        let uri = "https://public.blob.core.windows.net/datasets/iris.csv";
+        let y = yaml(&data(uri));
+        let v: Value = serde_norway::from_str(&y).unwrap();
+        assert_eq!(v["path"], uri);
+        assert_eq!(v["type"], "uri_file");
+        assert_eq!((v["name"].as_str(), v["version"].as_str()), (Some("titanic"), Some("1")));
+        assert!(v.get("tags").is_none());
+    }
+}
