@@ -9,7 +9,7 @@
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,20 +43,34 @@ impl std::fmt::Debug for Azurite {
     }
 }
 
-/// Locates the `azurite-blob` launcher: `$AZURITE_BIN`, else `<repo>/.tools/azurite/node_modules/.bin/azurite-blob`.
+/// Locates the `azurite-blob` launcher: `$AZURITE_BIN`, else `.tools/azurite/node_modules/.bin/azurite-blob`
+/// in the repository, found by walking up from the running crate's folder (`CARGO_MANIFEST_DIR`
+/// as cargo sets it at run time, then as it was at build time) and from the current folder.
 pub fn azurite_bin() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("AZURITE_BIN") {
         return Ok(PathBuf::from(p));
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("emulator/ has a parent");
-    let bin = repo.join(".tools/azurite/node_modules/.bin/azurite-blob");
-    if !bin.exists() {
-        bail!(
-            "Azurite {AZURITE_VERSION} is not installed at {}: run scripts/setup.sh (or set AZURITE_BIN)",
-            bin.display()
-        );
+    const REL: &str = ".tools/azurite/node_modules/.bin/azurite-blob";
+    let mut starts: Vec<PathBuf> = Vec::new();
+    if let Some(d) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        starts.push(PathBuf::from(d));
     }
-    Ok(bin)
+    starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    if let Ok(d) = std::env::current_dir() {
+        starts.push(d);
+    }
+    for start in &starts {
+        for dir in start.ancestors() {
+            let bin = dir.join(REL);
+            if bin.exists() {
+                return Ok(bin);
+            }
+        }
+    }
+    bail!(
+        "Azurite {AZURITE_VERSION} is not installed ({REL} not found above {}): run scripts/setup.sh (or set AZURITE_BIN)",
+        starts.first().map(|p| p.display().to_string()).unwrap_or_default()
+    );
 }
 
 /// A loopback port that was free a moment ago.

@@ -10,7 +10,7 @@ use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
 /// Writes `data` in blocks of `block` bytes and finishes with its hashes.
-pub async fn write_all(s: &dyn Store, p: &StorePath, data: &[u8], block: usize) -> Result<()> {
+pub async fn write_all(s: &dyn Store, p: &StorePath, data: &[u8], block: usize) -> Result<bool> {
     let mut w = s.writer(p, data.len() as u64).await?;
     for chunk in data.chunks(block.max(1)) {
         w.write_block(Bytes::copy_from_slice(chunk), Md5::digest(chunk).into()).await?;

@@ -368,7 +368,7 @@ impl Store for FileShareStore {
         h.insert("x-ms-content-length", HeaderValue::from(size));
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
         self.send(Method::PUT, self.item_url(partial.as_str()), h, Some(Bytes::new())).await?;
-        Ok(Box::new(FileWriter { store: self.clone(), path: path.clone(), partial, offset: 0, finished: false }))
+        Ok(Box::new(FileWriter { store: self.clone(), path: path.clone(), partial, offset: 0, finished: false, confirmed: true }))
     }
 
     async fn delete(&self, path: &StorePath) -> Result<()> {
@@ -385,6 +385,7 @@ struct FileWriter {
     partial: StorePath,
     offset: u64,
     finished: bool,
+    confirmed: bool,
 }
 
 #[async_trait]
@@ -411,13 +412,14 @@ impl ObjectWriter for FileWriter {
             h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(chunk.len()));
             h.insert("content-md5", HeaderValue::from_str(&B64.encode(piece_md5)).expect("base64"));
             let n = chunk.len() as u64;
-            self.store.send(Method::PUT, u, h, Some(chunk)).await?;
+            let resp = self.store.send(Method::PUT, u, h, Some(chunk)).await?;
+            self.confirmed &= resp.headers().get("content-md5").and_then(|v| v.to_str().ok()) == Some(B64.encode(piece_md5).as_str());
             self.offset += n;
         }
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>, info: FinishInfo) -> Result<()> {
+    async fn finish(mut self: Box<Self>, info: FinishInfo) -> Result<bool> {
         let partial_url = self.store.item_url(self.partial.as_str());
         // Metadata: the verified sha256 and the source tag.
         let mut u = partial_url.clone();
@@ -453,7 +455,8 @@ impl ObjectWriter for FileWriter {
         h.insert("x-ms-file-rename-replace-if-exists", HeaderValue::from_static("true"));
         self.store.send(Method::PUT, u, h, Some(Bytes::new())).await?;
         self.finished = true;
-        Ok(())
+        // An empty file had no range to confirm; it is confirmed by its size alone.
+        Ok(self.confirmed || self.offset == 0)
     }
 }
 

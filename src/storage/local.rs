@@ -151,14 +151,16 @@ impl ObjectWriter for LocalWriter {
         f.write_all(&data).await.map_err(|e| Error::Usage(format!("cannot write {}: {e}", self.partial.display())))
     }
 
-    async fn finish(mut self: Box<Self>, _info: FinishInfo) -> Result<()> {
+    async fn finish(mut self: Box<Self>, _info: FinishInfo) -> Result<bool> {
         let mut f = self.file.take().expect("open until finish");
         f.flush().await.map_err(|e| Error::Usage(format!("cannot write {}: {e}", self.partial.display())))?;
         f.sync_all().await.map_err(|e| Error::Usage(format!("cannot write {}: {e}", self.partial.display())))?;
         drop(f);
         tokio::fs::rename(&self.partial, &self.dest)
             .await
-            .map_err(|e| Error::Usage(format!("cannot move {} into place: {e}", self.dest.display())))
+            .map_err(|e| Error::Usage(format!("cannot move {} into place: {e}", self.dest.display())))?;
+        // No service checked what landed: the engine reads the file back.
+        Ok(false)
     }
 }
 

@@ -188,8 +188,10 @@ pub trait ObjectWriter: Send {
     /// Appends the next block. `md5` is the block's MD5, which the backend lets the service
     /// check on arrival where it can (blob: transactional Content-MD5).
     async fn write_block(&mut self, data: Bytes, md5: [u8; 16]) -> Result<()>;
-    /// Publishes the object with `info` recorded.
-    async fn finish(self: Box<Self>, info: FinishInfo) -> Result<()>;
+    /// Publishes the object with `info` recorded. Returns whether the service confirmed every
+    /// byte it received (it echoed each piece's MD5 and every echo matched); `false` means the
+    /// caller must read the object back to know what landed.
+    async fn finish(self: Box<Self>, info: FinishInfo) -> Result<bool>;
 }
 
 /// Optional server-side capabilities. A store that lacks one returns `None`, and the

@@ -2,18 +2,25 @@
 //!
 //! One routine per file (rclone's `operations.Copy` shape):
 //! 1. **Already there?** If the destination holds an object of the same size whose recorded
-//!    sha256 equals the source's, nothing is copied (resume, idempotent reruns).
+//!    sha256 equals the source's, nothing is copied (resume, idempotent reruns). A copy that
+//!    records the source version it was verified from (URI + ETag) is recognised without
+//!    reading either side.
 //! 2. **Server-side** where the destination can copy from a URL and the source can give one
-//!    (blob Copy Blob); any failure of that path falls back to streaming.
-//! 3. **Streaming** otherwise: the source is read block by block; sha256 and MD5 are computed
-//!    in the same pass; each block goes up with its own MD5 (the service rejects a block that
-//!    arrives damaged); nothing is published before the last block.
+//!    (blob Copy Blob); any failure of that path falls back to streaming. The destination is
+//!    then read back: its MD5 must equal the source's stored Content-MD5 (or, when the source
+//!    has none, its sha256 must equal the source's, read in the same pass).
+//! 3. **Streaming** otherwise: the source is read block by block (a few blocks ahead); sha256
+//!    and MD5 are computed in the same pass; each block goes up with its own MD5, which the
+//!    service checks on arrival and echoes back — so the bytes that landed are the bytes that
+//!    were hashed; nothing is published before the last block.
 //! 4. **Verify**: the source's sha256 must match what the caller expected (a hash recorded
-//!    earlier) and the source's own Content-MD5 where the service keeps one; then the
-//!    destination is read back and its sha256 must equal the source's. On any mismatch the
-//!    destination object is deleted and the file fails as "corrupted in transfer".
+//!    earlier) and the source's own Content-MD5 where the service keeps one. With
+//!    `--verify full` (or a destination that does not confirm what it received), the
+//!    destination is also read back and its sha256 compared. On any mismatch the destination
+//!    object is deleted and the file fails as "corrupted in transfer".
 //!
-//! Memory stays bounded by concurrency × (3 × block size), whatever the file sizes.
+//! Memory stays bounded: every block held in memory takes a permit from one budget shared by
+//! all files in flight (`memory_budget`), whatever the file sizes and the concurrency.
 
 use crate::error::{Error, Result};
 use crate::storage::{FinishInfo, ObjectWriter, Store, StorePath};
@@ -23,6 +30,7 @@ use md5::{Digest as _, Md5};
 use serde::Serialize;
 use sha2::Sha256;
 use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// One file to move.
 #[derive(Clone)]
@@ -65,6 +73,16 @@ pub enum ServerSide {
     Never,
 }
 
+/// `--verify`: how a streamed copy is checked at the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// The service's echo of each block's MD5 (what it received) must equal the MD5 of the
+    /// bytes hashed with sha256; stores that do not echo are read back.
+    Landed,
+    /// Additionally read every copied file back and compare its sha256.
+    Full,
+}
+
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Files in flight at once.
@@ -72,13 +90,26 @@ pub struct EngineOptions {
     /// Bytes per block read and written.
     pub block_size: usize,
     pub server_side: ServerSide,
+    pub verify: Verify,
     /// Whole-file attempts after a transient failure (a dropped connection mid-body).
     pub file_retries: u32,
+    /// Bytes of file data held in memory at most, across all files in flight.
+    pub memory_budget: usize,
+    /// Blocks of one file read ahead of the one being written.
+    pub read_ahead: usize,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { concurrency: 8, block_size: 4 * 1024 * 1024, server_side: ServerSide::Auto, file_retries: 2 }
+        EngineOptions {
+            concurrency: 16,
+            block_size: 4 * 1024 * 1024,
+            server_side: ServerSide::Auto,
+            verify: Verify::Landed,
+            file_retries: 2,
+            memory_budget: 64 * 1024 * 1024,
+            read_ahead: 4,
+        }
     }
 }
 
@@ -95,6 +126,8 @@ impl TransferReporter for Silent {}
 pub struct Engine {
     opts: EngineOptions,
     reporter: Arc<dyn TransferReporter>,
+    /// One permit per block of `block_size` bytes held in memory.
+    memory: Arc<Semaphore>,
 }
 
 /// sha256 and MD5 of a whole object, computed by streaming it.
@@ -106,7 +139,8 @@ pub struct Digests {
 
 impl Engine {
     pub fn new(opts: EngineOptions, reporter: Arc<dyn TransferReporter>) -> Engine {
-        Engine { opts, reporter }
+        let permits = (opts.memory_budget / opts.block_size.max(1)).max(2);
+        Engine { memory: Arc::new(Semaphore::new(permits)), opts, reporter }
     }
 
     pub fn options(&self) -> &EngineOptions {
@@ -172,25 +206,7 @@ impl Engine {
         if self.opts.server_side == ServerSide::Auto && job.dst.capabilities().copy_from_url {
             if let Some(url) = job.src.readable_url(&job.src_path).await? {
                 match job.dst.copy_from_url(&job.dst_path, &url, job.size).await {
-                    Ok(()) => {
-                        let (src_d, dst_d) = futures::future::try_join(
-                            async {
-                                match &job.expected_sha256 {
-                                    Some(h) => Ok(Digests { sha256: h.clone(), md5: job.src_md5.unwrap_or_default() }),
-                                    None => self.digest(&*job.src, &job.src_path, job.size, false).await,
-                                }
-                            },
-                            self.digest(&*job.dst, &job.dst_path, job.size, true),
-                        )
-                        .await?;
-                        self.check_source(job, &src_d, &src_uri)?;
-                        if src_d.sha256 != dst_d.sha256 {
-                            let _ = job.dst.delete(&job.dst_path).await;
-                            return Err(corrupted(&src_uri, &dst_uri, &src_d.sha256, &dst_d.sha256));
-                        }
-                        job.dst.set_verified(&job.dst_path, &dst_d.sha256, job.src_tag.as_deref()).await?;
-                        return Ok(FileDone { sha256: dst_d.sha256, size: job.size, method: Method::ServerSide });
-                    }
+                    Ok(()) => return self.verify_server_side(job, &src_uri, &dst_uri).await,
                     Err(e @ Error::Auth(_)) => return Err(e),
                     Err(e) => tracing::info!(file = %job.src_path, "server-side copy unavailable, streaming instead: {e}"),
                 }
@@ -198,14 +214,55 @@ impl Engine {
         }
 
         // 3. Streaming.
-        let src_d = self.stream(job).await?;
-        // 4. Read back what landed.
-        let dst_d = self.digest(&*job.dst, &job.dst_path, job.size, false).await?;
-        if dst_d.sha256 != src_d.sha256 {
-            let _ = job.dst.delete(&job.dst_path).await;
-            return Err(corrupted(&src_uri, &dst_uri, &src_d.sha256, &dst_d.sha256));
+        let (src_d, confirmed) = self.stream(job).await?;
+        // 4. Read back what landed, when asked or when the destination did not confirm it.
+        if self.opts.verify == Verify::Full || !confirmed {
+            let dst_d = self.digest(&*job.dst, &job.dst_path, job.size, false).await?;
+            if dst_d.sha256 != src_d.sha256 {
+                let _ = job.dst.delete(&job.dst_path).await;
+                return Err(corrupted(&src_uri, &dst_uri, &src_d.sha256, &dst_d.sha256));
+            }
         }
         Ok(FileDone { sha256: src_d.sha256, size: job.size, method: Method::Streamed })
+    }
+
+    /// After a server-side copy: read the destination back; it must match the source's
+    /// recorded sha256, or its stored MD5, or (when it has neither) the source read alongside.
+    async fn verify_server_side(&self, job: &FileJob, src_uri: &str, dst_uri: &str) -> Result<FileDone> {
+        let known = job.expected_sha256.is_some() || job.src_md5.is_some();
+        let (src_d, dst_d) = futures::future::try_join(
+            async {
+                if known {
+                    Ok(None)
+                } else {
+                    self.digest(&*job.src, &job.src_path, job.size, false).await.map(Some)
+                }
+            },
+            self.digest(&*job.dst, &job.dst_path, job.size, true),
+        )
+        .await?;
+        let mismatch = match (&src_d, &job.expected_sha256, job.src_md5) {
+            (Some(s), _, _) => (s.sha256 != dst_d.sha256).then(|| s.sha256.clone()),
+            (None, Some(h), _) => (h != &dst_d.sha256).then(|| h.clone()),
+            (None, None, Some(m)) => (m != dst_d.md5).then(|| format!("MD5 {}", hex::encode(m))),
+            (None, None, None) => unreachable!("known"),
+        };
+        if let Some(want) = mismatch {
+            let _ = job.dst.delete(&job.dst_path).await;
+            return Err(corrupted(src_uri, dst_uri, &want, &dst_d.sha256));
+        }
+        if let (Some(m), Some(s)) = (job.src_md5, &src_d) {
+            if m != s.md5 {
+                let _ = job.dst.delete(&job.dst_path).await;
+                return Err(Error::Service(format!(
+                    "corrupted in transfer: {src_uri} read with MD5 {} but the service stores {}; nothing was published",
+                    hex::encode(s.md5),
+                    hex::encode(m)
+                )));
+            }
+        }
+        job.dst.set_verified(&job.dst_path, &dst_d.sha256, job.src_tag.as_deref()).await?;
+        Ok(FileDone { sha256: dst_d.sha256, size: job.size, method: Method::ServerSide })
     }
 
     fn check_source(&self, job: &FileJob, d: &Digests, src_uri: &str) -> Result<()> {
@@ -218,7 +275,7 @@ impl Engine {
             }
         }
         if let Some(md5) = job.src_md5 {
-            if md5 != d.md5 && d.md5 != [0u8; 16] {
+            if md5 != d.md5 {
                 return Err(Error::Service(format!(
                     "corrupted in transfer: {src_uri} read with MD5 {} but the service stores {}; nothing was published",
                     hex::encode(d.md5),
@@ -229,32 +286,35 @@ impl Engine {
         Ok(())
     }
 
-    /// Streams source → destination, hashing on the way; publishes only if the source checks pass.
-    async fn stream(&self, job: &FileJob) -> Result<Digests> {
+    /// The object's blocks in order, read `read_ahead` blocks ahead, each holding a memory permit.
+    fn blocks<'a>(
+        &'a self,
+        store: &'a dyn Store,
+        path: &'a StorePath,
+        size: u64,
+    ) -> impl futures::Stream<Item = Result<(Bytes, OwnedSemaphorePermit)>> + 'a {
         let block = self.opts.block_size.max(1) as u64;
+        let ranges = (0..size.div_ceil(block)).map(move |i| (i * block, ((i + 1) * block).min(size)));
+        futures::stream::iter(ranges)
+            // Permits are taken in block order, so a file never waits on its own later blocks.
+            .then(move |r| {
+                let mem = Arc::clone(&self.memory);
+                async move { (r, mem.acquire_owned().await.expect("never closed")) }
+            })
+            .map(move |((a, b), permit)| async move { store.get_range(path, a, b).await.map(|d| (d, permit)) })
+            .buffered(self.opts.read_ahead.max(1))
+    }
+
+    /// Streams source → destination, hashing on the way; publishes only if the source checks
+    /// pass. Returns the digests and whether the destination confirmed every byte it received.
+    async fn stream(&self, job: &FileJob) -> Result<(Digests, bool)> {
         let mut writer: Box<dyn ObjectWriter> = job.dst.writer(&job.dst_path, job.size).await?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(1);
-        let src = Arc::clone(&job.src);
-        let path = job.src_path.clone();
-        let size = job.size;
-        // Reads run one block ahead of writes.
-        let reader = tokio::spawn(async move {
-            let mut off = 0u64;
-            while off < size {
-                let end = (off + block).min(size);
-                let r = src.get_range(&path, off, end).await;
-                let failed = r.is_err();
-                if tx.send(r).await.is_err() || failed {
-                    return;
-                }
-                off = end;
-            }
-        });
         let mut sha = Sha256::new();
         let mut md5 = Md5::new();
         let mut written = 0u64;
-        while let Some(chunk) = rx.recv().await {
-            let chunk = chunk?;
+        let mut blocks = std::pin::pin!(self.blocks(&*job.src, &job.src_path, job.size));
+        while let Some(next) = blocks.next().await {
+            let (chunk, _permit) = next?;
             sha.update(&chunk);
             md5.update(&chunk);
             let block_md5: [u8; 16] = Md5::digest(&chunk).into();
@@ -263,36 +323,28 @@ impl Engine {
             written += n;
             self.reporter.bytes(n);
         }
-        let _ = reader.await;
         if written != job.size {
-            return Err(Error::Unavailable(format!(
-                "{}: read {written} of {} bytes",
-                job.src.uri(&job.src_path),
-                job.size
-            )));
+            return Err(Error::Unavailable(format!("{}: read {written} of {} bytes", job.src.uri(&job.src_path), job.size)));
         }
         let d = Digests { sha256: hex::encode(sha.finalize()), md5: md5.finalize().into() };
         // Dropping the writer without finish publishes nothing.
         self.check_source(job, &d, &job.src.uri(&job.src_path))?;
-        writer.finish(FinishInfo { sha256: d.sha256.clone(), md5: d.md5, source: job.src_tag.clone() }).await?;
-        Ok(d)
+        let confirmed = writer.finish(FinishInfo { sha256: d.sha256.clone(), md5: d.md5, source: job.src_tag.clone() }).await?;
+        Ok((d, confirmed))
     }
 
     /// sha256 + MD5 of a whole object. `count` adds the bytes to progress.
     pub async fn digest(&self, store: &dyn Store, path: &StorePath, size: u64, count: bool) -> Result<Digests> {
-        let block = self.opts.block_size.max(1) as u64;
         let mut sha = Sha256::new();
         let mut md5 = Md5::new();
-        let mut off = 0u64;
-        while off < size {
-            let end = (off + block).min(size);
-            let chunk = store.get_range(path, off, end).await?;
+        let mut blocks = std::pin::pin!(self.blocks(store, path, size));
+        while let Some(next) = blocks.next().await {
+            let (chunk, _permit) = next?;
             sha.update(&chunk);
             md5.update(&chunk);
             if count {
                 self.reporter.bytes(chunk.len() as u64);
             }
-            off = end;
         }
         Ok(Digests { sha256: hex::encode(sha.finalize()), md5: md5.finalize().into() })
     }
