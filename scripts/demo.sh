@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The README's "run it" command.
 #
-# With no Azure given, it starts the local test bed — Azurite and the Azure ML emulator on free
-# loopback ports, two regions: "eastus" (primary, seeded from testdata/seed/primary) and
-# "westus" (failover) — and runs aml-failover against it.
+# With no Azure given, it starts the local test bed — Azurite, the Azure ML emulator and its Azure
+# Files service on free loopback ports, two regions: "eastus" (primary, seeded from
+# testdata/seed/primary and testdata/seed/notebooks) and "westus" (failover) — and runs the
+# operator's stories against it:
+#   1. look at both workspaces;
+#   2. pre-stage: plan, copy models and environments (verified), rerun (nothing to do);
+#   3. the primary region goes down: copy run outputs from the RA-GRS secondary storage alone;
+#   4. the primary workspace is deleted: find and recover its notebooks from its storage account.
 #
 # With real workspaces, set AML_FAILOVER_FROM and AML_FAILOVER_TO (config.json, ARM id, or name
-# with AZURE_SUBSCRIPTION_ID and -g) and log in (`az login`); the demo then runs against Azure
-# and only reads.
+# with AZURE_SUBSCRIPTION_ID and -g) and log in (`az login`); the demo then only reads: it shows
+# both workspaces and the copy plan (--dry-run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,12 +22,14 @@ BIN="$ROOT/target/debug/aml-failover"
 EMU="$ROOT/target/debug/aml-emulator"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+note() { printf '\033[2m# %s\033[0m\n' "$*"; }
+run() { set +e; "$@"; local code=$?; set -e; note "exit code $code"; }
 
 if [ -n "${AML_FAILOVER_FROM:-}" ] && [ -n "${AML_FAILOVER_TO:-}" ]; then
   echo "Running against Azure: $AML_FAILOVER_FROM -> $AML_FAILOVER_TO (read-only)"
-  step aml-failover workspace show --from "\$AML_FAILOVER_FROM" --to "\$AML_FAILOVER_TO"
-  "$BIN" workspace show
-  exit $?
+  step aml-failover workspace show; run "$BIN" workspace show
+  step aml-failover copy --dry-run; run "$BIN" copy --dry-run
+  exit 0
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/aml-failover-demo.XXXXXX")
@@ -33,35 +40,60 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "Starting the local test bed (Azurite + Azure ML emulator, regions eastus and westus)..."
-"$EMU" up --seed "$ROOT/testdata/seed/primary" --env-file "$WORK/testbed.env" --state-file "$WORK/testbed.json" \
-  > "$WORK/emulator.log" 2>&1 &
+echo "Starting the local test bed (Azurite + Azure ML emulator + Azure Files, regions eastus and westus)..."
+"$EMU" up --seed "$ROOT/testdata/seed/primary" --files --seed-notebooks "$ROOT/testdata/seed/notebooks" \
+  --env-file "$WORK/testbed.env" --state-file "$WORK/testbed.json" > "$WORK/emulator.log" 2>&1 &
 EMU_PID=$!
-for _ in $(seq 1 300); do
+for _ in $(seq 1 600); do
   [ -s "$WORK/testbed.env" ] && break
   if ! kill -0 "$EMU_PID" 2>/dev/null; then echo "the test bed failed to start:"; cat "$WORK/emulator.log"; exit 1; fi
   sleep 0.1
 done
-[ -s "$WORK/testbed.env" ] || { echo "the test bed did not start in 30 s:"; cat "$WORK/emulator.log"; exit 1; }
+[ -s "$WORK/testbed.env" ] || { echo "the test bed did not start in 60 s:"; cat "$WORK/emulator.log"; exit 1; }
 set -a; . "$WORK/testbed.env"; set +a
+cd "$WORK"   # manifests land here
 
-PRIMARY="/subscriptions/$EMU_SUBSCRIPTION/resourceGroups/$EMU_RESOURCE_GROUP/providers/Microsoft.MachineLearningServices/workspaces/$EMU_PRIMARY_WORKSPACE"
-echo "Test bed ready: resource manager $AML_FAILOVER_RESOURCE_MANAGER, blob $AML_FAILOVER_BLOB_ENDPOINT"
+ARM="/subscriptions/$EMU_SUBSCRIPTION/resourceGroups/$EMU_RESOURCE_GROUP/providers/Microsoft.MachineLearningServices/workspaces"
+PRIMARY="$ARM/$EMU_PRIMARY_WORKSPACE"
+FAILOVER="$ARM/$EMU_FAILOVER_WORKSPACE"
+fact() { python3 -c "import json,sys; print(json.load(open('$WORK/testbed.json'))$1)"; }
+PRIMARY_ACCOUNT=$(fact "['primary']['storage_account']")
+PRIMARY_ID=$(fact "['primary']['workspace_id']")
+admin() { curl -sS --fail --cacert "$AML_FAILOVER_CA_CERT" -H "Authorization: Bearer $AML_FAILOVER_ACCESS_TOKEN" "$@" > /dev/null; }
+echo "Test bed ready: resource manager $AML_FAILOVER_RESOURCE_MANAGER, blob $AML_FAILOVER_BLOB_ENDPOINT, files $AML_FAILOVER_FILE_ENDPOINT"
 
-step aml-failover workspace show --from "$PRIMARY"
-"$BIN" workspace show --from "$PRIMARY"
+printf '\n\033[1m== 1. Both workspaces ==\033[0m\n'
+step aml-failover workspace show --from "<primary ARM id>" --to "<failover ARM id>"
+run "$BIN" workspace show --from "$PRIMARY" --to "$FAILOVER"
 
-step aml-failover workspace show --subscription "$EMU_SUBSCRIPTION" -g "$EMU_RESOURCE_GROUP" -w "$EMU_FAILOVER_WORKSPACE" -o json
-"$BIN" workspace show --subscription "$EMU_SUBSCRIPTION" -g "$EMU_RESOURCE_GROUP" -w "$EMU_FAILOVER_WORKSPACE" -o json
+printf '\n\033[1m== 2. Pre-staging: models and environments ==\033[0m\n'
+step aml-failover copy --from "<primary>" --to "<failover>" --dry-run
+run "$BIN" copy --from "$PRIMARY" --to "$FAILOVER" --dry-run
+step aml-failover copy --from "<primary>" --to "<failover>" -v
+run "$BIN" copy --from "$PRIMARY" --to "$FAILOVER" -v --manifest copy-manifest.json
+step aml-failover copy --from "<primary>" --to "<failover>"    "# again: nothing changed"
+run "$BIN" copy --from "$PRIMARY" --to "$FAILOVER" --manifest copy-manifest-2.json
 
-step "# the primary region (eastus) goes down"
-curl -sS --fail --cacert "$AML_FAILOVER_CA_CERT" -H "Authorization: Bearer $AML_FAILOVER_ACCESS_TOKEN" \
-  -H 'Content-Type: application/json' -d '{"kind":"region_down","region":"eastus"}' "$EMU_ADMIN_URL/faults" > /dev/null
-step aml-failover workspace show --from "<primary>" --to "<failover>" --max-retries 1
-set +e
-"$BIN" workspace show --from "$PRIMARY" --to "$EMU_FAILOVER_WORKSPACE" --subscription "$EMU_SUBSCRIPTION" -g "$EMU_RESOURCE_GROUP" --max-retries 1
-code=$?
-set -e
-echo "(exit code $code: 5 means unavailable — the primary region is down, the failover region answers)"
+printf '\n\033[1m== 3. The primary region (eastus) goes down ==\033[0m\n'
+admin -H 'Content-Type: application/json' -d '{"kind":"region_down","region":"eastus"}' "$EMU_ADMIN_URL/faults"
+step aml-failover workspace show --from "<primary>" --max-retries 1
+run "$BIN" workspace show --from "$PRIMARY" --max-retries 1
+note "run outputs are still in the primary's geo-replicated storage: read them from the -secondary endpoint"
+export AML_FAILOVER_SOURCE_ACCOUNT_KEY; AML_FAILOVER_SOURCE_ACCOUNT_KEY=$(fact "['primary']['storage_key']")
+step AML_FAILOVER_SOURCE_ACCOUNT_KEY=... aml-failover outputs copy --from "<primary>" --storage-account "$PRIMARY_ACCOUNT" --source-endpoint secondary --to "<failover>" --register-as-data -v --max-retries 1
+run "$BIN" outputs copy --from "$PRIMARY" --storage-account "$PRIMARY_ACCOUNT" --source-endpoint secondary --to "$FAILOVER" \
+  --register-as-data -v --max-retries 1 --manifest outputs-manifest.json
+admin -X DELETE "$EMU_ADMIN_URL/faults"
+
+printf '\n\033[1m== 4. The primary workspace is deleted; its storage account remains ==\033[0m\n'
+admin -X DELETE "$AML_FAILOVER_RESOURCE_MANAGER$PRIMARY?api-version=2025-12-01"
+step aml-failover notebooks recover --storage-account "$PRIMARY_ACCOUNT" --to "<failover>"    "# which share?"
+run "$BIN" notebooks recover --storage-account "$PRIMARY_ACCOUNT" --to "$FAILOVER"
+step aml-failover notebooks recover --storage-account "$PRIMARY_ACCOUNT" --workspace-id "$PRIMARY_ID" --to "<failover>" -v
+run "$BIN" notebooks recover --storage-account "$PRIMARY_ACCOUNT" --workspace-id "$PRIMARY_ID" --to "$FAILOVER" -v --manifest notebooks-manifest.json
+step aml-failover notebooks recover --storage-account "$PRIMARY_ACCOUNT" --workspace-id "$PRIMARY_ID" --to-dir ./notebooks
+run "$BIN" notebooks recover --storage-account "$PRIMARY_ACCOUNT" --workspace-id "$PRIMARY_ID" --to-dir ./notebooks --manifest notebooks-local.json
+find ./notebooks -type f | sort
+
 echo
-echo "Demo done. Later issues extend it to the full failover (copy, verify, report)."
+echo "Demo done. Manifests: $(ls "$WORK"/*.json | xargs -n1 basename | tr '\n' ' ')"

@@ -138,6 +138,10 @@ impl<'a> Direct<'a> {
         out
     }
 
+    pub fn delete(&self, path: &str) -> u16 {
+        self.rt.block_on(async { self.http.delete(self.url(path)).bearer_auth(self.tb.token()).send().await.unwrap().status().as_u16() })
+    }
+
     pub fn put(&self, path: &str, body: &serde_json::Value) -> u16 {
         self.rt.block_on(async {
             self.http.put(self.url(path)).bearer_auth(self.tb.token()).json(body).send().await.unwrap().status().as_u16()
