@@ -177,3 +177,27 @@ fn a_name_that_would_escape_is_refused_and_reported() {
     assert!(!dir.path().join("escape.txt").exists() && !out.join("escape.txt").exists());
     assert_eq!(tree(&out).len(), 1, "only the safe file was written");
 }
+
+#[test]
+fn live_copy_between_workspaces_is_incremental() {
+    let tb = files_bed();
+    let (p, f) = (tb.primary().clone(), tb.failover().clone());
+    tb.seed_share(&p.storage_account, WORKING_DIR, &notebooks_seed()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json").to_str().unwrap().to_string();
+    let r = run(command(&tb), &["notebooks", "copy", "--from", &p.arm_id(), "--to", &f.arm_id(), "--manifest", &m, "-o", "json"]);
+    r.expect_code(0);
+    for (rel, bytes) in tree(&notebooks_seed()) {
+        assert_eq!(share_file(&tb, &f.storage_account, WORKING_DIR, &rel), Some(bytes), "{rel}");
+    }
+    // Only a changed notebook is copied again.
+    let changed = dir.path().join("changed");
+    std::fs::create_dir_all(changed.join("Users/alice")).unwrap();
+    std::fs::write(changed.join("Users/alice/train.ipynb"), b"{\"cells\": []}").unwrap();
+    tb.seed_share(&p.storage_account, WORKING_DIR, &changed).unwrap();
+    let r = run(command(&tb), &["notebooks", "copy", "--from", &p.arm_id(), "--to", &f.arm_id(), "--manifest", &m, "-o", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!(v["summary"]["copied"], 1, "{}", v["summary"]);
+    assert_eq!(share_file(&tb, &f.storage_account, WORKING_DIR, "Users/alice/train.ipynb").unwrap(), b"{\"cells\": []}");
+}

@@ -116,6 +116,33 @@ fn through_the_control_plane_into_a_folder_and_the_failover_workspace() {
     assert_eq!(v["summary"]["bytesTransferred"], 0);
     assert_eq!(tb.request_count("PUT", "/workspaces/aml-failover/"), 0);
 
+    // Into any blob container, by URL with a container SAS: the URL's folder replaces failover-outputs/.
+    let f = tb.failover().clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let svc = aml_emulator::blob::BlobService::new(tb.azurite_blob_endpoint());
+    rt.block_on(svc.create_container(&f.storage_account, &f.storage_key, "outputs-archive")).unwrap();
+    let key = azure_sharedkey::SharedKey::new(&f.storage_account, &f.storage_key).unwrap();
+    let sas = azure_sharedkey::sas::ServiceSas {
+        account: f.storage_account.clone(),
+        container: "outputs-archive".into(),
+        blob: None,
+        permissions: "rcwl".into(),
+        start: Some(azure_sharedkey::sas::sas_time(-300)),
+        expiry: azure_sharedkey::sas::sas_time(3600),
+        protocol: None,
+    }
+    .token(&key);
+    let url = format!("{}/{}/outputs-archive/nightly?{sas}", tb.blob_endpoint(), f.storage_account);
+    let r = run(command(&tb), &["outputs", "copy", "--from", &from, "--job", "train_*", "--to-url", &url, "--manifest", &m, "-o", "json"]);
+    r.expect_code(0);
+    let sig = sas.split("sig=").nth(1).unwrap();
+    assert!(!r.stdout.contains(sig) && !r.stderr.contains(sig), "the SAS signature was printed");
+    assert!(!std::fs::read_to_string(&m).unwrap().contains(sig), "the SAS signature reached the manifest");
+    let model = rt
+        .block_on(svc.get_blob(&f.storage_account, &f.storage_key, "outputs-archive", &format!("nightly/{}/train_run_0042/outputs/model_output/model.bin", tb.primary().name)))
+        .unwrap();
+    assert_eq!(model, std::fs::read(seed_run("train-run").join("outputs/model_output/model.bin")).unwrap());
+
     // Filters: by job and by experiment.
     let r = run(command(&tb), &["outputs", "list", "--from", &from, "--experiment", "diabetes-training", "-o", "json"]);
     r.expect_code(0);

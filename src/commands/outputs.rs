@@ -41,6 +41,36 @@ const DEST_ROOT: &str = "failover-outputs";
 pub enum Destination {
     Workspace,
     Dir(PathBuf),
+    /// Any blob container URL, optionally with a folder path and a SAS query.
+    Url(String),
+}
+
+/// Environment variable with a SAS for a `--to-url` container (instead of one in the URL).
+pub const ENV_TARGET_SAS: &str = "AML_FAILOVER_TARGET_SAS";
+
+/// A blob container URL (`https://<account>.blob.<suffix>/<container>[/<folder>][?<sas>]`,
+/// or the emulator's path-style form) as a store plus the folder inside it.
+fn url_destination(ctx: &Context, raw: &str) -> Result<(Arc<dyn Store>, String)> {
+    let (no_query, query) = match raw.split_once('?') {
+        Some((a, q)) => (a, Some(q.to_string())),
+        None => (raw, None),
+    };
+    let (account, container, folder) = match ContentUri::parse(no_query) {
+        Ok(ContentUri::Blob { account, container, path }) => (account, container, path),
+        _ => {
+            return Err(Error::usage(format!(
+                "--to-url '{}' is not a blob container URL: give it like https://<account>.blob.core.windows.net/<container>[/<folder>]",
+                crate::redact::url_str(raw)
+            )))
+        }
+    };
+    let cred = match query.filter(|q| q.contains("sig=")).or_else(|| std::env::var(ENV_TARGET_SAS).ok().filter(|v| !v.trim().is_empty())) {
+        Some(sas) => crate::storage::StorageCredential::Sas(sas.trim_start_matches('?').to_string()),
+        None => crate::storage::StorageCredential::Bearer(Arc::clone(ctx.arm.tokens())),
+    };
+    let url = ctx.cloud.blob_account_url(&account, false)?;
+    let store = BlobStore::new(ctx.http.clone(), &url, &account, &container, cred, ctx.retry.clone())?;
+    Ok((Arc::new(store), folder))
 }
 
 #[derive(Debug, Clone)]
@@ -129,8 +159,14 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
     let ctx = Context::connect(&s.connect)?;
     let src = enumerate(&ctx, s, o).await?;
 
+    let mut dest_root = DEST_ROOT.to_string();
     let (dest, dest_ws, dest_ds): (Arc<dyn Store>, Option<WorkspaceRef>, Option<String>) = match &dest_kind {
         Destination::Dir(d) => (Arc::new(LocalStore::new(d.clone())), None, None),
+        Destination::Url(u) => {
+            let (store, folder) = url_destination(&ctx, u)?;
+            dest_root = if folder.is_empty() { DEST_ROOT.to_string() } else { folder };
+            (store, None, None)
+        }
         Destination::Workspace => {
             let to = s.to.clone().ok_or_else(|| Error::usage("outputs copy --to needs a workspace reference"))?;
             let ds = Datastores::load(&ctx, &to).await?;
@@ -158,7 +194,7 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
     for (i, p) in src.parts.iter().enumerate() {
         for f in &p.files {
             let rel = f.path.strip_prefix(&p.base).unwrap_or(f.path.as_str());
-            let dst_path = StorePath::parse(&format!("{}/{}", dest_prefix(&src.label, p), rel))?;
+            let dst_path = StorePath::parse(&format!("{}/{}", dest_prefix(&dest_root, &src.label, p), rel))?;
             owner.push((i, rel.to_string()));
             jobs.push(FileJob {
                 src: Arc::clone(&p.store),
@@ -221,7 +257,7 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
         };
         if rec.status != Status::Failed && o.register_as_data && p.output.is_some() {
             if let (Some(ws), Some(ds)) = (&dest_ws, &dest_ds) {
-                let path = dest_prefix(&src.label, p);
+                let path = dest_prefix(&dest_root, &src.label, p);
                 match register_output(&ctx.arm, ws, ds, &src, p, &path).await {
                     Ok(name) => rec.reason = format!("{}; registered as data asset {name}", rec.reason),
                     Err(e) => {
@@ -236,8 +272,8 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
     finish(s, o, report, started, &src.way)
 }
 
-fn dest_prefix(label: &str, p: &Part) -> String {
-    format!("{DEST_ROOT}/{label}/{}", p.label())
+fn dest_prefix(root: &str, label: &str, p: &Part) -> String {
+    format!("{root}/{label}/{}", p.label())
 }
 
 fn part_record(p: &Part, status: Status, reason: String, files: Vec<FileRecord>) -> ItemRecord {
