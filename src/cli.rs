@@ -126,6 +126,66 @@ pub enum Command {
     /// Environments as az ml YAML: list, download (environment.yml, conda file, build context), register.
     #[command(subcommand)]
     Environment(AssetCommand),
+    /// Pipeline jobs as az ml YAML folders: get (with components and code), create (definition or --submit).
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Write a pipeline job as pipeline.yml + components/*.yml + their code (sha256-verified).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Get(PipelineGetArgs),
+    /// Register a pipeline folder into --to: code (verified), components, then the pipeline's
+    /// definition (a pipeline component named after it), or the job itself with --submit.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Create(PipelineCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineGetArgs {
+    /// Name of the pipeline job.
+    #[arg(short, long, value_name = "NAME")]
+    pub name: String,
+    /// Folder to write into; the pipeline lands in <download-path>/<name>/.
+    #[arg(short = 'p', long, default_value = ".", value_name = "DIR")]
+    pub download_path: PathBuf,
+    /// Files transferred at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineCreateArgs {
+    /// The pipeline.yml (az ml pipelineJob YAML; components as relative YAML paths or azureml: references).
+    #[arg(short, long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// Name of the pipeline [default: the YAML's name:, else its folder's name].
+    #[arg(short, long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Create the job (starts a new run) instead of registering its definition.
+    #[arg(long)]
+    pub submit: bool,
+    /// Files uploaded at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+}
+
+impl PipelineGetArgs {
+    pub fn options(&self) -> Result<crate::commands::pipeline_cmd::GetOptions> {
+        Ok(crate::commands::pipeline_cmd::GetOptions { name: self.name.clone(), download_path: self.download_path.clone(), engine: engine_options(self.concurrency)? })
+    }
+}
+
+impl PipelineCreateArgs {
+    pub fn options(&self) -> Result<crate::commands::pipeline_cmd::CreateOptions> {
+        Ok(crate::commands::pipeline_cmd::CreateOptions {
+            file: self.file.clone(),
+            name: self.name.clone(),
+            submit: self.submit,
+            engine: engine_options(self.concurrency)?,
+        })
+    }
 }
 
 const LIST_LONG: &str = "\

@@ -281,3 +281,73 @@ fn copy_data_copies_uri_files_on_workspace_storage_verified() {
     assert_eq!(d.blob(tb.failover(), &path).expect("file in the target"), std::fs::read(seed).unwrap());
     assert!(!dir.path().join("y").exists(), "no YAML for a copied data asset");
 }
+
+#[test]
+fn submitted_pipeline_round_trips_through_pipeline_get_and_create() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    add_pipeline(&d, &p, "e2e-registered", "docker-image-plus-conda-example");
+    let dir = tempfile::tempdir().unwrap();
+    let man = dir.path().join("m.json");
+    let r = run(command(&tb), &["copy", "--from", &p, "--to", &f, "--submit", "--accept-data-warnings", "--data-output-dir", s(&dir.path().join("y")), "--manifest", s(&man), "-o", "json"]);
+    r.expect_code(0);
+    // --submit: the job itself exists in the target (a new run), its steps point at the target.
+    let job = d.get(&format!("{f}/jobs/e2e-registered")).expect("job submitted in the target");
+    assert_eq!(
+        job["properties"]["jobs"]["train_job"]["component"].as_str().unwrap().to_ascii_lowercase(),
+        format!("azureml:{}/components/train_data_component_cli/versions/1", f.to_ascii_lowercase())
+    );
+    assert!(d.get(&format!("{f}/components/e2e_registered/versions/1")).is_none(), "no definition with --submit");
+
+    // get from the target: az ml YAML with its components and code.
+    let out = dir.path().join("get");
+    let g = run(command(&tb), &["pipeline", "get", "--from", &f, "--name", "e2e-registered", "-p", s(&out), "-o", "json"]);
+    g.expect_code(0);
+    let folder = out.join("e2e-registered");
+    let y: Value = serde_norway::from_str(&std::fs::read_to_string(folder.join("pipeline.yml")).unwrap()).unwrap();
+    assert_eq!(y["type"], "pipeline");
+    assert_eq!(y["jobs"]["train_job"]["component"], "./components/train_data_component_cli_1.yml");
+    assert_eq!(y["jobs"]["score_job"]["component"], "./components/my_score_1.yml");
+    assert_eq!(y["compute"], "azureml:cpu-cluster");
+    assert_eq!(y["inputs"]["pipeline_job_training_input"]["path"], "azureml:local-file-example-titanic:1");
+    let score: Value = serde_norway::from_str(&std::fs::read_to_string(folder.join("components/my_score_1.yml")).unwrap()).unwrap();
+    assert_eq!(score["environment"], "azureml:docker-image-plus-conda-example:1");
+    assert_eq!(score["code"], "./my_score_1_code");
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/seed/primary/component/train_src/train.py");
+    assert_eq!(std::fs::read(folder.join("components/my_score_1_code/train.py")).unwrap(), std::fs::read(&seed).unwrap());
+    for entry in ["pipeline.yml", "components/my_score_1.yml", "components/train_data_component_cli_1.yml"] {
+        let text = std::fs::read_to_string(folder.join(entry)).unwrap().to_ascii_lowercase();
+        assert!(!text.contains("/subscriptions/"), "{entry} is not portable:\n{text}");
+    }
+
+    // create accepts it again: existing identical components are reused, the definition is new.
+    let pyml = folder.join("pipeline.yml");
+    let c = run(command(&tb), &["pipeline", "create", "-f", s(&pyml), "--to", &f, "--name", "e2e-roundtrip", "-o", "json"]);
+    c.expect_code(0);
+    assert_eq!(c.json()["status"], "registered", "{}", c.stdout);
+    let def = d.get(&format!("{f}/components/e2e_roundtrip/versions/1")).expect("definition registered");
+    assert_eq!(
+        def["properties"]["componentSpec"]["jobs"]["train_job"]["component"].as_str().unwrap().to_ascii_lowercase(),
+        format!("azureml:{}/components/train_data_component_cli/versions/1", f.to_ascii_lowercase())
+    );
+    assert!(c.json()["registered"].as_array().unwrap().is_empty(), "components were reused: {}", c.stdout);
+    let again = run(command(&tb), &["pipeline", "create", "-f", s(&pyml), "--to", &f, "--name", "e2e-roundtrip", "-o", "json"]);
+    again.expect_code(0);
+    assert_eq!(again.json()["status"], "unchanged");
+
+    // A changed code file under an existing component version is refused, not overwritten.
+    std::fs::write(folder.join("components/my_score_1_code/train.py"), b"print('changed')\n").unwrap();
+    let bad = run(command(&tb), &["pipeline", "create", "-f", s(&pyml), "--to", &f, "--name", "e2e-other"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("code files differ"), "{}", bad.stderr);
+    // A component whose environment is not in the workspace: refused before anything is written.
+    let syml = folder.join("components/my_score_1.yml");
+    let text = std::fs::read_to_string(&syml).unwrap().replace("azureml:docker-image-plus-conda-example:1", "azureml:no-such-env:3");
+    std::fs::write(&syml, text).unwrap();
+    let before = all_versions(&d, &f);
+    let bad = run(command(&tb), &["pipeline", "create", "-f", s(&pyml), "--to", &f, "--name", "e2e-third"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("pipeline e2e-third → component my_score:1 → environment no-such-env:3 missing"), "{}", bad.stderr);
+    assert_eq!(all_versions(&d, &f), before, "nothing written");
+}

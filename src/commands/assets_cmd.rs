@@ -49,7 +49,7 @@ pub struct RegisterOptions {
 }
 
 /// The workspace a reading command acts on: --from / -w, else --to.
-fn read_workspace(s: &Settings, what: &str) -> Result<WorkspaceRef> {
+pub(super) fn read_workspace(s: &Settings, what: &str) -> Result<WorkspaceRef> {
     s.from.clone().or_else(|| s.to.clone()).ok_or_else(|| {
         Error::usage(format!("{what} needs a workspace: -w NAME with --subscription and -g, or --from REF (config.json or ARM id)"))
     })
@@ -57,7 +57,7 @@ fn read_workspace(s: &Settings, what: &str) -> Result<WorkspaceRef> {
 
 /// The workspace `register` writes to: --to, or -w (a single workspace by name). --from is
 /// the side that is read in every command, so it is refused here.
-fn write_workspace(s: &Settings, what: &str) -> Result<WorkspaceRef> {
+pub(super) fn write_workspace(s: &Settings, what: &str) -> Result<WorkspaceRef> {
     if let Some(to) = &s.to {
         if s.from.is_some() && !s.from_is_workspace_name {
             return Err(Error::usage(format!("{what} writes into one workspace: give --to only (--from names a workspace that is read)")));
@@ -78,7 +78,7 @@ fn command_name(kind: Kind, verb: &str) -> String {
 }
 
 /// Keeps the error's kind (and exit code), with context in front of its message.
-fn context(e: Error, prefix: &str) -> Error {
+pub(super) fn context(e: Error, prefix: &str) -> Error {
     match e {
         Error::Usage(m) => Error::Usage(format!("{prefix}: {m}")),
         Error::Auth(m) => Error::Auth(format!("{prefix}: {m}")),
@@ -407,7 +407,7 @@ fn write_yaml_and_conda(p: &Placement) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+pub(super) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".aml-failover-partial");
     let tmp = PathBuf::from(tmp);
@@ -416,7 +416,7 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
 }
 
-async fn run_jobs(s: &Settings, engine: &EngineOptions, jobs: &[FileJob]) -> Vec<Result<FileDone>> {
+pub(super) async fn run_jobs(s: &Settings, engine: &EngineOptions, jobs: &[FileJob]) -> Vec<Result<FileDone>> {
     let total: u64 = jobs.iter().map(|j| j.size).sum();
     let show = !s.quiet && s.output == OutputFormat::Human;
     let progress = Arc::new(Progress::new(show, total, jobs.len() as u64));
@@ -453,16 +453,16 @@ fn file_out(rel: String, job: &FileJob, r: Result<FileDone>) -> FileOut {
 // register
 
 /// Local files of a YAML's content, hashed, ready to upload.
-struct LocalContent {
-    store: Arc<LocalStore>,
+pub(super) struct LocalContent {
+    pub(super) store: Arc<LocalStore>,
     /// File or folder name (the last segment of the local path).
-    leaf: String,
-    single_file: bool,
+    pub(super) leaf: String,
+    pub(super) single_file: bool,
     /// (path in the local store, size, sha256, etag)
-    files: Vec<(StorePath, u64, String, Option<String>)>,
+    pub(super) files: Vec<(StorePath, u64, String, Option<String>)>,
 }
 
-async fn read_local(path: &Path, file: &Path, field: &str, engine: &Engine) -> Result<LocalContent> {
+pub(super) async fn read_local(path: &Path, file: &Path, field: &str, engine: &Engine) -> Result<LocalContent> {
     let bad = |m: String| Error::Usage(format!("{}: {field}: {m}", file.display()));
     let canon = std::fs::canonicalize(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
     let leaf = canon.file_name().and_then(|n| n.to_str()).ok_or_else(|| bad(format!("{} has no usable name", path.display())))?;
@@ -678,7 +678,7 @@ fn fingerprint(kind: Kind, name: &str, lc: &LocalContent) -> String {
     hex::encode(h.finalize())[..32].to_string()
 }
 
-fn blob_folder_url(ctx: &Context, account: &str, container: &str, path: &str) -> String {
+pub(super) fn blob_folder_url(ctx: &Context, account: &str, container: &str, path: &str) -> String {
     format!("https://{account}.blob.{}/{container}/{path}/", ctx.cloud.storage_suffix)
 }
 

@@ -3,6 +3,7 @@
 pub mod assets_cmd;
 pub mod copy;
 pub mod outputs;
+pub mod pipeline_cmd;
 pub mod progress;
 pub mod workspace_show;
 
@@ -18,6 +19,8 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
         Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
         Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,
+        Command::Pipeline(crate::cli::PipelineCommand::Get(a)) => pipeline_cmd::get(&settings, &a.options()?).await,
+        Command::Pipeline(crate::cli::PipelineCommand::Create(a)) => pipeline_cmd::create(&settings, &a.options()?).await,
     }
 }
 
