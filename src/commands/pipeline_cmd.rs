@@ -126,11 +126,11 @@ pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
         for key in ["component", "componentId"] {
             let Some(r) = j.get(key).and_then(Value::as_str) else { continue };
             if let Some((n, v)) = component_in_ws(&ctx, &ws, r).await.map_err(|e| context(e, &format!("pipeline {} → step {step}", o.name)))? {
-                if !comps.contains_key(&(n.clone(), v.clone())) {
+                if let std::collections::btree_map::Entry::Vacant(slot) = comps.entry((n.clone(), v.clone())) {
                     let c = ctx.arm.get(&format!("{}/components/{}/versions/{}", workspace_path(&ws), assets::enc(&n), assets::enc(&v))).await.map_err(|e| {
                         context(e, &format!("pipeline {} → component {n}:{v}", o.name))
                     })?;
-                    comps.insert((n.clone(), v.clone()), c.pointer("/properties/componentSpec").cloned().unwrap_or(Value::Null));
+                    slot.insert(c.pointer("/properties/componentSpec").cloned().unwrap_or(Value::Null));
                 }
                 step_refs.push((step.clone(), key.to_string(), format!("./components/{n}_{v}.yml")));
             }
@@ -340,6 +340,24 @@ fn read_yaml(path: &Path) -> Result<Value> {
     serde_norway::from_str(&text).map_err(|e| Error::usage(format!("{}: not YAML: {e}", path.display())))
 }
 
+/// Inputs (of the pipeline and of its steps) whose `path` is a local file or folder.
+fn local_inputs(y: &Value) -> Vec<(String, String)> {
+    let is_local = |p: &str| !(p.contains("://") || p.starts_with("azureml:") || p.starts_with("${{"));
+    let mut out = Vec::new();
+    let mut scan = |prefix: String, inputs: Option<&Value>| {
+        for (k, i) in inputs.and_then(Value::as_object).into_iter().flatten() {
+            if let Some(p) = i.get("path").and_then(Value::as_str).filter(|p| is_local(p)) {
+                out.push((format!("{prefix}inputs.{k}.path"), p.to_string()));
+            }
+        }
+    };
+    scan(String::new(), y.get("inputs"));
+    for (step, j) in y.get("jobs").and_then(Value::as_object).into_iter().flatten() {
+        scan(format!("jobs.{step}."), j.get("inputs"));
+    }
+    out
+}
+
 fn comparable(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
@@ -393,12 +411,27 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
         code: Option<super::assets_cmd::LocalContent>,
     }
     let mut locals: Vec<Local> = Vec::new();
+    if let Some((field, path)) = local_inputs(&y).into_iter().next() {
+        return Err(Error::Usage(format!(
+            "{}: {field} '{path}' is local data, which pipeline create does not upload: register it as a data asset and use azureml:<name>:<version>",
+            o.file.display()
+        )));
+    }
     for (step, j) in y.get("jobs").and_then(Value::as_object).cloned().unwrap_or_default() {
         let Some(c) = j.get("component").and_then(Value::as_str) else { continue };
         if c.starts_with("azureml:") {
+            // A workspace component must be there already (registries are shared).
+            if let Some((n, v)) = component_in_ws(&ctx, &ws, c).await.map_err(|e| match e {
+                Error::NotFound(_) => Error::Usage(format!("pipeline {name} → component {} missing in workspace {}", c.trim_start_matches("azureml:"), ws.workspace_name)),
+                other => other,
+            })? {
+                if exists(format!("{base}/components/{}/versions/{}", assets::enc(&n), assets::enc(&v))).await?.is_none() {
+                    return Err(Error::Usage(format!("pipeline {name} → component {n}:{v} missing in workspace {}", ws.workspace_name)));
+                }
+            }
             continue;
         }
-        let cfile = dir.join(c);
+        let cfile = dir.join(c.strip_prefix("file:").unwrap_or(c));
         let mut spec = read_yaml(&cfile)?;
         let cname = spec.get("name").and_then(Value::as_str).ok_or_else(|| Error::usage(format!("{}: no name", cfile.display())))?.to_string();
         let version = match spec.get("version") {
