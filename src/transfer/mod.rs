@@ -23,7 +23,8 @@
 //! all files in flight (`memory_budget`), whatever the file sizes and the concurrency.
 
 use crate::error::{Error, Result};
-use crate::storage::{FinishInfo, ObjectWriter, Store, StorePath};
+use crate::storage::{FinishInfo, ObjectMeta, ObjectWriter, Store, StorePath};
+use std::collections::HashMap;
 use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest as _, Md5};
@@ -148,11 +149,18 @@ impl Engine {
     }
 
     /// Runs every job, `concurrency` at a time; results come back in the jobs' order.
+    ///
+    /// The destination folders are listed once up front, so a file that is not there yet
+    /// costs no request of its own to find that out (one list per folder instead of one
+    /// HEAD per file).
     pub async fn run(&self, jobs: Vec<FileJob>) -> Vec<Result<FileDone>> {
+        let known = self.list_destinations(&jobs).await;
         let mut results: Vec<Option<Result<FileDone>>> = (0..jobs.len()).map(|_| None).collect();
+        let known = &known;
         let mut stream = futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(i, job)| async move {
-                let r = self.copy(&job).await;
+                let listed = known.get(&dest_key(&job)).cloned();
+                let r = self.copy_with(&job, listed).await;
                 self.reporter.file_done(&job, &r);
                 (i, r)
             })
@@ -163,11 +171,52 @@ impl Engine {
         results.into_iter().map(|r| r.expect("every job reports")).collect()
     }
 
+    /// Lists each destination folder of `jobs` once (no folder inside one already listed).
+    /// Returns what the listings say of each destination path: `None` = not there. A folder
+    /// that cannot be listed is left out, and its files are checked one by one.
+    async fn list_destinations(&self, jobs: &[FileJob]) -> HashMap<(usize, String), Option<ObjectMeta>> {
+        let mut folders: Vec<(usize, String)> = jobs
+            .iter()
+            .map(|j| (store_id(&j.dst), j.dst_path.as_str().rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()))
+            .collect();
+        folders.sort();
+        folders.dedup();
+        let mut roots: Vec<(usize, String)> = Vec::new();
+        for (id, dir) in folders {
+            let covered = roots.iter().any(|(rid, r)| *rid == id && (r.is_empty() || dir == *r || dir.starts_with(&format!("{r}/"))));
+            if !covered {
+                roots.push((id, dir));
+            }
+        }
+        let mut known = HashMap::new();
+        for (id, dir) in roots {
+            let Some(job) = jobs.iter().find(|j| store_id(&j.dst) == id) else { continue };
+            let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+            let Ok(listed) = job.dst.list(&prefix).await else { continue };
+            let present: HashMap<&str, &ObjectMeta> = listed.iter().map(|m| (m.path.as_str(), m)).collect();
+            for j in jobs.iter().filter(|j| store_id(&j.dst) == id) {
+                let p = j.dst_path.as_str();
+                let under = dir.is_empty() || p.starts_with(&prefix);
+                if under {
+                    known.insert(dest_key(j), present.get(p).map(|m| (*m).clone()));
+                }
+            }
+        }
+        known
+    }
+
     /// Copies one file (with whole-file retries on transient failures).
     pub async fn copy(&self, job: &FileJob) -> Result<FileDone> {
+        self.copy_with(job, None).await
+    }
+
+    /// `listed`: what a listing said of the destination (`Some(None)`: not there), or `None`
+    /// when unknown.
+    async fn copy_with(&self, job: &FileJob, listed: Option<Option<ObjectMeta>>) -> Result<FileDone> {
         let mut attempt = 0;
+        let mut listed = listed;
         loop {
-            match self.copy_once(job).await {
+            match self.copy_once(job, listed.take()).await {
                 Err(Error::Unavailable(m)) if attempt < self.opts.file_retries => {
                     tracing::info!(file = %job.src_path, "retrying the whole file after: {m}");
                     attempt += 1;
@@ -177,12 +226,19 @@ impl Engine {
         }
     }
 
-    async fn copy_once(&self, job: &FileJob) -> Result<FileDone> {
+    async fn copy_once(&self, job: &FileJob, listed: Option<Option<ObjectMeta>>) -> Result<FileDone> {
         let src_uri = job.src.uri(&job.src_path);
         let dst_uri = job.dst.uri(&job.dst_path);
 
-        // 1. Already there (a previous run or another tool's identical copy)?
-        if let Some(existing) = job.dst.head(&job.dst_path).await? {
+        // 1. Already there (a previous run or another tool's identical copy)? A listing that
+        // did not show the file answers without a request; one that showed it without its
+        // recorded hash (Azure Files lists no metadata) is completed by a HEAD.
+        let existing = match listed {
+            Some(None) => None,
+            Some(Some(m)) if m.sha256.is_some() => Some(m),
+            _ => job.dst.head(&job.dst_path).await?,
+        };
+        if let Some(existing) = existing {
             if existing.size == job.size {
                 if let (Some(recorded), Some(tag)) = (&existing.sha256, &job.src_tag) {
                     if existing.source.as_ref() == Some(tag) {
@@ -350,6 +406,15 @@ impl Engine {
     }
 }
 
+/// Identity of a store instance (jobs share their destination store by `Arc`).
+fn store_id(s: &Arc<dyn Store>) -> usize {
+    Arc::as_ptr(s) as *const () as usize
+}
+
+fn dest_key(j: &FileJob) -> (usize, String) {
+    (store_id(&j.dst), j.dst_path.to_string())
+}
+
 fn corrupted(src: &str, dst: &str, want: &str, got: &str) -> Error {
     Error::Service(format!(
         "corrupted in transfer: {dst} read back as sha256 {got}, but {src} has {want}; the copy was deleted"
@@ -511,6 +576,53 @@ mod tests {
         // A recorded hash that differs means: copy again.
         let stale: Arc<dyn Store> = Arc::new(Recorded((*dst).clone(), "0".repeat(64)));
         assert_eq!(e.copy(&job(src, stale, &p, 100)).await.unwrap().method, Method::Streamed);
+    }
+
+    /// Counts HEAD requests on a local store.
+    struct Heads(LocalStore, AtomicU64);
+
+    #[async_trait]
+    impl Store for Heads {
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn uri(&self, p: &StorePath) -> String {
+            self.0.uri(p)
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+            self.0.list(prefix).await
+        }
+        async fn head(&self, p: &StorePath) -> Result<Option<ObjectMeta>> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.head(p).await
+        }
+        async fn get_range(&self, p: &StorePath, s: u64, e: u64) -> Result<Bytes> {
+            self.0.get_range(p, s, e).await
+        }
+        async fn writer(&self, p: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>> {
+            self.0.writer(p, size).await
+        }
+        async fn delete(&self, p: &StorePath) -> Result<()> {
+            self.0.delete(p).await
+        }
+    }
+
+    #[tokio::test]
+    async fn destination_folders_are_listed_once_instead_of_a_head_per_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("s/m/sub")).unwrap();
+        let src = Arc::new(LocalStore::new(dir.path().join("s")));
+        let heads = Arc::new(Heads(LocalStore::new(dir.path().join("d")), AtomicU64::new(0)));
+        let dst: Arc<dyn Store> = heads.clone();
+        let mut jobs = Vec::new();
+        for i in 0..10 {
+            let rel = if i % 2 == 0 { format!("m/f{i}") } else { format!("m/sub/f{i}") };
+            std::fs::write(dir.path().join("s").join(&rel), vec![i as u8; 50]).unwrap();
+            jobs.push(job(src.clone(), dst.clone(), &StorePath::parse(&rel).unwrap(), 50));
+        }
+        let e = Engine::new(opts(), Arc::new(Silent));
+        assert!(e.run(jobs).await.iter().all(|r| r.as_ref().unwrap().method == Method::Streamed));
+        assert_eq!(heads.1.load(Ordering::Relaxed), 0, "fresh destinations need no HEAD");
     }
 
     #[tokio::test]
