@@ -254,21 +254,29 @@ fn corruption_in_transit_is_detected_nothing_half_copied_is_registered_and_a_rer
     let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
     let src = d.get(&format!("{from}/models/local-file-example/versions/1")).unwrap();
     let blob = datastore_path(src["properties"]["modelUri"].as_str().unwrap());
-    // Every read of that source blob arrives with one byte flipped.
-    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob));
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m.json").to_str().unwrap().to_string();
-    for server_side in ["never", "auto"] {
-        let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--server-side", server_side, "--manifest", &m, "-o", "json"]);
+    let check_failed = |r: &Run| {
         r.expect_code(1);
         let v = r.json();
-        let bad = v["items"].as_array().unwrap().iter().find(|i| i["name"] == "local-file-example" && i["version"] == "1").unwrap();
+        let bad = v["items"].as_array().unwrap().iter().find(|i| i["name"] == "local-file-example" && i["version"] == "1").unwrap().clone();
         assert_eq!(bad["status"], "failed", "{bad}");
         assert!(bad["reason"].as_str().unwrap().contains("corrupted in transfer"), "{bad}");
         assert!(bad["reason"].as_str().unwrap().contains("nothing registered"), "{bad}");
         assert!(d.get(&format!("{to}/models/local-file-example/versions/1")).is_none(), "a corrupted item was registered");
-        assert_eq!(v["summary"]["failed"], 1, "{}", v["summary"]);
-    }
+    };
+    // Streaming: every read of that source blob arrives with one byte flipped; the source's
+    // stored Content-MD5 exposes it before anything is published.
+    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob));
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--server-side", "never", "--manifest", &m, "-o", "json"]);
+    check_failed(&r);
+    assert_eq!(r.json()["summary"]["failed"], 1, "{}", r.json()["summary"]);
+    // Server-side: the service copies the bytes itself; the read-back of what landed (here
+    // corrupted on its way back) no longer matches the source's MD5, and the copy is deleted.
+    tb.clear_storage_faults();
+    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", "model.pkl"));
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--server-side", "auto", "--manifest", &m, "-o", "json"]);
+    check_failed(&r);
     // Everything else arrived; a rerun without the fault copies only what is missing.
     tb.clear_storage_faults();
     tb.reset_counters();
