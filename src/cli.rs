@@ -129,6 +129,12 @@ pub enum Command {
     /// Pipeline jobs as az ml YAML folders: get (with components and code), create (definition or --submit).
     #[command(subcommand)]
     Pipeline(PipelineCommand),
+    /// Components as az ml YAML: list, download (component.yml + code), register (code uploaded, verified).
+    #[command(subcommand)]
+    Component(AssetCommand),
+    /// Data assets as az ml YAML: list, download (data.yml + files on workspace storage), register.
+    #[command(subcommand)]
+    Data(AssetCommand),
 }
 
 #[derive(Debug, Subcommand)]

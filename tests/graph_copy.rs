@@ -351,3 +351,57 @@ fn submitted_pipeline_round_trips_through_pipeline_get_and_create() {
     assert!(bad.stderr.contains("pipeline e2e-third → component my_score:1 → environment no-such-env:3 missing"), "{}", bad.stderr);
     assert_eq!(all_versions(&d, &f), before, "nothing written");
 }
+
+#[test]
+fn component_and_data_list_download_register_round_trip() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/seed/primary");
+
+    let l = run(command(&tb), &["component", "list", "--from", &p, "-o", "json"]);
+    l.expect_code(0);
+    let items = l.json()["items"].as_array().unwrap().clone();
+    assert!(items.iter().any(|i| i["name"] == "train_data_component_cli" && i["type"] == "command"), "{items:?}");
+    let l = run(command(&tb), &["data", "list", "--from", &p]);
+    l.expect_code(0);
+    assert!(l.stdout.contains("local-file-example-titanic") && l.stdout.contains("uri_file"), "{}", l.stdout);
+
+    // component: download (code verified) → register into the failover → unchanged the second time.
+    let out = dir.path().join("c");
+    run(command(&tb), &["component", "download", "-n", "train_data_component_cli", "--from", &p, "-p", s(&out)]).expect_code(0);
+    let cyml = out.join("train_data_component_cli/component.yml");
+    assert_eq!(std::fs::read(out.join("train_data_component_cli/code/train.py")).unwrap(), std::fs::read(seed.join("component/train_src/train.py")).unwrap());
+    let r = run(command(&tb), &["component", "register", "-f", s(&cyml), "--to", &f, "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["status"], "registered");
+    let t = d.get(&format!("{f}/components/train_data_component_cli/versions/1")).expect("registered");
+    let code = t["properties"]["componentSpec"]["code"].as_str().unwrap().to_string();
+    assert!(code.to_ascii_lowercase().starts_with(&format!("azureml:{}/codes/code-", f.to_ascii_lowercase())), "{code}");
+    let code_name = code.split("/codes/").nth(1).unwrap().split('/').next().unwrap();
+    let cv = d.get(&format!("{f}/codes/{code_name}/versions/1")).unwrap();
+    let folder = cv["properties"]["codeUri"].as_str().unwrap().split(&format!("/{}/", tb.failover().default_container())).nth(1).unwrap().trim_end_matches('/').to_string();
+    assert_eq!(d.blob(tb.failover(), &format!("{folder}/train.py")).unwrap(), std::fs::read(seed.join("component/train_src/train.py")).unwrap());
+    let r = run(command(&tb), &["component", "register", "-f", s(&cyml), "--to", &f, "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["status"], "unchanged");
+
+    // data: download (file verified) → register into the failover → unchanged the second time.
+    let out = dir.path().join("d");
+    run(command(&tb), &["data", "download", "-n", "local-file-example-titanic", "--from", &p, "-p", s(&out)]).expect_code(0);
+    let dyml = out.join("local-file-example-titanic/data.yml");
+    let y: Value = serde_norway::from_str(&std::fs::read_to_string(&dyml).unwrap()).unwrap();
+    assert_eq!(y["path"], "./titanic.csv");
+    let csv = std::fs::read(seed.join("data/sample-data/titanic.csv")).unwrap();
+    assert_eq!(std::fs::read(out.join("local-file-example-titanic/titanic.csv")).unwrap(), csv);
+    let r = run(command(&tb), &["data", "register", "-f", s(&dyml), "--to", &f, "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["status"], "registered");
+    let t = d.get(&format!("{f}/data/local-file-example-titanic/versions/1")).expect("registered");
+    assert_eq!(t["properties"]["dataType"], "uri_file");
+    assert_eq!(d.blob(tb.failover(), &datastore_path(t["properties"]["dataUri"].as_str().unwrap())).unwrap(), csv);
+    let r = run(command(&tb), &["data", "register", "-f", s(&dyml), "--to", &f, "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["status"], "unchanged");
+}

@@ -128,6 +128,8 @@ pub async fn list(s: &Settings, o: &ListOptions) -> Result<Exit> {
                 version: i.version.clone(),
                 r#type: match i.kind {
                     Kind::Model => Some(str_of("modelType").unwrap_or_else(|| "custom_model".into())),
+                    Kind::Data => str_of("dataType"),
+                    Kind::Component => i.properties.pointer("/componentSpec/type").and_then(Value::as_str).map(str::to_string),
                     _ => None,
                 },
                 image: str_of("image"),
@@ -153,6 +155,8 @@ pub async fn list(s: &Settings, o: &ListOptions) -> Result<Exit> {
 fn list_table(kind: Kind, rows: &[ListedItem]) -> String {
     let header: Vec<&str> = match kind {
         Kind::Model => vec!["NAME", "VERSION", "TYPE", "STAGE", "DESCRIPTION"],
+        Kind::Component => vec!["NAME", "VERSION", "TYPE", "DESCRIPTION"],
+        Kind::Data => vec!["NAME", "VERSION", "TYPE", "PATH"],
         _ => vec!["NAME", "VERSION", "SOURCE", "DESCRIPTION"],
     };
     let cells: Vec<Vec<String>> = rows
@@ -167,6 +171,8 @@ fn list_table(kind: Kind, rows: &[ListedItem]) -> String {
                     r.stage.clone().unwrap_or_else(|| "-".into()),
                     desc,
                 ],
+                Kind::Component => vec![r.name.clone(), r.version.clone(), r.r#type.clone().unwrap_or_default(), desc],
+                Kind::Data => vec![r.name.clone(), r.version.clone(), r.r#type.clone().unwrap_or_default(), r.location.clone().unwrap_or_default()],
                 _ => vec![
                     r.name.clone(),
                     r.version.clone(),
@@ -684,7 +690,7 @@ pub(super) fn blob_folder_url(ctx: &Context, account: &str, container: &str, pat
 
 /// The next free version number: the container's `nextVersion`, else one more than the
 /// highest numeric version, else 1.
-async fn next_version(ctx: &Context, ws: &WorkspaceRef, kind: Kind, name: &str) -> Result<String> {
+pub(super) async fn next_version(ctx: &Context, ws: &WorkspaceRef, kind: Kind, name: &str) -> Result<String> {
     let base = format!("{}/{}/{}", workspace_path(ws), kind.segment(), assets::enc(name));
     match ctx.arm.get(&base).await {
         Ok(c) => {

@@ -1,6 +1,7 @@
 //! One thin file per subcommand: each wires the stages together and renders the result.
 
 pub mod assets_cmd;
+pub mod component_data;
 pub mod copy;
 pub mod outputs;
 pub mod pipeline_cmd;
@@ -21,6 +22,12 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,
         Command::Pipeline(crate::cli::PipelineCommand::Get(a)) => pipeline_cmd::get(&settings, &a.options()?).await,
         Command::Pipeline(crate::cli::PipelineCommand::Create(a)) => pipeline_cmd::create(&settings, &a.options()?).await,
+        Command::Component(AssetCommand::Download(a)) => component_data::component_download(&settings, &a.options(crate::assets::Kind::Component)?).await,
+        Command::Component(AssetCommand::Register(a)) => component_data::component_register(&settings, &a.options(crate::assets::Kind::Component)?).await,
+        Command::Component(c) => asset_command(&settings, crate::assets::Kind::Component, c).await,
+        Command::Data(AssetCommand::Download(a)) => component_data::data_download(&settings, &a.options(crate::assets::Kind::Data)?).await,
+        Command::Data(AssetCommand::Register(a)) => component_data::data_register(&settings, &a.options(crate::assets::Kind::Data)?).await,
+        Command::Data(c) => asset_command(&settings, crate::assets::Kind::Data, c).await,
     }
 }
 

@@ -106,6 +106,63 @@ async fn component_in_ws(ctx: &Context, ws: &WorkspaceRef, r: &str) -> Result<Op
 // ---------------------------------------------------------------------------------------
 // get
 
+/// A component spec made portable for a folder: its code's files as jobs into `dir/<code_dir>/`
+/// (relative paths returned too) and `code: ./<code_dir>`; workspace references shortened.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn portable_component(
+    ctx: &Context,
+    ws: &WorkspaceRef,
+    ds: &Datastores,
+    n: &str,
+    v: &str,
+    spec: &Value,
+    dir: &Path,
+    code_dir: &str,
+    chain: &str,
+) -> Result<(Value, Vec<FileJob>, Vec<String>)> {
+    let mut spec = spec.clone();
+    let (mut jobs, mut owners) = (Vec::new(), Vec::new());
+    if let Some(code) = spec.get("code").and_then(Value::as_str).map(str::to_string) {
+        let Ref::Asset { kind: Kind::Code, name: cn, version: VersionSpec::Exact(cv), .. } = Ref::parse(&code, Kind::Code) else {
+            return Err(Error::Service(format!("component {n}:{v}: cannot follow its code reference {code}")));
+        };
+        let cprops = ctx
+            .arm
+            .get(&format!("{}/codes/{}/versions/{}", workspace_path(ws), assets::enc(&cn), assets::enc(&cv)))
+            .await
+            .map_err(|e| context(e, &format!("{chain} → component {n}:{v} → code {cn}:{cv}")))?;
+        let mut item = AssetItem {
+            kind: Kind::Code,
+            name: cn.clone(),
+            version: cv.clone(),
+            properties: cprops.get("properties").cloned().unwrap_or(Value::Null),
+            container: Value::Null,
+            content: None,
+        };
+        assets::resolve_content(&mut item, ds).await?;
+        let c = item.content.as_ref().expect("resolved");
+        let dst: Arc<dyn Store> = Arc::new(LocalStore::new(dir));
+        for f in &c.files {
+            let rel = format!("{code_dir}/{}", f.rel.trim_start_matches('/'));
+            owners.push(rel.clone());
+            jobs.push(FileJob {
+                src: Arc::clone(&c.store),
+                src_path: f.meta.path.clone(),
+                dst: Arc::clone(&dst),
+                dst_path: StorePath::parse(&rel)?,
+                size: f.meta.size,
+                expected_sha256: f.meta.sha256.clone(),
+                src_md5: f.meta.content_md5,
+                src_tag: crate::storage::source_tag(&c.store.uri(&f.meta.path), f.meta.etag.as_deref()),
+            });
+        }
+        spec["code"] = json!(format!("./{code_dir}"));
+    }
+    portable_strings(&mut spec, ws);
+    Ok((spec, jobs, owners))
+}
+
+
 pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
     let ws = read_workspace(s, "pipeline get")?;
     let ctx = Context::connect(&s.connect)?;
@@ -141,43 +198,9 @@ pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
     let mut owners = Vec::new();
     let mut specs: Vec<(PathBuf, Value)> = Vec::new();
     for ((n, v), spec) in &comps {
-        let mut spec = spec.clone();
-        if let Some(code) = spec.get("code").and_then(Value::as_str).map(str::to_string) {
-            let Ref::Asset { kind: Kind::Code, name: cn, version: VersionSpec::Exact(cv), .. } = Ref::parse(&code, Kind::Code) else {
-                return Err(Error::Service(format!("component {n}:{v}: cannot follow its code reference {code}")));
-            };
-            let cprops = ctx.arm.get(&format!("{}/codes/{}/versions/{}", workspace_path(&ws), assets::enc(&cn), assets::enc(&cv))).await.map_err(|e| {
-                context(e, &format!("pipeline {} → component {n}:{v} → code {cn}:{cv}", o.name))
-            })?;
-            let mut item = AssetItem {
-                kind: Kind::Code,
-                name: cn.clone(),
-                version: cv.clone(),
-                properties: cprops.get("properties").cloned().unwrap_or(Value::Null),
-                container: Value::Null,
-                content: None,
-            };
-            assets::resolve_content(&mut item, &ds).await?;
-            let c = item.content.as_ref().expect("resolved");
-            let dst: Arc<dyn Store> = Arc::new(LocalStore::new(&comp_dir));
-            let code_dir = format!("{n}_{v}_code");
-            for f in &c.files {
-                let rel = format!("{code_dir}/{}", f.rel.trim_start_matches('/'));
-                owners.push(rel.clone());
-                jobs.push(FileJob {
-                    src: Arc::clone(&c.store),
-                    src_path: f.meta.path.clone(),
-                    dst: Arc::clone(&dst),
-                    dst_path: StorePath::parse(&rel)?,
-                    size: f.meta.size,
-                    expected_sha256: f.meta.sha256.clone(),
-                    src_md5: f.meta.content_md5,
-                    src_tag: crate::storage::source_tag(&c.store.uri(&f.meta.path), f.meta.etag.as_deref()),
-                });
-            }
-            spec["code"] = json!(format!("./{code_dir}"));
-        }
-        portable_strings(&mut spec, &ws);
+        let (spec, mut j, mut r) = portable_component(&ctx, &ws, &ds, n, v, spec, &comp_dir, &format!("{n}_{v}_code"), &format!("pipeline {}", o.name)).await?;
+        jobs.append(&mut j);
+        owners.append(&mut r);
         specs.push((comp_dir.join(format!("{n}_{v}.yml")), spec));
     }
     let results = run_jobs(s, &o.engine, &jobs).await;
@@ -219,7 +242,7 @@ pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn to_yaml(v: &Value) -> Result<String> {
+pub(super) fn to_yaml(v: &Value) -> Result<String> {
     serde_norway::to_string(v).map_err(|e| Error::Internal(format!("YAML: {e}")))
 }
 
@@ -335,7 +358,172 @@ fn job_rest(y: &Value, ws: &WorkspaceRef) -> Value {
 // ---------------------------------------------------------------------------------------
 // create
 
-fn read_yaml(path: &Path) -> Result<Value> {
+/// A component YAML read from disk: its environment checked in `ws` (a missing one is an
+/// error naming the chain `<chain> → component c:v → environment e:v missing`), its local
+/// code hashed. Nothing is written.
+pub(super) struct LocalComponent {
+    pub(super) spec: Value,
+    pub(super) version: String,
+    code: Option<super::assets_cmd::LocalContent>,
+}
+
+async fn get_opt(ctx: &Context, path: String) -> Result<Option<Value>> {
+    match ctx.arm.get(&path).await {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn prepare_component(ctx: &Context, ws: &WorkspaceRef, cfile: &Path, chain_prefix: &str, quiet: &Engine) -> Result<LocalComponent> {
+    let base = workspace_path(ws);
+    let exists = |path: String| get_opt(ctx, path);
+    let mut spec = read_yaml(cfile)?;
+    let cname = spec.get("name").and_then(Value::as_str).ok_or_else(|| Error::usage(format!("{}: no name", cfile.display())))?.to_string();
+    let version = match spec.get("version") {
+        Some(Value::String(v)) => v.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "1".into(),
+    };
+    spec["version"] = json!(version);
+    let chain = format!("{chain_prefix} → component {cname}:{version}");
+    if let Some(env) = spec.get("environment").and_then(Value::as_str).map(str::to_string) {
+        if let Ref::Asset { workspace: None, name: en, version: ev, .. } = Ref::parse(&env, Kind::Environment) {
+            let ev = match ev {
+                VersionSpec::Exact(v) => v,
+                _ => {
+                    let c = exists(format!("{base}/environments/{}", assets::enc(&en))).await?;
+                    match c.and_then(|c| c.pointer("/properties/latestVersion").and_then(Value::as_str).map(str::to_string)) {
+                        Some(v) => v,
+                        None => return Err(Error::Usage(format!("{chain} → environment {en} missing in workspace {}", ws.workspace_name))),
+                    }
+                }
+            };
+            let path = format!("{base}/environments/{}/versions/{}", assets::enc(&en), assets::enc(&ev));
+            if exists(path).await?.is_none() {
+                return Err(Error::Usage(format!("{chain} → environment {en}:{ev} missing in workspace {}", ws.workspace_name)));
+            }
+            spec["environment"] = json!(format!("azureml:{base}/environments/{en}/versions/{ev}"));
+        }
+    }
+    let code = match spec.get("code").and_then(Value::as_str).map(str::to_string) {
+        Some(c) if !c.starts_with("azureml:") => {
+            let cdir = cfile.parent().unwrap_or(Path::new("."));
+            Some(read_local(&cdir.join(&c), cfile, "code", quiet).await?)
+        }
+        _ => None,
+    };
+    Ok(LocalComponent { spec, version, code })
+}
+
+/// Registers a prepared component in `ws`: its local code uploaded (verified) and registered
+/// as `code-<fingerprint>`, then the component. An existing version is reused when its
+/// specification and code files (sha256) are the same, refused otherwise. Returns the
+/// component's `azureml:<ARM id>` and whether anything was registered.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn register_component(
+    s: &Settings,
+    engine: &EngineOptions,
+    ctx: &Context,
+    ws: &WorkspaceRef,
+    ds: &Datastores,
+    quiet: &Engine,
+    l: &mut LocalComponent,
+    label_prefix: &str,
+) -> Result<(String, bool)> {
+    let base = workspace_path(ws);
+    let exists = |path: String| get_opt(ctx, path);
+    let upload_ds = ds.default_blob()?.name.clone();
+    let dst = ds.open(&upload_ds).await?;
+    let cname = l.spec["name"].as_str().unwrap_or_default().to_string();
+    let label = format!("{label_prefix} → component {cname}:{}", l.version);
+    let cpath = format!("{base}/components/{}/versions/{}", assets::enc(&cname), assets::enc(&l.version));
+    if let Some(existing) = exists(cpath.clone()).await? {
+        // Reuse only when the specification and the code's files are the same.
+        let have = existing.pointer("/properties/componentSpec").cloned().unwrap_or(Value::Null);
+        let mut want = l.spec.clone();
+        want["code"] = Value::Null;
+        let mut why = Vec::new();
+        let (a, b) = (comparable(&want), comparable(&have));
+        if a != b {
+            let (am, bm) = (a.as_object().cloned().unwrap_or_default(), b.as_object().cloned().unwrap_or_default());
+            let mut keys: Vec<&String> = am.keys().chain(bm.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            let diff: Vec<&str> = keys.into_iter().filter(|k| am.get(*k) != bm.get(*k)).map(String::as_str).collect();
+            why.push(format!("its specification differs in {}", diff.join(", ")));
+        }
+        if let (Some(lc), Some(code_ref)) = (&l.code, have.get("code").and_then(Value::as_str)) {
+            if let Ref::Asset { name: cn, version: VersionSpec::Exact(cv), .. } = Ref::parse(code_ref, Kind::Code) {
+                let cp = ctx.arm.get(&format!("{base}/codes/{}/versions/{}", assets::enc(&cn), assets::enc(&cv))).await?;
+                let mut item = AssetItem { kind: Kind::Code, name: cn, version: cv, properties: cp["properties"].clone(), container: Value::Null, content: None };
+                assets::resolve_content(&mut item, ds).await?;
+                let c = item.content.as_ref().expect("resolved");
+                let mut theirs = Vec::new();
+                for f in &c.files {
+                    let sha = match &f.meta.sha256 {
+                        Some(h) => h.clone(),
+                        None => quiet.digest(&*c.store, &f.meta.path, f.meta.size, false).await?.sha256,
+                    };
+                    theirs.push((f.rel.trim_start_matches('/').to_string(), sha));
+                }
+                let mut ours: Vec<(String, String)> = lc
+                    .files
+                    .iter()
+                    .map(|(p, _, sha, _)| (p.as_str().strip_prefix(&lc.leaf).unwrap_or(p.as_str()).trim_start_matches('/').to_string(), sha.clone()))
+                    .collect();
+                theirs.sort();
+                ours.sort();
+                if theirs != ours {
+                    why.push("its code files differ (sha256)".into());
+                }
+            }
+        }
+        if !why.is_empty() {
+            return Err(Error::Usage(format!("{label} already exists in workspace {} and {}; registered versions cannot change", ws.workspace_name, why.join(", "))));
+        }
+        return Ok((format!("azureml:{base}/components/{cname}/versions/{}", l.version), false));
+    }
+    if let Some(lc) = &l.code {
+        let mut h = Sha256::new();
+        for (p, size, sha, _) in &lc.files {
+            h.update(format!("{p}\t{size}\t{sha}\n"));
+        }
+        let fp = hex::encode(h.finalize())[..32].to_string();
+        let jobs: Vec<FileJob> = lc
+            .files
+            .iter()
+            .map(|(p, size, sha, etag)| {
+                Ok(FileJob {
+                    src: lc.store.clone() as Arc<dyn Store>,
+                    src_path: p.clone(),
+                    dst: dst.clone() as Arc<dyn Store>,
+                    dst_path: StorePath::parse(&format!("LocalUpload/{fp}/{p}"))?,
+                    size: *size,
+                    expected_sha256: Some(sha.clone()),
+                    src_md5: None,
+                    src_tag: crate::storage::source_tag(&lc.store.uri(p), etag.as_deref()),
+                })
+            })
+            .collect::<Result<_>>()?;
+        for r in run_jobs(s, engine, &jobs).await {
+            r.map_err(|e| context(e, &format!("{label} → code: nothing registered (rerun to resume)")))?;
+        }
+        let code_name = format!("code-{}", &fp[..16]);
+        let code_path = format!("{base}/codes/{code_name}/versions/1");
+        if exists(format!("{base}/codes/{}/versions/1", assets::enc(&code_name))).await?.is_none() {
+            let uri = blob_folder_url(ctx, dst.account(), dst.container(), &format!("LocalUpload/{fp}/{}", lc.leaf));
+            assets::register_props(&ctx.arm, ws, Kind::Code, &code_name, &Value::Null, "1", false, &json!({"codeUri": uri})).await?;
+        }
+        l.spec["code"] = json!(format!("azureml:{code_path}"));
+    }
+    let props = json!({"componentSpec": l.spec, "description": l.spec.get("description").cloned().unwrap_or(Value::Null), "tags": l.spec.get("tags").cloned().unwrap_or(json!({}))});
+    assets::register_props(&ctx.arm, ws, Kind::Component, &cname, &Value::Null, &l.version, false, &props).await?;
+    Ok((format!("azureml:{base}/components/{cname}/versions/{}", l.version), true))
+}
+
+
+pub(super) fn read_yaml(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
     serde_norway::from_str(&text).map_err(|e| Error::usage(format!("{}: not YAML: {e}", path.display())))
 }
@@ -404,13 +592,7 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
     };
 
     // 1. Read every local component and check what it needs, before writing anything.
-    struct Local {
-        step: String,
-        spec: Value,
-        version: String,
-        code: Option<super::assets_cmd::LocalContent>,
-    }
-    let mut locals: Vec<Local> = Vec::new();
+    let mut locals: Vec<(String, LocalComponent)> = Vec::new();
     if let Some((field, path)) = local_inputs(&y).into_iter().next() {
         return Err(Error::Usage(format!(
             "{}: {field} '{path}' is local data, which pipeline create does not upload: register it as a data asset and use azureml:<name>:<version>",
@@ -432,137 +614,19 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
             continue;
         }
         let cfile = dir.join(c.strip_prefix("file:").unwrap_or(c));
-        let mut spec = read_yaml(&cfile)?;
-        let cname = spec.get("name").and_then(Value::as_str).ok_or_else(|| Error::usage(format!("{}: no name", cfile.display())))?.to_string();
-        let version = match spec.get("version") {
-            Some(Value::String(v)) => v.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => "1".into(),
-        };
-        spec["version"] = json!(version);
-        let chain = format!("pipeline {name} → component {cname}:{version}");
-        if let Some(env) = spec.get("environment").and_then(Value::as_str).map(str::to_string) {
-            if let Ref::Asset { workspace: None, name: en, version: ev, .. } = Ref::parse(&env, Kind::Environment) {
-                let ev = match ev {
-                    VersionSpec::Exact(v) => v,
-                    _ => {
-                        let c = exists(format!("{base}/environments/{}", assets::enc(&en))).await?;
-                        match c.and_then(|c| c.pointer("/properties/latestVersion").and_then(Value::as_str).map(str::to_string)) {
-                            Some(v) => v,
-                            None => return Err(Error::Usage(format!("{chain} → environment {en} missing in workspace {}", ws.workspace_name))),
-                        }
-                    }
-                };
-                let path = format!("{base}/environments/{}/versions/{}", assets::enc(&en), assets::enc(&ev));
-                if exists(path).await?.is_none() {
-                    return Err(Error::Usage(format!("{chain} → environment {en}:{ev} missing in workspace {}", ws.workspace_name)));
-                }
-                spec["environment"] = json!(format!("azureml:{base}/environments/{en}/versions/{ev}"));
-            }
-        }
-        let code = match spec.get("code").and_then(Value::as_str).map(str::to_string) {
-            Some(c) if !c.starts_with("azureml:") => {
-                let cdir = cfile.parent().unwrap_or(Path::new("."));
-                Some(read_local(&cdir.join(&c), &cfile, "code", &quiet).await?)
-            }
-            _ => None,
-        };
-        locals.push(Local { step, spec, version, code });
+        let l = prepare_component(&ctx, &ws, &cfile, &format!("pipeline {name}"), &quiet).await?;
+        locals.push((step, l));
     }
 
     // 2. Code (uploaded, verified, registered), then components.
-    let upload_ds = ds.default_blob()?.name.clone();
-    let dst = ds.open(&upload_ds).await?;
     let mut step_component: BTreeMap<String, String> = BTreeMap::new();
     let mut registered = Vec::new();
-    for l in &mut locals {
-        let cname = l.spec["name"].as_str().unwrap_or_default().to_string();
-        let label = format!("pipeline {name} → component {cname}:{}", l.version);
-        let cpath = format!("{base}/components/{}/versions/{}", assets::enc(&cname), assets::enc(&l.version));
-        if let Some(existing) = exists(cpath.clone()).await? {
-            // Reuse only when the specification and the code's files are the same.
-            let have = existing.pointer("/properties/componentSpec").cloned().unwrap_or(Value::Null);
-            let mut want = l.spec.clone();
-            want["code"] = Value::Null;
-            let mut why = Vec::new();
-            let (a, b) = (comparable(&want), comparable(&have));
-            if a != b {
-                let (am, bm) = (a.as_object().cloned().unwrap_or_default(), b.as_object().cloned().unwrap_or_default());
-                let mut keys: Vec<&String> = am.keys().chain(bm.keys()).collect();
-                keys.sort();
-                keys.dedup();
-                let diff: Vec<&str> = keys.into_iter().filter(|k| am.get(*k) != bm.get(*k)).map(String::as_str).collect();
-                why.push(format!("its specification differs in {}", diff.join(", ")));
-            }
-            if let (Some(lc), Some(code_ref)) = (&l.code, have.get("code").and_then(Value::as_str)) {
-                if let Ref::Asset { name: cn, version: VersionSpec::Exact(cv), .. } = Ref::parse(code_ref, Kind::Code) {
-                    let cp = ctx.arm.get(&format!("{base}/codes/{}/versions/{}", assets::enc(&cn), assets::enc(&cv))).await?;
-                    let mut item = AssetItem { kind: Kind::Code, name: cn, version: cv, properties: cp["properties"].clone(), container: Value::Null, content: None };
-                    assets::resolve_content(&mut item, &ds).await?;
-                    let c = item.content.as_ref().expect("resolved");
-                    let mut theirs = Vec::new();
-                    for f in &c.files {
-                        let sha = match &f.meta.sha256 {
-                            Some(h) => h.clone(),
-                            None => quiet.digest(&*c.store, &f.meta.path, f.meta.size, false).await?.sha256,
-                        };
-                        theirs.push((f.rel.trim_start_matches('/').to_string(), sha));
-                    }
-                    let mut ours: Vec<(String, String)> = lc
-                        .files
-                        .iter()
-                        .map(|(p, _, sha, _)| (p.as_str().strip_prefix(&lc.leaf).unwrap_or(p.as_str()).trim_start_matches('/').to_string(), sha.clone()))
-                        .collect();
-                    theirs.sort();
-                    ours.sort();
-                    if theirs != ours {
-                        why.push("its code files differ (sha256)".into());
-                    }
-                }
-            }
-            if !why.is_empty() {
-                return Err(Error::Usage(format!("{label} already exists in workspace {} and {}; registered versions cannot change", ws.workspace_name, why.join(", "))));
-            }
-            step_component.insert(l.step.clone(), format!("azureml:{base}/components/{cname}/versions/{}", l.version));
-            continue;
+    for (step, l) in &mut locals {
+        let (arm_ref, done) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, l, &format!("pipeline {name}")).await?;
+        if done {
+            registered.push(format!("component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version));
         }
-        if let Some(lc) = &l.code {
-            let mut h = Sha256::new();
-            for (p, size, sha, _) in &lc.files {
-                h.update(format!("{p}\t{size}\t{sha}\n"));
-            }
-            let fp = hex::encode(h.finalize())[..32].to_string();
-            let jobs: Vec<FileJob> = lc
-                .files
-                .iter()
-                .map(|(p, size, sha, etag)| {
-                    Ok(FileJob {
-                        src: lc.store.clone() as Arc<dyn Store>,
-                        src_path: p.clone(),
-                        dst: dst.clone() as Arc<dyn Store>,
-                        dst_path: StorePath::parse(&format!("LocalUpload/{fp}/{p}"))?,
-                        size: *size,
-                        expected_sha256: Some(sha.clone()),
-                        src_md5: None,
-                        src_tag: crate::storage::source_tag(&lc.store.uri(p), etag.as_deref()),
-                    })
-                })
-                .collect::<Result<_>>()?;
-            for r in run_jobs(s, &o.engine, &jobs).await {
-                r.map_err(|e| context(e, &format!("{label} → code: nothing registered (rerun to resume)")))?;
-            }
-            let code_name = format!("code-{}", &fp[..16]);
-            let code_path = format!("{base}/codes/{code_name}/versions/1");
-            if exists(format!("{base}/codes/{}/versions/1", assets::enc(&code_name))).await?.is_none() {
-                let uri = blob_folder_url(&ctx, dst.account(), dst.container(), &format!("LocalUpload/{fp}/{}", lc.leaf));
-                assets::register_props(&ctx.arm, &ws, Kind::Code, &code_name, &Value::Null, "1", false, &json!({"codeUri": uri})).await?;
-            }
-            l.spec["code"] = json!(format!("azureml:{code_path}"));
-        }
-        let props = json!({"componentSpec": l.spec, "description": l.spec.get("description").cloned().unwrap_or(Value::Null), "tags": l.spec.get("tags").cloned().unwrap_or(json!({}))});
-        assets::register_props(&ctx.arm, &ws, Kind::Component, &cname, &Value::Null, &l.version, false, &props).await?;
-        registered.push(format!("component {cname}:{}", l.version));
-        step_component.insert(l.step.clone(), format!("azureml:{base}/components/{cname}/versions/{}", l.version));
+        step_component.insert(step.clone(), arm_ref);
     }
 
     // 3. The pipeline: definition (default) or job (--submit).
