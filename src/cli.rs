@@ -114,6 +114,9 @@ pub enum Command {
     /// Inspect workspaces.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Notebooks: recover them from a (deleted) workspace's file share, or copy them between workspaces.
+    #[command(subcommand)]
+    Notebooks(NotebooksCommand),
     /// Job outputs and logs straight from storage (also when the control plane is down).
     #[command(subcommand)]
     Outputs(OutputsCommand),
@@ -342,6 +345,97 @@ fn engine_options(concurrency: usize) -> Result<crate::transfer::EngineOptions> 
 }
 
 #[derive(Debug, Subcommand)]
+pub enum NotebooksCommand {
+    /// List the notebook shares of a storage account: size, file count, last modified, snapshots.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List(NotebooksArgs),
+    /// Restore the notebooks of a workspace (deleted or not) from its storage account alone.
+    #[command(long_about = NOTEBOOKS_LONG, after_help = EXIT_CODES_HELP)]
+    Recover(NotebooksArgs),
+    /// Copy the notebooks of --from into --to (or --to-dir), incrementally, verified.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Copy(NotebooksArgs),
+}
+
+const NOTEBOOKS_LONG: &str = "\
+Restore a workspace's notebooks (the Users/<name>/... tree) from its storage account alone; no
+Azure ML API is needed, so this works after the workspace was deleted.
+
+Notebooks live in an Azure Files share: code-391ff5ac-6576-460f-ba4d-7e03433c68b6 (the working
+directory, current workspaces) or azureml-filestore-<workspaceId> (older ones). Without
+--workspace-id or --share, the candidate shares are listed with size, file count, last modified
+and snapshots, and nothing is copied. --snapshot <time> restores from a share snapshot, which may
+hold files deleted since.
+
+Destination: the --to workspace's working-directory share, or --to-dir. Paths are kept; every file
+is verified by sha256; a name that would escape the destination (.., separators) is refused and
+reported, never written. Credential for the source account: AML_FAILOVER_SOURCE_SAS, or
+AML_FAILOVER_SOURCE_ACCOUNT_KEY, or an Entra token (--auth).";
+
+#[derive(Debug, Args)]
+pub struct NotebooksArgs {
+    /// Storage account of the source workspace.
+    #[arg(long, value_name = "NAME")]
+    pub storage_account: Option<String>,
+    /// The source workspace's id (GUID): picks its share.
+    #[arg(long, value_name = "GUID")]
+    pub workspace_id: Option<String>,
+    /// The share to restore from, by name.
+    #[arg(long, value_name = "NAME")]
+    pub share: Option<String>,
+    /// Restore from this share snapshot (see `notebooks list`).
+    #[arg(long, value_name = "TIME")]
+    pub snapshot: Option<String>,
+    /// Read the source from its primary endpoint, or the RA-GRS secondary (<account>-secondary).
+    #[arg(long, default_value = "primary", value_name = "primary|secondary")]
+    pub source_endpoint: String,
+    /// Restore into this local folder instead of a workspace.
+    #[arg(long, value_name = "DIR")]
+    pub to_dir: Option<PathBuf>,
+    /// Show what would be restored; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Files copied at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+    /// Where to write the manifest [default: ./aml-failover-notebooks-manifest.json].
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+}
+
+impl NotebooksArgs {
+    pub fn options(&self, s: &Settings) -> Result<crate::commands::notebooks::NotebooksOptions> {
+        use crate::commands::notebooks::Destination;
+        let secondary = match self.source_endpoint.as_str() {
+            "primary" => false,
+            "secondary" => true,
+            other => return Err(Error::usage(format!("unknown --source-endpoint '{other}': use primary or secondary"))),
+        };
+        if self.concurrency == 0 || self.concurrency > 256 {
+            return Err(Error::usage("--concurrency must be between 1 and 256"));
+        }
+        let destination = match (&self.to_dir, &s.to) {
+            (Some(_), Some(_)) => return Err(Error::usage("give --to (a workspace) or --to-dir (a folder), not both")),
+            (Some(d), None) => Some(Destination::Dir(d.clone())),
+            (None, Some(_)) => Some(Destination::Workspace),
+            (None, None) => None,
+        };
+        Ok(crate::commands::notebooks::NotebooksOptions {
+            storage_account: self.storage_account.clone(),
+            workspace_id: self.workspace_id.clone(),
+            share: self.share.clone(),
+            snapshot: self.snapshot.clone(),
+            secondary,
+            destination,
+            dry_run: self.dry_run,
+            engine: crate::transfer::EngineOptions { concurrency: self.concurrency, ..Default::default() },
+            manifest: self.manifest.clone(),
+            show_all_items: s.verbose > 0,
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
 pub enum OutputsCommand {
     /// List jobs' outputs and logs in the source.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -366,9 +460,10 @@ Two ways in; the report says which was taken:
 Give both and the tool falls back to storage when the control plane does not answer.
 
 Destination layout: failover-outputs/<source>/<job>/outputs/<output>/... and
-failover-outputs/<source>/<job>/artifacts/..., in the failover workspace's default datastore (--to)
-or a local folder (--to-dir); <source> is the source workspace's name, or its workspace id when
-reached through storage only. Every file is verified by sha256; a rerun skips finished files.
+failover-outputs/<source>/<job>/artifacts/..., in the failover workspace's default datastore (--to),
+a local folder (--to-dir), or any blob container (--to-url; its folder path, if given, replaces
+failover-outputs); <source> is the source workspace's name, or its workspace id when reached
+through storage only. Every file is verified by sha256; a rerun skips finished files.
 --register-as-data registers each copied output folder as a uri_folder data asset
 <job>-<output>:1 in the target, only after its files are verified. The source is only read.";
 
@@ -395,6 +490,10 @@ pub struct OutputsArgs {
     /// Copy into this local folder instead of a workspace.
     #[arg(long, value_name = "DIR")]
     pub to_dir: Option<PathBuf>,
+    /// Copy into any blob container: https://<account>.blob.core.windows.net/<container>[/<folder>];
+    /// its SAS in the URL or in AML_FAILOVER_TARGET_SAS, else an Entra token.
+    #[arg(long, value_name = "URL")]
+    pub to_url: Option<String>,
     /// Register each copied output folder as a data asset in the target workspace.
     #[arg(long)]
     pub register_as_data: bool,
@@ -402,7 +501,7 @@ pub struct OutputsArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Files copied at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
     /// Where to write the manifest [default: ./aml-failover-outputs-<UTC time>.json].
     #[arg(long, value_name = "FILE")]
@@ -428,12 +527,15 @@ impl OutputsArgs {
                     .map_err(|_| Error::usage(format!("--since '{t}' is not an RFC 3339 time such as 2026-11-01T00:00:00Z")))
             })
             .transpose()?;
-        let destination = match (&self.to_dir, &s.to) {
-            (Some(_), Some(_)) => return Err(Error::usage("give --to (a workspace) or --to-dir (a folder), not both")),
-            (Some(d), None) => Some(Destination::Dir(d.clone())),
-            (None, Some(_)) => Some(Destination::Workspace),
-            (None, None) if copy => return Err(Error::usage("outputs copy needs --to (a workspace) or --to-dir (a local folder)")),
-            (None, None) => None,
+        let destination = match (&self.to_dir, &self.to_url, &s.to) {
+            (Some(d), None, None) => Some(Destination::Dir(d.clone())),
+            (None, Some(u), None) => Some(Destination::Url(u.clone())),
+            (None, None, Some(_)) => Some(Destination::Workspace),
+            (None, None, None) if copy => {
+                return Err(Error::usage("outputs copy needs --to (a workspace), --to-dir (a local folder) or --to-url (a blob container)"))
+            }
+            (None, None, None) => None,
+            _ => return Err(Error::usage("give one destination: --to (a workspace), --to-dir (a folder) or --to-url (a blob container)")),
         };
         Ok(crate::commands::outputs::OutputsOptions {
             storage_account: self.storage_account.clone(),
@@ -483,9 +585,10 @@ identical ones (same name, version, specification and sha256 of every file) are 
 version that exists with different content is a conflict, reported and never overwritten unless
 --on-conflict says otherwise. --dry-run prints the plan and writes nothing.
 
-Every file is hashed (sha256) while it streams, checked against the source's stored MD5 where
-the service keeps one, and read back from the target; server-side copy is used where the
-storage offers it. A version is registered in the target only after all its files are verified,
+Every file is hashed (sha256) while it streams and checked against the source's stored MD5 where
+the service keeps one; at the target, the service's echo of each block's MD5 must match the bytes
+that were hashed (a target that does not echo is read back; --verify full always reads back).
+Server-side copy is used where the storage offers it, and its result is always read back. A version is registered in the target only after all its files are verified,
 so a failure leaves nothing half-registered, and a rerun resumes (files already verified in the
 target are not copied again). Versions keep their numbers; tags, properties, description, model
 type, flavors, stage, image, conda file, build context and inference config come along.
@@ -518,11 +621,19 @@ pub struct CopyArgs {
     #[arg(long, default_value = "auto", value_name = "auto|never")]
     pub server_side: String,
     /// Files copied at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
-    /// Block size in MiB for streaming (memory stays under concurrency x 3 blocks).
+    /// Block size in MiB for streaming.
     #[arg(long, default_value_t = 4, value_name = "MIB")]
     pub block_size_mib: usize,
+    /// File data held in memory at most, in MiB, across all files in flight.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub memory_mib: usize,
+    /// How streamed copies are checked at the target: landed (the service's echo of each
+    /// block's MD5 must match the bytes hashed with sha256; read back where it does not echo)
+    /// or full (also read every file back and compare its sha256).
+    #[arg(long, default_value = "landed", value_name = "landed|full")]
+    pub verify: String,
     /// Where to write the manifest [default: ./aml-failover-manifest-<UTC time>.json].
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
@@ -560,6 +671,14 @@ impl CopyArgs {
             "never" => ServerSide::Never,
             other => return Err(Error::usage(format!("unknown --server-side '{other}': use auto or never"))),
         };
+        let verify = match self.verify.as_str() {
+            "landed" => crate::transfer::Verify::Landed,
+            "full" => crate::transfer::Verify::Full,
+            other => return Err(Error::usage(format!("unknown --verify '{other}': use landed or full"))),
+        };
+        if self.memory_mib < 2 * self.block_size_mib {
+            return Err(Error::usage("--memory-mib must hold at least two blocks (2 x --block-size-mib)"));
+        }
         Ok(crate::commands::copy::CopyOptions {
             selection: crate::assets::Selection {
                 kinds: crate::assets::Kind::parse_list(&self.kinds)?,
@@ -572,6 +691,8 @@ impl CopyArgs {
                 concurrency: self.concurrency,
                 block_size: self.block_size_mib * 1024 * 1024,
                 server_side,
+                verify,
+                memory_budget: self.memory_mib * 1024 * 1024,
                 ..Default::default()
             },
             manifest: self.manifest.clone(),

@@ -3,18 +3,22 @@
 pub mod assets_cmd;
 pub mod component_data;
 pub mod copy;
+pub mod notebooks;
 pub mod outputs;
 pub mod pipeline_cmd;
 pub mod progress;
 pub mod workspace_show;
 
-use crate::cli::{AssetCommand, Cli, Command, OutputFormat, OutputsCommand, WorkspaceCommand};
+use crate::cli::{AssetCommand, Cli, Command, NotebooksCommand, OutputFormat, OutputsCommand, WorkspaceCommand};
 use crate::error::{Exit, Result};
 
 pub async fn run(cli: &Cli) -> Result<Exit> {
     let settings = cli.settings()?;
     match &cli.command {
         Command::Workspace(WorkspaceCommand::Show) => workspace_show::run(&settings).await,
+        Command::Notebooks(NotebooksCommand::List(a)) => notebooks::list(&settings, &a.options(&settings)?).await,
+        Command::Notebooks(NotebooksCommand::Recover(a)) => notebooks::recover(&settings, &a.options(&settings)?).await,
+        Command::Notebooks(NotebooksCommand::Copy(a)) => notebooks::copy(&settings, &a.options(&settings)?).await,
         Command::Outputs(OutputsCommand::List(a)) => outputs::list(&settings, &a.options(&settings, false)?).await,
         Command::Outputs(OutputsCommand::Copy(a)) => outputs::copy(&settings, &a.options(&settings, true)?).await,
         Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
