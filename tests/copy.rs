@@ -268,14 +268,14 @@ fn corruption_in_transit_is_detected_nothing_half_copied_is_registered_and_a_rer
     // Streaming: every read of that source blob arrives with one byte flipped; the source's
     // stored Content-MD5 exposes it before anything is published.
     tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob));
-    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--server-side", "never", "--manifest", &m, "-o", "json"]);
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--server-side", "never", "--manifest", &m, "-o", "json"]);
     check_failed(&r);
     assert_eq!(r.json()["summary"]["failed"], 1, "{}", r.json()["summary"]);
     // Server-side: the service copies the bytes itself; the read-back of what landed (here
     // corrupted on its way back) no longer matches the source's MD5, and the copy is deleted.
     tb.clear_storage_faults();
     tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", "model.pkl"));
-    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--server-side", "auto", "--manifest", &m, "-o", "json"]);
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--server-side", "auto", "--manifest", &m, "-o", "json"]);
     check_failed(&r);
     // Everything else arrived; a rerun without the fault copies only what is missing.
     tb.clear_storage_faults();
