@@ -5,7 +5,7 @@
 //! `azure_storage_blob` crate has no Shared Key support, which datastores' `listSecrets` needs.
 
 use super::{
-    Capabilities, FinishInfo, ObjectMeta, ObjectWriter, Store, StorageCredential, StorePath, SHA256_METADATA,
+    Capabilities, FinishInfo, Hold, ObjectMeta, ObjectWriter, Store, StorageCredential, StorePath, SHA256_METADATA,
     SOURCE_METADATA,
 };
 use crate::error::{Error, Result};
@@ -341,7 +341,14 @@ impl Store for BlobStore {
     }
 
     async fn writer(&self, path: &StorePath, _size: u64) -> Result<Box<dyn ObjectWriter>> {
-        Ok(Box::new(BlobWriter { store: self.clone(), path: path.clone(), blocks: Vec::new(), pending_small: None, confirmed: true }))
+        Ok(Box::new(BlobWriter {
+            store: self.clone(),
+            path: path.clone(),
+            blocks: Vec::new(),
+            pending_small: None,
+            inflight: Default::default(),
+            confirmed: true,
+        }))
     }
 
     async fn delete(&self, path: &StorePath) -> Result<()> {
@@ -414,15 +421,21 @@ impl Store for BlobStore {
     }
 }
 
-/// Writes a blob as uncommitted blocks, each with transactional MD5; `finish` commits the
-/// block list (with the whole-object MD5 and sha256 metadata). A blob that fits one block
-/// is sent with a single Put Blob instead.
+/// Blocks of one blob sent at once.
+const BLOCKS_IN_FLIGHT: usize = 4;
+
+/// Writes a blob as uncommitted blocks, each with transactional MD5, up to
+/// [`BLOCKS_IN_FLIGHT`] at a time; `finish` waits for them and commits the block list (with the
+/// whole-object MD5 and sha256 metadata). A blob that fits one block is sent with a single Put
+/// Blob instead.
 struct BlobWriter {
     store: BlobStore,
     path: StorePath,
     blocks: Vec<String>,
     /// The first block, held back until we know whether it is the only one.
-    pending_small: Option<(Bytes, [u8; 16])>,
+    pending_small: Option<(Bytes, [u8; 16], Hold)>,
+    /// Block uploads under way; each yields whether the service confirmed what it received.
+    inflight: std::collections::VecDeque<tokio::task::JoinHandle<Result<bool>>>,
     /// Every request so far had its body's MD5 echoed back by the service, and it matched.
     confirmed: bool,
 }
@@ -440,16 +453,42 @@ fn landed(resp: &reqwest::Response, sent: [u8; 16], what: &str) -> Result<bool> 
     }
 }
 
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        // Not finished (or failed): stop the block uploads still under way. Uncommitted blocks
+        // are never part of the blob; the service discards them.
+        for h in &self.inflight {
+            h.abort();
+        }
+    }
+}
+
 impl BlobWriter {
-    async fn put_block(&mut self, data: Bytes, md5: [u8; 16]) -> Result<()> {
+    async fn wait_one(&mut self) -> Result<()> {
+        if let Some(h) = self.inflight.pop_front() {
+            let ok = h.await.map_err(|e| Error::Internal(format!("block upload task failed: {e}")))??;
+            self.confirmed &= ok;
+        }
+        Ok(())
+    }
+
+    async fn put_block(&mut self, data: Bytes, md5: [u8; 16], hold: Hold) -> Result<()> {
+        while self.inflight.len() >= BLOCKS_IN_FLIGHT {
+            self.wait_one().await?;
+        }
         let id = B64.encode(format!("aml-failover-block-{:08}", self.blocks.len()));
         let mut u = self.store.blob_url(self.path.as_str());
         u.query_pairs_mut().append_pair("comp", "block").append_pair("blockid", &id);
         let mut h = HeaderMap::new();
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(data.len()));
         h.insert("content-md5", HeaderValue::from_str(&B64.encode(md5)).expect("base64"));
-        let resp = self.store.send(Method::PUT, u, h, Some(data)).await?;
-        self.confirmed &= landed(&resp, md5, &self.store.uri(&self.path))?;
+        let store = self.store.clone();
+        let what = self.store.uri(&self.path);
+        self.inflight.push_back(tokio::spawn(async move {
+            let resp = store.send(Method::PUT, u, h, Some(data)).await?;
+            drop(hold);
+            landed(&resp, md5, &what)
+        }));
         self.blocks.push(id);
         Ok(())
     }
@@ -457,20 +496,23 @@ impl BlobWriter {
 
 #[async_trait]
 impl ObjectWriter for BlobWriter {
-    async fn write_block(&mut self, data: Bytes, md5: [u8; 16]) -> Result<()> {
-        if let Some((d, m)) = self.pending_small.take() {
-            self.put_block(d, m).await?;
+    async fn write_block(&mut self, data: Bytes, md5: [u8; 16], hold: Hold) -> Result<()> {
+        if let Some((d, m, h)) = self.pending_small.take() {
+            self.put_block(d, m, h).await?;
         }
         if self.blocks.is_empty() {
-            self.pending_small = Some((data, md5));
+            self.pending_small = Some((data, md5, hold));
             return Ok(());
         }
-        self.put_block(data, md5).await
+        self.put_block(data, md5, hold).await
     }
 
     async fn finish(mut self: Box<Self>, info: FinishInfo) -> Result<bool> {
+        while !self.inflight.is_empty() {
+            self.wait_one().await?;
+        }
         if self.blocks.is_empty() {
-            let (data, _) = self.pending_small.take().unwrap_or((Bytes::new(), info.md5));
+            let (data, _, _hold) = self.pending_small.take().unwrap_or((Bytes::new(), info.md5, Hold::none()));
             let resp = self.store.put_small(&self.path, data, &info).await?;
             return landed(&resp, info.md5, &self.store.uri(&self.path));
         }

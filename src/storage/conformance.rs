@@ -13,7 +13,7 @@ use sha2::Sha256;
 pub async fn write_all(s: &dyn Store, p: &StorePath, data: &[u8], block: usize) -> Result<bool> {
     let mut w = s.writer(p, data.len() as u64).await?;
     for chunk in data.chunks(block.max(1)) {
-        w.write_block(Bytes::copy_from_slice(chunk), Md5::digest(chunk).into()).await?;
+        w.write_block(Bytes::copy_from_slice(chunk), Md5::digest(chunk).into(), super::Hold::none()).await?;
     }
     w.finish(FinishInfo { sha256: hex::encode(Sha256::digest(data)), md5: Md5::digest(data).into(), source: Some("0123456789abcdef-0x1".into()) }).await
 }
@@ -54,8 +54,8 @@ async fn nothing_visible_until_finish(s: &dyn Store) {
     let p = StorePath::parse("conf/unfinished.bin").unwrap();
     {
         let mut w = s.writer(&p, 20).await.unwrap();
-        w.write_block(Bytes::from_static(b"0123456789"), Md5::digest(b"0123456789").into()).await.unwrap();
-        w.write_block(Bytes::from_static(b"0123456789"), Md5::digest(b"0123456789").into()).await.unwrap();
+        w.write_block(Bytes::from_static(b"0123456789"), Md5::digest(b"0123456789").into(), super::Hold::none()).await.unwrap();
+        w.write_block(Bytes::from_static(b"0123456789"), Md5::digest(b"0123456789").into(), super::Hold::none()).await.unwrap();
         // Dropped without finish.
     }
     assert!(s.head(&p).await.unwrap().is_none(), "{}: an unfinished write became visible", s.describe());

@@ -390,7 +390,7 @@ struct FileWriter {
 
 #[async_trait]
 impl ObjectWriter for FileWriter {
-    async fn write_block(&mut self, data: Bytes, md5: [u8; 16]) -> Result<()> {
+    async fn write_block(&mut self, data: Bytes, md5: [u8; 16], _hold: super::Hold) -> Result<()> {
         // Put Range takes at most 4 MiB; larger blocks go up in pieces (each with its own MD5).
         let chunks: Vec<Bytes> = if data.len() <= MAX_RANGE {
             vec![data]

@@ -146,7 +146,7 @@ struct LocalWriter {
 
 #[async_trait]
 impl ObjectWriter for LocalWriter {
-    async fn write_block(&mut self, data: Bytes, _md5: [u8; 16]) -> Result<()> {
+    async fn write_block(&mut self, data: Bytes, _md5: [u8; 16], _hold: super::Hold) -> Result<()> {
         let f = self.file.as_mut().expect("open until finish");
         f.write_all(&data).await.map_err(|e| Error::Usage(format!("cannot write {}: {e}", self.partial.display())))
     }

@@ -186,12 +186,23 @@ pub struct FinishInfo {
 #[async_trait]
 pub trait ObjectWriter: Send {
     /// Appends the next block. `md5` is the block's MD5, which the backend lets the service
-    /// check on arrival where it can (blob: transactional Content-MD5).
-    async fn write_block(&mut self, data: Bytes, md5: [u8; 16]) -> Result<()>;
+    /// check on arrival where it can (blob: transactional Content-MD5). `hold` is kept alive
+    /// until the block's bytes are no longer held (a writer may send blocks in the background).
+    async fn write_block(&mut self, data: Bytes, md5: [u8; 16], hold: Hold) -> Result<()>;
     /// Publishes the object with `info` recorded. Returns whether the service confirmed every
     /// byte it received (it echoed each piece's MD5 and every echo matched); `false` means the
     /// caller must read the object back to know what landed.
     async fn finish(self: Box<Self>, info: FinishInfo) -> Result<bool>;
+}
+
+/// Something that must live as long as a block's bytes are held in memory (the engine's memory
+/// permit), handed to the writer with the block.
+pub struct Hold(pub Option<Box<dyn Send + Sync>>);
+
+impl Hold {
+    pub fn none() -> Hold {
+        Hold(None)
+    }
 }
 
 /// Optional server-side capabilities. A store that lacks one returns `None`, and the

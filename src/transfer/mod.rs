@@ -23,7 +23,7 @@
 //! all files in flight (`memory_budget`), whatever the file sizes and the concurrency.
 
 use crate::error::{Error, Result};
-use crate::storage::{FinishInfo, ObjectMeta, ObjectWriter, Store, StorePath};
+use crate::storage::{FinishInfo, Hold, ObjectMeta, ObjectWriter, Store, StorePath};
 use std::collections::HashMap;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -370,12 +370,12 @@ impl Engine {
         let mut written = 0u64;
         let mut blocks = std::pin::pin!(self.blocks(&*job.src, &job.src_path, job.size));
         while let Some(next) = blocks.next().await {
-            let (chunk, _permit) = next?;
+            let (chunk, permit) = next?;
             sha.update(&chunk);
             md5.update(&chunk);
             let block_md5: [u8; 16] = Md5::digest(&chunk).into();
             let n = chunk.len() as u64;
-            writer.write_block(chunk, block_md5).await?;
+            writer.write_block(chunk, block_md5, Hold(Some(Box::new(permit)))).await?;
             written += n;
             self.reporter.bytes(n);
         }
