@@ -627,7 +627,7 @@ pub struct CopyArgs {
     #[arg(long, default_value_t = 4, value_name = "MIB")]
     pub block_size_mib: usize,
     /// File data held in memory at most, in MiB, across all files in flight.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    #[arg(long, default_value_t = 48, value_name = "MIB")]
     pub memory_mib: usize,
     /// How streamed copies are checked at the target: landed (the service's echo of each
     /// block's MD5 must match the bytes hashed with sha256; read back where it does not echo)

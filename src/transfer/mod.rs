@@ -108,7 +108,7 @@ impl Default for EngineOptions {
             server_side: ServerSide::Auto,
             verify: Verify::Landed,
             file_retries: 2,
-            memory_budget: 64 * 1024 * 1024,
+            memory_budget: 48 * 1024 * 1024,
             read_ahead: 4,
         }
     }
