@@ -398,7 +398,7 @@ pub struct NotebooksArgs {
     /// Files copied at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
-    /// Where to write the manifest [default: ./aml-failover-notebooks-manifest.json].
+    /// Where to write the manifest [default: ./aml-failover-notebooks-<UTC time>.json].
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
 }

@@ -141,7 +141,49 @@ pub struct Report {
     pub manifest: Option<String>,
 }
 
+impl FileRecord {
+    /// The record of one transferred file: what the engine reported for `job`.
+    pub fn from_result(path: String, job: &crate::transfer::FileJob, r: &crate::error::Result<crate::transfer::FileDone>) -> FileRecord {
+        match r {
+            Ok(done) => FileRecord {
+                path,
+                size: done.size,
+                sha256: Some(done.sha256.clone()),
+                source_uri: job.src.uri(&job.src_path),
+                target_uri: Some(job.dst.uri(&job.dst_path)),
+                method: Some(done.method),
+                error: None,
+            },
+            Err(e) => FileRecord {
+                path,
+                size: job.size,
+                sha256: None,
+                source_uri: job.src.uri(&job.src_path),
+                target_uri: None,
+                method: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
 impl Report {
+    /// Writes the report as the run's manifest (atomically: a `.partial` file renamed into
+    /// place) to `path`, or to `./<stem>-<UTC time>.json`, and records where.
+    pub fn write_manifest(&mut self, path: Option<std::path::PathBuf>, stem: &str) -> crate::error::Result<()> {
+        let path = path.unwrap_or_else(|| {
+            let stamp: String = self.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+            let (d, t) = stamp.split_at(8.min(stamp.len()));
+            std::path::PathBuf::from(format!("{stem}-{d}T{t}Z.json"))
+        });
+        self.manifest = Some(path.display().to_string());
+        let text = serde_json::to_string_pretty(&self).expect("report serializes");
+        let tmp = path.with_extension("json.partial");
+        std::fs::write(&tmp, text.as_bytes()).and_then(|_| std::fs::rename(&tmp, &path)).map_err(|e| {
+            crate::error::Error::usage(format!("cannot write the manifest {}: {e} (choose another --manifest path)", path.display()))
+        })
+    }
+
     pub fn summarize(&mut self) {
         let mut s = Summary { items: self.items.len(), ..Default::default() };
         for i in &self.items {

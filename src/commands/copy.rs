@@ -435,26 +435,7 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
 
     let mut files_by_item: HashMap<Key, Vec<FileRecord>> = HashMap::new();
     for ((key, rel), (job, r)) in job_owner.into_iter().zip(jobs.iter().zip(results)) {
-        let rec = match r {
-            Ok(done) => FileRecord {
-                path: rel,
-                size: done.size,
-                sha256: Some(done.sha256),
-                source_uri: job.src.uri(&job.src_path),
-                target_uri: Some(job.dst.uri(&job.dst_path)),
-                method: Some(done.method),
-                error: None,
-            },
-            Err(e) => FileRecord {
-                path: rel,
-                size: job.size,
-                sha256: None,
-                source_uri: job.src.uri(&job.src_path),
-                target_uri: None,
-                method: None,
-                error: Some(e.to_string()),
-            },
-        };
+        let rec = FileRecord::from_result(rel, job, &r);
         files_by_item.entry(key).or_default().push(rec);
     }
 
@@ -650,16 +631,7 @@ fn finish(s: &Settings, o: &CopyOptions, mut report: Report, started: Instant) -
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.summarize();
     if !o.dry_run {
-        let path = o.manifest.clone().unwrap_or_else(|| {
-            let stamp: String = report.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
-            PathBuf::from(format!("aml-failover-manifest-{}T{}Z.json", &stamp[..8.min(stamp.len())], &stamp[8.min(stamp.len())..]))
-        });
-        report.manifest = Some(path.display().to_string());
-        let text = serde_json::to_string_pretty(&report).expect("report serializes");
-        let tmp = path.with_extension("json.partial");
-        std::fs::write(&tmp, text.as_bytes())
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| Error::usage(format!("cannot write the manifest {}: {e} (choose another --manifest path)", path.display())))?;
+        report.write_manifest(o.manifest.clone(), "aml-failover-manifest")?;
     }
     match s.output {
         OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),

@@ -244,15 +244,14 @@ async fn transfer(s: &Settings, o: &NotebooksOptions, command: &'static str, sha
             None => (Status::Planned, "would copy".to_string(), FileRecord {
                 path: job.src_path.to_string(), size: job.size, sha256: None, source_uri: job.src.uri(&job.src_path),
                 target_uri: None, method: None, error: None }),
-            Some(Ok(d)) => (
-                if d.method == crate::transfer::Method::AlreadyPresent { Status::Skipped } else { Status::Copied },
-                if d.method == crate::transfer::Method::AlreadyPresent { "already there, verified".into() } else { "restored and verified".into() },
-                FileRecord { path: job.src_path.to_string(), size: d.size, sha256: Some(d.sha256.clone()), source_uri: job.src.uri(&job.src_path),
-                    target_uri: Some(job.dst.uri(&job.dst_path)), method: Some(d.method), error: None },
-            ),
-            Some(Err(e)) => (Status::Failed, e.to_string(), FileRecord {
-                path: job.src_path.to_string(), size: job.size, sha256: None, source_uri: job.src.uri(&job.src_path),
-                target_uri: None, method: None, error: Some(e.to_string()) }),
+            Some(r) => {
+                let rec = FileRecord::from_result(job.src_path.to_string(), job, r);
+                match r {
+                    Ok(d) if d.method == crate::transfer::Method::AlreadyPresent => (Status::Skipped, "already there, verified".to_string(), rec),
+                    Ok(_) => (Status::Copied, "restored and verified".to_string(), rec),
+                    Err(e) => (Status::Failed, e.to_string(), rec),
+                }
+            }
         };
         recs.push(item(job.src_path.as_str(), status, reason, vec![rec]));
     }
@@ -263,12 +262,7 @@ async fn transfer(s: &Settings, o: &NotebooksOptions, command: &'static str, sha
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.summarize();
     if !o.dry_run {
-        let path = o.manifest.clone().unwrap_or_else(|| PathBuf::from("aml-failover-notebooks-manifest.json"));
-        report.manifest = Some(path.display().to_string());
-        let tmp = path.with_extension("json.partial");
-        std::fs::write(&tmp, serde_json::to_string_pretty(&report).expect("serializes"))
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| Error::usage(format!("cannot write the manifest {}: {e}", path.display())))?;
+        report.write_manifest(o.manifest.clone(), "aml-failover-notebooks")?;
     }
     match s.output {
         OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("serializes")),

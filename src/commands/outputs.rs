@@ -224,26 +224,7 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
 
     let mut files: Vec<Vec<FileRecord>> = src.parts.iter().map(|_| Vec::new()).collect();
     for ((i, rel), (job, r)) in owner.into_iter().zip(jobs.iter().zip(results)) {
-        files[i].push(match r {
-            Ok(d) => FileRecord {
-                path: rel,
-                size: d.size,
-                sha256: Some(d.sha256),
-                source_uri: job.src.uri(&job.src_path),
-                target_uri: Some(job.dst.uri(&job.dst_path)),
-                method: Some(d.method),
-                error: None,
-            },
-            Err(e) => FileRecord {
-                path: rel,
-                size: job.size,
-                sha256: None,
-                source_uri: job.src.uri(&job.src_path),
-                target_uri: None,
-                method: None,
-                error: Some(e.to_string()),
-            },
-        });
+        files[i].push(FileRecord::from_result(rel, job, &r));
     }
     for (p, f) in src.parts.iter().zip(files) {
         let failed = f.iter().filter(|x| x.error.is_some()).count();
@@ -314,15 +295,7 @@ fn finish(s: &Settings, o: &OutputsOptions, mut report: Report, started: Instant
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.summarize();
     if !o.dry_run {
-        let path = o.manifest.clone().unwrap_or_else(|| {
-            let stamp: String = report.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
-            PathBuf::from(format!("aml-failover-outputs-{}T{}Z.json", &stamp[..8.min(stamp.len())], &stamp[8.min(stamp.len())..]))
-        });
-        report.manifest = Some(path.display().to_string());
-        let tmp = path.with_extension("json.partial");
-        std::fs::write(&tmp, serde_json::to_string_pretty(&report).expect("serializes"))
-            .and_then(|_| std::fs::rename(&tmp, &path))
-            .map_err(|e| Error::usage(format!("cannot write the manifest {}: {e}", path.display())))?;
+        report.write_manifest(o.manifest.clone(), "aml-failover-outputs")?;
     }
     match s.output {
         OutputFormat::Json => {
