@@ -340,11 +340,12 @@ impl Store for BlobStore {
         Ok(data)
     }
 
-    async fn writer(&self, path: &StorePath, _size: u64) -> Result<Box<dyn ObjectWriter>> {
+    async fn writer(&self, path: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>> {
         Ok(Box::new(BlobWriter {
             store: self.clone(),
             path: path.clone(),
             blocks: Vec::new(),
+            size,
             pending_small: None,
             inflight: Default::default(),
             confirmed: true,
@@ -432,7 +433,9 @@ struct BlobWriter {
     store: BlobStore,
     path: StorePath,
     blocks: Vec<String>,
-    /// The first block, held back until we know whether it is the only one.
+    /// The object's size: a first block that is the whole object goes up as one Put Blob.
+    size: u64,
+    /// The whole object when it is one block, sent by `finish` as one Put Blob.
     pending_small: Option<(Bytes, [u8; 16], Hold)>,
     /// Block uploads under way; each yields whether the service confirmed what it received.
     inflight: std::collections::VecDeque<tokio::task::JoinHandle<Result<bool>>>,
@@ -497,12 +500,14 @@ impl BlobWriter {
 #[async_trait]
 impl ObjectWriter for BlobWriter {
     async fn write_block(&mut self, data: Bytes, md5: [u8; 16], hold: Hold) -> Result<()> {
-        if let Some((d, m, h)) = self.pending_small.take() {
-            self.put_block(d, m, h).await?;
-        }
-        if self.blocks.is_empty() {
+        // Never hold a block back while waiting for another: with a shared memory budget,
+        // files each holding one block and waiting for a second could wait on each other.
+        if self.blocks.is_empty() && self.pending_small.is_none() && data.len() as u64 == self.size {
             self.pending_small = Some((data, md5, hold));
             return Ok(());
+        }
+        if let Some((d, m, h)) = self.pending_small.take() {
+            self.put_block(d, m, h).await?;
         }
         self.put_block(data, md5, hold).await
     }
@@ -576,6 +581,31 @@ mod tests {
         let many = StorePath::parse("confirm/many.bin").unwrap();
         conformance::write_all(&s, &many, &[4u8; 3000], 1000).await.unwrap();
         assert_eq!(&s.get_range(&many, 0, 3000).await.unwrap()[..], &[4u8; 3000][..]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn many_multi_block_files_finish_within_a_two_block_budget() {
+        use std::sync::Arc;
+        use crate::transfer::{Engine, EngineOptions, FileJob, ServerSide, Silent};
+        let az = azurite().await;
+        let s = Arc::new(store(&az, false, DEV_KEY, "budget"));
+        s.create_if_missing().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let src = Arc::new(crate::storage::local::LocalStore::new(dir.path()));
+        let mut jobs = Vec::new();
+        for i in 0..8u8 {
+            std::fs::write(dir.path().join(format!("f{i}")), vec![i; 3500]).unwrap();
+            let p = StorePath::parse(&format!("f{i}")).unwrap();
+            jobs.push(FileJob { src: src.clone(), src_path: p.clone(), dst: s.clone(), dst_path: p, size: 3500, expected_sha256: None, src_md5: None, src_tag: None });
+        }
+        // 8 files of 4 blocks each at once, memory for 2 blocks in all: must still finish.
+        let e = Engine::new(
+            EngineOptions { concurrency: 8, block_size: 1000, memory_budget: 2000, server_side: ServerSide::Never, ..Default::default() },
+            Arc::new(Silent),
+        );
+        let done = tokio::time::timeout(Duration::from_secs(20), e.run(jobs)).await.expect("the copies deadlocked");
+        assert!(done.iter().all(|r| r.is_ok()), "{done:?}");
+        assert_eq!(&s.get_range(&StorePath::parse("f7").unwrap(), 0, 3500).await.unwrap()[..], &[7u8; 3500][..]);
     }
 
     #[tokio::test(flavor = "multi_thread")]
