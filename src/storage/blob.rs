@@ -101,37 +101,15 @@ pub async fn list_containers(
     retry: RetryPolicy,
     prefix: &str,
 ) -> Result<Vec<String>> {
-    // A store on a placeholder container gives us signing, SAS and retries.
-    let probe = BlobStore::new(http, account_url, "", "placeholder", cred, retry)?;
+    let rest = StorageRest { http, cred, retry, service: Service::Blob };
     let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let mut u = account_url.clone();
-        u.set_query(None);
-        if !u.path().ends_with('/') {
-            let p = format!("{}/", u.path());
-            u.set_path(&p);
-        }
-        {
-            let mut q = u.query_pairs_mut();
-            q.append_pair("comp", "list");
-            if !prefix.is_empty() {
-                q.append_pair("prefix", prefix);
-            }
-            if let Some(m) = &marker {
-                q.append_pair("marker", m);
-            }
-        }
-        let resp = probe.send(Method::GET, u, HeaderMap::new(), None).await?;
-        let text = resp.text().await.map_err(|e| probe.transport(&e))?;
+    super::rest::list_account(&rest, account_url, &[], prefix, |text| {
         let parsed: ContainerList =
-            quick_xml::de::from_str(&text).map_err(|e| Error::Service(format!("listing containers: unexpected XML: {e}")))?;
+            quick_xml::de::from_str(text).map_err(|e| Error::Service(format!("listing containers: unexpected XML: {e}")))?;
         out.extend(parsed.containers.items.into_iter().map(|c| c.name));
-        match parsed.next_marker.filter(|m| !m.is_empty()) {
-            Some(m) => marker = Some(m),
-            None => break,
-        }
-    }
+        Ok(parsed.next_marker)
+    })
+    .await?;
     out.sort();
     Ok(out)
 }

@@ -263,39 +263,18 @@ impl FileShareStore {
 
 /// The account's shares whose names start with `prefix`, with their snapshots.
 pub async fn list_shares(http: reqwest::Client, account_url: &Url, cred: StorageCredential, retry: RetryPolicy, prefix: &str) -> Result<Vec<ShareInfo>> {
-    let probe = FileShareStore::new(http, account_url, "placeholder", None, cred, retry)?;
+    let rest = StorageRest { http, cred, retry, service: Service::File };
     let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let mut u = account_url.clone();
-        u.set_query(None);
-        if !u.path().ends_with('/') {
-            let p = format!("{}/", u.path());
-            u.set_path(&p);
-        }
-        {
-            let mut q = u.query_pairs_mut();
-            q.append_pair("comp", "list").append_pair("include", "snapshots");
-            if !prefix.is_empty() {
-                q.append_pair("prefix", prefix);
-            }
-            if let Some(m) = &marker {
-                q.append_pair("marker", m);
-            }
-        }
-        let resp = probe.send(Method::GET, u, HeaderMap::new(), None).await?;
-        let text = resp.text().await.map_err(|e| probe.transport(&e))?;
-        let parsed: ShareList = quick_xml::de::from_str(&text).map_err(|e| Error::Service(format!("listing shares: unexpected XML: {e}")))?;
+    super::rest::list_account(&rest, account_url, &[("include", "snapshots")], prefix, |text| {
+        let parsed: ShareList = quick_xml::de::from_str(text).map_err(|e| Error::Service(format!("listing shares: unexpected XML: {e}")))?;
         out.extend(parsed.shares.items.into_iter().map(|s| ShareInfo {
             name: s.name,
             snapshot: s.snapshot.filter(|x| !x.is_empty()),
             last_modified: s.properties.get("Last-Modified").cloned(),
         }));
-        match parsed.next_marker.filter(|m| !m.is_empty()) {
-            Some(m) => marker = Some(m),
-            None => break,
-        }
-    }
+        Ok(parsed.next_marker)
+    })
+    .await?;
     Ok(out)
 }
 

@@ -138,3 +138,42 @@ impl StorageRest {
         ))
     }
 }
+
+/// Lists at the account level (`GET <account>/?comp=list`, as List Containers and List Shares
+/// do), following `NextMarker`: `page` parses one page's XML and returns its next marker.
+pub async fn list_account(
+    rest: &StorageRest,
+    account_url: &Url,
+    extra: &[(&str, &str)],
+    prefix: &str,
+    mut page: impl FnMut(&str) -> Result<Option<String>>,
+) -> Result<()> {
+    let mut marker: Option<String> = None;
+    loop {
+        let mut u = account_url.clone();
+        u.set_query(None);
+        if !u.path().ends_with('/') {
+            let p = format!("{}/", u.path());
+            u.set_path(&p);
+        }
+        {
+            let mut q = u.query_pairs_mut();
+            q.append_pair("comp", "list");
+            for (k, v) in extra {
+                q.append_pair(k, v);
+            }
+            if !prefix.is_empty() {
+                q.append_pair("prefix", prefix);
+            }
+            if let Some(m) = &marker {
+                q.append_pair("marker", m);
+            }
+        }
+        let resp = rest.send(Method::GET, u.clone(), HeaderMap::new(), None).await?;
+        let text = resp.text().await.map_err(|e| rest.transport(&u, &e))?;
+        match page(&text)?.filter(|m| !m.is_empty()) {
+            Some(m) => marker = Some(m),
+            None => return Ok(()),
+        }
+    }
+}
