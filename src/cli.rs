@@ -123,6 +123,9 @@ pub enum Command {
     /// Copy every asset kind from --from into --to, in dependency order, verified, then registered.
     #[command(long_about = COPY_LONG, after_help = EXIT_CODES_HELP)]
     Copy(CopyArgs),
+    /// Check that --to holds every asset version of --from, identical (drift: missing, different, extra); writes nothing.
+    #[command(long_about = VERIFY_LONG, after_help = EXIT_CODES_HELP)]
+    Verify(VerifyArgs),
     /// Models as az ml YAML: list, download (files + model.yml), register from a model.yml.
     #[command(subcommand)]
     Model(AssetCommand),
@@ -715,6 +718,51 @@ impl CopyArgs {
                 accept_warnings: self.accept_data_warnings,
                 copy_data: self.copy_data,
             },
+        })
+    }
+}
+
+const VERIFY_LONG: &str = "\
+Check that the --to (failover) workspace holds every asset version of the --from (primary)
+workspace, identical, without changing anything: for the scheduled job that keeps a region ready.
+
+Each selected version is compared with the target's version of the same name and number exactly
+as `copy` plans it: specification, and the sha256 of every file (a target copy that records the
+source version it was verified from is not read again). Each is reported as
+  in-sync       identical in both
+  missing       in the source, not in the target          -> `aml-failover copy` brings it over
+  different     same name and version, other content      -> the reasons name the file or field
+  extra         in the target, not in the source           (deleted in the primary, or made in the failover)
+  unverifiable  the source's files could not be read
+The human output lists only what drifted, then one summary line; -v lists everything. -o json
+prints one document (schemaVersion 1, command \"verify\") with every item, its state and reasons.
+Nothing is written, not even a manifest, unless --manifest FILE asks for the report there.
+
+Exit 0: in sync. Exit 7: drifted (alert on it). Exit 1: nothing drifted, but some source
+versions could not be checked. Other codes: the run itself failed (see below).
+
+  aml-failover verify --from ./primary/config.json --to ./failover/config.json -q -o json";
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Asset kinds to check, comma-separated: models, environments, code, components, pipelines, data (or all).
+    #[arg(long, default_value = "all", value_name = "KINDS")]
+    pub kinds: String,
+    /// Only assets whose name matches (wildcards * and ?).
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Option<String>,
+    /// Also write the JSON report to this file (by default verify writes nothing).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+}
+
+impl VerifyArgs {
+    pub fn options(&self, verbose: u8) -> Result<crate::commands::verify::VerifyOptions> {
+        Ok(crate::commands::verify::VerifyOptions {
+            kinds: crate::assets::Kind::parse_list(&self.kinds)?,
+            name: self.name.clone(),
+            manifest: self.manifest.clone(),
+            show_all_items: verbose > 0,
         })
     }
 }

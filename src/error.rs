@@ -25,6 +25,8 @@ pub enum Exit {
     Unavailable = 5,
     /// The service refused the request for another reason (4xx/5xx not covered above).
     Service = 6,
+    /// `verify`: the target has drifted from the source (versions missing, different or extra).
+    Drifted = 7,
     /// A bug or an unexpected condition in the tool.
     Internal = 10,
 }
@@ -45,6 +47,7 @@ Exit codes:
   4  not found: the workspace or resource does not exist
   5  unavailable: an endpoint was unreachable or kept failing (network, region down, throttling)
   6  service error: the service refused the request for another reason
+  7  drifted (verify): the target lacks, differs from, or has more than the source; the report lists each
   10 internal error: a bug; please report it with the output of -v";
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +111,7 @@ mod tests {
             Exit::NotFound,
             Exit::Unavailable,
             Exit::Service,
+            Exit::Drifted,
             Exit::Internal,
         ];
         let mut seen = std::collections::HashSet::new();

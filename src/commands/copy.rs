@@ -73,7 +73,7 @@ fn needed_kinds(kinds: &[Kind]) -> Vec<Kind> {
     out
 }
 
-fn ws_id(w: &WorkspaceRef) -> WsId {
+pub(crate) fn ws_id(w: &WorkspaceRef) -> WsId {
     (w.subscription_id.clone(), w.resource_group.clone(), w.workspace_name.clone())
 }
 
@@ -223,63 +223,14 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
 
     // Resolve content and compare with the target (reads hashes only where a target exists).
     let conc = o.engine.concurrency.max(1);
-    let compared: Vec<(AssetItem, Facts)> = futures::stream::iter(src_items.into_iter().map(|mut item| {
+    let cmp = TargetComparer { ctx: &ctx, from: &from, to: &to, src_ds: &src_ds, tgt_ds: &tgt_ds, engine: &quiet_engine, rw: &compare_rw, submit: o.submit, copy_data: data_o.copy_data };
+    let compared: Vec<(AssetItem, Facts)> = futures::stream::iter(src_items.into_iter().map(|item| {
         let target = targets.remove(&item.key());
         let tv = target_versions.get(&(item.kind, item.name.clone())).cloned().unwrap_or_default();
-        let (src_ds, tgt_ds, engine, ctx, to, from, rw) = (&src_ds, &tgt_ds, &quiet_engine, &ctx, &to, &from, &compare_rw);
+        let cmp = &cmp;
         async move {
-            let mut facts = Facts {
-                kind: item.kind,
-                name: item.name.clone(),
-                version: item.version.clone(),
-                unreadable: None,
-                comparison: Comparison::Missing,
-                target_versions: tv,
-            };
-            match item.kind {
-                Kind::Component | Kind::Pipeline => {
-                    let (want, _) = desired(&item, from, o.submit, rw);
-                    let path = target_path(to, &item, &item.version, o.submit);
-                    facts.comparison = match ctx.arm.get(&path).await {
-                        Err(Error::NotFound(_)) => Comparison::Missing,
-                        Err(e) => Comparison::Different(vec![format!("cannot compare with the target: {e}")]),
-                        Ok(t) => {
-                            let have = t.get("properties").cloned().unwrap_or(Value::Null);
-                            let have = if item.kind == Kind::Pipeline && o.submit { pipeline::portable_job(&have) } else { have };
-                            let (a, b) = (comparable(&want), comparable(&have));
-                            if a == b {
-                                Comparison::Identical
-                            } else {
-                                Comparison::Different(vec![format!("the specification differs ({})", spec_diff(&a, &b))])
-                            }
-                        }
-                    };
-                    return (item, facts);
-                }
-                Kind::Data if !(data_o.copy_data && data_copyable(&item, from, src_ds)) => {
-                    // Data is not read: compared by specification only (its path may be anywhere).
-                    if let Some(t) = target {
-                        let (a, b) = (comparable(&item.portable_properties()), comparable(&t.portable_properties()));
-                        facts.comparison = if a == b {
-                            Comparison::Identical
-                        } else {
-                            Comparison::Different(vec![format!("the specification differs ({})", spec_diff(&a, &b))])
-                        };
-                    }
-                    return (item, facts);
-                }
-                _ => {}
-            }
-            if let Err(e) = assets::resolve_content(&mut item, src_ds).await {
-                facts.unreadable = Some(format!("cannot read the source's files: {e}"));
-                return (item, facts);
-            }
-            if let Some(mut t) = target {
-                facts.comparison = match compare(&item, &mut t, tgt_ds, engine).await {
-                    Ok(c) => c,
-                    Err(e) => Comparison::Different(vec![format!("cannot compare with the target: {e}")]),
-                };
-            }
+            let (item, unreadable, comparison) = cmp.compare(item, target).await;
+            let facts = Facts { kind: item.kind, name: item.name.clone(), version: item.version.clone(), unreadable, comparison, target_versions: tv };
             (item, facts)
         }
     }))
@@ -541,6 +492,79 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
     finish(s, o, report, started)
 }
 
+/// Compares source items with the target's version of the same name and number, the way
+/// `copy` plans and `verify` reports: components and pipelines by their (rewritten)
+/// specification, data assets by specification (unless their files are copied), everything
+/// else by specification and the sha256 of every file. Reads hashes only where needed; a
+/// target copy recording this very source version (sha256 + source tag) is not read.
+pub(crate) struct TargetComparer<'a> {
+    pub ctx: &'a Context,
+    pub from: &'a WorkspaceRef,
+    pub to: &'a WorkspaceRef,
+    pub src_ds: &'a Datastores,
+    pub tgt_ds: &'a Datastores,
+    pub engine: &'a Engine,
+    pub rw: &'a Rewriter<'a>,
+    /// Pipelines are compared as submitted jobs (`--submit`) rather than definitions.
+    pub submit: bool,
+    /// Data assets on the source's storage are compared by their files (`--copy-data`).
+    pub copy_data: bool,
+}
+
+impl TargetComparer<'_> {
+    /// Returns the item (its content resolved where it has files), why the source cannot be
+    /// read (if so), and the comparison with `target` (the target's same name and version).
+    pub(crate) async fn compare(&self, mut item: AssetItem, target: Option<AssetItem>) -> (AssetItem, Option<String>, Comparison) {
+        let (ctx, from, to, o_submit) = (self.ctx, self.from, self.to, self.submit);
+        match item.kind {
+            Kind::Component | Kind::Pipeline => {
+                let (want, _) = desired(&item, from, o_submit, self.rw);
+                let path = target_path(to, &item, &item.version, o_submit);
+                let comparison = match ctx.arm.get(&path).await {
+                    Err(Error::NotFound(_)) => Comparison::Missing,
+                    Err(e) => Comparison::Different(vec![format!("cannot compare with the target: {e}")]),
+                    Ok(t) => {
+                        let have = t.get("properties").cloned().unwrap_or(Value::Null);
+                        let have = if item.kind == Kind::Pipeline && o_submit { pipeline::portable_job(&have) } else { have };
+                        let (a, b) = (comparable(&want), comparable(&have));
+                        if a == b {
+                            Comparison::Identical
+                        } else {
+                            Comparison::Different(vec![format!("the specification differs ({})", spec_diff(&a, &b))])
+                        }
+                    }
+                };
+                return (item, None, comparison);
+            }
+            Kind::Data if !(self.copy_data && data_copyable(&item, from, self.src_ds)) => {
+                // Data is not read: compared by specification only (its path may be anywhere).
+                let mut comparison = Comparison::Missing;
+                if let Some(t) = target {
+                    let (a, b) = (comparable(&item.portable_properties()), comparable(&t.portable_properties()));
+                    comparison = if a == b {
+                        Comparison::Identical
+                    } else {
+                        Comparison::Different(vec![format!("the specification differs ({})", spec_diff(&a, &b))])
+                    };
+                }
+                return (item, None, comparison);
+            }
+            _ => {}
+        }
+        if let Err(e) = assets::resolve_content(&mut item, self.src_ds).await {
+            return (item, Some(format!("cannot read the source's files: {e}")), Comparison::Missing);
+        }
+        let mut comparison = Comparison::Missing;
+        if let Some(mut t) = target {
+            comparison = match compare(&item, &mut t, self.tgt_ds, self.engine).await {
+                Ok(c) => c,
+                Err(e) => Comparison::Different(vec![format!("cannot compare with the target: {e}")]),
+            };
+        }
+        (item, None, comparison)
+    }
+}
+
 /// Whether `--copy-data` can copy a data asset: uri_file/uri_folder on the source's storage.
 fn data_copyable(item: &AssetItem, from: &WorkspaceRef, src_ds: &Datastores) -> bool {
     let t = item.properties.get("dataType").and_then(Value::as_str).unwrap_or("");
@@ -732,6 +756,6 @@ fn target_location(
     Ok((prefix, uri))
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

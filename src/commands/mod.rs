@@ -7,6 +7,7 @@ pub mod notebooks;
 pub mod outputs;
 pub mod pipeline_cmd;
 pub mod progress;
+pub mod verify;
 pub mod workspace_show;
 
 use crate::cli::{AssetCommand, Cli, Command, NotebooksCommand, OutputFormat, OutputsCommand, WorkspaceCommand};
@@ -22,6 +23,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Outputs(OutputsCommand::List(a)) => outputs::list(&settings, &a.options(&settings, false)?).await,
         Command::Outputs(OutputsCommand::Copy(a)) => outputs::copy(&settings, &a.options(&settings, true)?).await,
         Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
+        Command::Verify(args) => verify::run(&settings, &args.options(settings.verbose)?).await,
         Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
         Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,
         Command::Pipeline(crate::cli::PipelineCommand::Get(a)) => pipeline_cmd::get(&settings, &a.options()?).await,
