@@ -141,6 +141,16 @@ fn target_path(to: &WorkspaceRef, item: &AssetItem, version: &str, submit: bool)
 }
 
 pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
+    let report = run_report(s, o).await?;
+    match s.output {
+        OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),
+        OutputFormat::Human => print!("{}", report.human(o.show_all_items || o.dry_run)),
+    }
+    Ok(report.exit_with(o.data.accept_warnings))
+}
+
+/// The copy itself: the finished report (manifest written), nothing printed.
+pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     let started = Instant::now();
     let started_at = now_rfc3339();
     let from = s.from.clone().ok_or_else(|| Error::usage("copy needs --from (the primary workspace)"))?;
@@ -344,7 +354,7 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
             }
             report.items.push(rec);
         }
-        return finish(s, o, report, started);
+        return finish(o, report, started);
     }
 
     // Transfer: one job per file of every item to copy, all through one engine.
@@ -489,7 +499,7 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
             report.items.push(r);
         }
     }
-    finish(s, o, report, started)
+    finish(o, report, started)
 }
 
 /// Compares source items with the target's version of the same name and number, the way
@@ -651,17 +661,13 @@ fn source_files(item: &AssetItem) -> Vec<FileRecord> {
         .collect()
 }
 
-fn finish(s: &Settings, o: &CopyOptions, mut report: Report, started: Instant) -> Result<Exit> {
+fn finish(o: &CopyOptions, mut report: Report, started: Instant) -> Result<Report> {
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.summarize();
     if !o.dry_run {
         report.write_manifest(o.manifest.clone(), "aml-failover-manifest")?;
     }
-    match s.output {
-        OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),
-        OutputFormat::Human => print!("{}", report.human(o.show_all_items || o.dry_run)),
-    }
-    Ok(report.exit_with(o.data.accept_warnings))
+    Ok(report)
 }
 
 /// Compares a source item with the target's version of the same name and number.

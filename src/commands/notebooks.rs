@@ -179,10 +179,26 @@ pub async fn recover(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
             Arc::new(Datastores::load(&ctx, &to).await?.open_share("workspaceworkingdirectory").await?)
         }
     };
-    transfer(s, o, "notebooks recover", src, dest, started).await
+    let report = transfer(s, o, "notebooks recover", src, dest, started).await?;
+    print_report(s, o, &report);
+    Ok(report.exit())
 }
 
 pub async fn copy(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
+    let report = copy_report(s, o).await?;
+    print_report(s, o, &report);
+    Ok(report.exit())
+}
+
+fn print_report(s: &Settings, o: &NotebooksOptions, report: &Report) {
+    match s.output {
+        OutputFormat::Json => super::print_json(&serde_json::to_value(report).expect("serializes")),
+        OutputFormat::Human => print!("{}", report.human(o.show_all_items || o.dry_run)),
+    }
+}
+
+/// `notebooks copy` itself: the finished report (manifest written), nothing printed.
+pub async fn copy_report(s: &Settings, o: &NotebooksOptions) -> Result<Report> {
     let started = Instant::now();
     let ctx = Context::connect(&s.connect)?;
     let from = s.from.clone().ok_or_else(|| Error::usage("notebooks copy needs --from (the live workspace)"))?;
@@ -197,7 +213,7 @@ pub async fn copy(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
     transfer(s, o, "notebooks copy", src, dest, started).await
 }
 
-async fn transfer(s: &Settings, o: &NotebooksOptions, command: &'static str, share: FileShareStore, dest: Arc<dyn Store>, started: Instant) -> Result<Exit> {
+async fn transfer(s: &Settings, o: &NotebooksOptions, command: &'static str, share: FileShareStore, dest: Arc<dyn Store>, started: Instant) -> Result<Report> {
     let started_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     // Names that would escape the destination are refused and reported, never followed.
     let (files, refused) = share.list_checked("").await?;
@@ -264,11 +280,7 @@ async fn transfer(s: &Settings, o: &NotebooksOptions, command: &'static str, sha
     if !o.dry_run {
         report.write_manifest(o.manifest.clone(), "aml-failover-notebooks")?;
     }
-    match s.output {
-        OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("serializes")),
-        OutputFormat::Human => print!("{}", report.human(o.show_all_items || o.dry_run)),
-    }
-    Ok(report.exit())
+    Ok(report)
 }
 
 fn item(path: &str, status: Status, reason: String, files: Vec<FileRecord>) -> ItemRecord {

@@ -150,6 +150,23 @@ pub async fn list(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
 }
 
 pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
+    let (report, way) = copy_report(s, o).await?;
+    match s.output {
+        OutputFormat::Json => {
+            let mut v = serde_json::to_value(&report).expect("serializes");
+            v["access"] = json!(way);
+            super::print_json(&v);
+        }
+        OutputFormat::Human => {
+            println!("source reached through {way}");
+            print!("{}", report.human(o.show_all_items || o.dry_run));
+        }
+    }
+    Ok(report.exit())
+}
+
+/// The copy itself: the finished report (manifest written) and how the source was reached.
+pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, String)> {
     let started = Instant::now();
     let started_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let dest_kind = o.destination.clone().ok_or_else(|| Error::usage("outputs copy needs --to (a workspace) or --to-dir (a local folder)"))?;
@@ -213,7 +230,7 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
         for p in &src.parts {
             report.items.push(part_record(p, Status::Planned, "would copy".into(), Vec::new()));
         }
-        return finish(s, o, report, started, &src.way);
+        return finish(o, report, started, &src.way);
     }
 
     let total: u64 = jobs.iter().map(|j| j.size).sum();
@@ -250,7 +267,7 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
         }
         report.items.push(rec);
     }
-    finish(s, o, report, started, &src.way)
+    finish(o, report, started, &src.way)
 }
 
 fn dest_prefix(root: &str, label: &str, p: &Part) -> String {
@@ -291,24 +308,13 @@ fn part_record(p: &Part, status: Status, reason: String, files: Vec<FileRecord>)
     }
 }
 
-fn finish(s: &Settings, o: &OutputsOptions, mut report: Report, started: Instant, way: &str) -> Result<Exit> {
+fn finish(o: &OutputsOptions, mut report: Report, started: Instant, way: &str) -> Result<(Report, String)> {
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.summarize();
     if !o.dry_run {
         report.write_manifest(o.manifest.clone(), "aml-failover-outputs")?;
     }
-    match s.output {
-        OutputFormat::Json => {
-            let mut v = serde_json::to_value(&report).expect("serializes");
-            v["access"] = json!(way);
-            super::print_json(&v);
-        }
-        OutputFormat::Human => {
-            println!("source reached through {way}");
-            print!("{}", report.human(o.show_all_items || o.dry_run));
-        }
-    }
-    Ok(report.exit())
+    Ok((report, way.to_string()))
 }
 
 /// Finds the parts to copy, through the control plane or storage only.
