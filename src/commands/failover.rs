@@ -1,0 +1,289 @@
+//! `aml-failover failover --from A --to B`: the runbook in one command.
+//!
+//! 1. **Check both sides**: the target's control plane must answer (there is nowhere to fail
+//!    over to otherwise); the source's control plane may not — then only what storage alone
+//!    can give is copied, and the report says so.
+//! 2. **Copy** every asset kind in dependency order (`copy`), run outputs and logs
+//!    (`outputs copy`, through the control plane, or through storage — the RA-GRS secondary
+//!    by default when the source is down — with `--storage-account`), and notebooks
+//!    (`notebooks copy`; Azure Files has no readable secondary, so with the source down they
+//!    wait for `notebooks recover`).
+//! 3. **Report**: one document with each step's summary and manifest, and the manual steps
+//!    left (data assets to re-register, pipelines to resubmit, endpoints to redeploy, code and
+//!    configs to point at the failover workspace).
+
+use super::copy::CopyOptions;
+use crate::azureml::workspaces;
+use crate::cli::{OutputFormat, Settings};
+use crate::error::{Error, Exit, Result};
+use crate::report::{ItemKind, Report, Status};
+use crate::workspace::Context;
+use serde::Serialize;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// `--source-endpoint` for the storage-only step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceEndpoint {
+    /// Primary while the source answers, the RA-GRS secondary when it does not.
+    Auto,
+    Primary,
+    Secondary,
+}
+
+#[derive(Debug, Clone)]
+pub struct FailoverOptions {
+    pub copy: CopyOptions,
+    pub storage_account: Option<String>,
+    pub workspace_id: Option<String>,
+    pub source_endpoint: SourceEndpoint,
+    pub out_dir: PathBuf,
+    pub skip_outputs: bool,
+    pub skip_notebooks: bool,
+}
+
+/// One step of the failover, as the report shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Step {
+    name: &'static str,
+    /// done | partial | skipped | failed
+    outcome: &'static str,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<crate::report::Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<String>,
+}
+
+fn step_from(name: &'static str, r: Result<Report>, detail: impl FnOnce(&Report) -> String, exit: impl Fn(&Report) -> Exit) -> (Step, Exit) {
+    match r {
+        Ok(rep) => {
+            let e = exit(&rep);
+            let outcome = if e == Exit::Ok { "done" } else { "partial" };
+            (Step { name, outcome, detail: detail(&rep), summary: Some(rep.summary.clone()), manifest: rep.manifest.clone() }, e)
+        }
+        Err(e) => (Step { name, outcome: "failed", detail: e.to_string(), summary: None, manifest: None }, e.exit()),
+    }
+}
+
+pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
+    let from = s.from.clone().ok_or_else(|| Error::usage("failover needs --from (the primary workspace)"))?;
+    let to = s.to.clone().ok_or_else(|| Error::usage("failover needs --to (the failover workspace)"))?;
+    std::fs::create_dir_all(&o.out_dir)
+        .map_err(|e| Error::usage(format!("cannot create --out-dir {}: {e}", o.out_dir.display())))?;
+    let ctx = Context::connect(&s.connect)?;
+
+    // 1. Both sides.
+    let target = workspaces::get(&ctx.arm, &to)
+        .await
+        .map_err(|e| match e {
+            Error::Unavailable(m) => Error::Unavailable(format!("the failover workspace does not answer, so there is nowhere to fail over to: {m}")),
+            other => other,
+        })?;
+    let source = workspaces::get(&ctx.arm, &from).await;
+    let source_up = match &source {
+        Ok(_) => true,
+        Err(Error::Unavailable(_)) => false,
+        Err(e) => return Err(Error::usage(format!("the primary workspace cannot be used: {e}"))),
+    };
+    let mut checks = vec![format!("failover workspace {} ({}) answers", target.name, target.location)];
+    match &source {
+        Ok(w) => checks.push(format!("primary workspace {} ({}) answers", w.name, w.location)),
+        Err(e) => checks.push(format!("primary workspace {} does NOT answer: {e}", from.workspace_name)),
+    }
+
+    let mut steps = Vec::new();
+    let mut exits = Vec::new();
+    let mut manual: Vec<String> = Vec::new();
+
+    // 2a. Assets.
+    if source_up {
+        let mut copy = o.copy.clone();
+        copy.manifest = Some(copy.manifest.clone().unwrap_or_else(|| o.out_dir.join("failover-copy.json")));
+        let accept = copy.data.accept_warnings;
+        let r = super::copy::run_report(s, &copy).await;
+        if let Ok(rep) = &r {
+            for i in &rep.items {
+                if i.status == Status::NeedsManualReregistration {
+                    manual.push(format!(
+                        "re-register data asset {}:{} in the failover workspace{} (check its path first)",
+                        i.name,
+                        i.version,
+                        i.yaml.as_deref().map(|y| format!(" from {y}")).unwrap_or_default()
+                    ));
+                }
+                if i.kind == ItemKind::Asset(crate::assets::Kind::Pipeline) && !copy.submit && matches!(i.status, Status::Copied | Status::Skipped) {
+                    manual.push(format!(
+                        "resubmit pipeline {} when needed: its definition is the component {} (aml-failover pipeline get/create --submit)",
+                        i.name,
+                        i.target_name.as_deref().unwrap_or(&i.name)
+                    ));
+                }
+            }
+        }
+        let (st, e) = step_from(
+            "assets",
+            r,
+            |rep| format!("{} items: {} copied, {} skipped, {} conflicts, {} failed", rep.summary.items, rep.summary.copied, rep.summary.skipped, rep.summary.conflict, rep.summary.failed),
+            |rep| rep.exit_with(accept),
+        );
+        steps.push(st);
+        exits.push(e);
+    } else {
+        steps.push(Step {
+            name: "assets",
+            outcome: "skipped",
+            detail: "the primary's control plane does not answer: models, environments, code, components, pipelines and data assets cannot be listed (what a previous pre-staging run copied is already in the failover workspace)".into(),
+            summary: None,
+            manifest: None,
+        });
+        manual.push("when the primary region is back, run `aml-failover copy` (or this command) again to bring the failover workspace up to date".into());
+        exits.push(Exit::Partial);
+    }
+
+    // 2b. Run outputs and logs.
+    if o.skip_outputs {
+        steps.push(Step { name: "outputs", outcome: "skipped", detail: "--skip-outputs".into(), summary: None, manifest: None });
+    } else if !source_up && o.storage_account.is_none() {
+        steps.push(Step {
+            name: "outputs",
+            outcome: "skipped",
+            detail: "the primary's control plane does not answer and no --storage-account was given: run outputs can be read from its storage alone".into(),
+            summary: None,
+            manifest: None,
+        });
+        manual.push("copy run outputs from the primary's storage: `aml-failover outputs copy --storage-account <account> --source-endpoint secondary --to <failover>`".into());
+        exits.push(Exit::Partial);
+    } else {
+        let secondary = match o.source_endpoint {
+            SourceEndpoint::Primary => false,
+            SourceEndpoint::Secondary => true,
+            SourceEndpoint::Auto => !source_up,
+        };
+        let oo = super::outputs::OutputsOptions {
+            storage_account: o.storage_account.clone(),
+            workspace_id: o.workspace_id.clone(),
+            secondary,
+            jobs: Vec::new(),
+            experiment: None,
+            since: None,
+            destination: Some(super::outputs::Destination::Workspace),
+            register_as_data: false,
+            dry_run: o.copy.dry_run,
+            engine: o.copy.engine.clone(),
+            manifest: Some(o.out_dir.join("failover-outputs.json")),
+            show_all_items: false,
+        };
+        // Without the control plane, enumerate through storage only.
+        let s2;
+        let settings = if source_up {
+            s
+        } else {
+            let mut c = s.clone();
+            c.from = None;
+            s2 = c;
+            &s2
+        };
+        let r = super::outputs::copy_report(settings, &oo).await;
+        let way = r.as_ref().map(|(_, w)| w.clone()).unwrap_or_default();
+        let (st, e) = step_from("outputs", r.map(|(rep, _)| rep), |rep| format!("{} parts copied or already there, {} failed; source reached through {way}", rep.summary.copied + rep.summary.skipped, rep.summary.failed), |rep| rep.exit());
+        steps.push(st);
+        exits.push(e);
+    }
+
+    // 2c. Notebooks.
+    if o.skip_notebooks {
+        steps.push(Step { name: "notebooks", outcome: "skipped", detail: "--skip-notebooks".into(), summary: None, manifest: None });
+    } else if !source_up {
+        steps.push(Step {
+            name: "notebooks",
+            outcome: "skipped",
+            detail: "the primary does not answer and Azure Files has no readable secondary endpoint".into(),
+            summary: None,
+            manifest: None,
+        });
+        manual.push("recover notebooks when the primary's storage answers again: `aml-failover notebooks recover --storage-account <account> --workspace-id <id> --to <failover>`".into());
+        exits.push(Exit::Partial);
+    } else {
+        let no = super::notebooks::NotebooksOptions {
+            storage_account: None,
+            workspace_id: None,
+            share: None,
+            snapshot: None,
+            secondary: false,
+            destination: Some(super::notebooks::Destination::Workspace),
+            dry_run: o.copy.dry_run,
+            engine: o.copy.engine.clone(),
+            manifest: Some(o.out_dir.join("failover-notebooks.json")),
+            show_all_items: false,
+        };
+        let r = super::notebooks::copy_report(s, &no).await;
+        let (st, e) = step_from("notebooks", r, |rep| format!("{} files copied, {} already there, {} failed", rep.summary.copied, rep.summary.skipped, rep.summary.failed), |rep| rep.exit());
+        steps.push(st);
+        exits.push(e);
+    }
+
+    manual.push("redeploy online and batch endpoints in the failover workspace (endpoints and deployments are not copied)".into());
+    manual.push(format!("point code, CI and config.json files at the failover workspace: {}", to.arm_id()));
+
+    let exit = worst(&exits);
+    let doc = json!({
+        "schemaVersion": 1,
+        "command": "failover",
+        "dryRun": o.copy.dry_run,
+        "source": from.arm_id(),
+        "target": to.arm_id(),
+        "sourceReachable": source_up,
+        "checks": checks,
+        "steps": steps,
+        "manualSteps": manual,
+        "exitCode": exit as u8,
+    });
+    let path = o.out_dir.join("failover-report.json");
+    let tmp = path.with_extension("json.partial");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&doc).expect("serializes"))
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    match s.output {
+        OutputFormat::Json => super::print_json(&doc),
+        OutputFormat::Human => {
+            for c in &checks {
+                println!("check: {c}");
+            }
+            for st in &steps {
+                println!("{:<10} {:<8} {}", st.name, st.outcome, st.detail);
+            }
+            if !manual.is_empty() {
+                println!("manual steps left:");
+                for (i, m) in manual.iter().enumerate() {
+                    println!("  {}. {m}", i + 1);
+                }
+            }
+            println!("report: {}", path.display());
+        }
+    }
+    Ok(exit)
+}
+
+/// The most severe exit code of the steps (0 < 1 < the error codes).
+fn worst(exits: &[Exit]) -> Exit {
+    exits.iter().copied().max_by_key(|e| match e {
+        Exit::Ok => 0,
+        Exit::Partial => 1,
+        other => 10 + *other as u8,
+    })
+    .unwrap_or(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_step_decides() {
+        assert_eq!(worst(&[]), Exit::Ok);
+        assert_eq!(worst(&[Exit::Ok, Exit::Partial, Exit::Ok]), Exit::Partial);
+        assert_eq!(worst(&[Exit::Partial, Exit::Unavailable]), Exit::Unavailable);
+    }
+}
