@@ -269,7 +269,10 @@ pub async fn list_versions(arm: &ArmClient, ws: &WorkspaceRef, sel: &Selection) 
                 Ok::<_, Error>((name, cprops, versions))
             }
         });
-        for (name, cprops, versions) in futures::future::try_join_all(futs).await? {
+        // A bounded number of version lists at once: a workspace may hold thousands of assets.
+        use futures::{StreamExt, TryStreamExt};
+        let listed: Vec<(String, Value, Vec<Value>)> = futures::stream::iter(futs).buffered(16).try_collect().await?;
+        for (name, cprops, versions) in listed {
             let mut items: Vec<AssetItem> = versions
                 .into_iter()
                 .map(|v| AssetItem {
