@@ -50,7 +50,7 @@ pub const ENV_TARGET_SAS: &str = "AML_FAILOVER_TARGET_SAS";
 
 /// A blob container URL (`https://<account>.blob.<suffix>/<container>[/<folder>][?<sas>]`,
 /// or the emulator's path-style form) as a store plus the folder inside it.
-fn url_destination(ctx: &Context, raw: &str) -> Result<(Arc<dyn Store>, String)> {
+pub(crate) fn url_destination(ctx: &Context, raw: &str) -> Result<(Arc<dyn Store>, String)> {
     let (no_query, query) = match raw.split_once('?') {
         Some((a, q)) => (a, Some(q.to_string())),
         None => (raw, None),

@@ -1,0 +1,329 @@
+//! Snapshot bundles: a self-contained, content-addressed copy of a workspace's assets, kept in
+//! any [`Store`] (a local directory or a blob container, under an optional folder).
+//!
+//! Layout under the bundle root:
+//!
+//! ```text
+//! objects/sha256/<aa>/<sha256>          file bodies, named by the sha256 of their bytes
+//! snapshots/<id>/manifest.json          one per export: every asset and its files
+//! ```
+//!
+//! `<id>` is the export's UTC time, `YYYYMMDDTHHMMSS.mmmZ`, so ids sort by age. A manifest
+//! lists every asset version exported: kind, name, version, the container's and the version's
+//! REST `properties`, its `az ml` YAML text, and its files (path relative to the content
+//! root, size, sha256, and the source version they were read from). An object is stored once
+//! whatever the number of assets and snapshots that hold the same bytes.
+//!
+//! Crash safety: objects are written (and verified) before the manifest that names them, and
+//! the manifest is published atomically (local: rename; blob: Put Block List), so a listed
+//! snapshot never points at a missing object. Pruning deletes manifests first, then the
+//! objects no remaining manifest names.
+
+use super::{FinishInfo, Hold, Store, StorePath};
+use crate::assets::Kind;
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
+const OBJECTS: &str = "objects/sha256";
+const SNAPSHOTS: &str = "snapshots";
+const MANIFEST: &str = "manifest.json";
+
+/// One file of an asset in a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleFile {
+    /// Path relative to the asset's content root (a single-file model: the file name).
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    /// The [`super::source_tag`] of the source object this was read from (URI + ETag), so
+    /// the next export knows the sha256 of an unchanged source file without reading it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_tag: Option<String>,
+}
+
+/// An asset's files in a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleContent {
+    /// The content is one file (a model `path:` to a file), not a folder.
+    pub single_file: bool,
+    /// The folder's own name (restored as `LocalUpload/<fingerprint>/<leaf>/...`).
+    pub leaf: String,
+    pub files: Vec<BundleFile>,
+}
+
+/// One asset version in a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleAsset {
+    #[serde(deserialize_with = "de_kind")]
+    pub kind: Kind,
+    pub name: String,
+    pub version: String,
+    /// The version's REST `properties` as the source returned them.
+    pub properties: Value,
+    /// The container's REST `properties` (description, tags).
+    #[serde(default)]
+    pub container: Value,
+    /// The `az ml` v2 YAML of the version (its content path named by `content.leaf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yaml: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<BundleContent>,
+}
+
+/// `snapshots/<id>/manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub id: String,
+    /// RFC 3339 UTC time of the export.
+    pub created_at: String,
+    /// ARM id of the exported workspace.
+    pub source: String,
+    #[serde(deserialize_with = "de_kinds")]
+    pub kinds: Vec<Kind>,
+    pub assets: Vec<BundleAsset>,
+}
+
+fn kind_of(s: &str) -> Option<Kind> {
+    Kind::ALL.iter().copied().find(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(|t| t == s)).unwrap_or(false))
+}
+
+fn de_kind<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Kind, D::Error> {
+    let s = String::deserialize(d)?;
+    kind_of(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown asset kind '{s}'")))
+}
+
+fn de_kinds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Kind>, D::Error> {
+    let v = Vec::<String>::deserialize(d)?;
+    v.iter().map(|s| kind_of(s).ok_or_else(|| serde::de::Error::custom(format!("unknown asset kind '{s}'")))).collect()
+}
+
+impl Manifest {
+    /// Every sha256 the snapshot references.
+    pub fn objects(&self) -> BTreeSet<String> {
+        self.assets.iter().filter_map(|a| a.content.as_ref()).flat_map(|c| c.files.iter().map(|f| f.sha256.clone())).collect()
+    }
+}
+
+/// A bundle: a store and the folder inside it that holds `objects/` and `snapshots/`.
+#[derive(Clone)]
+pub struct Bundle {
+    pub store: Arc<dyn Store>,
+    root: String,
+}
+
+impl Bundle {
+    pub fn new(store: Arc<dyn Store>, root: &str) -> Bundle {
+        Bundle { store, root: root.trim_matches('/').to_string() }
+    }
+
+    pub fn describe(&self) -> String {
+        if self.root.is_empty() {
+            self.store.describe()
+        } else {
+            format!("{}/{}", self.store.describe().trim_end_matches('/'), self.root)
+        }
+    }
+
+    fn path(&self, rel: &str) -> Result<StorePath> {
+        StorePath::join(&self.root, rel)
+    }
+
+    fn folder(&self, rel: &str) -> String {
+        if self.root.is_empty() {
+            format!("{rel}/")
+        } else {
+            format!("{}/{rel}/", self.root)
+        }
+    }
+
+    /// Where the object with this sha256 is kept.
+    pub fn object_path(&self, sha256: &str) -> Result<StorePath> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::usage(format!("'{sha256}' is not a sha256 (64 hex digits)")));
+        }
+        let s = sha256.to_ascii_lowercase();
+        self.path(&format!("{OBJECTS}/{}/{s}", &s[..2]))
+    }
+
+    /// Every stored object: sha256 → size.
+    pub async fn objects(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        let listed = self.store.list(&self.folder(OBJECTS)).await?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|m| {
+                let name = m.path.as_str().rsplit('/').next()?.to_string();
+                (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())).then_some((name, m.size))
+            })
+            .collect())
+    }
+
+    /// Snapshot ids, oldest first (only snapshots whose manifest was published).
+    pub async fn snapshot_ids(&self) -> Result<Vec<String>> {
+        let listed = self.store.list(&self.folder(SNAPSHOTS)).await?;
+        let base = self.folder(SNAPSHOTS);
+        let base = base.trim_start_matches('/');
+        let mut ids: Vec<String> = listed
+            .into_iter()
+            .filter_map(|m| {
+                let rel = m.path.as_str().strip_prefix(base)?;
+                let (id, file) = rel.split_once('/')?;
+                (file == MANIFEST).then(|| id.to_string())
+            })
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    pub async fn read_manifest(&self, id: &str) -> Result<Manifest> {
+        let p = self.path(&format!("{SNAPSHOTS}/{id}/{MANIFEST}"))?;
+        let meta = self
+            .store
+            .head(&p)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("snapshot {id} does not exist in {}", self.describe())))?;
+        let bytes = if meta.size == 0 { Bytes::new() } else { self.store.get_range(&p, 0, meta.size).await? };
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Usage(format!("{}: not a snapshot manifest: {e}", self.store.uri(&p))))?;
+        if m.schema_version != MANIFEST_SCHEMA_VERSION {
+            return Err(Error::Usage(format!(
+                "{}: manifest schemaVersion {} is not supported (this tool reads {MANIFEST_SCHEMA_VERSION})",
+                self.store.uri(&p),
+                m.schema_version
+            )));
+        }
+        Ok(m)
+    }
+
+    /// Publishes a manifest atomically (call after every object it names is stored).
+    pub async fn write_manifest(&self, m: &Manifest) -> Result<StorePath> {
+        let p = self.path(&format!("{SNAPSHOTS}/{}/{MANIFEST}", m.id))?;
+        let data = serde_json::to_vec_pretty(m).map_err(|e| Error::Internal(format!("manifest: {e}")))?;
+        self.put(&p, data).await?;
+        Ok(p)
+    }
+
+    pub async fn manifest_exists(&self, id: &str) -> Result<bool> {
+        Ok(self.store.head(&self.path(&format!("{SNAPSHOTS}/{id}/{MANIFEST}"))?).await?.is_some())
+    }
+
+    async fn put(&self, p: &StorePath, data: Vec<u8>) -> Result<()> {
+        use md5::{Digest as _, Md5};
+        use sha2::Sha256;
+        let sha256 = hex::encode(Sha256::digest(&data));
+        let md5: [u8; 16] = Md5::digest(&data).into();
+        let mut w = self.store.writer(p, data.len() as u64).await?;
+        if !data.is_empty() {
+            w.write_block(Bytes::from(data), md5, Hold::none()).await?;
+        }
+        w.finish(FinishInfo { sha256, md5, source: None }).await?;
+        Ok(())
+    }
+
+    /// Deletes a snapshot's manifest and anything else under its folder.
+    pub async fn delete_snapshot(&self, id: &str) -> Result<()> {
+        let manifest = self.path(&format!("{SNAPSHOTS}/{id}/{MANIFEST}"))?;
+        self.store.delete(&manifest).await?;
+        for m in self.store.list(&self.folder(&format!("{SNAPSHOTS}/{id}"))).await? {
+            self.store.delete(&m.path).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn delete_object(&self, sha256: &str) -> Result<()> {
+        self.store.delete(&self.object_path(sha256)?).await
+    }
+}
+
+/// A new snapshot id for `now`: `YYYYMMDDTHHMMSS.mmmZ` (UTC), sortable by age.
+pub fn snapshot_id(now: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second].[subsecond digits:3]Z");
+    now.to_offset(time::UtcOffset::UTC).format(&f).expect("formats")
+}
+
+/// Parses `30d`, `12h`, `90m`, `45s`, `2w` into a duration.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
+    let t = s.trim();
+    let bad = || Error::usage(format!("'{s}' is not a duration: give a number and a unit, e.g. 30d, 12h, 90m, 45s, 2w"));
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    Ok(std::time::Duration::from_secs(n.checked_mul(secs).ok_or_else(bad)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::local::LocalStore;
+
+    #[test]
+    fn durations_and_ids() {
+        assert_eq!(parse_duration("30d").unwrap().as_secs(), 30 * 86_400);
+        assert_eq!(parse_duration("90m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_duration("2w").unwrap().as_secs(), 14 * 86_400);
+        for bad in ["", "d", "10", "10y", "-1d", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let t = time::macros::datetime!(2026-11-26 12:34:56.789 UTC);
+        assert_eq!(snapshot_id(t), "20261126T123456.789Z");
+    }
+
+    #[tokio::test]
+    async fn manifests_round_trip_and_list_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Bundle::new(Arc::new(LocalStore::new(dir.path())), "sub/folder");
+        assert!(b.snapshot_ids().await.unwrap().is_empty());
+        let sha = "ab".repeat(32);
+        for id in ["20260102T000000.000Z", "20260101T000000.000Z"] {
+            let m = Manifest {
+                schema_version: MANIFEST_SCHEMA_VERSION,
+                id: id.into(),
+                created_at: "2026-01-01T00:00:00Z".into(),
+                source: "ws".into(),
+                kinds: vec![Kind::Model],
+                assets: vec![BundleAsset {
+                    kind: Kind::Model,
+                    name: "m".into(),
+                    version: "1".into(),
+                    properties: serde_json::json!({"modelType": "custom_model"}),
+                    container: Value::Null,
+                    yaml: None,
+                    content: Some(BundleContent {
+                        single_file: true,
+                        leaf: "m.pkl".into(),
+                        files: vec![BundleFile { path: "m.pkl".into(), size: 3, sha256: sha.clone(), source_tag: None }],
+                    }),
+                }],
+            };
+            b.write_manifest(&m).await.unwrap();
+        }
+        assert_eq!(b.snapshot_ids().await.unwrap(), ["20260101T000000.000Z", "20260102T000000.000Z"]);
+        let m = b.read_manifest("20260102T000000.000Z").await.unwrap();
+        assert_eq!(m.objects().into_iter().collect::<Vec<_>>(), [sha.as_str()]);
+        assert!(dir.path().join("sub/folder/snapshots/20260101T000000.000Z/manifest.json").is_file());
+        assert_eq!(
+            b.object_path(&sha).unwrap().as_str(),
+            format!("sub/folder/objects/sha256/ab/{sha}")
+        );
+        b.delete_snapshot("20260101T000000.000Z").await.unwrap();
+        assert_eq!(b.snapshot_ids().await.unwrap(), ["20260102T000000.000Z"]);
+        assert!(b.object_path("xyz").is_err());
+    }
+}
