@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod http;
+pub mod journal;
 pub mod plan;
 pub mod redact;
 pub mod report;

@@ -158,6 +158,16 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     if from == to {
         return Err(Error::usage("--from and --to name the same workspace"));
     }
+    // Lock the target and open (or resume) the journal before anything is read or written.
+    let (journal, stale_lock) = match o.dry_run {
+        true => (None, None),
+        false => {
+            let root = crate::journal::state_dir().ok_or_else(|| Error::usage("no state directory for the journal and lock: give --state-dir or AML_FAILOVER_STATE_DIR"))?;
+            let dir = crate::journal::target_dir(&root, s.connect.cloud.resource_manager.as_str(), &to.arm_id());
+            let (j, stale) = crate::journal::Journal::open(&dir, &from.arm_id(), &to.arm_id())?;
+            (Some(Arc::new(j)), stale)
+        }
+    };
     let ctx = Context::connect(&s.connect)?;
     let sel = &o.selection;
     let kinds = needed_kinds(&sel.kinds);
@@ -390,9 +400,17 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     let total_bytes: u64 = jobs.iter().map(|j| j.size).sum();
     let show_progress = !s.quiet && s.output == OutputFormat::Human;
     let progress = Arc::new(Progress::new(show_progress, total_bytes, jobs.len() as u64));
-    let engine = Engine::new(o.engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
+    let reporter: Arc<dyn TransferReporter> = match &journal {
+        Some(j) => Arc::new(crate::journal::Journaling { inner: progress.clone(), journal: j.clone() }),
+        None => progress.clone(),
+    };
+    let engine = Engine::new(o.engine.clone(), reporter);
     let results = engine.run(jobs.clone()).await;
     progress.finish();
+    report.warnings.extend(stale_lock);
+    if let Some(p) = journal.as_ref().and_then(|j| j.previous.as_ref()) {
+        report.warnings.push(crate::journal::resume_message(p, &jobs, &results));
+    }
 
     let mut files_by_item: HashMap<Key, Vec<FileRecord>> = HashMap::new();
     for ((key, rel), (job, r)) in job_owner.into_iter().zip(jobs.iter().zip(results)) {
@@ -440,7 +458,28 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
                 );
             } else {
                 let replace = d.action == Action::Overwrite;
+                let jkey = crate::journal::item_key(item.kind, &item.name, &item.version);
+                // Registered under another number by the interrupted run this one resumes?
+                let earlier = match &journal {
+                    Some(j) => j.registered_elsewhere(&jkey, &d.target_version, |v| {
+                        let path = target_path(&to, item, v, o.submit);
+                        let arm = &ctx.arm;
+                        async move { arm.get(&path).await }
+                    })
+                    .await,
+                    None => None,
+                };
+                if let Some(j) = journal.as_ref().filter(|_| earlier.is_none()) {
+                    j.register_started(&jkey, &d.target_version);
+                }
                 let result = match (item.kind, d.action) {
+                    _ if earlier.is_some() => {
+                        let v = earlier.clone().unwrap_or_default();
+                        rec.target_uri = new_locations.get(&key).map(|(_, u)| crate::redact::url_str(u));
+                        rec.reason = format!("already registered as version {v} by the interrupted run this one resumes");
+                        rec.target_version = v;
+                        Ok(())
+                    }
                     (Kind::Data, Action::Reregister) => {
                         let (tds, uri) = shared_locations[&key].clone();
                         rec.target_uri = Some(crate::redact::url_str(&uri));
@@ -459,7 +498,11 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
                         assets::register(&ctx.arm, &to, item, &d.target_version, replace, loc.as_deref()).await
                     }
                 };
+                if let (Ok(()), Some(j), None) = (&result, &journal, &earlier) {
+                    j.registered(&jkey, &d.target_version);
+                }
                 match result {
+                    Ok(()) if earlier.is_some() => {}
                     Ok(()) => {
                         rec.reason = match d.action {
                             Action::Copy if item.kind == Kind::Pipeline => format!(
@@ -497,6 +540,12 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     for k in &plan_keys {
         if let Some(r) = records.remove(k) {
             report.items.push(r);
+        }
+    }
+    // A run with failures keeps its journal open: the next run resumes it.
+    if let Some(j) = &journal {
+        if !report.items.iter().any(|i| i.status == Status::Failed) {
+            j.complete();
         }
     }
     finish(o, report, started)

@@ -1,0 +1,437 @@
+//! The run journal and the target lock of `copy` (resume after kill -9 or a network loss).
+//!
+//! Files and registrations are already idempotent through the target itself: every verified
+//! blob records its sha256 and source tag, and registration skips versions already identical
+//! in the target. The journal adds what the target cannot tell: which run (plan id) was
+//! interrupted and when, what it had finished, and which registrations it had *started* — so
+//! that a version registered under a new number (`--on-conflict new-version`) just before a
+//! crash is found and not registered a second time.
+//!
+//! Format: append-only JSON Lines, one record per state change, `fsync`ed per record.
+//!
+//! ```text
+//! {"journal":"aml-failover","version":1,"planId":"…","source":"/subscriptions/…","target":"/subscriptions/…","startedAt":"…","pid":123,"host":"…"}
+//! {"file":"https://acct.blob…/LocalUpload/…/model.pkl","source":"https://…/model.pkl","sha256":"…","sourceEtag":"0x8D…","state":"verified"}
+//! {"item":"model/name/1","targetVersion":"1","state":"register-started"}
+//! {"item":"model/name/1","targetVersion":"1","state":"registered"}
+//! {"resumedAt":"…","pid":456,"host":"…"}
+//! {"state":"complete","finishedAt":"…"}
+//! ```
+//!
+//! URIs go through [`crate::redact`]; no credential is ever written. A journal is only a
+//! hint: a resumed run re-checks every file against the target's metadata (sha256 + source
+//! tag) and every registration against the target before acting.
+//!
+//! Where: `<state dir>/<target>-<hash>/journal.jsonl`, with `<state dir>` = `--state-dir`,
+//! else `$AML_FAILOVER_STATE_DIR`, `$XDG_STATE_HOME/aml-failover`, `~/.local/state/aml-failover`
+//! (`%LOCALAPPDATA%\aml-failover\state` on Windows). The same folder holds `lock`.
+
+use crate::error::{Error, Result};
+use crate::transfer::{FileDone, FileJob, Method, TransferReporter};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub const FORMAT_VERSION: u64 = 1;
+const JOURNAL: &str = "journal.jsonl";
+const LOCK: &str = "lock";
+
+static STATE_DIR: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// `--state-dir`, set once while parsing the arguments.
+pub fn set_state_dir(dir: Option<PathBuf>) {
+    *STATE_DIR.lock().unwrap_or_else(|p| p.into_inner()) = dir;
+}
+
+/// The state directory: `--state-dir`, else the platform's default.
+pub fn state_dir() -> Option<PathBuf> {
+    STATE_DIR.lock().unwrap_or_else(|p| p.into_inner()).clone().or_else(default_state_dir)
+}
+
+/// The default state directory of this platform.
+pub fn default_state_dir() -> Option<PathBuf> {
+    let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(d) = nonempty("AML_FAILOVER_STATE_DIR") {
+        return Some(d);
+    }
+    if cfg!(windows) {
+        return nonempty("LOCALAPPDATA").map(|d| d.join("aml-failover").join("state"));
+    }
+    nonempty("XDG_STATE_HOME").map(|d| d.join("aml-failover")).or_else(|| nonempty("HOME").map(|h| h.join(".local/state/aml-failover")))
+}
+
+/// The folder of one target: named after the workspace, plus a hash of the endpoint and
+/// ARM id (two clouds or test beds never share one).
+pub fn target_dir(state_dir: &Path, endpoint: &str, target_arm_id: &str) -> PathBuf {
+    use sha2::Digest;
+    let name: String = target_arm_id
+        .rsplit('/')
+        .next()
+        .unwrap_or("workspace")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    let h = hex::encode(sha2::Sha256::digest(format!("{}\n{}", endpoint.trim_end_matches('/'), target_arm_id.to_ascii_lowercase())));
+    state_dir.join(format!("{name}-{}", &h[..12]))
+}
+
+fn now() -> String {
+    crate::commands::copy::now_rfc3339()
+}
+
+fn hostname() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is valid for its length; gethostname NUL-terminates or truncates.
+        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            if let Ok(s) = std::str::from_utf8(&buf[..end]) {
+                return s.to_string();
+            }
+        }
+    }
+    std::env::var("COMPUTERNAME").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "unknown-host".into())
+}
+
+/// Whether a process with this pid exists on this host (`None`: cannot tell).
+fn pid_alive(pid: u32) -> Option<bool> {
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 only checks for existence and permission.
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        if r == 0 {
+            return Some(true);
+        }
+        return Some(std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH));
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = pid;
+        None
+    }
+}
+
+/// The lock on a target: a file created with `create_new`, removed on drop.
+#[derive(Debug)]
+pub struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Takes the lock of `dir`, or fails naming the run that holds it. A lock left by a
+    /// process that no longer exists on this host is stale and taken over (`stale` says so).
+    pub fn acquire(dir: &Path, source: &str, stale: &mut Option<String>) -> Result<Lock> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::usage(format!("cannot create the state directory {}: {e} (choose another with --state-dir)", dir.display())))?;
+        let path = dir.join(LOCK);
+        let me = json!({"pid": std::process::id(), "host": hostname(), "startedAt": now(), "source": source});
+        for _ in 0..2 {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    f.write_all(format!("{me}\n").as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::Internal(format!("cannot write the lock {}: {e}", path.display())))?;
+                    return Ok(Lock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let held: Value = serde_json::from_str(text.trim()).unwrap_or(Value::Null);
+                    let pid = held["pid"].as_u64().map(|p| p as u32);
+                    let host = held["host"].as_str().unwrap_or("an unknown host").to_string();
+                    let since = held["startedAt"].as_str().unwrap_or("an unknown time").to_string();
+                    let same_host = host == hostname();
+                    let gone = match (pid, same_host) {
+                        (Some(p), true) => pid_alive(p) == Some(false),
+                        // An empty or unreadable lock: its writer died between create and write.
+                        (None, _) => text.trim().is_empty() && same_host_guess(&path),
+                        _ => false,
+                    };
+                    if gone {
+                        *stale = Some(format!("removed a stale lock of process {} on {host} (started {since}; it no longer runs)", pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into())));
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    return Err(Error::Service(format!(
+                        "another aml-failover run is writing to this target: process {} on {host}, started {since} (lock {}). \
+                         Wait for it to finish. If that run is gone (its host crashed or was replaced), remove the lock file and rerun: \
+                         the journal next to it lets the new run resume where that one stopped.",
+                        pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                        path.display()
+                    )));
+                }
+                Err(e) => return Err(Error::usage(format!("cannot create the lock {}: {e} (choose another --state-dir)", path.display()))),
+            }
+        }
+        Err(Error::Internal(format!("the lock {} keeps reappearing", path.display())))
+    }
+}
+
+/// An empty lock file older than a minute was left by a process killed while writing it.
+fn same_host_guess(path: &Path) -> bool {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|d| d.as_secs() > 60)
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What an unfinished journal says was done.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    pub plan_id: String,
+    pub started_at: String,
+    /// Target file URI → (sha256, source etag).
+    pub files: BTreeMap<String, (String, String)>,
+    /// Items (`kind/name/version`) whose registration finished, with the target version.
+    pub registered: BTreeMap<String, String>,
+    /// Items whose registration started but is not known to have finished, with the target version.
+    pub started: BTreeMap<String, String>,
+}
+
+/// Reads a journal. `None` when there is none, it is complete, or it is for another
+/// source/target (the caller starts afresh). A torn last line (kill -9 mid-write) is ignored.
+pub fn read(path: &Path, source: &str, target: &str) -> Option<Previous> {
+    let f = File::open(path).ok()?;
+    let mut lines = BufReader::new(f).lines().map_while(|l| l.ok()).filter_map(|l| serde_json::from_str::<Value>(&l).ok());
+    let h = lines.next()?;
+    if h["journal"] != "aml-failover" || h["version"].as_u64() != Some(FORMAT_VERSION) || h["source"] != source || h["target"] != target {
+        return None;
+    }
+    let mut p = Previous { plan_id: h["planId"].as_str()?.to_string(), started_at: h["startedAt"].as_str().unwrap_or("").to_string(), ..Default::default() };
+    for r in lines {
+        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        match (r["state"].as_str(), r.get("file"), r.get("item")) {
+            (Some("complete"), _, _) => return None,
+            (Some("verified"), Some(_), _) => {
+                p.files.insert(s("file"), (s("sha256"), s("sourceEtag")));
+            }
+            (Some("register-started"), _, Some(_)) => {
+                p.started.insert(s("item"), s("targetVersion"));
+            }
+            (Some("registered"), _, Some(_)) => {
+                p.started.remove(&s("item"));
+                p.registered.insert(s("item"), s("targetVersion"));
+            }
+            _ => {}
+        }
+    }
+    Some(p)
+}
+
+/// The journal of the running copy, appended to and fsynced per record.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+    pub plan_id: String,
+    /// What the interrupted run this one resumes had done.
+    pub previous: Option<Previous>,
+    failed: Mutex<Option<String>>,
+    _lock: Lock,
+}
+
+impl Journal {
+    /// Takes the target's lock, then opens its journal: resumes an unfinished one for the
+    /// same source and target, otherwise starts a new one (a journal of another source is
+    /// kept aside as `journal-<planId>.abandoned.jsonl`). `source`/`target` are ARM ids.
+    pub fn open(dir: &Path, source: &str, target: &str) -> Result<(Journal, Option<String>)> {
+        let mut stale = None;
+        let lock = Lock::acquire(dir, source, &mut stale)?;
+        let path = dir.join(JOURNAL);
+        let previous = read(&path, source, target);
+        if previous.is_none() && path.exists() {
+            let aside = dir.join(format!("journal-{}.previous.jsonl", now().replace(':', "")));
+            let _ = std::fs::rename(&path, aside);
+        }
+        let err = |e: std::io::Error| Error::usage(format!("cannot write the journal {}: {e} (choose another --state-dir)", path.display()));
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(err)?;
+        let plan_id = previous.as_ref().map(|p| p.plan_id.clone()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let j = Journal { path: path.clone(), file: Mutex::new(file), plan_id: plan_id.clone(), previous, failed: Mutex::new(None), _lock: lock };
+        if j.previous.is_some() {
+            j.append(&json!({"resumedAt": now(), "pid": std::process::id(), "host": hostname()}));
+        } else {
+            j.append(&json!({"journal": "aml-failover", "version": FORMAT_VERSION, "planId": plan_id, "source": source, "target": target,
+                "startedAt": now(), "pid": std::process::id(), "host": hostname()}));
+        }
+        j.check()?;
+        Ok((j, stale))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record and fsyncs it. A failure is remembered (see [`Journal::check`]):
+    /// the copy itself stays correct without the journal, only resuming loses detail.
+    pub fn append(&self, record: &Value) {
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let r = f.write_all(format!("{record}\n").as_bytes()).and_then(|_| f.sync_data());
+        if let Err(e) = r {
+            self.failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(format!("cannot write the journal {}: {e}", self.path.display()));
+        }
+    }
+
+    /// The first write error, if any.
+    pub fn check(&self) -> Result<()> {
+        match self.failed.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(e) => Err(Error::Internal(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// A file verified in the target.
+    pub fn file_verified(&self, target_uri: &str, source_uri: &str, sha256: &str, source_tag: Option<&str>) {
+        let etag = source_tag.and_then(|t| t.split_once('-')).map(|(_, e)| e).unwrap_or("");
+        self.append(&json!({"file": crate::redact::url_str(target_uri), "source": crate::redact::url_str(source_uri),
+            "sha256": sha256, "sourceEtag": etag, "state": "verified"}));
+    }
+
+    pub fn register_started(&self, item: &str, target_version: &str) {
+        self.append(&json!({"item": item, "targetVersion": target_version, "state": "register-started"}));
+    }
+
+    pub fn registered(&self, item: &str, target_version: &str) {
+        self.append(&json!({"item": item, "targetVersion": target_version, "state": "registered"}));
+    }
+
+    /// Marks the run complete and moves the journal aside (`last-complete.jsonl`), so the
+    /// next run starts a new plan.
+    pub fn complete(&self) {
+        self.append(&json!({"state": "complete", "finishedAt": now()}));
+        let _ = std::fs::rename(&self.path, self.path.with_file_name("last-complete.jsonl"));
+    }
+}
+
+impl Journal {
+    /// When the interrupted run this one resumes started (or finished) registering `item`
+    /// under a version number other than `planned` (`--on-conflict new-version` picks the
+    /// next free number, so a rerun would pick another), and the target has that version:
+    /// that version. Nothing is registered again then. The same number needs no check: the
+    /// plan compared it with the target already.
+    pub async fn registered_elsewhere<F, Fut>(&self, item: &str, planned: &str, get: F) -> Option<String>
+    where
+        F: Fn(&str) -> Fut,
+        Fut: std::future::Future<Output = Result<Value>>,
+    {
+        let p = self.previous.as_ref()?;
+        let v = p.registered.get(item).or_else(|| p.started.get(item))?;
+        if v == planned || v.is_empty() {
+            return None;
+        }
+        get(v).await.ok().map(|_| v.clone())
+    }
+}
+
+/// The engine's reporter while a journal is open: journals every verified file, then
+/// passes on to the progress display.
+pub struct Journaling {
+    pub inner: std::sync::Arc<crate::commands::progress::Progress>,
+    pub journal: std::sync::Arc<Journal>,
+}
+
+impl TransferReporter for Journaling {
+    fn bytes(&self, n: u64) {
+        self.inner.bytes(n);
+    }
+    fn file_done(&self, job: &FileJob, r: &Result<FileDone>) {
+        if let Ok(done) = r {
+            self.journal.file_verified(&job.dst.uri(&job.dst_path), &job.src.uri(&job.src_path), &done.sha256, job.src_tag.as_deref());
+        }
+        self.inner.file_done(job, r);
+    }
+}
+
+/// "resuming run … from …: N files and M registrations already done", with what the
+/// target showed when re-checked: journaled files found verified in place (by their sha256
+/// + source tag metadata, not by trusting the journal), and those copied again.
+pub fn resume_message(p: &Previous, jobs: &[FileJob], results: &[Result<FileDone>]) -> String {
+    let (mut in_place, mut again) = (0, 0);
+    for (job, r) in jobs.iter().zip(results) {
+        if p.files.contains_key(&crate::redact::url_str(&job.dst.uri(&job.dst_path))) {
+            match r {
+                Ok(d) if d.method == Method::AlreadyPresent => in_place += 1,
+                _ => again += 1,
+            }
+        }
+    }
+    format!("{}; re-checked in the target: {in_place} of those files verified in place, {again} copied again", summary(p))
+}
+
+/// The journal's item key: `kind/name/version`.
+pub fn item_key(kind: impl std::fmt::Display, name: &str, version: &str) -> String {
+    format!("{kind}/{name}/{version}")
+}
+
+/// Counts for the "resuming" message.
+pub fn summary(p: &Previous) -> String {
+    let items: BTreeSet<&String> = p.registered.keys().collect();
+    format!(
+        "resuming run {} from {}: {} files and {} registrations already done{}",
+        p.plan_id,
+        p.started_at,
+        p.files.len(),
+        items.len(),
+        if p.started.is_empty() { String::new() } else { format!(", {} registration(s) interrupted (checked against the target before any is redone)", p.started.len()) }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_round_trip_resume_and_complete() {
+        let d = tempfile_dir();
+        let (j, stale) = Journal::open(&d, "/s/src", "/s/tgt").unwrap();
+        assert!(stale.is_none() && j.previous.is_none());
+        j.file_verified("https://a.blob/c/x?sig=SECRET", "https://b.blob/c/x", "ab", Some("0123-0x8D"));
+        j.register_started("model/m/1", "1");
+        j.registered("model/m/1", "1");
+        j.register_started("model/m/2", "3");
+        let plan = j.plan_id.clone();
+        drop(j); // as a crash: lock released by drop here, the journal stays unfinished
+        let text = std::fs::read_to_string(d.join(JOURNAL)).unwrap();
+        assert!(!text.contains("SECRET"), "{text}");
+        std::fs::OpenOptions::new().append(true).open(d.join(JOURNAL)).unwrap().write_all(b"{\"file\":\"torn").unwrap();
+        let (j, _) = Journal::open(&d, "/s/src", "/s/tgt").unwrap();
+        let p = j.previous.clone().unwrap();
+        assert_eq!(j.plan_id, plan);
+        assert_eq!(p.files.len(), 1);
+        assert_eq!(p.files.values().next().unwrap(), &("ab".to_string(), "0x8D".to_string()));
+        assert_eq!(p.registered.get("model/m/1").map(String::as_str), Some("1"));
+        assert_eq!(p.started.get("model/m/2").map(String::as_str), Some("3"));
+        assert!(summary(&p).contains("1 files and 1 registrations"));
+        j.complete();
+        drop(j);
+        let (j, _) = Journal::open(&d, "/s/src", "/s/tgt").unwrap();
+        assert!(j.previous.is_none() && j.plan_id != plan);
+        drop(j);
+        // Another source: not resumed.
+        let (j, _) = Journal::open(&d, "/s/other", "/s/tgt").unwrap();
+        assert!(j.previous.is_none());
+    }
+
+    #[test]
+    fn lock_excludes_a_second_run_and_takes_over_a_dead_one() {
+        let d = tempfile_dir();
+        let mut stale = None;
+        let l = Lock::acquire(&d, "src", &mut stale).unwrap();
+        let e = Lock::acquire(&d, "src", &mut stale).unwrap_err().to_string();
+        assert!(e.contains(&format!("process {}", std::process::id())) && e.contains("remove the lock file"), "{e}");
+        drop(l);
+        // A lock of a process that is gone on this host is stale.
+        let dead = json!({"pid": 999_999_999u32, "host": hostname(), "startedAt": "2026-01-01T00:00:00Z"});
+        std::fs::write(d.join(LOCK), dead.to_string()).unwrap();
+        let _l = Lock::acquire(&d, "src", &mut stale).unwrap();
+        assert!(stale.unwrap().contains("stale"));
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("aml-failover-journal-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
