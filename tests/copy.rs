@@ -150,6 +150,8 @@ fn copy_preserves_versions_metadata_and_every_byte() {
     let manifest_text = std::fs::read_to_string(&manifest).unwrap();
     assert!(!manifest_text.contains(&tb.primary().storage_key) && !manifest_text.contains("sig="), "secret in manifest");
 
+    // The counter the no-op assertions below rely on does see this run's registrations.
+    assert!(tb.request_count("PUT", "/workspaces/aml-failover/") > 0, "the request counter saw no PUT to the target");
     // Running the same copy again changes nothing and says so, without reading any file:
     // the target's copies record the source version they were verified from.
     tb.reset_counters();

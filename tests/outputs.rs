@@ -107,7 +107,8 @@ fn through_the_control_plane_into_a_folder_and_the_failover_workspace() {
     assert!(data["properties"]["dataUri"].as_str().unwrap().ends_with(&format!("/paths/failover-outputs/{}/train_run_0042/outputs/model_output/", tb.primary().name)), "{data}");
     assert_eq!(data["properties"]["dataType"], "uri_folder");
 
-    // A rerun is a no-op.
+    // A rerun is a no-op (the counter did see the first run's registrations).
+    assert!(tb.request_count("PUT", "/workspaces/aml-failover/") > 0);
     tb.reset_counters();
     let r = run(command(&tb), &["outputs", "copy", "--from", &from, "--to", &to, "--register-as-data", "--manifest", &m, "-o", "json"]);
     r.expect_code(0);
