@@ -46,6 +46,8 @@ pub fn bare_command() -> Command {
     }
     // Retries stay real but short in tests.
     c.env("AML_FAILOVER_RETRY_BASE_MS", "20");
+    // Journals and locks go to a folder of this test process, never to the developer's $HOME.
+    c.env("AML_FAILOVER_STATE_DIR", std::env::temp_dir().join(format!("aml-failover-test-state-{}", std::process::id())));
     c
 }
 
