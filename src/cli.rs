@@ -114,6 +114,10 @@ pub enum Command {
     /// Inspect workspaces.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// The runbook in one command: check both sides, copy every asset kind, run outputs and
+    /// notebooks, and list the manual steps left.
+    #[command(long_about = FAILOVER_LONG, after_help = EXIT_CODES_HELP)]
+    Failover(FailoverArgs),
     /// Notebooks: recover them from a (deleted) workspace's file share, or copy them between workspaces.
     #[command(subcommand)]
     Notebooks(NotebooksCommand),
@@ -141,6 +145,9 @@ pub enum Command {
     /// Data assets as az ml YAML: list, download (data.yml + files on workspace storage), register.
     #[command(subcommand)]
     Data(AssetCommand),
+    /// Snapshots for pre-staging: export a content-addressed bundle, restore it (source not needed), list, prune.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -345,6 +352,70 @@ fn engine_options(concurrency: usize) -> Result<crate::transfer::EngineOptions> 
         return Err(Error::usage("--concurrency must be between 1 and 256"));
     }
     Ok(crate::transfer::EngineOptions { concurrency, ..Default::default() })
+}
+
+const FAILOVER_LONG: &str = "\
+Fail over from --from (the primary) to --to (the failover workspace) in one command.
+
+1. Checks both sides: the failover workspace must answer; the primary may not.
+2. Primary answers: copies every asset kind in dependency order (as `copy`, with all its options),
+   run outputs and logs (as `outputs copy`), and notebooks (as `notebooks copy`).
+   Primary down: assets cannot be listed (what pre-staging copied is already there); run outputs
+   are copied from its storage alone when --storage-account is given, from the RA-GRS secondary
+   endpoint (credential: AML_FAILOVER_SOURCE_SAS, AML_FAILOVER_SOURCE_ACCOUNT_KEY, or an Entra
+   token); notebooks wait (Azure Files has no readable secondary).
+3. Writes failover-report.json (and each step's manifest) into --out-dir, prints each step's
+   outcome and the manual steps left: data assets to re-register, pipelines to resubmit,
+   endpoints to redeploy, code and configs to point at the failover workspace.
+
+Exit code: the worst of the steps (0 all done; 1 partial, e.g. the primary was down or data
+assets need re-registration; the error codes otherwise). Rerunning is safe: finished files and
+registrations are skipped.";
+
+#[derive(Debug, Args)]
+pub struct FailoverArgs {
+    #[command(flatten)]
+    pub copy: CopyArgs,
+    /// Storage account of the primary, for run outputs when its control plane is down.
+    #[arg(long, value_name = "NAME")]
+    pub storage_account: Option<String>,
+    /// The primary's workspace id (GUID), when its storage account holds several workspaces.
+    #[arg(long, value_name = "GUID")]
+    pub workspace_id: Option<String>,
+    /// Where to read run outputs from storage: auto (the RA-GRS secondary when the primary is
+    /// down), primary or secondary.
+    #[arg(long, default_value = "auto", value_name = "auto|primary|secondary")]
+    pub source_endpoint: String,
+    /// Folder for failover-report.json and each step's manifest.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Leave run outputs out.
+    #[arg(long)]
+    pub skip_outputs: bool,
+    /// Leave notebooks out.
+    #[arg(long)]
+    pub skip_notebooks: bool,
+}
+
+impl FailoverArgs {
+    pub fn options(&self, verbose: u8) -> Result<crate::commands::failover::FailoverOptions> {
+        use crate::commands::failover::SourceEndpoint;
+        let source_endpoint = match self.source_endpoint.as_str() {
+            "auto" => SourceEndpoint::Auto,
+            "primary" => SourceEndpoint::Primary,
+            "secondary" => SourceEndpoint::Secondary,
+            other => return Err(Error::usage(format!("unknown --source-endpoint '{other}': use auto, primary or secondary"))),
+        };
+        Ok(crate::commands::failover::FailoverOptions {
+            copy: self.copy.options(verbose)?,
+            storage_account: self.storage_account.clone(),
+            workspace_id: self.workspace_id.clone(),
+            source_endpoint,
+            out_dir: self.out_dir.clone(),
+            skip_outputs: self.skip_outputs,
+            skip_notebooks: self.skip_notebooks,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -658,6 +729,10 @@ pub struct CopyArgs {
     /// Copy the files of uri_file/uri_folder data assets on the source workspace's storage (verified).
     #[arg(long)]
     pub copy_data: bool,
+    /// Where the run journal (resume after a crash) and the lock of each target are kept
+    /// [default: $XDG_STATE_HOME/aml-failover, else ~/.local/state/aml-failover].
+    #[arg(long, value_name = "DIR", env = "AML_FAILOVER_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 impl CopyArgs {
@@ -682,6 +757,7 @@ impl CopyArgs {
         if self.memory_mib < 2 * self.block_size_mib {
             return Err(Error::usage("--memory-mib must hold at least two blocks (2 x --block-size-mib)"));
         }
+        crate::journal::set_state_dir(self.state_dir.clone());
         Ok(crate::commands::copy::CopyOptions {
             selection: crate::assets::Selection {
                 kinds: crate::assets::Kind::parse_list(&self.kinds)?,
@@ -767,6 +843,144 @@ impl VerifyArgs {
     }
 }
 
+const SNAPSHOT_EXPORT_LONG: &str = "\
+Export --from into a snapshot bundle at --to: a local directory or a blob container URL
+(https://<account>.blob.core.windows.net/<container>[/<folder>], SAS in the URL or in
+AML_FAILOVER_TARGET_SAS, else an Entra token).
+
+Bundle layout:
+  objects/sha256/<aa>/<sha256>       each distinct file once, named by its sha256
+  snapshots/<id>/manifest.json       every asset version: kind, name, version, REST properties,
+                                     az ml YAML, files (path, size, sha256)
+
+Files already in the bundle are not written again; files whose source version (URI + ETag) is
+unchanged since the last snapshot are not even read. A second export with nothing changed
+writes only a new manifest. The manifest is written last: a failed export leaves no snapshot
+(exit 1), and a rerun resumes.
+
+  aml-failover snapshot export --from ./primary/config.json --to /backups/aml -q";
+
+const SNAPSHOT_RESTORE_LONG: &str = "\
+Register a snapshot's assets in --to without contacting the source workspace: each version's
+files are uploaded to the default blob datastore (verified by sha256), then it is registered.
+A version already there with the same specification and files is left alone; one that differs
+is a conflict (reported, exit 1, never overwritten). Rerunning is safe.
+
+  aml-failover snapshot restore /backups/aml --to ./failover/config.json";
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Write a snapshot of --from (models, environments; code on request) into a bundle at --to.
+    #[command(long_about = SNAPSHOT_EXPORT_LONG, after_help = EXIT_CODES_HELP)]
+    Export(SnapshotExportArgs),
+    /// Register a snapshot (the newest by default) into --to; the source workspace is not needed.
+    #[command(long_about = SNAPSHOT_RESTORE_LONG, after_help = EXIT_CODES_HELP)]
+    Restore(SnapshotRestoreArgs),
+    /// List the snapshots of a bundle, oldest first.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List(SnapshotBundleArg),
+    /// Delete old snapshots, then every stored file no remaining snapshot references.
+    ///
+    /// With both --keep and --older-than, a snapshot is deleted only when it is outside the
+    /// newest N and older than DURATION. Do not run it while an export writes to the bundle.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Prune(SnapshotPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotExportArgs {
+    /// Asset kinds: models, environments, code (comma-separated).
+    #[arg(long, default_value = "models,environments", value_name = "KINDS")]
+    pub kinds: String,
+    /// Only assets whose name matches (wildcards * and ?).
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Option<String>,
+    /// Files transferred in parallel.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+}
+
+impl SnapshotExportArgs {
+    /// `to`: the global --to, which names the bundle here.
+    pub fn options(&self, to: Option<&str>) -> Result<crate::commands::snapshot::ExportOptions> {
+        let bundle = to.map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
+            Error::usage("snapshot export needs --to <directory | blob container URL> (the bundle)")
+        })?;
+        if bundle.ends_with(".json") || std::path::Path::new(bundle).is_file() {
+            return Err(Error::usage(format!(
+                "snapshot export --to '{bundle}' looks like a workspace config; --to names the bundle here: a directory or a blob container URL"
+            )));
+        }
+        Ok(crate::commands::snapshot::ExportOptions {
+            bundle: bundle.to_string(),
+            kinds: crate::commands::snapshot::check_kinds(crate::assets::Kind::parse_list(&self.kinds)?)?,
+            name: self.name.clone(),
+            engine: engine_options(self.concurrency)?,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotRestoreArgs {
+    /// The bundle: a directory or a blob container URL.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: String,
+    /// Which snapshot (an id from `snapshot list`) [default: the newest].
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
+    /// Only these kinds of the snapshot (models, environments, code).
+    #[arg(long, value_name = "KINDS")]
+    pub kinds: Option<String>,
+    /// Files transferred in parallel.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+}
+
+impl SnapshotRestoreArgs {
+    pub fn options(&self) -> Result<crate::commands::snapshot::RestoreOptions> {
+        Ok(crate::commands::snapshot::RestoreOptions {
+            bundle: self.bundle.clone(),
+            snapshot: self.snapshot.clone(),
+            kinds: self.kinds.as_deref().map(crate::assets::Kind::parse_list).transpose()?,
+            engine: engine_options(self.concurrency)?,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotBundleArg {
+    /// The bundle: a directory or a blob container URL.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotPruneArgs {
+    /// The bundle: a directory or a blob container URL.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: String,
+    /// Keep the newest N snapshots.
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+    /// Delete snapshots older than this: 30d, 12h, 90m, 45s, 2w.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+    /// Print what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl SnapshotPruneArgs {
+    pub fn options(&self) -> Result<crate::commands::snapshot::PruneOptions> {
+        Ok(crate::commands::snapshot::PruneOptions {
+            bundle: self.bundle.clone(),
+            keep: self.keep,
+            older_than: self.older_than.as_deref().map(crate::storage::bundle::parse_duration).transpose()?,
+            dry_run: self.dry_run,
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCommand {
     /// Show a workspace: region, storage account, default datastores, asset counts, storage reachability.
@@ -808,7 +1022,9 @@ impl Cli {
         }
         let from_raw = g.from.clone().map(|v| ("--from", v)).or_else(|| g.workspace_name.clone().map(|v| ("--workspace-name", v)));
         let from = from_raw.map(|(flag, v)| reference::parse(flag, &v, &defaults)).transpose()?;
-        let to = g.to.as_deref().map(|v| reference::parse("--to", v, &defaults)).transpose()?;
+        // `snapshot export --to` names the bundle (a directory or container URL), not a workspace.
+        let to_is_bundle = matches!(self.command, Command::Snapshot(SnapshotCommand::Export(_)));
+        let to = g.to.as_deref().filter(|_| !to_is_bundle).map(|v| reference::parse("--to", v, &defaults)).transpose()?;
         Ok(Settings {
             connect: ConnectOptions {
                 cloud,

@@ -3,10 +3,12 @@
 pub mod assets_cmd;
 pub mod component_data;
 pub mod copy;
+pub mod failover;
 pub mod notebooks;
 pub mod outputs;
 pub mod pipeline_cmd;
 pub mod progress;
+pub mod snapshot;
 pub mod verify;
 pub mod workspace_show;
 
@@ -22,6 +24,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Notebooks(NotebooksCommand::Copy(a)) => notebooks::copy(&settings, &a.options(&settings)?).await,
         Command::Outputs(OutputsCommand::List(a)) => outputs::list(&settings, &a.options(&settings, false)?).await,
         Command::Outputs(OutputsCommand::Copy(a)) => outputs::copy(&settings, &a.options(&settings, true)?).await,
+        Command::Failover(args) => failover::run(&settings, &args.options(settings.verbose)?).await,
         Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
         Command::Verify(args) => verify::run(&settings, &args.options(settings.verbose)?).await,
         Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
@@ -34,6 +37,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Data(AssetCommand::Download(a)) => component_data::data_download(&settings, &a.options(crate::assets::Kind::Data)?).await,
         Command::Data(AssetCommand::Register(a)) => component_data::data_register(&settings, &a.options(crate::assets::Kind::Data)?).await,
         Command::Data(c) => asset_command(&settings, crate::assets::Kind::Data, c).await,
+        Command::Snapshot(c) => snapshot_command(&settings, cli.global.to.as_deref(), c).await,
     }
 }
 
@@ -42,6 +46,16 @@ async fn asset_command(settings: &crate::cli::Settings, kind: crate::assets::Kin
         AssetCommand::List(a) => assets_cmd::list(settings, &a.options(kind)).await,
         AssetCommand::Download(a) => assets_cmd::download(settings, &a.options(kind)?).await,
         AssetCommand::Register(a) => assets_cmd::register(settings, &a.options(kind)?).await,
+    }
+}
+
+async fn snapshot_command(settings: &crate::cli::Settings, to: Option<&str>, c: &crate::cli::SnapshotCommand) -> Result<Exit> {
+    use crate::cli::SnapshotCommand as S;
+    match c {
+        S::Export(a) => snapshot::export(settings, &a.options(to)?).await,
+        S::Restore(a) => snapshot::restore(settings, &a.options()?).await,
+        S::List(a) => snapshot::list(settings, &a.bundle).await,
+        S::Prune(a) => snapshot::prune(settings, &a.options()?).await,
     }
 }
 
