@@ -66,23 +66,28 @@ printf '\n\033[1m== 1. Both workspaces ==\033[0m\n'
 step aml-failover workspace show --from "<primary ARM id>" --to "<failover ARM id>"
 run "$BIN" workspace show --from "$PRIMARY" --to "$FAILOVER"
 
-printf '\n\033[1m== 2. Pre-staging: models and environments ==\033[0m\n'
+printf '\n\033[1m== 2. Pre-staging: the plan, a snapshot bundle, and how far behind the failover is ==\033[0m\n'
 step aml-failover copy --from "<primary>" --to "<failover>" --dry-run
 run "$BIN" copy --from "$PRIMARY" --to "$FAILOVER" --dry-run
-step aml-failover copy --from "<primary>" --to "<failover>" -v
-run "$BIN" copy --from "$PRIMARY" --to "$FAILOVER" -v --manifest copy-manifest.json
-step aml-failover copy --from "<primary>" --to "<failover>"    "# again: nothing changed"
-run "$BIN" copy --from "$PRIMARY" --to "$FAILOVER" --manifest copy-manifest-2.json
+step aml-failover snapshot export --from "<primary>" --to ./bundle
+run "$BIN" snapshot export --from "$PRIMARY" --to ./bundle
+step aml-failover snapshot export --from "<primary>" --to ./bundle    "# again: nothing changed, only a new manifest"
+run "$BIN" snapshot export --from "$PRIMARY" --to ./bundle
+step aml-failover snapshot list ./bundle
+run "$BIN" snapshot list ./bundle
+step aml-failover verify --from "<primary>" --to "<failover>"    "# nothing copied yet: drifted"
+run "$BIN" verify --from "$PRIMARY" --to "$FAILOVER" --kinds models,environments
 
-printf '\n\033[1m== 3. The primary region (eastus) goes down ==\033[0m\n'
+printf '\n\033[1m== 3. The primary region (eastus) goes down: fail over ==\033[0m\n'
 admin -H 'Content-Type: application/json' -d '{"kind":"region_down","region":"eastus"}' "$EMU_ADMIN_URL/faults"
-step aml-failover workspace show --from "<primary>" --max-retries 1
-run "$BIN" workspace show --from "$PRIMARY" --max-retries 1
-note "run outputs are still in the primary's geo-replicated storage: read them from the -secondary endpoint"
 export AML_FAILOVER_SOURCE_ACCOUNT_KEY; AML_FAILOVER_SOURCE_ACCOUNT_KEY=$(fact "['primary']['storage_key']")
-step AML_FAILOVER_SOURCE_ACCOUNT_KEY=... aml-failover outputs copy --from "<primary>" --storage-account "$PRIMARY_ACCOUNT" --source-endpoint secondary --to "<failover>" --register-as-data -v --max-retries 1
-run "$BIN" outputs copy --from "$PRIMARY" --storage-account "$PRIMARY_ACCOUNT" --source-endpoint secondary --to "$FAILOVER" \
-  --register-as-data -v --max-retries 1 --manifest outputs-manifest.json
+step AML_FAILOVER_SOURCE_ACCOUNT_KEY=... aml-failover failover --from "<primary>" --to "<failover>" --storage-account "$PRIMARY_ACCOUNT" --max-retries 1
+note "the control plane is down: assets wait; run outputs come from the primary's RA-GRS secondary storage"
+run "$BIN" failover --from "$PRIMARY" --to "$FAILOVER" --storage-account "$PRIMARY_ACCOUNT" --max-retries 1 --out-dir ./failover-run
+step aml-failover snapshot restore ./bundle --to "<failover>"    "# the pre-staged snapshot: no call to the primary"
+run "$BIN" snapshot restore ./bundle --to "$FAILOVER"
+step aml-failover workspace show --from "<failover>"
+run "$BIN" workspace show --from "$FAILOVER"
 admin -X DELETE "$EMU_ADMIN_URL/faults"
 
 printf '\n\033[1m== 4. The primary workspace is deleted; its storage account remains ==\033[0m\n'
