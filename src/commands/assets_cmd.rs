@@ -315,16 +315,7 @@ pub async fn download(s: &Settings, o: &DownloadOptions) -> Result<Exit> {
         for f in &c.files {
             let rel = if p.content_prefix.is_empty() { f.rel.clone() } else { format!("{}/{}", p.content_prefix, f.rel) };
             owner.push((i, rel.clone()));
-            jobs.push(FileJob {
-                src: Arc::clone(&c.store),
-                src_path: f.meta.path.clone(),
-                dst: Arc::clone(&dst),
-                dst_path: StorePath::parse(&rel)?,
-                size: f.meta.size,
-                expected_sha256: f.meta.sha256.clone(),
-                src_md5: f.meta.content_md5,
-                src_tag: crate::storage::source_tag(&c.store.uri(&f.meta.path), f.meta.etag.as_deref()),
-            });
+            jobs.push(FileJob::from_source(&c.store, &f.meta, &dst, StorePath::parse(&rel)?));
         }
     }
     let results = run_jobs(s, &o.engine, &jobs).await;

@@ -108,16 +108,7 @@ pub async fn data_download(s: &Settings, o: &DownloadOptions) -> Result<Exit> {
         let mut jobs = Vec::new();
         for f in &c.files {
             let rel = if leaf.is_empty() { f.rel.clone() } else { format!("{leaf}/{}", f.rel.trim_start_matches('/')) };
-            jobs.push(FileJob {
-                src: Arc::clone(&c.store),
-                src_path: f.meta.path.clone(),
-                dst: Arc::clone(&dst),
-                dst_path: StorePath::parse(&rel)?,
-                size: f.meta.size,
-                expected_sha256: f.meta.sha256.clone(),
-                src_md5: f.meta.content_md5,
-                src_tag: crate::storage::source_tag(&c.store.uri(&f.meta.path), f.meta.etag.as_deref()),
-            });
+            jobs.push(FileJob::from_source(&c.store, &f.meta, &dst, StorePath::parse(&rel)?));
         }
         for (job, r) in jobs.iter().zip(run_jobs(s, &o.engine, &jobs).await) {
             let d = r.map_err(|e| context(e, &format!("data {}:{}: {}; no YAML written", item.name, item.version, job.dst_path)))?;

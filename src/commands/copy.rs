@@ -384,16 +384,7 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
         for file in &content.files {
             let dst_path = StorePath::parse(&format!("{prefix}/{}", file.rel))?;
             job_owner.push((key.clone(), file.rel.clone()));
-            jobs.push(FileJob {
-                src: Arc::clone(&content.store),
-                src_path: file.meta.path.clone(),
-                dst: Arc::clone(&dst_store),
-                dst_path,
-                size: file.meta.size,
-                expected_sha256: file.meta.sha256.clone(),
-                src_md5: file.meta.content_md5,
-                src_tag: crate::storage::source_tag(&content.store.uri(&file.meta.path), file.meta.etag.as_deref()),
-            });
+            jobs.push(FileJob::from_source(&content.store, &file.meta, &dst_store, dst_path));
         }
         new_locations.insert(key, (prefix, uri));
     }

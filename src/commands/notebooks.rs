@@ -16,7 +16,7 @@ use crate::report::{FileRecord, ItemKind, ItemRecord, Report, Status};
 use crate::storage::datastore::Datastores;
 use crate::storage::fileshare::{list_shares, FileShareStore, ShareInfo};
 use crate::storage::local::LocalStore;
-use crate::storage::{source_tag, Store};
+use crate::storage::Store;
 use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
 use crate::workspace::Context;
 use serde_json::json;
@@ -233,16 +233,7 @@ async fn transfer(s: &Settings, o: &NotebooksOptions, command: &'static str, sha
     };
     let jobs: Vec<FileJob> = files
         .iter()
-        .map(|f| FileJob {
-            src: Arc::clone(&src),
-            src_path: f.path.clone(),
-            dst: Arc::clone(&dest),
-            dst_path: f.path.clone(),
-            size: f.size,
-            expected_sha256: f.sha256.clone(),
-            src_md5: f.content_md5,
-            src_tag: source_tag(&src.uri(&f.path), f.etag.as_deref()),
-        })
+        .map(|f| FileJob::from_source(&src, f, &dest, f.path.clone()))
         .collect();
     let results = if o.dry_run {
         Vec::new()

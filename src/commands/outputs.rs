@@ -26,7 +26,7 @@ use crate::report::{FileRecord, ItemRecord, Report, Status};
 use crate::storage::blob::{self, BlobStore};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
-use crate::storage::{source_tag, ObjectMeta, Store, StorePath};
+use crate::storage::{ObjectMeta, Store, StorePath};
 use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
 use crate::workspace::{Context, WorkspaceRef};
 use serde_json::{json, Value};
@@ -213,16 +213,7 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
             let rel = f.path.strip_prefix(&p.base).unwrap_or(f.path.as_str());
             let dst_path = StorePath::parse(&format!("{}/{}", dest_prefix(&dest_root, &src.label, p), rel))?;
             owner.push((i, rel.to_string()));
-            jobs.push(FileJob {
-                src: Arc::clone(&p.store),
-                src_path: f.path.clone(),
-                dst: Arc::clone(&dest),
-                dst_path,
-                size: f.size,
-                expected_sha256: f.sha256.clone(),
-                src_md5: f.content_md5,
-                src_tag: source_tag(&p.store.uri(&f.path), f.etag.as_deref()),
-            });
+            jobs.push(FileJob::from_source(&p.store, f, &dest, dst_path));
         }
     }
 

@@ -145,16 +145,7 @@ pub(super) async fn portable_component(
         for f in &c.files {
             let rel = format!("{code_dir}/{}", f.rel.trim_start_matches('/'));
             owners.push(rel.clone());
-            jobs.push(FileJob {
-                src: Arc::clone(&c.store),
-                src_path: f.meta.path.clone(),
-                dst: Arc::clone(&dst),
-                dst_path: StorePath::parse(&rel)?,
-                size: f.meta.size,
-                expected_sha256: f.meta.sha256.clone(),
-                src_md5: f.meta.content_md5,
-                src_tag: crate::storage::source_tag(&c.store.uri(&f.meta.path), f.meta.etag.as_deref()),
-            });
+            jobs.push(FileJob::from_source(&c.store, &f.meta, &dst, StorePath::parse(&rel)?));
         }
         spec["code"] = json!(format!("./{code_dir}"));
     }

@@ -51,6 +51,23 @@ pub struct FileJob {
     pub src_tag: Option<String>,
 }
 
+impl FileJob {
+    /// The job that copies `meta` (as `src` listed or HEADed it) to `dst_path` in `dst`, with
+    /// every check the source offers: its recorded sha256, its stored MD5, and its source tag.
+    pub fn from_source(src: &Arc<dyn Store>, meta: &ObjectMeta, dst: &Arc<dyn Store>, dst_path: StorePath) -> FileJob {
+        FileJob {
+            src: Arc::clone(src),
+            src_path: meta.path.clone(),
+            dst: Arc::clone(dst),
+            dst_path,
+            size: meta.size,
+            expected_sha256: meta.sha256.clone(),
+            src_md5: meta.content_md5,
+            src_tag: crate::storage::source_tag(&src.uri(&meta.path), meta.etag.as_deref()),
+        }
+    }
+}
+
 /// How a file got to its destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
