@@ -360,10 +360,12 @@ Fail over from --from (the primary) to --to (the failover workspace) in one comm
 1. Checks both sides: the failover workspace must answer; the primary may not.
 2. Primary answers: copies every asset kind in dependency order (as `copy`, with all its options),
    run outputs and logs (as `outputs copy`), and notebooks (as `notebooks copy`).
-   Primary down: assets cannot be listed (what pre-staging copied is already there); run outputs
-   are copied from its storage alone when --storage-account is given, from the RA-GRS secondary
-   endpoint (credential: AML_FAILOVER_SOURCE_SAS, AML_FAILOVER_SOURCE_ACCOUNT_KEY, or an Entra
-   token); notebooks wait (Azure Files has no readable secondary).
+   Primary down: assets cannot be listed; with --snapshot BUNDLE (a pre-staged `snapshot export`)
+   its models, environments and code are restored from the newest snapshot (verify-then-register,
+   as `snapshot restore`); run outputs are copied from its storage alone when --storage-account
+   is given, from the RA-GRS secondary endpoint (credential: AML_FAILOVER_SOURCE_SAS,
+   AML_FAILOVER_SOURCE_ACCOUNT_KEY, or an Entra token); notebooks wait (Azure Files has no
+   readable secondary).
 3. Writes failover-report.json (and each step's manifest) into --out-dir, prints each step's
    outcome and the manual steps left: data assets to re-register, pipelines to resubmit,
    endpoints to redeploy, code and configs to point at the failover workspace.
@@ -395,6 +397,13 @@ pub struct FailoverArgs {
     /// Leave notebooks out.
     #[arg(long)]
     pub skip_notebooks: bool,
+    /// A pre-staged snapshot bundle (directory or blob container URL): when the primary's
+    /// control plane does not answer, its models, environments and code are restored from it.
+    #[arg(long, value_name = "BUNDLE")]
+    pub snapshot: Option<String>,
+    /// Which snapshot of --snapshot (an id from `snapshot list`) [default: the newest].
+    #[arg(long, value_name = "ID", requires = "snapshot")]
+    pub snapshot_id: Option<String>,
 }
 
 impl FailoverArgs {
@@ -414,6 +423,8 @@ impl FailoverArgs {
             out_dir: self.out_dir.clone(),
             skip_outputs: self.skip_outputs,
             skip_notebooks: self.skip_notebooks,
+            snapshot: self.snapshot.clone(),
+            snapshot_id: self.snapshot_id.clone(),
         })
     }
 }

@@ -90,3 +90,72 @@ fn with_the_primary_region_down_it_takes_what_storage_gives_and_says_so() {
     r.expect_code(5);
     assert!(r.stderr.contains("nowhere to fail over to"), "{}", r.stderr);
 }
+
+#[test]
+fn with_the_primary_region_down_it_restores_the_pre_staged_snapshot_and_reads_outputs_from_the_secondary() {
+    let tb = bed();
+    let d = Direct::new(&tb);
+    let p = tb.primary().clone();
+    let (from, to) = (p.arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    let b = bundle.to_str().unwrap();
+    // Pre-staging, while the primary is up: models, environments and code into a bundle.
+    run(command(&tb), &["snapshot", "export", "--from", &from, "--to", b, "--kinds", "models,environments,code", "-q"]).expect_code(0);
+    let model = d.get(&format!("{from}/models/local-mlflow-example/versions/1")).unwrap();
+    assert!(d.get(&format!("{to}/models/local-mlflow-example/versions/1")).is_none(), "the target already had the model");
+
+    tb.set_fault(Fault::region_down("eastus"));
+    let out = dir.path().join("out");
+    let mut c = command(&tb);
+    c.env("AML_FAILOVER_SOURCE_ACCOUNT_KEY", &p.storage_key);
+    let args = ["failover", "--from", &from, "--to", &to, "--snapshot", b, "--storage-account", &p.storage_account, "--max-retries", "0",
+        "--out-dir", out.to_str().unwrap(), "-o", "json"];
+    let r = run(c, &args);
+    r.expect_code(1); // partial: the primary is down (notebooks wait; later assets need a copy)
+    let v = r.json();
+    assert_eq!(v["sourceReachable"], false);
+    let assets = step(&v, "assets");
+    assert_eq!(assets["outcome"], "done", "{v}");
+    assert!(assets["detail"].as_str().unwrap().contains("restored from snapshot"), "{v}");
+    let restored = &assets["snapshot"]["summary"];
+    assert!(restored["registered"].as_u64().unwrap() >= 3, "{v}");
+    assert_eq!(restored["failed"], 0, "{v}");
+    assert_eq!(restored["conflicts"], 0, "{v}");
+    assert!(Path::new(assets["manifest"].as_str().unwrap()).exists());
+    let outputs = step(&v, "outputs");
+    assert_eq!(outputs["outcome"], "done", "{v}");
+    assert!(outputs["detail"].as_str().unwrap().contains("secondary"), "{v}");
+    assert_eq!(step(&v, "notebooks")["outcome"], "skipped");
+    let manual: Vec<&str> = v["manualSteps"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert!(manual.iter().any(|m| m.contains("components, pipelines, data assets")), "{manual:?}");
+
+    // The model arrived from the bundle alone, byte for byte what the primary holds.
+    let t = d.get(&format!("{to}/models/local-mlflow-example/versions/1")).expect("model restored from the snapshot");
+    assert!(model["properties"]["modelUri"].is_string());
+    let tgt = datastore_path(t["properties"]["modelUri"].as_str().unwrap());
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/seed/primary/model/mlflow-model");
+    let mut files = 0;
+    for e in std::fs::read_dir(&seed).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            let name = e.file_name().into_string().unwrap();
+            let got = d.blob(tb.failover(), &format!("{tgt}/{name}")).unwrap_or_else(|| panic!("{tgt}/{name} missing in the target"));
+            assert_eq!(sha256_hex(&got), sha256_hex(&std::fs::read(e.path()).unwrap()), "{name} differs");
+            files += 1;
+        }
+    }
+    assert!(files >= 2, "the seeded model has files");
+    assert!(d.blob(tb.failover(), &format!("failover-outputs/{}/train_run_0042/outputs/model_output/model.bin", p.workspace_id)).is_some());
+
+    // Rerun during the same outage: nothing registered again.
+    let mut c = command(&tb);
+    c.env("AML_FAILOVER_SOURCE_ACCOUNT_KEY", &p.storage_key);
+    tb.reset_counters();
+    let r = run(c, &args);
+    r.expect_code(1);
+    let v = r.json();
+    assert_eq!(step(&v, "assets")["snapshot"]["summary"]["registered"], 0, "{v}");
+    assert_eq!(tb.operation_count("ModelVersions_CreateOrUpdate"), 0);
+    assert_no_secrets(&tb, &r);
+}

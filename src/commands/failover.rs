@@ -40,6 +40,10 @@ pub struct FailoverOptions {
     pub out_dir: PathBuf,
     pub skip_outputs: bool,
     pub skip_notebooks: bool,
+    /// A snapshot bundle to restore the assets from when the primary does not answer.
+    pub snapshot: Option<String>,
+    /// Which snapshot of the bundle (default: the newest).
+    pub snapshot_id: Option<String>,
 }
 
 /// One step of the failover, as the report shows it.
@@ -54,6 +58,9 @@ struct Step {
     summary: Option<crate::report::Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     manifest: Option<String>,
+    /// The assets step restored from a snapshot: its bundle, id, creation time and summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<serde_json::Value>,
 }
 
 fn step_from(name: &'static str, r: Result<Report>, detail: impl FnOnce(&Report) -> String, exit: impl Fn(&Report) -> Exit) -> (Step, Exit) {
@@ -61,9 +68,9 @@ fn step_from(name: &'static str, r: Result<Report>, detail: impl FnOnce(&Report)
         Ok(rep) => {
             let e = exit(&rep);
             let outcome = if e == Exit::Ok { "done" } else { "partial" };
-            (Step { name, outcome, detail: detail(&rep), summary: Some(rep.summary.clone()), manifest: rep.manifest.clone() }, e)
+            (Step { name, outcome, detail: detail(&rep), summary: Some(rep.summary.clone()), manifest: rep.manifest.clone(), snapshot: None }, e)
         }
-        Err(e) => (Step { name, outcome: "failed", detail: e.to_string(), summary: None, manifest: None }, e.exit()),
+        Err(e) => (Step { name, outcome: "failed", detail: e.to_string(), summary: None, manifest: None, snapshot: None }, e.exit()),
     }
 }
 
@@ -91,6 +98,9 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
     match &source {
         Ok(w) => checks.push(format!("primary workspace {} ({}) answers", w.name, w.location)),
         Err(e) => checks.push(format!("primary workspace {} does NOT answer: {e}", from.workspace_name)),
+    }
+    if let (true, Some(b)) = (source_up, &o.snapshot) {
+        checks.push(format!("snapshot {} not used: the primary answers, so assets are copied from it", crate::redact::url_str(b)));
     }
 
     let mut steps = Vec::new();
@@ -130,21 +140,80 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         );
         steps.push(st);
         exits.push(e);
+    } else if let Some(bundle) = &o.snapshot {
+        // The primary is down: the pre-staged snapshot gives models, environments and code.
+        let ro = super::snapshot::RestoreOptions {
+            bundle: bundle.clone(),
+            snapshot: o.snapshot_id.clone(),
+            kinds: None,
+            engine: o.copy.engine.clone(),
+        };
+        let r = if o.copy.dry_run {
+            Err(Error::usage("--dry-run with the primary down and --snapshot: run `aml-failover verify --snapshot <bundle> --to <failover>` to see what a restore would register"))
+        } else {
+            super::snapshot::restore_into(s, &ctx, &to, &ro).await
+        };
+        match r {
+            Ok(rest) => {
+                let path = o.out_dir.join("failover-snapshot-restore.json");
+                write_json(&path, &rest.doc)?;
+                let (registered, unchanged, conflicts, failed) = rest.counts();
+                let created = rest.doc["createdAt"].as_str().unwrap_or("?").to_string();
+                let id = rest.doc["snapshot"].as_str().unwrap_or("?").to_string();
+                steps.push(Step {
+                    name: "assets",
+                    outcome: if rest.exit == Exit::Ok { "done" } else { "partial" },
+                    detail: format!(
+                        "the primary's control plane does not answer: restored from snapshot {id} (taken {created}): {registered} registered, {unchanged} already there, {conflicts} conflicts, {failed} failed"
+                    ),
+                    summary: None,
+                    manifest: Some(path.display().to_string()),
+                    snapshot: Some(json!({
+                        "bundle": rest.doc["bundle"],
+                        "id": id,
+                        "createdAt": created,
+                        "summary": rest.doc["summary"],
+                    })),
+                });
+                exits.push(rest.exit);
+                for (i, it) in rest.doc["items"].as_array().into_iter().flatten().enumerate() {
+                    if matches!(it["status"].as_str(), Some("conflict" | "failed")) && i < 50 {
+                        manual.push(format!(
+                            "{} {}:{} was not restored ({}): {}",
+                            it["kind"].as_str().unwrap_or("asset"),
+                            it["name"].as_str().unwrap_or("?"),
+                            it["version"].as_str().unwrap_or("?"),
+                            it["status"].as_str().unwrap_or("?"),
+                            it["reason"].as_str().unwrap_or("")
+                        ));
+                    }
+                }
+                manual.push(format!(
+                    "the snapshot holds models, environments and code as of {created}: components, pipelines, data assets and anything registered later need `aml-failover copy --from <primary> --to <failover>` when the primary is back"
+                ));
+            }
+            Err(e) => {
+                steps.push(Step { name: "assets", outcome: "failed", detail: format!("restoring the snapshot {bundle} failed: {e}"), summary: None, manifest: None, snapshot: None });
+                exits.push(e.exit());
+            }
+        }
+        exits.push(Exit::Partial);
     } else {
         steps.push(Step {
             name: "assets",
             outcome: "skipped",
-            detail: "the primary's control plane does not answer: models, environments, code, components, pipelines and data assets cannot be listed (what a previous pre-staging run copied is already in the failover workspace)".into(),
+            detail: "the primary's control plane does not answer and no --snapshot was given: models, environments, code, components, pipelines and data assets cannot be listed (what a previous pre-staging run copied is already in the failover workspace)".into(),
             summary: None,
             manifest: None,
+            snapshot: None,
         });
-        manual.push("when the primary region is back, run `aml-failover copy` (or this command) again to bring the failover workspace up to date".into());
+        manual.push("when the primary region is back, run `aml-failover copy` (or this command) again to bring the failover workspace up to date; with a pre-staged snapshot, `--snapshot <bundle>` restores from it now".into());
         exits.push(Exit::Partial);
     }
 
     // 2b. Run outputs and logs.
     if o.skip_outputs {
-        steps.push(Step { name: "outputs", outcome: "skipped", detail: "--skip-outputs".into(), summary: None, manifest: None });
+        steps.push(Step { name: "outputs", outcome: "skipped", detail: "--skip-outputs".into(), summary: None, manifest: None, snapshot: None });
     } else if !source_up && o.storage_account.is_none() {
         steps.push(Step {
             name: "outputs",
@@ -152,6 +221,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
             detail: "the primary's control plane does not answer and no --storage-account was given: run outputs can be read from its storage alone".into(),
             summary: None,
             manifest: None,
+            snapshot: None,
         });
         manual.push("copy run outputs from the primary's storage: `aml-failover outputs copy --storage-account <account> --source-endpoint secondary --to <failover>`".into());
         exits.push(Exit::Partial);
@@ -194,7 +264,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
 
     // 2c. Notebooks.
     if o.skip_notebooks {
-        steps.push(Step { name: "notebooks", outcome: "skipped", detail: "--skip-notebooks".into(), summary: None, manifest: None });
+        steps.push(Step { name: "notebooks", outcome: "skipped", detail: "--skip-notebooks".into(), summary: None, manifest: None, snapshot: None });
     } else if !source_up {
         steps.push(Step {
             name: "notebooks",
@@ -202,6 +272,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
             detail: "the primary does not answer and Azure Files has no readable secondary endpoint".into(),
             summary: None,
             manifest: None,
+            snapshot: None,
         });
         manual.push("recover notebooks when the primary's storage answers again: `aml-failover notebooks recover --storage-account <account> --workspace-id <id> --to <failover>`".into());
         exits.push(Exit::Partial);
@@ -235,16 +306,14 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         "source": from.arm_id(),
         "target": to.arm_id(),
         "sourceReachable": source_up,
+        "snapshot": o.snapshot.as_deref().map(crate::redact::url_str),
         "checks": checks,
         "steps": steps,
         "manualSteps": manual,
         "exitCode": exit as u8,
     });
     let path = o.out_dir.join("failover-report.json");
-    let tmp = path.with_extension("json.partial");
-    std::fs::write(&tmp, serde_json::to_string_pretty(&doc).expect("serializes"))
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    write_json(&path, &doc)?;
     match s.output {
         OutputFormat::Json => super::print_json(&doc),
         OutputFormat::Human => {
@@ -264,6 +333,14 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         }
     }
     Ok(exit)
+}
+
+/// Writes a JSON document atomically (temp file, then rename).
+fn write_json(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
+    let tmp = path.with_extension("json.partial");
+    std::fs::write(&tmp, serde_json::to_string_pretty(doc).expect("serializes"))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
 }
 
 /// The most severe exit code of the steps (0 < 1 < the error codes).

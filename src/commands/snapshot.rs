@@ -28,7 +28,7 @@ use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
 use crate::storage::{Store, StorePath};
 use crate::transfer::{Engine, EngineOptions, FileJob, Method, Silent};
-use crate::workspace::Context;
+use crate::workspace::{Context, WorkspaceRef};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -402,21 +402,98 @@ fn restore_prefix(a: &BundleAsset, c: &BundleContent) -> String {
     }
 }
 
-pub async fn restore(s: &Settings, o: &RestoreOptions) -> Result<Exit> {
-    let started = std::time::Instant::now();
-    let to = write_workspace(s, "snapshot restore")?;
-    let ctx = Context::connect(&s.connect)?;
-    let bundle = open_bundle(Some(&ctx), &o.bundle)?;
-    let id = match &o.snapshot {
-        Some(id) => id.clone(),
+/// How a target compares with one asset of a snapshot.
+pub(crate) enum Against {
+    /// No version of that name and number in the target.
+    Missing,
+    /// The same specification and files; the target's content location (redacted).
+    Identical(Option<String>),
+    /// Same name and version, other content: the reasons.
+    Different(Vec<String>),
+    /// The target could not be read.
+    Unreadable(String),
+}
+
+/// Compares the target's version of `a` (if any) with the snapshot's.
+pub(crate) async fn against_target(ctx: &Context, to: &WorkspaceRef, ds: &Datastores, engine: &Engine, a: &BundleAsset) -> Against {
+    let vpath = format!("{}/{}/{}/versions/{}", workspace_path(to), a.kind.segment(), assets::enc(&a.name), assets::enc(&a.version));
+    let existing = match ctx.arm.get(&vpath).await {
+        Ok(v) => v,
+        Err(Error::NotFound(_)) => return Against::Missing,
+        Err(e) => return Against::Unreadable(format!("cannot read the target: {e}")),
+    };
+    let mut have = as_item(a);
+    have.properties = existing.get("properties").cloned().unwrap_or(Value::Null);
+    match differences(a, &mut have, ds, engine).await {
+        Ok(why) if why.is_empty() => Against::Identical(have.location().map(crate::redact::url_str)),
+        Ok(why) => Against::Different(why),
+        Err(e) => Against::Unreadable(format!("cannot compare with the target: {e}")),
+    }
+}
+
+/// Opens a bundle and reads one snapshot's manifest (the newest when `id` is None).
+pub(crate) async fn open_snapshot(ctx: Option<&Context>, raw: &str, id: Option<&str>) -> Result<(Bundle, Manifest)> {
+    let bundle = open_bundle(ctx, raw)?;
+    let id = match id {
+        Some(id) => id.to_string(),
         None => bundle
             .snapshot_ids()
             .await?
             .pop()
-            .ok_or_else(|| Error::NotFound(format!("{} holds no snapshot", bundle.describe())))?,
+            .ok_or_else(|| Error::NotFound(format!("{} holds no snapshot (export one with `aml-failover snapshot export`)", bundle.describe())))?,
     };
     let m = bundle.read_manifest(&id).await?;
-    let ds = Datastores::load(&ctx, &to).await?;
+    Ok((bundle, m))
+}
+
+/// What a restore did: the document `snapshot restore -o json` prints, and its exit code.
+pub struct Restored {
+    pub doc: Value,
+    pub exit: Exit,
+    /// One line: "snapshot <id> -> <ws>: n registered, ...".
+    pub summary_line: String,
+    items: Vec<RestoredItem>,
+}
+
+impl Restored {
+    /// The human lines: what was registered, what conflicts or failed (all with `verbose`).
+    pub fn human(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        for it in &self.items {
+            if verbose || matches!(it.status, "conflict" | "failed" | "registered") {
+                out.push_str(&format!("{:<10} {} {}:{}  {}\n", it.status, it.kind, it.name, it.version, it.reason));
+            }
+        }
+        out.push_str(&self.summary_line);
+        out.push('\n');
+        out
+    }
+
+    /// Per status: (registered, unchanged, conflicts, failed).
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let count = |st: &str| self.items.iter().filter(|i| i.status == st).count();
+        (count("registered"), count("unchanged"), count("conflict"), count("failed"))
+    }
+}
+
+pub async fn restore(s: &Settings, o: &RestoreOptions) -> Result<Exit> {
+    let to = write_workspace(s, "snapshot restore")?;
+    let ctx = Context::connect(&s.connect)?;
+    let r = restore_into(s, &ctx, &to, o).await?;
+    match s.output {
+        OutputFormat::Json => super::print_json(&r.doc),
+        OutputFormat::Human => print!("{}", r.human(s.verbose > 0)),
+    }
+    Ok(r.exit)
+}
+
+/// Restores a snapshot into `to` and reports, printing nothing (`snapshot restore`, and
+/// `failover --snapshot` when the primary is down).
+pub async fn restore_into(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &RestoreOptions) -> Result<Restored> {
+    let started = std::time::Instant::now();
+    let (bundle, m) = open_snapshot(Some(ctx), &o.bundle, o.snapshot.as_deref()).await?;
+    let id = m.id.clone();
+    let ds = Datastores::load(ctx, to).await?;
     let upload_ds = ds.default_blob()?.name.clone();
     let dst = ds.open(&upload_ds).await?;
     let dst_dyn: Arc<dyn Store> = dst.clone();
@@ -428,7 +505,7 @@ pub async fn restore(s: &Settings, o: &RestoreOptions) -> Result<Exit> {
     let mut missing = Vec::new();
     for (i, a) in assets.iter().enumerate() {
         let (files, bytes) = a.content.as_ref().map_or((0, 0), |c| (c.files.len(), c.files.iter().map(|f| f.size).sum()));
-        out.push(RestoredItem {
+        let mut item = RestoredItem {
             kind: a.kind,
             name: a.name.clone(),
             version: a.version.clone(),
@@ -437,37 +514,24 @@ pub async fn restore(s: &Settings, o: &RestoreOptions) -> Result<Exit> {
             files,
             bytes,
             location: None,
-        });
-        let vpath = format!("{}/{}/{}/versions/{}", workspace_path(&to), a.kind.segment(), assets::enc(&a.name), assets::enc(&a.version));
-        let existing = match ctx.arm.get(&vpath).await {
-            Ok(v) => v,
-            Err(Error::NotFound(_)) => {
-                missing.push(i);
-                continue;
-            }
-            Err(e) => {
-                out[i].status = "failed";
-                out[i].reason = format!("cannot read the target: {e}");
-                continue;
-            }
         };
-        let mut have = as_item(a);
-        have.properties = existing.get("properties").cloned().unwrap_or(Value::Null);
-        match differences(a, &mut have, &ds, &quiet).await {
-            Ok(why) if why.is_empty() => {
-                out[i].status = "unchanged";
-                out[i].reason = "the same version with the same specification and files is already registered".into();
-                out[i].location = have.location().map(crate::redact::url_str);
+        match against_target(ctx, to, &ds, &quiet, a).await {
+            Against::Missing => missing.push(i),
+            Against::Identical(location) => {
+                item.status = "unchanged";
+                item.reason = "the same version with the same specification and files is already registered".into();
+                item.location = location;
             }
-            Ok(why) => {
-                out[i].status = "conflict";
-                out[i].reason = format!("the target's version differs ({}); not overwritten", why.join("; "));
+            Against::Different(why) => {
+                item.status = "conflict";
+                item.reason = format!("the target's version differs ({}); not overwritten", why.join("; "));
             }
-            Err(e) => {
-                out[i].status = "failed";
-                out[i].reason = format!("cannot compare with the target: {e}");
+            Against::Unreadable(why) => {
+                item.status = "failed";
+                item.reason = why;
             }
         }
+        out.push(item);
     }
 
     // Upload the missing ones' objects (verified by sha256), then register each whose files all arrived.
@@ -512,11 +576,11 @@ pub async fn restore(s: &Settings, o: &RestoreOptions) -> Result<Exit> {
             let prefix = restore_prefix(a, c);
             let content_path = if c.single_file { format!("{prefix}/{}", c.files[0].path) } else { prefix };
             match a.kind {
-                Kind::Model => ContentUri::datastore_uri(&to, &upload_ds, &content_path),
-                _ => blob_folder_url(&ctx, dst.account(), dst.container(), &content_path),
+                Kind::Model => ContentUri::datastore_uri(to, &upload_ds, &content_path),
+                _ => blob_folder_url(ctx, dst.account(), dst.container(), &content_path),
             }
         });
-        match assets::register(&ctx.arm, &to, &as_item(a), &a.version, false, location.as_deref()).await {
+        match assets::register(&ctx.arm, to, &as_item(a), &a.version, false, location.as_deref()).await {
             Ok(()) => {
                 out[i].reason = match &a.content {
                     Some(c) => format!("{} files uploaded and verified (sha256), then registered", c.files.len()),
@@ -538,27 +602,19 @@ pub async fn restore(s: &Settings, o: &RestoreOptions) -> Result<Exit> {
         "command": "snapshot restore",
         "bundle": bundle.describe(),
         "snapshot": id,
+        "createdAt": m.created_at,
         "source": m.source,
         "target": to.arm_id(),
         "durationMs": started.elapsed().as_millis() as u64,
         "summary": {"assets": out.len(), "registered": registered, "unchanged": unchanged, "conflicts": conflicts, "failed": failed, "filesUploaded": uploaded},
         "items": out,
     });
-    match s.output {
-        OutputFormat::Json => super::print_json(&doc),
-        OutputFormat::Human => {
-            for it in &out {
-                if s.verbose > 0 || matches!(it.status, "conflict" | "failed" | "registered") {
-                    println!("{:<10} {} {}:{}  {}", it.status, it.kind, it.name, it.version, it.reason);
-                }
-            }
-            println!(
-                "snapshot {id} -> {}: {registered} registered, {unchanged} unchanged, {conflicts} conflicts, {failed} failed; {uploaded} files uploaded",
-                to.workspace_name
-            );
-        }
-    }
-    Ok(if conflicts + failed > 0 { Exit::Partial } else { Exit::Ok })
+    let summary_line = format!(
+        "snapshot {id} -> {}: {registered} registered, {unchanged} unchanged, {conflicts} conflicts, {failed} failed; {uploaded} files uploaded",
+        to.workspace_name
+    );
+    let exit = if conflicts + failed > 0 { Exit::Partial } else { Exit::Ok };
+    Ok(Restored { doc, exit, summary_line, items: out })
 }
 
 /// Why the target's version differs from the snapshot's (empty: identical).
