@@ -825,13 +825,30 @@ The human output lists only what drifted, then one summary line; -v lists everyt
 prints one document (schemaVersion 1, command \"verify\") with every item, its state and reasons.
 Nothing is written, not even a manifest, unless --manifest FILE asks for the report there.
 
+With a snapshot BUNDLE instead of --from:
+  verify BUNDLE            the bundle itself: every file of every asset of the snapshot (the
+                           newest, or --snapshot ID) is present and still has its sha256
+                           (missing: a file is gone; different: a file is damaged)
+  verify BUNDLE --to B     B against the snapshot: missing (restore would register it),
+                           different (restore would refuse it), extra (in B, not in the snapshot)
+
 Exit 0: in sync. Exit 7: drifted (alert on it). Exit 1: nothing drifted, but some source
 versions could not be checked. Other codes: the run itself failed (see below).
 
-  aml-failover verify --from ./primary/config.json --to ./failover/config.json -q -o json";
+  aml-failover verify --from ./primary/config.json --to ./failover/config.json -q -o json
+  aml-failover verify /backups/aml -q
+  aml-failover verify /backups/aml --to ./failover/config.json";
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// A snapshot bundle (directory or blob container URL) to check instead of --from: alone,
+    /// its integrity (every file present, sha256 re-read); with --to, the workspace's drift
+    /// from the snapshot.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: Option<String>,
+    /// With BUNDLE: which snapshot (an id from `snapshot list`) [default: the newest].
+    #[arg(long, value_name = "ID", requires = "bundle")]
+    pub snapshot: Option<String>,
     /// Asset kinds to check, comma-separated: models, environments, code, components, pipelines, data (or all).
     #[arg(long, default_value = "all", value_name = "KINDS")]
     pub kinds: String,
@@ -846,6 +863,8 @@ pub struct VerifyArgs {
 impl VerifyArgs {
     pub fn options(&self, verbose: u8) -> Result<crate::commands::verify::VerifyOptions> {
         Ok(crate::commands::verify::VerifyOptions {
+            bundle: self.bundle.clone(),
+            snapshot: self.snapshot.clone(),
             kinds: crate::assets::Kind::parse_list(&self.kinds)?,
             name: self.name.clone(),
             manifest: self.manifest.clone(),

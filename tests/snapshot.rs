@@ -124,6 +124,12 @@ fn export_twice_stores_unchanged_files_once_and_restore_works_with_the_primary_d
     // Restore into the failover workspace with the primary region down.
     tb.set_fault(Fault::region_down("eastus"));
     let f = tb.failover().clone();
+    // Before the restore, verify against the snapshot: every asset of it is missing; nothing written.
+    let r = run(command(&tb), &["verify", s(&bundle), "--to", &f.arm_id(), "-o", "json"]);
+    r.expect_code(7);
+    let j = r.json();
+    assert_eq!(j["summary"]["missing"].as_u64().unwrap(), keys.len() as u64, "{j}");
+    assert_eq!(j["snapshot"]["id"], id2.as_str());
     let r = run(command(&tb), &["snapshot", "restore", s(&bundle), "--to", &f.arm_id(), "-o", "json"]);
     r.expect_code(0);
     assert_no_secrets(&tb, &r);
@@ -169,6 +175,9 @@ fn export_twice_stores_unchanged_files_once_and_restore_works_with_the_primary_d
     assert_eq!(j["summary"]["registered"], 0, "{j}");
     assert_eq!(j["summary"]["unchanged"].as_u64().unwrap(), keys.len() as u64, "{j}");
     assert_eq!(j["summary"]["filesUploaded"], 0);
+    let r = run(command(&tb), &["verify", s(&bundle), "--to", &f.arm_id(), "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["summary"]["inSync"].as_u64().unwrap(), keys.len() as u64, "{}", r.stdout);
 
     // A version in the target that differs from the snapshot is a conflict, never overwritten.
     let mut changed = d.get(&format!("{ws}/models/diabetes-regression/versions/3")).unwrap();
@@ -181,6 +190,36 @@ fn export_twice_stores_unchanged_files_once_and_restore_works_with_the_primary_d
     assert_eq!(j["summary"]["conflicts"], 1, "{j}");
     let v = d.get(&format!("{ws}/models/diabetes-regression/versions/3")).unwrap();
     assert_eq!(v["properties"]["description"], "edited in the failover workspace");
+    let r = run(command(&tb), &["verify", s(&bundle), "--to", &f.arm_id(), "-o", "json"]);
+    r.expect_code(7);
+    let j = r.json();
+    assert_eq!(j["summary"]["different"], 1, "{j}");
+    let drifted: Vec<&Value> = j["items"].as_array().unwrap().iter().filter(|i| i["state"] != "in-sync").collect();
+    assert_eq!(drifted[0]["name"], "diabetes-regression", "{j}");
+
+    // The bundle itself: intact, then one object damaged (same size) and one deleted.
+    let r = run(command(&tb), &["verify", s(&bundle), "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["summary"]["inSync"].as_u64().unwrap(), keys.len() as u64, "{}", r.stdout);
+    let obj = |h: &str| bundle.join("objects/sha256").join(&h[..2]).join(h);
+    let pkl = sha256_hex(&std::fs::read(seed.join("model/mlflow-model/model.pkl")).unwrap());
+    let mut bytes = std::fs::read(obj(&pkl)).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(obj(&pkl), &bytes).unwrap();
+    let dockerfile = sha256_hex(&std::fs::read(seed.join("environment/docker-contexts/python-and-pip/Dockerfile")).unwrap());
+    std::fs::remove_file(obj(&dockerfile)).unwrap();
+    let r = run(command(&tb), &["verify", s(&bundle), "-o", "json"]);
+    r.expect_code(7);
+    let j = r.json();
+    let state = |name: &str, version: &str| j["items"].as_array().unwrap().iter().find(|i| i["name"] == name && i["version"] == version).unwrap_or_else(|| panic!("{name}: {j}"))["state"].clone();
+    assert_eq!(state("local-file-example", "2"), "different", "{j}");
+    assert_eq!(state("local-mlflow-example", "1"), "different", "{j}");
+    assert_eq!(state("docker-context-example", "1"), "missing", "{j}");
+    assert_eq!(state("docker-image-plus-conda-example", "1"), "in-sync", "{j}");
+    assert!(r.stdout.contains("is damaged") && r.stdout.contains("model.pkl"), "{}", r.stdout);
+    let human = run(command(&tb), &["verify", s(&bundle)]);
+    human.expect_code(7);
+    assert!(human.stdout.contains("DRIFTED"), "{}", human.stdout);
 }
 
 #[test]

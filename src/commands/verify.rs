@@ -39,6 +39,10 @@ use std::time::Instant;
 /// Options of `verify`, validated.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
+    /// `verify BUNDLE`: check a snapshot bundle (alone, or --to against it) instead of --from.
+    pub bundle: Option<String>,
+    /// Which snapshot of the bundle (default: the newest).
+    pub snapshot: Option<String>,
     pub kinds: Vec<Kind>,
     pub name: Option<String>,
     pub manifest: Option<PathBuf>,
@@ -91,6 +95,9 @@ pub struct VerifyReport {
     pub items: Vec<VerifyItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
+    /// `verify BUNDLE`: the snapshot checked (bundle, id, createdAt, source workspace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<serde_json::Value>,
 }
 
 impl VerifyReport {
@@ -146,6 +153,10 @@ impl VerifyReport {
             self.duration_ms as f64 / 1000.0,
             if self.in_sync {
                 "IN SYNC: the target has every selected version, identical"
+            } else if s.missing + s.different + s.extra > 0 && self.snapshot.is_some() && self.target.starts_with("/subscriptions/") {
+                "DRIFTED: `aml-failover snapshot restore` registers missing versions; different ones are conflicts it will not overwrite"
+            } else if s.missing + s.different + s.extra > 0 && self.snapshot.is_some() {
+                "DRIFTED: the bundle lost or damaged files: delete the damaged objects named above; the next `snapshot export` (primary up) stores every missing one again"
             } else if s.missing + s.different + s.extra > 0 {
                 "DRIFTED: `aml-failover copy` brings missing versions over; different ones are conflicts (--on-conflict)"
             } else {
@@ -166,9 +177,12 @@ fn definition_of(t: &AssetItem) -> Option<String> {
 }
 
 pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
+    if o.bundle.is_some() {
+        return run_snapshot(s, o).await;
+    }
     let started = Instant::now();
     let started_at = now_rfc3339();
-    let from = s.from.clone().ok_or_else(|| Error::usage("verify needs --from (the primary workspace)"))?;
+    let from = s.from.clone().ok_or_else(|| Error::usage("verify needs --from (the primary workspace), or a snapshot BUNDLE to check"))?;
     let to = s.to.clone().ok_or_else(|| Error::usage("verify needs --to (the failover workspace)"))?;
     if from == to {
         return Err(Error::usage("--from and --to name the same workspace"));
@@ -248,17 +262,8 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     for (_, t) in targets {
         items.push(VerifyItem { kind: t.kind, name: t.name, version: t.version, state: State::Extra, reasons: vec!["in the target, not in the source".into()] });
     }
-    // Stable order: by kind, name, version (numeric versions in numeric order).
-    let kind_rank: BTreeMap<Kind, usize> = Kind::ALL.iter().enumerate().map(|(i, k)| (*k, i)).collect();
-    items.sort_by(|a, b| {
-        kind_rank
-            .get(&a.kind)
-            .cmp(&kind_rank.get(&b.kind))
-            .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| assets::version_order(&a.version, &b.version))
-    });
 
-    let mut report = VerifyReport {
+    let report = VerifyReport {
         schema_version: crate::report::SCHEMA_VERSION,
         command: "verify",
         source: from.arm_id(),
@@ -270,7 +275,21 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
         summary: Default::default(),
         items,
         manifest: None,
+        snapshot: None,
     };
+    finish(s, o, report)
+}
+
+/// Sorts, summarizes, writes (--manifest) and prints a report; its exit code.
+fn finish(s: &Settings, o: &VerifyOptions, mut report: VerifyReport) -> Result<Exit> {
+    let kind_rank: BTreeMap<Kind, usize> = Kind::ALL.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    report.items.sort_by(|a, b| {
+        kind_rank
+            .get(&a.kind)
+            .cmp(&kind_rank.get(&b.kind))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| assets::version_order(&a.version, &b.version))
+    });
     report.summarize();
     if let Some(path) = &o.manifest {
         report.manifest = Some(path.display().to_string());
@@ -285,6 +304,125 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
         OutputFormat::Human => print!("{}", report.human(o.show_all_items)),
     }
     Ok(report.exit())
+}
+
+/// `verify BUNDLE [--to B]`: with --to, B's drift from a snapshot (what `snapshot restore`
+/// would register: missing; what it would refuse: different; versions of the snapshot's kinds
+/// that B has and the snapshot does not: extra). Without --to, the bundle itself: every file
+/// of every asset of the snapshot is present and its bytes still have the sha256 it is
+/// named by (each object read once).
+async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
+    use super::snapshot::{against_target, open_snapshot, Against, SNAPSHOT_KINDS};
+    let started = Instant::now();
+    let started_at = now_rfc3339();
+    let raw = o.bundle.as_deref().expect("a bundle");
+    if s.from.is_some() {
+        return Err(Error::usage("verify BUNDLE checks a snapshot bundle: give --to (the workspace to compare with it) or nothing, not --from"));
+    }
+    let kinds: Vec<Kind> = o.kinds.iter().copied().filter(|k| SNAPSHOT_KINDS.contains(k)).collect();
+    if kinds.is_empty() {
+        return Err(Error::usage("snapshots hold models, environments and code: --kinds must name at least one of them"));
+    }
+    let needs_ctx = s.to.is_some() || raw.starts_with("https://") || raw.starts_with("http://");
+    let ctx = if needs_ctx { Some(Context::connect(&s.connect)?) } else { None };
+    let (bundle, m) = open_snapshot(ctx.as_ref(), raw, o.snapshot.as_deref()).await?;
+    let name_ok = |n: &str| o.name.as_deref().is_none_or(|p| assets::name_matches(p, n));
+    let wanted: Vec<&crate::storage::bundle::BundleAsset> = m.assets.iter().filter(|a| kinds.contains(&a.kind) && name_ok(&a.name)).collect();
+    let engine = Engine::new(EngineOptions::default(), Arc::new(Silent));
+    let conc = EngineOptions::default().concurrency.max(1);
+    let mut items: Vec<VerifyItem> = Vec::new();
+    let target = match (&s.to, &ctx) {
+        (Some(to), Some(ctx)) => {
+            let ds = Datastores::load(ctx, to).await?;
+            let compared: Vec<VerifyItem> = futures::stream::iter(wanted.iter().map(|a| {
+                let (ds, engine) = (&ds, &engine);
+                async move {
+                    let (state, reasons) = match against_target(ctx, to, ds, engine, a).await {
+                        Against::Missing => (State::Missing, vec!["in the snapshot, not in the target (`snapshot restore` registers it)".to_string()]),
+                        Against::Identical(_) => (State::InSync, Vec::new()),
+                        Against::Different(why) => (State::Different, why),
+                        Against::Unreadable(why) => (State::Unverifiable, vec![why]),
+                    };
+                    VerifyItem { kind: a.kind, name: a.name.clone(), version: a.version.clone(), state, reasons }
+                }
+            }))
+            .buffer_unordered(conc)
+            .collect()
+            .await;
+            items.extend(compared);
+            let in_snapshot: std::collections::HashSet<(Kind, &str, &str)> = m.assets.iter().map(|a| (a.kind, a.name.as_str(), a.version.as_str())).collect();
+            let sel = Selection { kinds: kinds.clone(), name: o.name.clone(), latest_only: false };
+            for t in assets::list_versions(&ctx.arm, to, &sel).await? {
+                if !in_snapshot.contains(&(t.kind, t.name.as_str(), t.version.as_str())) {
+                    items.push(VerifyItem { kind: t.kind, name: t.name, version: t.version, state: State::Extra, reasons: vec!["in the target, not in the snapshot".into()] });
+                }
+            }
+            to.arm_id()
+        }
+        _ => {
+            // The bundle alone: read each object once, then judge each asset by its files.
+            let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
+            for a in &wanted {
+                for f in a.content.iter().flat_map(|c| c.files.iter()) {
+                    sizes.insert(&f.sha256, f.size);
+                }
+            }
+            let stored = bundle.objects().await?;
+            let checked: HashMap<String, Option<String>> = futures::stream::iter(sizes.into_iter().map(|(sha, size)| {
+                let (bundle, engine, stored) = (&bundle, &engine, &stored);
+                async move {
+                    let problem = match stored.get(sha) {
+                        None => Some("is missing from the bundle".to_string()),
+                        Some(&have) if have != size => Some(format!("has {have} bytes in the bundle, the manifest says {size}")),
+                        Some(_) => match bundle.object_path(sha) {
+                            Err(e) => Some(e.to_string()),
+                            Ok(p) => match engine.digest(&*bundle.store, &p, size, false).await {
+                                Ok(d) if d.sha256.eq_ignore_ascii_case(sha) => None,
+                                Ok(d) => Some(format!("is damaged: its bytes hash to sha256 {}", d.sha256)),
+                                Err(e) => Some(format!("cannot be read: {e}")),
+                            },
+                        },
+                    };
+                    (sha.to_string(), problem)
+                }
+            }))
+            .buffer_unordered(conc)
+            .collect()
+            .await;
+            for a in &wanted {
+                let mut reasons = Vec::new();
+                let mut missing = false;
+                for f in a.content.iter().flat_map(|c| c.files.iter()) {
+                    if let Some(Some(p)) = checked.get(&f.sha256) {
+                        missing |= p.starts_with("is missing");
+                        reasons.push(format!("file {} (object sha256/{}/{}) {p}", f.path, &f.sha256[..2], f.sha256));
+                    }
+                }
+                let state = match (reasons.is_empty(), missing) {
+                    (true, _) => State::InSync,
+                    (false, true) => State::Missing,
+                    (false, false) => State::Different,
+                };
+                items.push(VerifyItem { kind: a.kind, name: a.name.clone(), version: a.version.clone(), state, reasons });
+            }
+            bundle.describe()
+        }
+    };
+    let report = VerifyReport {
+        schema_version: crate::report::SCHEMA_VERSION,
+        command: "verify",
+        source: format!("snapshot {} in {}", m.id, bundle.describe()),
+        target,
+        kinds,
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        in_sync: false,
+        summary: Default::default(),
+        items,
+        manifest: None,
+        snapshot: Some(serde_json::json!({"bundle": bundle.describe(), "id": m.id, "createdAt": m.created_at, "source": m.source})),
+    };
+    finish(s, o, report)
 }
 
 #[cfg(test)]
@@ -308,6 +446,7 @@ mod tests {
             summary: Default::default(),
             items: states.iter().map(|s| item(*s)).collect(),
             manifest: None,
+            snapshot: None,
         };
         r.summarize();
         r
