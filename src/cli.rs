@@ -127,6 +127,9 @@ pub enum Command {
     /// Copy every asset kind from --from into --to, in dependency order, verified, then registered.
     #[command(long_about = COPY_LONG, after_help = EXIT_CODES_HELP)]
     Copy(CopyArgs),
+    /// The per-item plan of `copy` (and of failover's assets step); writes nothing.
+    #[command(long_about = PLAN_LONG, after_help = EXIT_CODES_HELP)]
+    Plan(CopyArgs),
     /// Check that --to holds every asset version of --from, identical (drift: missing, different, extra); writes nothing.
     #[command(long_about = VERIFY_LONG, after_help = EXIT_CODES_HELP)]
     Verify(VerifyArgs),
@@ -638,6 +641,28 @@ impl OutputsArgs {
         })
     }
 }
+
+const PLAN_LONG: &str = "\
+Print what `copy` (and the assets step of `failover`) would do, item by item, and write nothing:
+the same as `copy --dry-run`, with the same options. Every selected asset version of --from is
+compared with --to (specification, and the sha256 of every file, read only where no recorded
+hash answers) and gets one action:
+  copy          missing in the target: files copied and verified, then registered
+  skip          identical in the target
+  conflict      same name and version, other content: reported, not changed (see --on-conflict)
+  overwrite / new-version   what --on-conflict asks for a conflict
+  fail          cannot be read; the reason names it (a missing dependency names the chain)
+  reregister / manual       data assets (see `copy --help`)
+Components and pipelines list the references that would be rewritten to the target.
+The human output lists every item, then one summary line; -o json prints the copy report
+document (schemaVersion 1, command \"plan\", dryRun true). Exit codes as `copy` would end:
+0 nothing in the way, 1 conflicts, failures or data assets needing manual re-registration.
+
+Other commands that write have --dry-run: failover, outputs copy, notebooks copy|recover,
+snapshot prune.
+
+  aml-failover plan --from ./primary/config.json --to ./failover/config.json
+  aml-failover plan --from ./primary/config.json --to ./failover/config.json --kinds models -o json";
 
 const COPY_LONG: &str = "\
 Copy assets from the --from workspace into the --to workspace: environments and code, then

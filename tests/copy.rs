@@ -202,6 +202,21 @@ fn dry_run_plans_and_writes_nothing() {
     h.expect_code(0);
     assert!(h.stdout.contains("copy      model local-file-example:2"), "{}", h.stdout);
     assert!(h.stdout.contains("nothing was written"), "{}", h.stdout);
+    // `plan` is the same plan under its own name, also writing nothing.
+    let mut c = command(&tb);
+    c.current_dir(dir.path());
+    let p = run(c, &["plan", "--from", &from, "--to", &to, "--kinds", "models,environments", "-o", "json"]);
+    p.expect_code(0);
+    let pv = p.json();
+    assert_eq!(pv["command"], "plan");
+    assert_eq!(pv["dryRun"], true);
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v["items"].as_array().unwrap().iter().map(|i| format!("{} {} {}:{}", i["action"], i["kind"], i["name"], i["version"])).collect()
+    };
+    assert_eq!(keys(&pv), keys(&v));
+    assert!(versions(&d, tb.failover()).is_empty(), "plan registered something");
+    assert_eq!(tb.request_count("PUT", "/workspaces/aml-failover/"), 0);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "plan wrote a file");
 }
 
 #[test]

@@ -149,6 +149,19 @@ pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
     Ok(report.exit_with(o.data.accept_warnings))
 }
 
+/// `plan`: `copy --dry-run`, reported as the command "plan".
+pub async fn plan(s: &Settings, o: &CopyOptions) -> Result<Exit> {
+    let mut o = o.clone();
+    o.dry_run = true;
+    let mut report = run_report(s, &o).await?;
+    report.command = "plan";
+    match s.output {
+        OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),
+        OutputFormat::Human => print!("{}", report.human(true)),
+    }
+    Ok(report.exit_with(o.data.accept_warnings))
+}
+
 /// The copy itself: the finished report (manifest written), nothing printed.
 pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     let started = Instant::now();

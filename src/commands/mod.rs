@@ -26,6 +26,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Outputs(OutputsCommand::Copy(a)) => outputs::copy(&settings, &a.options(&settings, true)?).await,
         Command::Failover(args) => failover::run(&settings, &args.options(settings.verbose)?).await,
         Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
+        Command::Plan(args) => copy::plan(&settings, &args.options(settings.verbose)?).await,
         Command::Verify(args) => verify::run(&settings, &args.options(settings.verbose)?).await,
         Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
         Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,
