@@ -210,10 +210,24 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     }
     let mut index: BTreeMap<Key, AssetItem> = BTreeMap::new();
     let mut roots: Vec<Key> = Vec::new();
+    // A source that already holds a pipeline's definition component (a workspace this tool
+    // failed over into, copied back) sends it as that component: registering the job's
+    // definition too would write the same component version twice.
+    let definitions: BTreeSet<String> = if sel.kinds.contains(&Kind::Component) {
+        src_all
+            .iter()
+            .filter(|i| i.kind == Kind::Component && i.version == "1" && sel.name.as_deref().is_none_or(|p| assets::name_matches(p, &i.name)))
+            .filter(|i| i.properties.get("properties").and_then(|p| p.get("aml-failover.sourceJob")).is_some())
+            .map(|i| i.name.clone())
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
     for i in src_all.into_iter().chain(src_pipelines) {
         let selected = sel.kinds.contains(&i.kind)
             && sel.name.as_deref().is_none_or(|p| assets::name_matches(p, &i.name))
-            && (!sel.latest_only || i.kind == Kind::Pipeline || latest.get(&(i.kind, i.name.clone())) == Some(&i.version));
+            && (!sel.latest_only || i.kind == Kind::Pipeline || latest.get(&(i.kind, i.name.clone())) == Some(&i.version))
+            && !(i.kind == Kind::Pipeline && definitions.contains(&pipeline::definition_name(&i.name)));
         if selected {
             roots.push(i.key());
         }
