@@ -19,7 +19,7 @@
 //!     start with `az ` or `export `.
 //!   An unknown directive fails the test.
 //! - Variables bound to the bed: `$PRIMARY`, `$FAILOVER` (ARM ids), `$PRIMARY_ACCOUNT`,
-//!   `$PRIMARY_WORKSPACE_ID`, `$PIPELINE_JOB`; `aml-failover` is the built binary (its folder
+//!   `$PRIMARY_WORKSPACE_ID`, `$PIPELINE_JOB`, `$SNAPSHOTS` (a folder); `aml-failover` is the built binary (its folder
 //!   first on PATH); the bed's `AML_FAILOVER_*` settings and
 //!   `AML_FAILOVER_SOURCE_ACCOUNT_KEY` (the primary's key) are in the environment. Commands
 //!   run in one temporary working directory, so files one step writes are there for the next.
@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PIPELINE_JOB: &str = "e2e-registered";
-const BOUND: [&str; 5] = ["PRIMARY", "FAILOVER", "PRIMARY_ACCOUNT", "PRIMARY_WORKSPACE_ID", "PIPELINE_JOB"];
+const BOUND: [&str; 6] = ["PRIMARY", "FAILOVER", "PRIMARY_ACCOUNT", "PRIMARY_WORKSPACE_ID", "PIPELINE_JOB", "SNAPSHOTS"];
 
 #[derive(Debug)]
 enum Step {
@@ -148,6 +148,7 @@ fn every_command_of_the_runbook_runs_against_the_emulator() {
         ("PRIMARY_ACCOUNT", p.storage_account.clone()),
         ("PRIMARY_WORKSPACE_ID", p.workspace_id.clone()),
         ("PIPELINE_JOB", PIPELINE_JOB.to_string()),
+        ("SNAPSHOTS", work.path().join("snapshots").display().to_string()),
     ];
 
     let (mut ran, mut directives, mut variable_blocks) = (0, 0, 0);
