@@ -1,22 +1,10 @@
 //! The copy report: one document that is the manifest on disk, the `--output json` output,
 //! and the source of the human summary. Wire types only; versioned by `schemaVersion`.
 //!
-//! Schema (version 1):
-//! ```text
-//! { "schemaVersion": 1, "command": "copy", "dryRun": bool,
-//!   "source": "<ARM id>", "target": "<ARM id>", "startedAt": RFC3339, "durationMs": n,
-//!   "warnings": [ "<text>" ]?,
-//!   "summary": { "items": n, "copied": n, "skipped": n, "conflict": n, "failed": n,
-//!                "needsManualReregistration": n, "files": n, "bytes": n, "bytesTransferred": n },
-//!   "items": [ { "kind": "model|environment|code|component|data|pipeline", "name", "version", "targetVersion",
-//!                "action": "copy|skip|conflict|overwrite|new-version|fail|reregister|manual",
-//!                "status": "planned|copied|skipped|conflict|failed|needs-manual-reregistration",
-//!                "reason", "sourceUri"?, "targetUri"?, "targetName"?, "yaml"?,
-//!                "rewrites": [ { "field", "from", "to" } ]?,
-//!                "files": [ { "path", "size", "sha256"?, "sourceUri", "targetUri"?,
-//!                             "method"?: "streamed|server-side|already-present", "error"? } ] } ],
-//!   "manifest": "<path>"? }
-//! ```
+//! Schema (version 1): `docs/schemas/copy-report.v1.schema.json` (the same document for `copy`,
+//! `plan`, `outputs copy` and `notebooks copy|recover`), described in `docs/json.md`;
+//! `tests/json_schema.rs` checks the real output against it. A change here that removes or
+//! renames a field, or changes its meaning, bumps `SCHEMA_VERSION` and the schema file.
 //! No secrets: every URI is redacted before it gets here.
 
 use crate::plan::Action;

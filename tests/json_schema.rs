@@ -196,6 +196,9 @@ fn every_json_document_matches_its_schema() {
     let dry = c.stdout("copy-report", "copy --dry-run", &r);
     assert_eq!(dry["dryRun"], true);
     assert!(dry["items"].as_array().unwrap().iter().any(|i| i["status"] == "planned"), "{dry}");
+    let r = go(&["plan", "--from", &from, "--to", &to, "-o", "json"], 0);
+    let plan = c.stdout("copy-report", "plan", &r);
+    assert_eq!(plan["command"], "plan");
 
     // verify before any copy: drifted (exit 7), also written with --manifest.
     let vm = t("verify-before.json");
