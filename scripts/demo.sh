@@ -6,13 +6,16 @@
 # testdata/seed/primary and testdata/seed/notebooks) and "westus" (failover) — and runs the
 # operator's stories against it:
 #   1. look at both workspaces;
-#   2. pre-stage: plan, copy models and environments (verified), rerun (nothing to do);
-#   3. the primary region goes down: copy run outputs from the RA-GRS secondary storage alone;
+#   2. pre-stage: the plan, a snapshot bundle exported twice (the second stores nothing new),
+#      the bundle checked, and how far behind the failover workspace is (verify: drifted);
+#   3. the primary region goes down: `failover --snapshot` restores the assets from the bundle
+#      and copies run outputs from the primary's RA-GRS secondary storage; the report is shown
+#      and the failover workspace is verified against the snapshot;
 #   4. the primary workspace is deleted: find and recover its notebooks from its storage account.
 #
 # With real workspaces, set AML_FAILOVER_FROM and AML_FAILOVER_TO (config.json, ARM id, or name
 # with AZURE_SUBSCRIPTION_ID and -g) and log in (`az login`); the demo then only reads: it shows
-# both workspaces and the copy plan (--dry-run).
+# both workspaces and the copy plan (`plan`, which writes nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -28,7 +31,7 @@ run() { set +e; "$@"; local code=$?; set -e; note "exit code $code"; }
 if [ -n "${AML_FAILOVER_FROM:-}" ] && [ -n "${AML_FAILOVER_TO:-}" ]; then
   echo "Running against Azure: $AML_FAILOVER_FROM -> $AML_FAILOVER_TO (read-only)"
   step aml-failover workspace show; run "$BIN" workspace show
-  step aml-failover copy --dry-run; run "$BIN" copy --dry-run
+  step aml-failover plan; run "$BIN" plan
   exit 0
 fi
 
@@ -67,25 +70,37 @@ step aml-failover workspace show --from "<primary ARM id>" --to "<failover ARM i
 run "$BIN" workspace show --from "$PRIMARY" --to "$FAILOVER"
 
 printf '\n\033[1m== 2. Pre-staging: the plan, a snapshot bundle, and how far behind the failover is ==\033[0m\n'
-step aml-failover copy --from "<primary>" --to "<failover>" --dry-run
-run "$BIN" copy --from "$PRIMARY" --to "$FAILOVER" --dry-run
+step aml-failover plan --from "<primary>" --to "<failover>"
+run "$BIN" plan --from "$PRIMARY" --to "$FAILOVER"
 step aml-failover snapshot export --from "<primary>" --to ./bundle
 run "$BIN" snapshot export --from "$PRIMARY" --to ./bundle
 step aml-failover snapshot export --from "<primary>" --to ./bundle    "# again: nothing changed, only a new manifest"
 run "$BIN" snapshot export --from "$PRIMARY" --to ./bundle
 step aml-failover snapshot list ./bundle
 run "$BIN" snapshot list ./bundle
+step aml-failover verify ./bundle    "# every file of the newest snapshot re-read: intact?"
+run "$BIN" verify ./bundle
 step aml-failover verify --from "<primary>" --to "<failover>"    "# nothing copied yet: drifted"
 run "$BIN" verify --from "$PRIMARY" --to "$FAILOVER" --kinds models,environments
 
 printf '\n\033[1m== 3. The primary region (eastus) goes down: fail over ==\033[0m\n'
 admin -H 'Content-Type: application/json' -d '{"kind":"region_down","region":"eastus"}' "$EMU_ADMIN_URL/faults"
 export AML_FAILOVER_SOURCE_ACCOUNT_KEY; AML_FAILOVER_SOURCE_ACCOUNT_KEY=$(fact "['primary']['storage_key']")
-step AML_FAILOVER_SOURCE_ACCOUNT_KEY=... aml-failover failover --from "<primary>" --to "<failover>" --storage-account "$PRIMARY_ACCOUNT" --max-retries 1
-note "the control plane is down: assets wait; run outputs come from the primary's RA-GRS secondary storage"
-run "$BIN" failover --from "$PRIMARY" --to "$FAILOVER" --storage-account "$PRIMARY_ACCOUNT" --max-retries 1 --out-dir ./failover-run
-step aml-failover snapshot restore ./bundle --to "<failover>"    "# the pre-staged snapshot: no call to the primary"
-run "$BIN" snapshot restore ./bundle --to "$FAILOVER"
+step AML_FAILOVER_SOURCE_ACCOUNT_KEY=... aml-failover failover --from "<primary>" --to "<failover>" --snapshot ./bundle --storage-account "$PRIMARY_ACCOUNT" --max-retries 1
+note "the control plane is down: assets come from the pre-staged snapshot, run outputs from the primary's RA-GRS secondary storage"
+run "$BIN" failover --from "$PRIMARY" --to "$FAILOVER" --snapshot ./bundle --storage-account "$PRIMARY_ACCOUNT" --max-retries 1 --out-dir ./failover-run
+step "cat ./failover-run/failover-report.json    # abridged here: its steps and manual steps"
+python3 - ./failover-run/failover-report.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"schemaVersion {r['schemaVersion']}, sourceReachable {r['sourceReachable']}, exitCode {r['exitCode']}")
+for s in r["steps"]:
+    print(f"  step {s['name']:<10} {s['outcome']:<8} {s['detail']}")
+for i, m in enumerate(r["manualSteps"], 1):
+    print(f"  manual {i}. {m}")
+PY
+step aml-failover verify ./bundle --to "<failover>"    "# the failover workspace against the snapshot: in sync"
+run "$BIN" verify ./bundle --to "$FAILOVER"
 step aml-failover workspace show --from "<failover>"
 run "$BIN" workspace show --from "$FAILOVER"
 admin -X DELETE "$EMU_ADMIN_URL/faults"

@@ -151,7 +151,9 @@ impl VerifyReport {
             s.extra,
             s.unverifiable,
             self.duration_ms as f64 / 1000.0,
-            if self.in_sync {
+            if self.in_sync && self.snapshot.is_some() && !self.target.starts_with("/subscriptions/") {
+                "IN SYNC: every file of the snapshot is in the bundle, intact (sha256 re-read)"
+            } else if self.in_sync {
                 "IN SYNC: the target has every selected version, identical"
             } else if s.missing + s.different + s.extra > 0 && self.snapshot.is_some() && self.target.starts_with("/subscriptions/") {
                 "DRIFTED: `aml-failover snapshot restore` registers missing versions; different ones are conflicts it will not overwrite"
