@@ -52,6 +52,12 @@ pub struct GlobalArgs {
     /// Target (failover) workspace: config.json path, ARM id, or name (with --subscription, -g).
     #[arg(long, global = true, env = "AML_FAILOVER_TO", value_name = "WORKSPACE", help_heading = "Workspaces")]
     pub to: Option<String>,
+    /// --from / --to were typed on the command line (not taken from AML_FAILOVER_FROM/_TO);
+    /// set by [`Cli::parse_args`].
+    #[arg(skip)]
+    pub from_on_command_line: bool,
+    #[arg(skip)]
+    pub to_on_command_line: bool,
     /// Subscription id for workspace names given without one (as in `az ml`).
     #[arg(long, global = true, env = "AZURE_SUBSCRIPTION_ID", value_name = "ID", help_heading = "Workspaces")]
     pub subscription: Option<String>,
@@ -855,7 +861,9 @@ With a snapshot BUNDLE instead of --from:
                            newest, or --snapshot ID) is present and still has its sha256
                            (missing: a file is gone; different: a file is damaged)
   verify BUNDLE --to B     B against the snapshot: missing (restore would register it),
-                           different (restore would refuse it), extra (in B, not in the snapshot)
+                           different (restore would refuse it), extra (in B, not in the snapshot);
+                           --to must be typed here: AML_FAILOVER_TO and AML_FAILOVER_FROM from
+                           the environment are not used with a BUNDLE
 
 Exit 0: in sync. Exit 7: drifted (alert on it). Exit 1: nothing drifted, but some source
 versions could not be checked. Other codes: the run itself failed (see below).
@@ -1056,9 +1064,33 @@ pub struct Settings {
     pub to: Option<WorkspaceRef>,
     /// The single workspace came from -w/--workspace-name rather than --from.
     pub from_is_workspace_name: bool,
+    /// --from / --to were typed on the command line (not from AML_FAILOVER_FROM/_TO).
+    pub from_on_command_line: bool,
+    pub to_on_command_line: bool,
 }
 
 impl Cli {
+    /// Parses the process arguments (exits with clap's message on bad usage), noting which of
+    /// --from/--to came from the command line rather than the environment.
+    pub fn parse_args() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let typed = |id: &str| {
+            let mut m = Some(&matches);
+            while let Some(cur) = m {
+                if cur.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                    return true;
+                }
+                m = cur.subcommand().map(|(_, sub)| sub);
+            }
+            false
+        };
+        cli.global.from_on_command_line = typed("from");
+        cli.global.to_on_command_line = typed("to");
+        cli
+    }
+
     pub fn settings(&self) -> Result<Settings> {
         let g = &self.global;
         let overrides = CloudOverrides {
@@ -1095,6 +1127,8 @@ impl Cli {
             quiet: g.quiet,
             verbose: g.verbose,
             from_is_workspace_name: g.from.is_none() && g.workspace_name.is_some(),
+            from_on_command_line: g.from_on_command_line,
+            to_on_command_line: g.to_on_command_line,
             from,
             to,
         })

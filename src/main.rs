@@ -2,12 +2,11 @@
 
 use aml_failover::error::Exit;
 use aml_failover::{cli, commands};
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     reset_sigpipe();
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
     init_logging(cli.global.verbose, cli.global.quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -160,6 +160,27 @@ fn verify_is_in_sync_after_copy_then_detects_an_edited_model_file_a_deleted_envi
     named.expect_code(7);
     assert_eq!(drift(&named.json()), vec![("model".into(), "local-file-example".into(), "1".into(), "different".into())]);
     assert_no_secrets(&tb, &drifted);
+
+    // A scheduled job's environment names both workspaces: `verify BUNDLE` still checks the
+    // bundle alone; only a --to typed on the command line compares a workspace with it.
+    let bundle = dir.path().join("bundle");
+    let b = bundle.to_str().unwrap();
+    run(command(&tb), &["snapshot", "export", "--from", &from, "--to", b, "--kinds", "models", "-q"]).expect_code(0);
+    let env_cmd = || {
+        let mut c = command(&tb);
+        c.env("AML_FAILOVER_FROM", &from).env("AML_FAILOVER_TO", &to);
+        c
+    };
+    let alone = run(env_cmd(), &["verify", b, "-o", "json"]);
+    alone.expect_code(0);
+    assert_eq!(alone.json()["target"], b, "{}", alone.stdout);
+    let against = run(env_cmd(), &["verify", b, "--to", &to, "-o", "json"]);
+    against.expect_code(7); // local-file-example:1 was edited in the failover
+    assert_eq!(against.json()["target"], to.as_str());
+    assert_eq!(drift(&against.json()), vec![("model".into(), "local-file-example".into(), "1".into(), "different".into())]);
+    let typed_from = run(env_cmd(), &["verify", b, "--from", &from]);
+    typed_from.expect_code(2);
+    assert!(typed_from.stderr.contains("not --from"), "{}", typed_from.stderr);
 }
 
 #[test]

@@ -318,14 +318,17 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     let started = Instant::now();
     let started_at = now_rfc3339();
     let raw = o.bundle.as_deref().expect("a bundle");
-    if s.from.is_some() {
+    if s.from_on_command_line {
         return Err(Error::usage("verify BUNDLE checks a snapshot bundle: give --to (the workspace to compare with it) or nothing, not --from"));
     }
+    // Only a --to typed here compares a workspace: AML_FAILOVER_TO in a scheduled job's
+    // environment must not turn a check of the bundle into a drift check.
+    let to = if s.to_on_command_line { s.to.clone() } else { None };
     let kinds: Vec<Kind> = o.kinds.iter().copied().filter(|k| SNAPSHOT_KINDS.contains(k)).collect();
     if kinds.is_empty() {
         return Err(Error::usage("snapshots hold models, environments and code: --kinds must name at least one of them"));
     }
-    let needs_ctx = s.to.is_some() || raw.starts_with("https://") || raw.starts_with("http://");
+    let needs_ctx = to.is_some() || raw.starts_with("https://") || raw.starts_with("http://");
     let ctx = if needs_ctx { Some(Context::connect(&s.connect)?) } else { None };
     let (bundle, m) = open_snapshot(ctx.as_ref(), raw, o.snapshot.as_deref()).await?;
     let name_ok = |n: &str| o.name.as_deref().is_none_or(|p| assets::name_matches(p, n));
@@ -333,13 +336,17 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     let engine = Engine::new(EngineOptions::default(), Arc::new(Silent));
     let conc = EngineOptions::default().concurrency.max(1);
     let mut items: Vec<VerifyItem> = Vec::new();
-    let target = match (&s.to, &ctx) {
+    let target = match (&to, &ctx) {
         (Some(to), Some(ctx)) => {
             let ds = Datastores::load(ctx, to).await?;
             let compared: Vec<VerifyItem> = futures::stream::iter(wanted.iter().map(|a| {
                 let (ds, engine) = (&ds, &engine);
                 async move {
                     let (state, reasons) = match against_target(ctx, to, ds, engine, a).await {
+                        Against::Missing if a.kind == Kind::Data => (
+                            State::Missing,
+                            vec!["in the snapshot, not in the target: data assets are re-registered by hand (`snapshot restore` writes its az ml YAML)".to_string()],
+                        ),
                         Against::Missing => (State::Missing, vec!["in the snapshot, not in the target (`snapshot restore` registers it)".to_string()]),
                         Against::Identical(_) => (State::InSync, Vec::new()),
                         Against::Different(why) => (State::Different, why),
@@ -353,7 +360,10 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
             .await;
             items.extend(compared);
             let in_snapshot: std::collections::HashSet<(Kind, &str, &str)> = m.assets.iter().map(|a| (a.kind, a.name.as_str(), a.version.as_str())).collect();
-            let sel = Selection { kinds: kinds.clone(), name: o.name.clone(), latest_only: false };
+            // Extras only of the kinds the snapshot holds (an export of models alone says
+            // nothing about the target's environments).
+            let held: Vec<Kind> = kinds.iter().copied().filter(|k| m.assets.iter().any(|a| a.kind == *k)).collect();
+            let sel = Selection { kinds: held, name: o.name.clone(), latest_only: false };
             for t in assets::list_versions(&ctx.arm, to, &sel).await? {
                 if !in_snapshot.contains(&(t.kind, t.name.as_str(), t.version.as_str())) {
                     items.push(VerifyItem { kind: t.kind, name: t.name, version: t.version, state: State::Extra, reasons: vec!["in the target, not in the snapshot".into()] });
