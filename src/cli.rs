@@ -366,7 +366,8 @@ fn engine_options(concurrency: usize) -> Result<crate::transfer::EngineOptions> 
 const FAILOVER_LONG: &str = "\
 Fail over from --from (the primary) to --to (the failover workspace) in one command.
 
-1. Checks both sides: the failover workspace must answer; the primary may not.
+1. Checks both sides: control planes, each default storage (with its datastore's credential) and
+   the --snapshot bundle; the failover workspace must answer, the primary may not.
 2. Primary answers: copies every asset kind in dependency order (as `copy`, with all its options),
    run outputs and logs (as `outputs copy`), and notebooks (as `notebooks copy`).
    Primary down: assets cannot be listed; with --snapshot BUNDLE (a pre-staged `snapshot export`)

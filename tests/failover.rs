@@ -36,6 +36,9 @@ fn with_both_regions_up_everything_arrives_and_the_manual_steps_are_listed() {
     r.expect_code(0);
     let v = r.json();
     assert_eq!(v["sourceReachable"], true);
+    let checks: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(checks.iter().any(|c| c.starts_with("primary workspace storage ") && c.contains(" answers")), "{checks:?}");
+    assert!(checks.iter().any(|c| c.starts_with("failover workspace storage ") && c.contains(" answers")), "{checks:?}");
     for name in ["assets", "outputs", "notebooks"] {
         assert_eq!(step(&v, name)["outcome"], "done", "{name}: {v}");
         assert!(Path::new(step(&v, name)["manifest"].as_str().unwrap()).exists(), "{name} manifest");
@@ -115,6 +118,9 @@ fn with_the_primary_region_down_it_restores_the_pre_staged_snapshot_and_reads_ou
     r.expect_code(1); // partial: the primary is down (notebooks wait; later assets need a copy)
     let v = r.json();
     assert_eq!(v["sourceReachable"], false);
+    let checks: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(checks.iter().any(|c| c.starts_with("failover workspace storage ") && c.contains(" answers (listed with")), "{checks:?}");
+    assert!(checks.iter().any(|c| c.starts_with("snapshot ") && c.contains("is readable")), "{checks:?}");
     let assets = step(&v, "assets");
     assert_eq!(assets["outcome"], "done", "{v}");
     assert!(assets["detail"].as_str().unwrap().contains("restored from snapshot"), "{v}");

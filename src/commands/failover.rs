@@ -99,8 +99,22 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         Ok(w) => checks.push(format!("primary workspace {} ({}) answers", w.name, w.location)),
         Err(e) => checks.push(format!("primary workspace {} does NOT answer: {e}", from.workspace_name)),
     }
-    if let (true, Some(b)) = (source_up, &o.snapshot) {
-        checks.push(format!("snapshot {} not used: the primary answers, so assets are copied from it", crate::redact::url_str(b)));
+    let (target_storage_ok, line) = super::workspace_show::storage_reachable(&ctx, &to, &target).await;
+    checks.push(format!("failover workspace {line}"));
+    if let Ok(w) = &source {
+        let (_, line) = super::workspace_show::storage_reachable(&ctx, &from, w).await;
+        checks.push(format!("primary workspace {line}"));
+    }
+    match (&o.snapshot, source_up) {
+        (Some(b), true) => checks.push(format!("snapshot {} not used: the primary answers, so assets are copied from it", crate::redact::url_str(b))),
+        (Some(b), false) => match super::snapshot::open_snapshot(Some(&ctx), b, o.snapshot_id.as_deref()).await {
+            Ok((bundle, m)) => checks.push(format!("snapshot {} in {} is readable: taken {}, {} asset versions", m.id, bundle.describe(), m.created_at, m.assets.len())),
+            Err(e) => checks.push(format!("snapshot {} cannot be read: {e}", crate::redact::url_str(b))),
+        },
+        (None, _) => {}
+    }
+    if !target_storage_ok {
+        checks.push("nothing can be copied into the failover workspace while its storage does not answer".into());
     }
 
     let mut steps = Vec::new();

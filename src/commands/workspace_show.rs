@@ -93,6 +93,23 @@ async fn details(ctx: &Context, r: &WorkspaceRef) -> Result<Details> {
     Ok(Details { ws, datastores, counts, storage })
 }
 
+/// Whether a workspace's default blob storage answers (one listing with the datastore's own
+/// credential), as one line for `failover`'s checks.
+pub(crate) async fn storage_reachable(ctx: &Context, r: &WorkspaceRef, ws: &Workspace) -> (bool, String) {
+    match datastores::list(&ctx.arm, r).await {
+        Err(e) => (false, format!("its datastores cannot be listed: {e}")),
+        Ok(ds) => {
+            let c = check_storage(ctx, r, ws, &ds).await;
+            let what = format!("{}/{}", c.endpoint, c.container);
+            if c.reachable {
+                (true, format!("storage {what} answers ({})", c.detail))
+            } else {
+                (false, format!("storage {what} does NOT answer: {}", c.detail))
+            }
+        }
+    }
+}
+
 /// Lists one blob of the default blob datastore with the credential it hands out.
 async fn check_storage(ctx: &Context, r: &WorkspaceRef, ws: &Workspace, ds: &[Datastore]) -> StorageCheck {
     let default = ds
