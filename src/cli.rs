@@ -912,6 +912,12 @@ Export --from into a snapshot bundle at --to: a local directory or a blob contai
 (https://<account>.blob.core.windows.net/<container>[/<folder>], SAS in the URL or in
 AML_FAILOVER_TARGET_SAS, else an Entra token).
 
+Every kind by default (--kinds selects): models, environments and code with their files;
+components (their specification; the code and environments they reference are exported too,
+whatever --name/--kinds select); pipeline jobs as their definition (the pipeline component
+`copy` registers, named after the job, version 1); data assets as their specification and az ml
+YAML only (their data is never copied). A reference missing in the source fails the export.
+
 Bundle layout:
   objects/sha256/<aa>/<sha256>       each distinct file once, named by its sha256
   snapshots/<id>/manifest.json       every asset version: kind, name, version, REST properties,
@@ -927,14 +933,20 @@ writes only a new manifest. The manifest is written last: a failed export leaves
 const SNAPSHOT_RESTORE_LONG: &str = "\
 Register a snapshot's assets in --to without contacting the source workspace: each version's
 files are uploaded to the default blob datastore (verified by sha256), then it is registered.
-A version already there with the same specification and files is left alone; one that differs
-is a conflict (reported, exit 1, never overwritten). Rerunning is safe.
+Components and pipeline definitions come after what they reference, with references to the
+source workspace rewritten to --to (registry references and URLs stay). A version already there
+with the same specification and files is left alone; one that differs is a conflict (reported,
+exit 1, never overwritten), and nothing that references it is registered. Rerunning is safe.
+
+Data assets are never registered (their path may be storage --to cannot reach): each gets its
+az ml YAML in --data-output-dir and the status needs-manual-reregistration (exit 1 unless
+--accept-data-warnings); re-register it once its data is reachable (az ml data create -f).
 
   aml-failover snapshot restore /backups/aml --to ./failover/config.json";
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
-    /// Write a snapshot of --from (models, environments; code on request) into a bundle at --to.
+    /// Write a snapshot of --from (every asset kind by default) into a bundle at --to.
     #[command(long_about = SNAPSHOT_EXPORT_LONG, after_help = EXIT_CODES_HELP)]
     Export(SnapshotExportArgs),
     /// Register a snapshot (the newest by default) into --to; the source workspace is not needed.
@@ -953,8 +965,8 @@ pub enum SnapshotCommand {
 
 #[derive(Debug, Args)]
 pub struct SnapshotExportArgs {
-    /// Asset kinds: models, environments, code (comma-separated).
-    #[arg(long, default_value = "models,environments", value_name = "KINDS")]
+    /// Asset kinds, comma-separated: models, environments, code, components, pipelines, data (or all).
+    #[arg(long, default_value = "models,environments,code,components,pipelines,data", value_name = "KINDS")]
     pub kinds: String,
     /// Only assets whose name matches (wildcards * and ?).
     #[arg(long, value_name = "PATTERN")]
@@ -992,21 +1004,31 @@ pub struct SnapshotRestoreArgs {
     /// Which snapshot (an id from `snapshot list`) [default: the newest].
     #[arg(long, value_name = "ID")]
     pub snapshot: Option<String>,
-    /// Only these kinds of the snapshot (models, environments, code).
+    /// Only these kinds of the snapshot, and what they reference (models, environments, code,
+    /// components, pipelines, data).
     #[arg(long, value_name = "KINDS")]
     pub kinds: Option<String>,
     /// Files transferred in parallel.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
+    /// Folder for the az ml YAML of data assets that need manual re-registration.
+    #[arg(long, default_value = "aml-failover-data", value_name = "DIR")]
+    pub data_output_dir: PathBuf,
+    /// Data assets needing manual re-registration do not make the exit code 1.
+    #[arg(long)]
+    pub accept_data_warnings: bool,
 }
 
 impl SnapshotRestoreArgs {
-    pub fn options(&self) -> Result<crate::commands::snapshot::RestoreOptions> {
-        Ok(crate::commands::snapshot::RestoreOptions {
-            bundle: self.bundle.clone(),
-            snapshot: self.snapshot.clone(),
-            kinds: self.kinds.as_deref().map(crate::assets::Kind::parse_list).transpose()?,
-            engine: engine_options(self.concurrency)?,
+    pub fn options(&self) -> Result<crate::commands::snapshot::RestoreCommand> {
+        Ok(crate::commands::snapshot::RestoreCommand {
+            restore: crate::commands::snapshot::RestoreOptions {
+                bundle: self.bundle.clone(),
+                snapshot: self.snapshot.clone(),
+                kinds: self.kinds.as_deref().map(crate::assets::Kind::parse_list).transpose()?,
+                engine: engine_options(self.concurrency)?,
+            },
+            data: crate::commands::snapshot::DataRestoreOptions { output_dir: self.data_output_dir.clone(), accept_warnings: self.accept_data_warnings },
         })
     }
 }

@@ -2,28 +2,47 @@
 //! content-addressed bundle (layout in [`crate::storage::bundle`]).
 //!
 //! - **export** (`--from A --to <dir | blob container URL>`): lists the selected asset versions
-//!   (models and environments by default; `code` too), finds each file's sha256 (recorded on
-//!   the blob, else known from the previous snapshot for the same source version (URI +
-//!   ETag), else read), copies each sha256 not yet in the bundle through the transfer engine
-//!   (verified against that sha256), then publishes the manifest. A second export with nothing
-//!   changed reads no file and writes only a new manifest. Any failure: no manifest (the
-//!   objects written stay, so a rerun resumes), exit 1.
+//!   (every kind by default: models, environments, code, components, pipelines, data), with
+//!   what they reference, as `copy` does: a component's code and environment, a pipeline's
+//!   components and data are exported even when `--name`/`--kinds` leave them out, and an item
+//!   whose reference is missing in the source fails (the chain named). A pipeline job is kept
+//!   as its definition, the pipeline component `copy` registers without `--submit`
+//!   ([`pipeline::definition`], named [`pipeline::definition_name`], version 1), with the
+//!   job's properties. A data asset is kept as its specification and `az ml` YAML only: its
+//!   data is never read nor copied. For models, environments and code it finds each file's
+//!   sha256 (recorded on the blob, else known from the previous snapshot for the same source
+//!   version (URI + ETag), else read), copies each sha256 not yet in the bundle through the
+//!   transfer engine (verified against that sha256), then publishes the manifest. A second
+//!   export with nothing changed reads no file and writes only a new manifest. Any failure:
+//!   no manifest (the objects written stay, so a rerun resumes), exit 1.
 //! - **restore** (`<bundle> --to B`): for each asset of the snapshot (the newest, or
-//!   `--snapshot ID`): a version already in B with the same specification and files is left
-//!   alone; one that differs is a conflict (reported, never overwritten); a missing one has its
-//!   objects uploaded to B's default blob datastore under `LocalUpload/<fingerprint>/` (verified
-//!   by sha256), then is registered. The source workspace is never contacted.
+//!   `--snapshot ID`; `--kinds` selects, what the selection references comes along): a
+//!   version already in B with the same specification and files is left alone; one that
+//!   differs is a conflict (reported, never overwritten); a missing one has its objects
+//!   uploaded to B's default blob datastore under `LocalUpload/<fingerprint>/` (verified by
+//!   sha256), then is registered. Components and pipeline definitions are registered after
+//!   everything they reference (dependency order), with their references rewritten from the
+//!   source workspace to B ([`Rewriter`], as `copy`); registry references and URLs stay.
+//!   Nothing is registered when something it references was not (a conflict, a failure).
+//!   Data assets are never registered (their path is the source's storage): each missing one
+//!   gets its `az ml` YAML written into the data output folder and the status
+//!   `needs-manual-reregistration` (exit 1 unless `--accept-data-warnings`), as `copy` does.
+//!   The source workspace is never contacted.
 //! - **list**: the snapshots, oldest first, with counts; **prune** (`--keep N`,
 //!   `--older-than DURATION`): deletes manifests, then every object no remaining manifest names.
 
 use super::assets_cmd::{blob_folder_url, context, read_workspace, run_jobs, write_workspace};
+use super::copy::{ws_id, TargetComparer};
+use crate::assets::graph::{self, Edges};
+use crate::assets::refs::{self, Rewrite, Rewriter, VersionSpec, WsId};
 use crate::assets::uri::ContentUri;
 use crate::assets::yaml::{self, LocalNames};
-use crate::assets::{self, AssetItem, Kind, Selection};
+use crate::assets::{self, data, pipeline, AssetItem, Kind, Selection};
 use crate::azureml::workspace_path;
 use crate::cli::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
-use crate::storage::bundle::{self, Bundle, BundleAsset, BundleContent, BundleFile, Manifest};
+use crate::plan::Comparison;
+use crate::storage::bundle::{self, Bundle, BundleAsset, BundleContent, BundleFile, BundleJob, Manifest};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
 use crate::storage::{Store, StorePath};
@@ -34,12 +53,16 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Kinds a snapshot can hold: those whose versions are their own files and specification.
-pub const SNAPSHOT_KINDS: &[Kind] = &[Kind::Environment, Kind::Code, Kind::Model];
+/// Kinds a snapshot can hold: every kind (pipelines as their definition, data as YAML only).
+pub const SNAPSHOT_KINDS: &[Kind] = Kind::ALL;
+
+/// The status of a data asset a restore does not register.
+const MANUAL: &str = "needs-manual-reregistration";
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -58,6 +81,28 @@ pub struct RestoreOptions {
     pub engine: EngineOptions,
 }
 
+/// What a restore does with data assets (never registered: see the module doc).
+#[derive(Debug, Clone)]
+pub struct DataRestoreOptions {
+    /// Where the `az ml` YAML of each data asset to re-register is written.
+    pub output_dir: PathBuf,
+    /// Data assets needing manual re-registration do not make the exit code 1.
+    pub accept_warnings: bool,
+}
+
+impl Default for DataRestoreOptions {
+    fn default() -> Self {
+        DataRestoreOptions { output_dir: PathBuf::from("aml-failover-data"), accept_warnings: false }
+    }
+}
+
+/// `snapshot restore`'s options.
+#[derive(Debug, Clone)]
+pub struct RestoreCommand {
+    pub restore: RestoreOptions,
+    pub data: DataRestoreOptions,
+}
+
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
     pub bundle: String,
@@ -70,10 +115,7 @@ pub struct PruneOptions {
 pub fn check_kinds(kinds: Vec<Kind>) -> Result<Vec<Kind>> {
     let bad: Vec<String> = kinds.iter().filter(|k| !SNAPSHOT_KINDS.contains(k)).map(|k| k.plural().to_string()).collect();
     if !bad.is_empty() {
-        return Err(Error::usage(format!(
-            "snapshots hold models, environments and code; not {} (use `copy` for those)",
-            bad.join(", ")
-        )));
+        return Err(Error::usage(format!("snapshots cannot hold {} (use `copy` for those)", bad.join(", "))));
     }
     Ok(kinds)
 }
@@ -106,6 +148,162 @@ fn connect_for(s: &Settings, raw: &str) -> Result<Option<Context>> {
 }
 
 // ---------------------------------------------------------------------------------------
+// the dependency graph (export and restore)
+
+type Key = (Kind, String, String);
+
+fn key_of(a: &BundleAsset) -> Key {
+    (a.kind, a.name.clone(), a.version.clone())
+}
+
+/// Kinds the selected kinds need besides themselves (as `copy`): components and pipelines
+/// need code, environments and components; pipelines need data.
+fn needed_kinds(kinds: &[Kind]) -> Vec<Kind> {
+    let mut out: Vec<Kind> = kinds.to_vec();
+    let mut add = |k: Kind| {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    if kinds.contains(&Kind::Component) || kinds.contains(&Kind::Pipeline) {
+        add(Kind::Code);
+        add(Kind::Environment);
+        add(Kind::Component);
+    }
+    if kinds.contains(&Kind::Pipeline) {
+        add(Kind::Data);
+    }
+    out
+}
+
+/// Notes the version an unversioned or `@latest` reference to (kind, name) means: the
+/// container's `latestVersion`, else the highest version seen.
+fn note_latest(latest: &mut HashMap<(Kind, String), String>, kind: Kind, name: &str, version: &str, container: &Value) {
+    let l = container.get("latestVersion").and_then(Value::as_str).map(str::to_string);
+    let e = latest.entry((kind, name.to_string())).or_insert_with(|| version.to_string());
+    if let Some(l) = l {
+        *e = l;
+    } else if assets::version_order(version, e) == std::cmp::Ordering::Greater {
+        *e = version.to_string();
+    }
+}
+
+/// What each item references in the source workspace `src` (or relatively): its edges.
+/// `items`: (key, the kind its properties are parsed as, the properties).
+fn edges_of<'a>(items: impl Iterator<Item = (Key, Kind, &'a Value)>, src: &WsId, latest: &HashMap<(Kind, String), String>) -> Edges<Key> {
+    let mut edges: Edges<Key> = BTreeMap::new();
+    for (k, kind, props) in items {
+        let deps: Vec<Key> = refs::dependencies(kind, props)
+            .into_iter()
+            .filter(|d| d.workspace.as_ref().is_none_or(|w| refs::same_ws(w, src)))
+            .map(|d| {
+                let v = match d.version {
+                    VersionSpec::Exact(v) => v,
+                    VersionSpec::Latest | VersionSpec::Label(_) => latest.get(&(d.kind, d.name.clone())).cloned().unwrap_or_else(|| "latest".into()),
+                };
+                (d.kind, d.name, v)
+            })
+            .collect();
+        if !deps.is_empty() {
+            edges.insert(k, deps);
+        }
+    }
+    edges
+}
+
+/// "component c:1", or "pipeline p (definition p:1)" for a pipeline job's definition.
+fn label(k: &Key, job_of: &dyn Fn(&Key) -> Option<String>) -> String {
+    match job_of(k) {
+        Some(job) => format!("pipeline {job} (definition {}:{})", k.1, k.2),
+        None => format!("{} {}:{}", k.0, k.1, k.2),
+    }
+}
+
+fn chain_text(chain: &[Key], last: &str, job_of: &dyn Fn(&Key) -> Option<String>) -> String {
+    let mut s: Vec<String> = chain.iter().map(|k| label(k, job_of)).collect();
+    if let Some(l) = s.last_mut() {
+        l.push(' ');
+        l.push_str(last);
+    }
+    s.join(" → ")
+}
+
+/// What an export holds: the selected items and everything they reference.
+struct Picked {
+    /// Pipeline jobs appear as their definition component.
+    items: Vec<AssetItem>,
+    /// The job of each definition.
+    jobs: HashMap<Key, BundleJob>,
+    /// Items that cannot be exported, and why.
+    errors: HashMap<Key, String>,
+    /// Pipeline jobs that cannot be kept as a definition: (job, why).
+    refused: Vec<(String, String)>,
+}
+
+/// Picks what an export of `kinds` (names matching `name`) holds, from every listed version of
+/// the kinds they need (`listed`) and the pipeline jobs (`jobs`, already filtered by name).
+fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<AssetItem>, jobs: Vec<AssetItem>) -> Picked {
+    let name_ok = |n: &str| name.is_none_or(|p| assets::name_matches(p, n));
+    let mut latest = HashMap::new();
+    for i in &listed {
+        note_latest(&mut latest, i.kind, &i.name, &i.version, &i.container);
+    }
+    let mut index: BTreeMap<Key, AssetItem> = BTreeMap::new();
+    let mut roots: Vec<Key> = Vec::new();
+    for i in listed {
+        if kinds.contains(&i.kind) && name_ok(&i.name) {
+            roots.push(i.key());
+        }
+        index.insert(i.key(), i);
+    }
+    let mut job_of: HashMap<Key, BundleJob> = HashMap::new();
+    let mut refused = Vec::new();
+    for j in jobs.into_iter().filter(|j| kinds.contains(&Kind::Pipeline) && j.kind == Kind::Pipeline) {
+        let key = (Kind::Component, pipeline::definition_name(&j.name), "1".to_string());
+        if let Some(other) = job_of.get(&key) {
+            refused.push((j.name, format!("its definition would be component {}:1, as the definition of pipeline job {}", key.1, other.name)));
+            continue;
+        }
+        if let Some(existing) = index.get(&key) {
+            if existing.properties.pointer("/properties/aml-failover.sourceJob").is_some() {
+                // The source already holds this job's definition (a workspace failed over
+                // into): that component is the pipeline's entry, as `copy` sends it.
+                if !roots.contains(&key) {
+                    roots.push(key);
+                }
+            } else {
+                refused.push((j.name, format!("its definition would be component {}:1, which the source workspace has as another component", key.1)));
+            }
+            continue;
+        }
+        let job = pipeline::portable_job(&j.properties);
+        let props = pipeline::definition(&j.name, &format!("{}/jobs/{}", from.arm_id(), j.name), &job);
+        let container = json!({"description": props.get("description").cloned().unwrap_or(Value::Null)});
+        index.insert(key.clone(), AssetItem { kind: Kind::Component, name: key.1.clone(), version: "1".into(), properties: props, container, content: None });
+        job_of.insert(key.clone(), BundleJob { name: j.name, properties: job });
+        roots.push(key);
+    }
+    let src = ws_id(from);
+    let edges = edges_of(
+        index.iter().map(|(k, i)| match job_of.get(k) {
+            Some(j) => (k.clone(), Kind::Pipeline, &j.properties),
+            None => (k.clone(), i.kind, &i.properties),
+        }),
+        &src,
+        &latest,
+    );
+    let jobname = |k: &Key| job_of.get(k).map(|j| j.name.clone());
+    let mut errors = HashMap::new();
+    for r in &roots {
+        if let Some(chain) = graph::chain_to(r, &edges, &|k: &Key| !index.contains_key(k)) {
+            errors.insert(r.clone(), format!("{}; not exported (a snapshot holds what its assets reference)", chain_text(&chain, "missing in the source workspace", &jobname)));
+        }
+    }
+    let items = graph::closure(&roots, &edges).into_iter().filter_map(|k| index.remove(&k)).collect();
+    Picked { items, jobs: job_of, errors, refused }
+}
+
+// ---------------------------------------------------------------------------------------
 // export
 
 #[derive(Serialize)]
@@ -117,8 +315,21 @@ struct ExportedItem {
     status: &'static str,
     files: usize,
     bytes: u64,
+    /// A pipeline job's definition: the job's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// The `az ml` YAML kept for a version: a component's specification, a data asset's YAML to
+/// re-register it with the path it had, the YAML `download` writes for the others.
+fn asset_yaml(item: &AssetItem, names: &LocalNames) -> Option<String> {
+    match item.kind {
+        Kind::Data => Some(data::yaml(item)),
+        Kind::Component | Kind::Pipeline => item.properties.get("componentSpec").and_then(|s| serde_norway::to_string(s).ok()),
+        _ => yaml::to_yaml(item, names).ok(),
+    }
 }
 
 pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
@@ -126,8 +337,15 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
     let from = read_workspace(s, "snapshot export")?;
     let ctx = Context::connect(&s.connect)?;
     let bundle = open_bundle(Some(&ctx), &o.bundle)?;
-    let sel = Selection { kinds: o.kinds.clone(), name: o.name.clone(), latest_only: false };
-    let (mut items, ds) = futures::future::try_join(assets::list_versions(&ctx.arm, &from, &sel), Datastores::load(&ctx, &from)).await?;
+    // Components and pipelines need what they reference, whatever its name: list all of it.
+    let with_refs = o.kinds.iter().any(|k| matches!(k, Kind::Component | Kind::Pipeline));
+    let sel = match with_refs {
+        true => Selection { kinds: needed_kinds(&o.kinds), name: None, latest_only: false },
+        false => Selection { kinds: o.kinds.clone(), name: o.name.clone(), latest_only: false },
+    };
+    let (listed, ds) = futures::future::try_join(assets::list_versions(&ctx.arm, &from, &sel), Datastores::load(&ctx, &from)).await?;
+    let jobs = if o.kinds.contains(&Kind::Pipeline) { pipeline::list(&ctx.arm, &from, o.name.as_deref()).await? } else { Vec::new() };
+    let Picked { mut items, jobs: job_of, errors: pick_errors, refused } = pick(&from, &o.kinds, o.name.as_deref(), listed, jobs);
     items.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)).then_with(|| assets::version_order(&a.version, &b.version)));
 
     // What the bundle already knows: stored objects, and the sha256 of source versions read before.
@@ -143,10 +361,13 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
     }
     let stored = bundle.objects().await?;
 
-    // Resolve every item's files and find each file's sha256.
+    // Resolve the files of every item that has some (never a data asset's) and find each file's sha256.
     let quiet = Engine::new(o.engine.clone(), Arc::new(Silent));
-    let mut errors: Vec<Option<String>> = vec![None; items.len()];
+    let mut errors: Vec<Option<String>> = items.iter().map(|i| pick_errors.get(&i.key()).cloned()).collect();
     for (i, item) in items.iter_mut().enumerate() {
+        if errors[i].is_some() || !bundle::FILE_KINDS.contains(&item.kind) {
+            continue;
+        }
         if let Err(e) = assets::resolve_content(item, &ds).await {
             errors[i] = Some(format!("cannot read its files: {e}"));
         }
@@ -259,6 +480,7 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
             };
             content = Some(BundleContent { single_file: c.single_file, leaf, files });
         }
+        let job = job_of.get(&item.key()).cloned();
         out.push(ExportedItem {
             kind: item.kind,
             name: item.name.clone(),
@@ -266,6 +488,7 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
             status: if err.is_some() { "failed" } else { "exported" },
             files: content.as_ref().map_or(0, |c| c.files.len()),
             bytes: item.total_bytes(),
+            job: job.as_ref().map(|j| j.name.clone()),
             error: err,
         });
         let names = LocalNames { content: content.as_ref().map(|c| c.leaf.clone()), conda_file: None };
@@ -275,9 +498,14 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
             version: item.version.clone(),
             properties: item.properties.clone(),
             container: item.container.clone(),
-            yaml: yaml::to_yaml(item, &names).ok(),
+            yaml: asset_yaml(item, &names),
             content,
+            job,
+            source: from.arm_id(),
         });
+    }
+    for (job, why) in refused {
+        out.push(ExportedItem { kind: Kind::Pipeline, name: job, version: "1".into(), status: "failed", files: 0, bytes: 0, job: None, error: Some(format!("{why}; not exported")) });
     }
     let failed = out.iter().filter(|i| i.error.is_some()).count();
     let mut snapshot = None;
@@ -323,9 +551,13 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
         OutputFormat::Human => {
             if s.verbose > 0 || failed > 0 {
                 for it in &out {
+                    let what = match &it.job {
+                        Some(job) => format!("pipeline {job} (definition {}:{})", it.name, it.version),
+                        None => format!("{} {}:{}", it.kind, it.name, it.version),
+                    };
                     match &it.error {
-                        None => println!("exported {} {}:{} ({} files)", it.kind, it.name, it.version, it.files),
-                        Some(e) => println!("FAILED   {} {}:{}  {e}", it.kind, it.name, it.version),
+                        None => println!("exported {what} ({} files)", it.files),
+                        Some(e) => println!("FAILED   {what}  {e}"),
                     }
                 }
             }
@@ -366,13 +598,22 @@ struct RestoredItem {
     kind: Kind,
     name: String,
     version: String,
-    /// registered | unchanged | conflict | failed
+    /// registered | unchanged | conflict | failed | needs-manual-reregistration
     status: &'static str,
     reason: String,
     files: usize,
     bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     location: Option<String>,
+    /// A pipeline job's definition: the job's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<String>,
+    /// A data asset to re-register: the YAML written for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    yaml: Option<String>,
+    /// References rewritten from the source workspace to the target.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rewrites: Vec<Rewrite>,
 }
 
 fn as_item(a: &BundleAsset) -> AssetItem {
@@ -383,6 +624,41 @@ fn as_item(a: &BundleAsset) -> AssetItem {
         properties: a.properties.clone(),
         container: a.container.clone(),
         content: None,
+    }
+}
+
+/// The item `copy` compares and registers for a spec-only asset: a component, or the pipeline
+/// job a definition is made from.
+fn spec_item(a: &BundleAsset) -> AssetItem {
+    match &a.job {
+        Some(j) => AssetItem { kind: Kind::Pipeline, name: j.name.clone(), version: "1".into(), properties: j.properties.clone(), container: Value::Null, content: None },
+        None => as_item(a),
+    }
+}
+
+/// The workspace a snapshot was exported from (its ARM id, as the manifest records it).
+fn source_ws(source: &str) -> Option<WorkspaceRef> {
+    if !source.starts_with('/') {
+        return None;
+    }
+    crate::workspace::reference::parse("the snapshot's source", source, &Default::default()).ok()
+}
+
+/// The properties a component (or a pipeline job's definition) gets in the target, and the
+/// references rewritten: what `copy` registers without `--submit`.
+fn spec_desired(a: &BundleAsset, from: &WorkspaceRef, rw: &Rewriter) -> (Value, Vec<Rewrite>) {
+    match &a.job {
+        Some(j) => {
+            // Rewrite the job first: the definition keeps some of it as text (settings).
+            let mut job = pipeline::portable_job(&j.properties);
+            let rewrites = rw.rewrite(&mut job);
+            (pipeline::definition(&j.name, &format!("{}/jobs/{}", from.arm_id(), j.name), &job), rewrites)
+        }
+        None => {
+            let mut v = as_item(a).portable_properties();
+            let rewrites = rw.rewrite(&mut v);
+            (v, rewrites)
+        }
     }
 }
 
@@ -414,8 +690,13 @@ pub(crate) enum Against {
     Unreadable(String),
 }
 
-/// Compares the target's version of `a` (if any) with the snapshot's.
+/// Compares the target's version of `a` (if any) with the snapshot's. Components, pipeline
+/// definitions and data assets are compared as `copy` and `verify` compare them
+/// ([`TargetComparer`]): by the specification the target would get, references rewritten.
 pub(crate) async fn against_target(ctx: &Context, to: &WorkspaceRef, ds: &Datastores, engine: &Engine, a: &BundleAsset) -> Against {
+    if matches!(a.kind, Kind::Component | Kind::Data | Kind::Pipeline) {
+        return against_spec(ctx, to, ds, engine, a).await;
+    }
     let vpath = format!("{}/{}/{}/versions/{}", workspace_path(to), a.kind.segment(), assets::enc(&a.name), assets::enc(&a.version));
     let existing = match ctx.arm.get(&vpath).await {
         Ok(v) => v,
@@ -428,6 +709,33 @@ pub(crate) async fn against_target(ctx: &Context, to: &WorkspaceRef, ds: &Datast
         Ok(why) if why.is_empty() => Against::Identical(have.location().map(crate::redact::url_str)),
         Ok(why) => Against::Different(why),
         Err(e) => Against::Unreadable(format!("cannot compare with the target: {e}")),
+    }
+}
+
+async fn against_spec(ctx: &Context, to: &WorkspaceRef, ds: &Datastores, engine: &Engine, a: &BundleAsset) -> Against {
+    let Some(from) = source_ws(&a.source) else {
+        return Against::Unreadable(format!("the snapshot's source '{}' is not a workspace ARM id: its references cannot be rewritten", a.source));
+    };
+    let same_version = |_: Kind, _: &str, v: &str| v.to_string();
+    let rw = Rewriter { src: ws_id(&from), dst: ws_id(to), version_of: &same_version };
+    // Data files are never read here (copy_data: false), so the target's datastores serve as the source's.
+    let cmp = TargetComparer { ctx, from: &from, to, src_ds: ds, tgt_ds: ds, engine, rw: &rw, submit: false, copy_data: false };
+    let target = if a.kind == Kind::Data {
+        let vpath = format!("{}/data/{}/versions/{}", workspace_path(to), assets::enc(&a.name), assets::enc(&a.version));
+        match ctx.arm.get(&vpath).await {
+            Err(Error::NotFound(_)) => return Against::Missing,
+            Err(e) => return Against::Unreadable(format!("cannot read the target: {e}")),
+            Ok(v) => Some(AssetItem { properties: v.get("properties").cloned().unwrap_or(Value::Null), ..as_item(a) }),
+        }
+    } else {
+        None
+    };
+    let (_, _, comparison) = cmp.compare(spec_item(a), target).await;
+    match comparison {
+        Comparison::Missing => Against::Missing,
+        Comparison::Identical => Against::Identical(None),
+        Comparison::Different(why) if why.iter().any(|w| w.starts_with("cannot compare with the target")) => Against::Unreadable(why.join("; ")),
+        Comparison::Different(why) => Against::Different(why),
     }
 }
 
@@ -456,12 +764,17 @@ pub struct Restored {
 }
 
 impl Restored {
-    /// The human lines: what was registered, what conflicts or failed (all with `verbose`).
+    /// The human lines: what was registered, what conflicts, failed or needs manual
+    /// re-registration (all with `verbose`).
     pub fn human(&self, verbose: bool) -> String {
         let mut out = String::new();
         for it in &self.items {
-            if verbose || matches!(it.status, "conflict" | "failed" | "registered") {
-                out.push_str(&format!("{:<10} {} {}:{}  {}\n", it.status, it.kind, it.name, it.version, it.reason));
+            if verbose || matches!(it.status, "conflict" | "failed" | "registered" | MANUAL) {
+                let what = match &it.job {
+                    Some(job) => format!("pipeline {job} (definition {}:{})", it.name, it.version),
+                    None => format!("{} {}:{}", it.kind, it.name, it.version),
+                };
+                out.push_str(&format!("{:<10} {what}  {}\n", it.status, it.reason));
             }
         }
         out.push_str(&self.summary_line);
@@ -469,17 +782,18 @@ impl Restored {
         out
     }
 
-    /// Per status: (registered, unchanged, conflicts, failed).
+    /// Per status: (registered, unchanged, conflicts, failed); data assets needing manual
+    /// re-registration are in none of them.
     pub fn counts(&self) -> (usize, usize, usize, usize) {
         let count = |st: &str| self.items.iter().filter(|i| i.status == st).count();
         (count("registered"), count("unchanged"), count("conflict"), count("failed"))
     }
 }
 
-pub async fn restore(s: &Settings, o: &RestoreOptions) -> Result<Exit> {
+pub async fn restore(s: &Settings, o: &RestoreCommand) -> Result<Exit> {
     let to = write_workspace(s, "snapshot restore")?;
     let ctx = Context::connect(&s.connect)?;
-    let r = restore_into(s, &ctx, &to, o).await?;
+    let r = restore_into_with(s, &ctx, &to, &o.restore, &o.data).await?;
     match s.output {
         OutputFormat::Json => super::print_json(&r.doc),
         OutputFormat::Human => print!("{}", r.human(s.verbose > 0)),
@@ -487,9 +801,24 @@ pub async fn restore(s: &Settings, o: &RestoreOptions) -> Result<Exit> {
     Ok(r.exit)
 }
 
-/// Restores a snapshot into `to` and reports, printing nothing (`snapshot restore`, and
-/// `failover --snapshot` when the primary is down).
+/// Restores a snapshot into `to` and reports, printing nothing (`failover --snapshot` when the
+/// primary is down): [`restore_into_with`] with the default data options (YAML into
+/// `./aml-failover-data`, data assets to re-register make the exit code 1).
 pub async fn restore_into(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &RestoreOptions) -> Result<Restored> {
+    restore_into_with(s, ctx, to, o, &DataRestoreOptions::default()).await
+}
+
+fn write_data_yaml(dir: &Path, item: &AssetItem) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{}-{}.yml", item.name, item.version));
+    let tmp = path.with_extension("yml.partial");
+    std::fs::write(&tmp, data::yaml(item))?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// Restores a snapshot into `to` and reports, printing nothing (`snapshot restore`).
+pub async fn restore_into_with(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &RestoreOptions, data_o: &DataRestoreOptions) -> Result<Restored> {
     let started = std::time::Instant::now();
     let (bundle, m) = open_snapshot(Some(ctx), &o.bundle, o.snapshot.as_deref()).await?;
     let id = m.id.clone();
@@ -498,12 +827,35 @@ pub async fn restore_into(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Re
     let dst = ds.open(&upload_ds).await?;
     let dst_dyn: Arc<dyn Store> = dst.clone();
     let quiet = Engine::new(o.engine.clone(), Arc::new(Silent));
-    let assets: Vec<&BundleAsset> = m.assets.iter().filter(|a| o.kinds.as_ref().is_none_or(|k| k.contains(&a.kind))).collect();
+
+    // The selected assets, and every asset of the snapshot they reference.
+    let from = source_ws(&m.source);
+    let src_id: WsId = from.as_ref().map(ws_id).unwrap_or_default();
+    let mut latest = HashMap::new();
+    for a in &m.assets {
+        note_latest(&mut latest, a.kind, &a.name, &a.version, &a.container);
+    }
+    let edges = edges_of(
+        m.assets.iter().map(|a| match &a.job {
+            Some(j) => (key_of(a), Kind::Pipeline, &j.properties),
+            None => (key_of(a), a.kind, &a.properties),
+        }),
+        &src_id,
+        &latest,
+    );
+    let roots: Vec<Key> = m.assets.iter().filter(|a| o.kinds.as_ref().is_none_or(|k| k.contains(&a.selected_kind()))).map(key_of).collect();
+    let chosen: BTreeSet<Key> = graph::closure(&roots, &edges).into_iter().collect();
+    let assets: Vec<&BundleAsset> = m.assets.iter().filter(|a| chosen.contains(&key_of(a))).collect();
+    let in_snapshot: BTreeSet<Key> = m.assets.iter().map(key_of).collect();
+    let job_names: HashMap<Key, String> = m.assets.iter().filter_map(|a| a.job.as_ref().map(|j| (key_of(a), j.name.clone()))).collect();
+    let job_of = |k: &Key| job_names.get(k).cloned();
 
     // Compare with the target.
+    let conc = o.engine.concurrency.max(1);
+    let compared: Vec<Against> = futures::stream::iter(assets.iter().map(|a| against_target(ctx, to, &ds, &quiet, a))).buffered(conc).collect().await;
     let mut out: Vec<RestoredItem> = Vec::new();
     let mut missing = Vec::new();
-    for (i, a) in assets.iter().enumerate() {
+    for (i, (a, against)) in assets.iter().zip(compared).enumerate() {
         let (files, bytes) = a.content.as_ref().map_or((0, 0), |c| (c.files.len(), c.files.iter().map(|f| f.size).sum()));
         let mut item = RestoredItem {
             kind: a.kind,
@@ -514,8 +866,12 @@ pub async fn restore_into(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Re
             files,
             bytes,
             location: None,
+            job: a.job.as_ref().map(|j| j.name.clone()),
+            yaml: None,
+            rewrites: Vec::new(),
         };
-        match against_target(ctx, to, &ds, &quiet, a).await {
+        match against {
+            Against::Missing if a.kind == Kind::Data => item.status = MANUAL,
             Against::Missing => missing.push(i),
             Against::Identical(location) => {
                 item.status = "unchanged";
@@ -534,7 +890,7 @@ pub async fn restore_into(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Re
         out.push(item);
     }
 
-    // Upload the missing ones' objects (verified by sha256), then register each whose files all arrived.
+    // Upload the missing ones' objects (verified by sha256).
     let mut jobs = Vec::new();
     let mut owner = Vec::new();
     for &i in &missing {
@@ -565,38 +921,97 @@ pub async fn restore_into(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Re
             }
         }
     }
-    for &i in &missing {
+
+    // Register in dependency order: each missing version whose files all arrived and whose
+    // every reference is in the target (a data asset to re-register does not hold it back, as
+    // in `copy`: its name is what the reference keeps). Data assets: their YAML only.
+    let keys: Vec<Key> = assets.iter().map(|a| key_of(a)).collect();
+    let pos: HashMap<&Key, usize> = keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let is_missing: BTreeSet<usize> = missing.iter().copied().collect();
+    let mut broken: BTreeSet<Key> = keys.iter().zip(&out).filter(|(_, it)| matches!(it.status, "conflict" | "failed")).map(|(k, _)| k.clone()).collect();
+    let same_version = |_: Kind, _: &str, v: &str| v.to_string();
+    let rw = from.as_ref().map(|f| Rewriter { src: ws_id(f), dst: ws_id(to), version_of: &same_version });
+    for key in graph::order(&keys, &edges) {
+        let i = pos[&key];
         let a = assets[i];
+        if a.kind == Kind::Data {
+            if out[i].status == MANUAL {
+                match write_data_yaml(&data_o.output_dir, &as_item(a)) {
+                    Ok(p) => {
+                        out[i].reason = "needs manual re-registration: a snapshot never registers data assets (their path may be storage the target cannot reach); \
+                            re-register it from the YAML written once its data is reachable from the target (az ml data create -f <yaml>)"
+                            .into();
+                        out[i].yaml = Some(p.display().to_string());
+                    }
+                    Err(e) => {
+                        out[i].status = "failed";
+                        out[i].reason = format!("needs manual re-registration, and its YAML could not be written into {}: {e}", data_o.output_dir.display());
+                    }
+                }
+            }
+            continue;
+        }
+        if !is_missing.contains(&i) {
+            continue;
+        }
+        if let Some(chain) = graph::chain_to(&key, &edges, &|k: &Key| broken.contains(k) || !in_snapshot.contains(k)) {
+            let last = chain.last().expect("a chain");
+            let why = if in_snapshot.contains(last) { "was not restored" } else { "is not in the snapshot" };
+            out[i].status = "failed";
+            out[i].reason = format!("{}; nothing of it is registered", chain_text(&chain, why, &job_of));
+            broken.insert(key);
+            continue;
+        }
         if let Some(e) = file_err.get(&i) {
             out[i].status = "failed";
             out[i].reason = format!("a file failed, nothing registered (rerun to resume): {e}");
+            broken.insert(key);
             continue;
         }
-        let location = a.content.as_ref().map(|c| {
-            let prefix = restore_prefix(a, c);
-            let content_path = if c.single_file { format!("{prefix}/{}", c.files[0].path) } else { prefix };
-            match a.kind {
-                Kind::Model => ContentUri::datastore_uri(to, &upload_ds, &content_path),
-                _ => blob_folder_url(ctx, dst.account(), dst.container(), &content_path),
+        let result = if a.kind == Kind::Component {
+            match (&from, &rw) {
+                (Some(from), Some(rw)) => {
+                    let (props, rewrites) = spec_desired(a, from, rw);
+                    out[i].rewrites = rewrites;
+                    assets::register_props(&ctx.arm, to, Kind::Component, &a.name, &a.container, &a.version, false, &props).await
+                }
+                _ => Err(Error::Usage(format!("the snapshot's source '{}' is not a workspace ARM id: references cannot be rewritten", m.source))),
             }
-        });
-        match assets::register(&ctx.arm, to, &as_item(a), &a.version, false, location.as_deref()).await {
+        } else {
+            let location = a.content.as_ref().map(|c| {
+                let prefix = restore_prefix(a, c);
+                let content_path = if c.single_file { format!("{prefix}/{}", c.files[0].path) } else { prefix };
+                match a.kind {
+                    Kind::Model => ContentUri::datastore_uri(to, &upload_ds, &content_path),
+                    _ => blob_folder_url(ctx, dst.account(), dst.container(), &content_path),
+                }
+            });
+            out[i].location = location.as_deref().map(crate::redact::url_str);
+            assets::register(&ctx.arm, to, &as_item(a), &a.version, false, location.as_deref()).await
+        };
+        match result {
             Ok(()) => {
-                out[i].reason = match &a.content {
-                    Some(c) => format!("{} files uploaded and verified (sha256), then registered", c.files.len()),
-                    None => "registered (no files)".into(),
+                out[i].reason = match (&a.content, &a.job) {
+                    (Some(c), _) => format!("{} files uploaded and verified (sha256), then registered", c.files.len()),
+                    (None, Some(_)) => format!("registered as the job's definition (a pipeline component, not run); {}", pipeline::NOT_TRANSFERRED),
+                    (None, None) if !out[i].rewrites.is_empty() => format!("registered, {} references rewritten to the target", out[i].rewrites.len()),
+                    (None, None) => "registered (no files)".into(),
                 };
-                out[i].location = location.as_deref().map(crate::redact::url_str);
             }
             Err(e) => {
                 out[i].status = "failed";
-                out[i].reason = context(e, "files verified, but registering failed").to_string();
+                out[i].location = None;
+                out[i].reason = match a.content {
+                    Some(_) => context(e, "files verified, but registering failed").to_string(),
+                    None => format!("registering failed: {e}"),
+                };
+                broken.insert(key);
             }
         }
     }
 
     let count = |st: &str| out.iter().filter(|i| i.status == st).count();
-    let (registered, unchanged, conflicts, failed) = (count("registered"), count("unchanged"), count("conflict"), count("failed"));
+    let (registered, unchanged, conflicts, failed, manual) = (count("registered"), count("unchanged"), count("conflict"), count("failed"), count(MANUAL));
     let doc = json!({
         "schemaVersion": SCHEMA_VERSION,
         "command": "snapshot restore",
@@ -606,14 +1021,22 @@ pub async fn restore_into(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Re
         "source": m.source,
         "target": to.arm_id(),
         "durationMs": started.elapsed().as_millis() as u64,
-        "summary": {"assets": out.len(), "registered": registered, "unchanged": unchanged, "conflicts": conflicts, "failed": failed, "filesUploaded": uploaded},
+        "summary": {"assets": out.len(), "registered": registered, "unchanged": unchanged, "conflicts": conflicts, "failed": failed,
+            "needsManualReregistration": manual, "filesUploaded": uploaded},
         "items": out,
     });
-    let summary_line = format!(
+    let mut summary_line = format!(
         "snapshot {id} -> {}: {registered} registered, {unchanged} unchanged, {conflicts} conflicts, {failed} failed; {uploaded} files uploaded",
         to.workspace_name
     );
-    let exit = if conflicts + failed > 0 { Exit::Partial } else { Exit::Ok };
+    if manual > 0 {
+        summary_line.push_str(&format!(
+            "; {manual} data assets need manual re-registration (YAML in {}{})",
+            data_o.output_dir.display(),
+            if data_o.accept_warnings { "" } else { "; exit 1 unless --accept-data-warnings" }
+        ));
+    }
+    let exit = if conflicts + failed > 0 || (manual > 0 && !data_o.accept_warnings) { Exit::Partial } else { Exit::Ok };
     Ok(Restored { doc, exit, summary_line, items: out })
 }
 
@@ -783,4 +1206,86 @@ pub async fn prune(s: &Settings, o: &PruneOptions) -> Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WS: &str = "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/primary";
+
+    fn ws() -> WorkspaceRef {
+        WorkspaceRef { subscription_id: "s".into(), resource_group: "g".into(), workspace_name: "primary".into() }
+    }
+
+    fn item(kind: Kind, name: &str, version: &str, properties: Value) -> AssetItem {
+        AssetItem { kind, name: name.into(), version: version.into(), properties, container: Value::Null, content: None }
+    }
+
+    fn listed() -> Vec<AssetItem> {
+        vec![
+            item(Kind::Code, "c", "1", json!({"codeUri": "https://a.blob.core.windows.net/c/x"})),
+            item(Kind::Environment, "e", "1", json!({"image": "python"})),
+            item(Kind::Environment, "e", "2", json!({"image": "python"})),
+            item(Kind::Component, "train", "1", json!({"componentSpec": {"code": format!("azureml:{WS}/codes/c/versions/1"), "environment": "azureml:e:1"}})),
+            item(Kind::Component, "score", "1", json!({"componentSpec": {"environment": "azureml:e@latest"}})),
+            item(Kind::Component, "broken", "1", json!({"componentSpec": {"code": format!("azureml:{WS}/codes/gone/versions/3")}})),
+            item(Kind::Data, "d", "1", json!({"dataType": "uri_file", "dataUri": "https://x/y.csv"})),
+            item(Kind::Model, "m", "1", json!({"modelUri": "azureml://datastores/x/paths/m"})),
+        ]
+    }
+
+    fn job(name: &str) -> AssetItem {
+        item(
+            Kind::Pipeline,
+            name,
+            "1",
+            json!({"jobType": "Pipeline", "status": "Completed", "inputs": {"raw": {"jobInputType": "uri_file", "uri": "azureml:d:1"}},
+                "jobs": {"train": {"component": format!("azureml:{WS}/components/train/versions/1")}, "score": {"component": "azureml:score@latest"}}}),
+        )
+    }
+
+    fn keys(p: &Picked) -> BTreeSet<String> {
+        p.items.iter().map(|i| format!("{}/{}:{}", i.kind, i.name, i.version)).collect()
+    }
+
+    #[test]
+    fn an_export_holds_what_its_components_and_pipelines_reference() {
+        // --kinds components --name train: its code and environment come along, nothing else.
+        let p = pick(&ws(), &[Kind::Component], Some("train"), listed(), Vec::new());
+        assert_eq!(keys(&p), ["code/c:1", "component/train:1", "environment/e:1"].map(String::from).into());
+        assert!(p.errors.is_empty() && p.refused.is_empty());
+
+        // A pipeline: kept as its definition (version 1, named after the job), with every
+        // component, code, environment (latest: e:2) and data asset it references.
+        let p = pick(&ws(), &[Kind::Pipeline], None, listed(), vec![job("hello-pipe")]);
+        assert_eq!(
+            keys(&p),
+            ["code/c:1", "component/hello_pipe:1", "component/score:1", "component/train:1", "data/d:1", "environment/e:1", "environment/e:2"].map(String::from).into()
+        );
+        let key = (Kind::Component, "hello_pipe".to_string(), "1".to_string());
+        let def = p.items.iter().find(|i| i.key() == key).unwrap();
+        assert_eq!(def.properties["componentSpec"]["type"], "pipeline");
+        assert_eq!(def.properties["properties"]["aml-failover.sourceJob"], format!("{WS}/jobs/hello-pipe"));
+        let j = &p.jobs[&key];
+        assert_eq!(j.name, "hello-pipe");
+        assert!(j.properties.get("status").is_none(), "run state is not kept: {}", j.properties);
+
+        // A reference missing in the source fails the item, naming the chain.
+        let p = pick(&ws(), &[Kind::Component], None, listed(), Vec::new());
+        let e = &p.errors[&(Kind::Component, "broken".to_string(), "1".to_string())];
+        assert_eq!(e.split(';').next().unwrap(), "component broken:1 → code gone:3 missing in the source workspace");
+        assert_eq!(p.errors.len(), 1);
+
+        // A job whose definition name is taken by another component is refused; a definition
+        // the source already holds stands for its job.
+        let mut l = listed();
+        l.push(item(Kind::Component, "hello_pipe", "1", json!({"componentSpec": {}})));
+        let p = pick(&ws(), &[Kind::Pipeline], None, l.clone(), vec![job("hello-pipe")]);
+        assert_eq!(p.refused.len(), 1, "{:?}", p.refused);
+        l.last_mut().unwrap().properties = json!({"componentSpec": {"type": "pipeline"}, "properties": {"aml-failover.sourceJob": "x/jobs/hello-pipe"}});
+        let p = pick(&ws(), &[Kind::Pipeline], None, l, vec![job("hello-pipe")]);
+        assert!(p.refused.is_empty() && p.jobs.is_empty());
+        assert!(keys(&p).contains("component/hello_pipe:1"));
+    }
 }

@@ -14,6 +14,14 @@
 //! root, size, sha256, and the source version they were read from). An object is stored once
 //! whatever the number of assets and snapshots that hold the same bytes.
 //!
+//! Models, environments and code (the assets with files) are listed under `assets`, as every
+//! manifest has; components, pipeline jobs (kept as their definition: a pipeline component
+//! plus the job's properties) and data assets (specification only, their data is never in the
+//! bundle) under `specAssets`, their kinds under `specKinds`. Both are optional additions to
+//! schemaVersion 1: a reader that only knows `assets` (an earlier release of this tool) restores
+//! what it understands and never registers a component with its references unrewritten, nor a
+//! data asset pointing at the source's storage. In memory [`Manifest::assets`] holds all of them.
+//!
 //! Crash safety: objects are written (and verified) before the manifest that names them, and
 //! the manifest is published atomically (local: rename; blob: Put Block List), so a listed
 //! snapshot never points at a missing object. Pruning deletes manifests first, then the
@@ -29,6 +37,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
+/// Kinds kept under `assets` in the file (the rest under `specAssets`).
+pub const FILE_KINDS: &[Kind] = &[Kind::Environment, Kind::Code, Kind::Model];
 const OBJECTS: &str = "objects/sha256";
 const SNAPSHOTS: &str = "snapshots";
 const MANIFEST: &str = "manifest.json";
@@ -58,6 +68,17 @@ pub struct BundleContent {
     pub files: Vec<BundleFile>,
 }
 
+/// The pipeline job a definition component was made from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleJob {
+    /// The job's name in the source workspace.
+    pub name: String,
+    /// The job's REST properties without its run state (`pipeline::portable_job`), references
+    /// as in the source: a restore rewrites them, then builds the definition from them.
+    pub properties: Value,
+}
+
 /// One asset version in a snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,11 +97,33 @@ pub struct BundleAsset {
     pub yaml: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<BundleContent>,
+    /// A pipeline job kept as its definition (this asset: the component `copy` would register).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<BundleJob>,
+    /// ARM id of the workspace it was exported from: the manifest's `source` (not stored per
+    /// asset), what its references are rewritten from.
+    #[serde(skip)]
+    pub source: String,
 }
 
-/// `snapshots/<id>/manifest.json`.
+impl BundleAsset {
+    /// The kind `--kinds` selects it by: a pipeline job's definition is a pipeline.
+    pub fn selected_kind(&self) -> Kind {
+        if self.job.is_some() {
+            Kind::Pipeline
+        } else {
+            self.kind
+        }
+    }
+
+    fn in_assets(&self) -> bool {
+        FILE_KINDS.contains(&self.kind) && self.job.is_none()
+    }
+}
+
+/// `snapshots/<id>/manifest.json` (written as [`ManifestFile`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(from = "ManifestFile", into = "ManifestFile")]
 pub struct Manifest {
     pub schema_version: u32,
     pub id: String,
@@ -88,9 +131,53 @@ pub struct Manifest {
     pub created_at: String,
     /// ARM id of the exported workspace.
     pub source: String,
-    #[serde(deserialize_with = "de_kinds")]
+    /// The kinds the export selected (every kind, whatever part of the file it is kept in).
     pub kinds: Vec<Kind>,
+    /// Every asset version (every kind, `source` set).
     pub assets: Vec<BundleAsset>,
+}
+
+/// The manifest as stored: models, environments and code under `kinds`/`assets` (what every
+/// reader of schemaVersion 1 restores), the other kinds under `specKinds`/`specAssets`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestFile {
+    schema_version: u32,
+    id: String,
+    created_at: String,
+    source: String,
+    #[serde(deserialize_with = "de_kinds")]
+    kinds: Vec<Kind>,
+    assets: Vec<BundleAsset>,
+    #[serde(default, deserialize_with = "de_kinds", skip_serializing_if = "Vec::is_empty")]
+    spec_kinds: Vec<Kind>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    spec_assets: Vec<BundleAsset>,
+}
+
+impl From<ManifestFile> for Manifest {
+    fn from(f: ManifestFile) -> Manifest {
+        let mut kinds = f.kinds;
+        for k in f.spec_kinds {
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+        let mut assets = f.assets;
+        assets.extend(f.spec_assets);
+        for a in &mut assets {
+            a.source = f.source.clone();
+        }
+        Manifest { schema_version: f.schema_version, id: f.id, created_at: f.created_at, source: f.source, kinds, assets }
+    }
+}
+
+impl From<Manifest> for ManifestFile {
+    fn from(m: Manifest) -> ManifestFile {
+        let (kinds, spec_kinds) = m.kinds.into_iter().partition(|k| FILE_KINDS.contains(k));
+        let (assets, spec_assets) = m.assets.into_iter().partition(BundleAsset::in_assets);
+        ManifestFile { schema_version: m.schema_version, id: m.id, created_at: m.created_at, source: m.source, kinds, assets, spec_kinds, spec_assets }
+    }
 }
 
 fn kind_of(s: &str) -> Option<Kind> {
@@ -310,6 +397,8 @@ mod tests {
                         leaf: "m.pkl".into(),
                         files: vec![BundleFile { path: "m.pkl".into(), size: 3, sha256: sha.clone(), source_tag: None }],
                     }),
+                    job: None,
+                    source: String::new(),
                 }],
             };
             b.write_manifest(&m).await.unwrap();
@@ -325,5 +414,57 @@ mod tests {
         b.delete_snapshot("20260101T000000.000Z").await.unwrap();
         assert_eq!(b.snapshot_ids().await.unwrap(), ["20260102T000000.000Z"]);
         assert!(b.object_path("xyz").is_err());
+    }
+
+    fn spec(kind: Kind, name: &str, job: Option<BundleJob>) -> BundleAsset {
+        BundleAsset {
+            kind,
+            name: name.into(),
+            version: "1".into(),
+            properties: serde_json::json!({"componentSpec": {"name": name}}),
+            container: Value::Null,
+            yaml: Some("name: x\n".into()),
+            content: None,
+            job,
+            source: String::new(),
+        }
+    }
+
+    #[test]
+    fn other_kinds_are_kept_apart_from_assets_in_the_file() {
+        let job = BundleJob { name: "hello-pipe".into(), properties: serde_json::json!({"jobType": "Pipeline"}) };
+        let mut model = spec(Kind::Model, "m", None);
+        model.properties = serde_json::json!({"modelType": "custom_model"});
+        let m = Manifest {
+            schema_version: MANIFEST_SCHEMA_VERSION,
+            id: "20260101T000000.000Z".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            source: "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w".into(),
+            kinds: Kind::ALL.to_vec(),
+            assets: vec![model, spec(Kind::Component, "train", None), spec(Kind::Component, "hello_pipe", Some(job.clone())), spec(Kind::Data, "d", None)],
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        // A reader of the first release sees only what it can restore.
+        assert_eq!(v["kinds"], serde_json::json!(["environment", "code", "model"]));
+        assert_eq!(v["assets"].as_array().unwrap().len(), 1);
+        assert_eq!(v["assets"][0]["kind"], "model");
+        assert_eq!(v["specKinds"], serde_json::json!(["data", "component", "pipeline"]));
+        let spec_assets = v["specAssets"].as_array().unwrap();
+        assert_eq!(spec_assets.iter().map(|a| a["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["component", "component", "data"]);
+        assert_eq!(spec_assets[1]["job"]["name"], "hello-pipe");
+        assert!(spec_assets[0].get("job").is_none() && spec_assets[0].get("source").is_none());
+        // Read back: one list again, each asset knowing its source workspace.
+        let back: Manifest = serde_json::from_value(v).unwrap();
+        assert_eq!(back.kinds.len(), Kind::ALL.len());
+        assert_eq!(back.assets.len(), 4);
+        assert!(back.assets.iter().all(|a| a.source == m.source));
+        assert_eq!(back.assets[2].job.as_ref(), Some(&job));
+        assert_eq!(back.assets[2].selected_kind(), Kind::Pipeline);
+        assert_eq!(back.assets[1].selected_kind(), Kind::Component);
+        // A manifest written before specAssets existed still reads.
+        let old = serde_json::json!({"schemaVersion": 1, "id": "20250101T000000.000Z", "createdAt": "2025-01-01T00:00:00Z", "source": "ws",
+            "kinds": ["model"], "assets": [{"kind": "model", "name": "m", "version": "1", "properties": {}, "container": null}]});
+        let old: Manifest = serde_json::from_value(old).unwrap();
+        assert_eq!((old.kinds, old.assets.len(), old.assets[0].source.as_str()), (vec![Kind::Model], 1, "ws"));
     }
 }
