@@ -257,6 +257,13 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     let src_items: Vec<AssetItem> = nodes.iter().map(|k| index[k].clone()).collect();
 
     let quiet_engine = Engine::new(o.engine.clone(), Arc::new(Silent));
+    // Every target version by name, for --on-conflict new-version (see `copied_as`).
+    let mut tgt_by_name: HashMap<(Kind, String), Vec<AssetItem>> = HashMap::new();
+    if o.on_conflict == OnConflict::NewVersion {
+        for i in &tgt_items {
+            tgt_by_name.entry((i.kind, i.name.clone())).or_default().push(i.clone());
+        }
+    }
     let mut targets: HashMap<Key, AssetItem> = tgt_items.into_iter().map(|i| (i.key(), i)).collect();
     let mut target_versions: HashMap<(Kind, String), Vec<String>> = HashMap::new();
     // New version numbers must not collide with the target's versions nor with the
@@ -292,6 +299,18 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
         facts_list.push(facts);
     }
     let mut planned = plan::plan(facts_list, o.on_conflict);
+    // --on-conflict new-version: a source version the target already holds, identical, under
+    // another number (registered by an earlier run, or by one killed before its journal said
+    // so) is not registered once more: a rerun changes nothing.
+    for (f, d) in planned.iter_mut().filter(|(_, d)| d.action == Action::NewVersion) {
+        let item = &items[&(f.kind, f.name.clone(), f.version.clone())];
+        let others = tgt_by_name.get(&(f.kind, f.name.clone())).map(Vec::as_slice).unwrap_or_default();
+        if let Some(v) = cmp.copied_as(item, others).await {
+            d.action = Action::Skip;
+            d.reason = format!("already in the target as version {v}, identical (spec and sha256 of every file): copied there by an earlier --on-conflict new-version run");
+            d.target_version = v;
+        }
+    }
 
     // A missing dependency fails the item, naming the chain; data assets get their policy.
     let mut shared_locations: HashMap<Key, (String, String)> = HashMap::new();
@@ -639,6 +658,27 @@ impl TargetComparer<'_> {
             };
         }
         (item, None, comparison)
+    }
+}
+
+impl TargetComparer<'_> {
+    /// The version, other than its own number, under which the target already holds `item`
+    /// identically (`others`: the target's versions of the same name), newest first.
+    pub(crate) async fn copied_as(&self, item: &AssetItem, others: &[AssetItem]) -> Option<String> {
+        let mut others: Vec<&AssetItem> = others.iter().filter(|t| t.version != item.version).collect();
+        others.sort_by(|a, b| assets::version_order(&b.version, &a.version));
+        for t in others {
+            let same = match item.kind {
+                Kind::Pipeline => false,
+                Kind::Component => comparable(&desired(item, self.from, self.submit, self.rw).0) == comparable(&t.properties),
+                Kind::Data if item.content.is_none() => comparable(&item.portable_properties()) == comparable(&t.portable_properties()),
+                _ => matches!(compare(item, &mut t.clone(), self.tgt_ds, self.engine).await, Ok(Comparison::Identical)),
+            };
+            if same {
+                return Some(t.version.clone());
+            }
+        }
+        None
     }
 }
 
