@@ -371,8 +371,8 @@ Fail over from --from (the primary) to --to (the failover workspace) in one comm
 2. Primary answers: copies every asset kind in dependency order (as `copy`, with all its options),
    run outputs and logs (as `outputs copy`), and notebooks (as `notebooks copy`).
    Primary down: assets cannot be listed; with --snapshot BUNDLE (a pre-staged `snapshot export`)
-   its models, environments and code are restored from the newest snapshot (verify-then-register,
-   as `snapshot restore`); run outputs are copied from its storage alone when --storage-account
+   its assets are restored from the newest snapshot (verify-then-register, as `snapshot restore`;
+   data assets get their YAML in --data-output-dir); run outputs are copied from its storage alone when --storage-account
    is given, from the RA-GRS secondary endpoint (credential: AML_FAILOVER_SOURCE_SAS,
    AML_FAILOVER_SOURCE_ACCOUNT_KEY, or an Entra token); notebooks wait (Azure Files has no
    readable secondary).
@@ -408,7 +408,7 @@ pub struct FailoverArgs {
     #[arg(long)]
     pub skip_notebooks: bool,
     /// A pre-staged snapshot bundle (directory or blob container URL): when the primary's
-    /// control plane does not answer, its models, environments and code are restored from it.
+    /// control plane does not answer, its assets are restored from it (as `snapshot restore`).
     #[arg(long, value_name = "BUNDLE")]
     pub snapshot: Option<String>,
     /// Which snapshot of --snapshot (an id from `snapshot list`) [default: the newest].

@@ -103,8 +103,8 @@ fn with_the_primary_region_down_it_restores_the_pre_staged_snapshot_and_reads_ou
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("bundle");
     let b = bundle.to_str().unwrap();
-    // Pre-staging, while the primary is up: models, environments and code into a bundle.
-    run(command(&tb), &["snapshot", "export", "--from", &from, "--to", b, "--kinds", "models,environments,code", "-q"]).expect_code(0);
+    // Pre-staging, while the primary is up: every asset kind into a bundle.
+    run(command(&tb), &["snapshot", "export", "--from", &from, "--to", b, "-q"]).expect_code(0);
     let model = d.get(&format!("{from}/models/local-mlflow-example/versions/1")).unwrap();
     assert!(d.get(&format!("{to}/models/local-mlflow-example/versions/1")).is_none(), "the target already had the model");
 
@@ -112,8 +112,9 @@ fn with_the_primary_region_down_it_restores_the_pre_staged_snapshot_and_reads_ou
     let out = dir.path().join("out");
     let mut c = command(&tb);
     c.env("AML_FAILOVER_SOURCE_ACCOUNT_KEY", &p.storage_key);
+    let data_dir = dir.path().join("data");
     let args = ["failover", "--from", &from, "--to", &to, "--snapshot", b, "--storage-account", &p.storage_account, "--max-retries", "0",
-        "--out-dir", out.to_str().unwrap(), "-o", "json"];
+        "--out-dir", out.to_str().unwrap(), "--data-output-dir", data_dir.to_str().unwrap(), "-o", "json"];
     let r = run(c, &args);
     r.expect_code(1); // partial: the primary is down (notebooks wait; later assets need a copy)
     let v = r.json();
@@ -122,7 +123,7 @@ fn with_the_primary_region_down_it_restores_the_pre_staged_snapshot_and_reads_ou
     assert!(checks.iter().any(|c| c.starts_with("failover workspace storage ") && c.contains(" answers (listed with")), "{checks:?}");
     assert!(checks.iter().any(|c| c.starts_with("snapshot ") && c.contains("is readable")), "{checks:?}");
     let assets = step(&v, "assets");
-    assert_eq!(assets["outcome"], "done", "{v}");
+    assert_eq!(assets["outcome"], "partial", "a data asset needs re-registration by hand: {v}");
     assert!(assets["detail"].as_str().unwrap().contains("restored from snapshot"), "{v}");
     let restored = &assets["snapshot"]["summary"];
     assert!(restored["registered"].as_u64().unwrap() >= 3, "{v}");
@@ -134,7 +135,14 @@ fn with_the_primary_region_down_it_restores_the_pre_staged_snapshot_and_reads_ou
     assert!(outputs["detail"].as_str().unwrap().contains("secondary"), "{v}");
     assert_eq!(step(&v, "notebooks")["outcome"], "skipped");
     let manual: Vec<&str> = v["manualSteps"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
-    assert!(manual.iter().any(|m| m.contains("components, pipelines, data assets")), "{manual:?}");
+    assert!(manual.iter().any(|m| m.contains("anything registered later")), "{manual:?}");
+    assert!(manual.iter().any(|m| m.contains("re-register data asset local-file-example-titanic:1") && m.contains(data_dir.to_str().unwrap())), "{manual:?}");
+    assert!(std::fs::read_dir(&data_dir).unwrap().count() >= 1, "no data asset YAML written");
+    // A component arrived with its code reference rewritten to the failover workspace.
+    let comp = d.get(&format!("{to}/components/train_data_component_cli/versions/1")).expect("component restored from the snapshot");
+    let code_id = comp["properties"]["componentSpec"]["code"].as_str().unwrap_or_default().to_string();
+    assert!(code_id.contains(&format!("{to}/codes/")), "code reference not rewritten to the failover workspace: {code_id}");
+    assert!(!code_id.contains(&from), "{code_id}");
 
     // The model arrived from the bundle alone, byte for byte what the primary holds.
     let t = d.get(&format!("{to}/models/local-mlflow-example/versions/1")).expect("model restored from the snapshot");

@@ -331,8 +331,11 @@ fn every_json_document_matches_its_schema() {
     for id in &ids {
         c.file("bundle-manifest", &format!("bundle manifest {id}"), &bundle.join("snapshots").join(id).join("manifest.json"));
     }
-    let r = go(&["snapshot", "restore", s(&bundle), "--to", &to, "-o", "json"], 0);
-    c.stdout("snapshot-restore", "snapshot restore", &r);
+    // Exit 1: the component registered earlier from its downloaded YAML conflicts with the
+    // snapshot's (a conflict is reported, never overwritten).
+    let r = go(&["snapshot", "restore", s(&bundle), "--to", &to, "--data-output-dir", s(&t("restore-data")), "-o", "json"], 1);
+    let restored = c.stdout("snapshot-restore", "snapshot restore", &r);
+    assert_eq!(restored["summary"]["conflicts"], 1, "{restored}");
     let r = go(&["verify", s(&bundle), "-o", "json"], 0);
     assert!(c.stdout("verify", "verify BUNDLE", &r)["snapshot"].is_object());
     let r = run(cmd(), &["verify", s(&bundle), "--to", &to, "-o", "json"]);

@@ -338,6 +338,17 @@ fn schema_url(k: Kind) -> &'static str {
     }
 }
 
+/// The `$schema` written into a kind's YAML; none where `az ml` has no schema of that kind's
+/// own (code), or where it depends on the component's type (another's would mislead).
+fn written_schema(k: Kind) -> Option<&'static str> {
+    match k {
+        Kind::Model => Some(MODEL_SCHEMA),
+        Kind::Environment => Some(ENVIRONMENT_SCHEMA),
+        Kind::Data => Some(crate::assets::data::DATA_SCHEMA),
+        _ => None,
+    }
+}
+
 fn shape(v: &Value) -> &'static str {
     match v {
         Value::Null => "nothing",
@@ -468,7 +479,9 @@ pub fn to_yaml_value(item: &AssetItem, names: &LocalNames) -> Result<Value> {
         _ => Map::new(),
     };
     let mut y = Map::new();
-    y.insert("$schema".into(), json!(schema_url(item.kind)));
+    if let Some(url) = written_schema(item.kind) {
+        y.insert("$schema".into(), json!(url));
+    }
     y.insert("name".into(), json!(item.name));
     y.insert("version".into(), json!(item.version));
     let take_map = |p: &mut Map<String, Value>, k: &str| p.remove(k).filter(|v| v.as_object().is_some_and(|m| !m.is_empty()));

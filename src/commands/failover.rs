@@ -155,7 +155,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         steps.push(st);
         exits.push(e);
     } else if let Some(bundle) = &o.snapshot {
-        // The primary is down: the pre-staged snapshot gives models, environments and code.
+        // The primary is down: the pre-staged snapshot gives the assets (data as YAML only).
         let ro = super::snapshot::RestoreOptions {
             bundle: bundle.clone(),
             snapshot: o.snapshot_id.clone(),
@@ -165,7 +165,8 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         let r = if o.copy.dry_run {
             Err(Error::usage("--dry-run with the primary down and --snapshot: run `aml-failover verify --snapshot <bundle> --to <failover>` to see what a restore would register"))
         } else {
-            super::snapshot::restore_into(s, &ctx, &to, &ro).await
+            let data_o = super::snapshot::DataRestoreOptions { output_dir: o.copy.data.output_dir.clone(), accept_warnings: o.copy.data.accept_warnings };
+            super::snapshot::restore_into_with(s, &ctx, &to, &ro, &data_o).await
         };
         match r {
             Ok(rest) => {
@@ -191,7 +192,14 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
                 });
                 exits.push(rest.exit);
                 for (i, it) in rest.doc["items"].as_array().into_iter().flatten().enumerate() {
-                    if matches!(it["status"].as_str(), Some("conflict" | "failed")) && i < 50 {
+                    if it["status"] == "needs-manual-reregistration" {
+                        manual.push(format!(
+                            "re-register data asset {}:{} in the failover workspace from its az ml YAML in {} (check its path first)",
+                            it["name"].as_str().unwrap_or("?"),
+                            it["version"].as_str().unwrap_or("?"),
+                            o.copy.data.output_dir.display()
+                        ));
+                    } else if matches!(it["status"].as_str(), Some("conflict" | "failed")) && i < 50 {
                         manual.push(format!(
                             "{} {}:{} was not restored ({}): {}",
                             it["kind"].as_str().unwrap_or("asset"),
@@ -203,7 +211,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
                     }
                 }
                 manual.push(format!(
-                    "the snapshot holds models, environments and code as of {created}: components, pipelines, data assets and anything registered later need `aml-failover copy --from <primary> --to <failover>` when the primary is back"
+                    "the snapshot is the primary as of {created}: anything registered later needs `aml-failover copy --from <primary> --to <failover>` when the primary is back"
                 ));
             }
             Err(e) => {
