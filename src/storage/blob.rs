@@ -511,7 +511,12 @@ impl ObjectWriter for BlobWriter {
         let mut h = HeaderMap::new();
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(xml.len()));
         h.insert("x-ms-blob-content-md5", HeaderValue::from_str(&B64.encode(info.md5)).expect("base64"));
-        insert_verified(&mut h, &info.sha256, info.source.as_deref())?;
+        // Marked verified only when the service echoed every block's MD5; otherwise the engine
+        // reads the blob back and marks it then, so a crash in between leaves it unmarked
+        // (a rerun checks it instead of trusting it).
+        if self.confirmed {
+            insert_verified(&mut h, &info.sha256, info.source.as_deref())?;
+        }
         self.store.send(Method::PUT, u, h, Some(Bytes::from(xml))).await?;
         Ok(self.confirmed)
     }

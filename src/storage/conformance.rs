@@ -29,7 +29,7 @@ async fn put_get_head_list_delete(s: &dyn Store) {
     let b = StorePath::parse("conf/sub/b.bin").unwrap();
     let c = StorePath::parse("other/c.txt").unwrap();
     write_all(s, &a, b"hello", 2).await.unwrap();
-    write_all(s, &b, &[7u8; 1000], 300).await.unwrap();
+    let b_confirmed = write_all(s, &b, &[7u8; 1000], 300).await.unwrap();
     write_all(s, &c, b"x", 10).await.unwrap();
     assert_eq!(&s.get_range(&a, 0, 5).await.unwrap()[..], b"hello");
     assert_eq!(&s.get_range(&a, 1, 4).await.unwrap()[..], b"ell");
@@ -37,6 +37,13 @@ async fn put_get_head_list_delete(s: &dyn Store) {
     assert_eq!(listed, ["conf/a.txt", "conf/sub/b.bin"]);
     let m = s.head(&b).await.unwrap().expect("exists");
     assert_eq!(m.size, 1000);
+    // The contract: a write the service did not confirm is not marked verified (a crash
+    // before the engine's read-back must not leave it trusted); `set_verified` marks it.
+    if !b_confirmed {
+        assert!(m.sha256.is_none(), "{}: an unconfirmed write was marked verified before any read-back", s.describe());
+        s.set_verified(&b, &hex::encode(Sha256::digest([7u8; 1000])), Some("0123456789abcdef-0x1")).await.unwrap();
+    }
+    let m = s.head(&b).await.unwrap().expect("exists");
     if let Some(sha) = &m.sha256 {
         assert_eq!(sha, &hex::encode(Sha256::digest([7u8; 1000])));
         assert_eq!(m.source.as_deref(), Some("0123456789abcdef-0x1"), "the source tag is kept with the sha256");

@@ -144,6 +144,21 @@ impl FileShareStore {
         &self.share
     }
 
+    /// Records the verified sha256 (and the source tag) as the file's metadata.
+    async fn set_metadata(&self, file_url: &Url, sha256: &str, source: Option<&str>) -> Result<()> {
+        let mut u = file_url.clone();
+        u.query_pairs_mut().append_pair("comp", "metadata");
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
+        let name = |n: &str| HeaderName::from_bytes(format!("x-ms-meta-{n}").as_bytes()).expect("valid");
+        h.insert(name(SHA256_METADATA), HeaderValue::from_str(sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
+        if let Some(s) = source {
+            h.insert(name(SOURCE_METADATA), HeaderValue::from_str(s).map_err(|_| Error::Internal("bad source tag".into()))?);
+        }
+        self.send(Method::PUT, u, h, Some(Bytes::new())).await?;
+        Ok(())
+    }
+
     fn item_url(&self, path: &str) -> Url {
         let mut u = self.url.clone();
         {
@@ -350,6 +365,10 @@ impl Store for FileShareStore {
         Ok(Box::new(FileWriter { store: self.clone(), path: path.clone(), partial, offset: 0, finished: false, confirmed: true }))
     }
 
+    async fn set_verified(&self, path: &StorePath, sha256: &str, source: Option<&str>) -> Result<()> {
+        self.set_metadata(&self.item_url(path.as_str()), sha256, source).await
+    }
+
     async fn delete(&self, path: &StorePath) -> Result<()> {
         match self.send(Method::DELETE, self.item_url(path.as_str()), HeaderMap::new(), None).await {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
@@ -400,17 +419,13 @@ impl ObjectWriter for FileWriter {
 
     async fn finish(mut self: Box<Self>, info: FinishInfo) -> Result<bool> {
         let partial_url = self.store.item_url(self.partial.as_str());
-        // Metadata: the verified sha256 and the source tag.
-        let mut u = partial_url.clone();
-        u.query_pairs_mut().append_pair("comp", "metadata");
-        let mut h = HeaderMap::new();
-        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
-        let name = |n: &str| HeaderName::from_bytes(format!("x-ms-meta-{n}").as_bytes()).expect("valid");
-        h.insert(name(SHA256_METADATA), HeaderValue::from_str(&info.sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
-        if let Some(s) = &info.source {
-            h.insert(name(SOURCE_METADATA), HeaderValue::from_str(s).map_err(|_| Error::Internal("bad source tag".into()))?);
+        // An empty file had no range to confirm; it is confirmed by its size alone.
+        let confirmed = self.confirmed || self.offset == 0;
+        // Metadata: the verified sha256 and the source tag, only when the service confirmed
+        // every range; otherwise the engine reads the file back and records them then.
+        if confirmed {
+            self.store.set_metadata(&partial_url, &info.sha256, info.source.as_deref()).await?;
         }
-        self.store.send(Method::PUT, u, h, Some(Bytes::new())).await?;
         // Content-MD5 of the whole file, so later readers can check it too.
         let mut u = partial_url.clone();
         u.query_pairs_mut().append_pair("comp", "properties");
@@ -434,8 +449,7 @@ impl ObjectWriter for FileWriter {
         h.insert("x-ms-file-rename-replace-if-exists", HeaderValue::from_static("true"));
         self.store.send(Method::PUT, u, h, Some(Bytes::new())).await?;
         self.finished = true;
-        // An empty file had no range to confirm; it is confirmed by its size alone.
-        Ok(self.confirmed || self.offset == 0)
+        Ok(confirmed)
     }
 }
 

@@ -295,6 +295,10 @@ impl Engine {
                 let _ = job.dst.delete(&job.dst_path).await;
                 return Err(corrupted(&src_uri, &dst_uri, &src_d.sha256, &dst_d.sha256));
             }
+            // A write the destination did not confirm is marked verified only now.
+            if !confirmed {
+                job.dst.set_verified(&job.dst_path, &src_d.sha256, job.src_tag.as_deref()).await?;
+            }
         }
         Ok(FileDone { sha256: src_d.sha256, size: job.size, method: Method::Streamed })
     }
