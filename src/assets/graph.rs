@@ -5,7 +5,29 @@
 //! item, a chain to a dependency that is missing or failed, so that nothing of that item is
 //! registered and the report names the chain ("pipeline p → component c:1 → environment e:2 missing").
 
+use super::Kind;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The kinds the selected kinds need, themselves first: components and pipelines need code,
+/// environments and components; pipelines also need data. (`copy` and `snapshot export`
+/// enumerate these so every reference can be resolved.)
+pub fn needed_kinds(kinds: &[Kind]) -> Vec<Kind> {
+    let mut out: Vec<Kind> = kinds.to_vec();
+    let mut add = |k: Kind| {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    if kinds.contains(&Kind::Component) || kinds.contains(&Kind::Pipeline) {
+        add(Kind::Code);
+        add(Kind::Environment);
+        add(Kind::Component);
+    }
+    if kinds.contains(&Kind::Pipeline) {
+        add(Kind::Data);
+    }
+    out
+}
 
 /// `edges[item]` = what the item needs (keys that may or may not be nodes).
 pub type Edges<K> = BTreeMap<K, Vec<K>>;

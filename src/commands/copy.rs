@@ -54,24 +54,6 @@ pub struct DataOptions {
     pub copy_data: bool,
 }
 
-/// Kinds the selected kinds need (their dependencies), beyond themselves.
-fn needed_kinds(kinds: &[Kind]) -> Vec<Kind> {
-    let mut out: Vec<Kind> = kinds.to_vec();
-    let mut add = |k: Kind| {
-        if !out.contains(&k) {
-            out.push(k);
-        }
-    };
-    if kinds.contains(&Kind::Component) || kinds.contains(&Kind::Pipeline) {
-        add(Kind::Code);
-        add(Kind::Environment);
-        add(Kind::Component);
-    }
-    if kinds.contains(&Kind::Pipeline) {
-        add(Kind::Data);
-    }
-    out
-}
 
 pub(crate) fn ws_id(w: &WorkspaceRef) -> WsId {
     (w.subscription_id.clone(), w.resource_group.clone(), w.workspace_name.clone())
@@ -183,7 +165,7 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     };
     let ctx = Context::connect(&s.connect)?;
     let sel = &o.selection;
-    let kinds = needed_kinds(&sel.kinds);
+    let kinds = graph::needed_kinds(&sel.kinds);
 
     // Enumerate both sides: every version of every kind the selection needs (dependencies
     // may be older versions), then pick the selected items in memory.

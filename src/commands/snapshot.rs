@@ -156,25 +156,6 @@ fn key_of(a: &BundleAsset) -> Key {
     (a.kind, a.name.clone(), a.version.clone())
 }
 
-/// Kinds the selected kinds need besides themselves (as `copy`): components and pipelines
-/// need code, environments and components; pipelines need data.
-fn needed_kinds(kinds: &[Kind]) -> Vec<Kind> {
-    let mut out: Vec<Kind> = kinds.to_vec();
-    let mut add = |k: Kind| {
-        if !out.contains(&k) {
-            out.push(k);
-        }
-    };
-    if kinds.contains(&Kind::Component) || kinds.contains(&Kind::Pipeline) {
-        add(Kind::Code);
-        add(Kind::Environment);
-        add(Kind::Component);
-    }
-    if kinds.contains(&Kind::Pipeline) {
-        add(Kind::Data);
-    }
-    out
-}
 
 /// Notes the version an unversioned or `@latest` reference to (kind, name) means: the
 /// container's `latestVersion`, else the highest version seen.
@@ -340,7 +321,7 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
     // Components and pipelines need what they reference, whatever its name: list all of it.
     let with_refs = o.kinds.iter().any(|k| matches!(k, Kind::Component | Kind::Pipeline));
     let sel = match with_refs {
-        true => Selection { kinds: needed_kinds(&o.kinds), name: None, latest_only: false },
+        true => Selection { kinds: graph::needed_kinds(&o.kinds), name: None, latest_only: false },
         false => Selection { kinds: o.kinds.clone(), name: o.name.clone(), latest_only: false },
     };
     let (listed, ds) = futures::future::try_join(assets::list_versions(&ctx.arm, &from, &sel), Datastores::load(&ctx, &from)).await?;

@@ -101,6 +101,24 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// A report of `items` (summarized and sorted by [`finish`]).
+    fn new(source: String, target: String, kinds: Vec<Kind>, started_at: String, started: Instant, items: Vec<VerifyItem>, snapshot: Option<serde_json::Value>) -> VerifyReport {
+        VerifyReport {
+            schema_version: crate::report::SCHEMA_VERSION,
+            command: "verify",
+            source,
+            target,
+            kinds,
+            started_at,
+            duration_ms: started.elapsed().as_millis() as u64,
+            in_sync: false,
+            summary: Default::default(),
+            items,
+            manifest: None,
+            snapshot,
+        }
+    }
+
     fn summarize(&mut self) {
         let mut s = VerifySummary { items: self.items.len(), ..Default::default() };
         for i in &self.items {
@@ -265,21 +283,7 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
         items.push(VerifyItem { kind: t.kind, name: t.name, version: t.version, state: State::Extra, reasons: vec!["in the target, not in the source".into()] });
     }
 
-    let report = VerifyReport {
-        schema_version: crate::report::SCHEMA_VERSION,
-        command: "verify",
-        source: from.arm_id(),
-        target: to.arm_id(),
-        kinds: o.kinds.clone(),
-        started_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        in_sync: false,
-        summary: Default::default(),
-        items,
-        manifest: None,
-        snapshot: None,
-    };
-    finish(s, o, report)
+    finish(s, o, VerifyReport::new(from.arm_id(), to.arm_id(), o.kinds.clone(), started_at, started, items, None))
 }
 
 /// Sorts, summarizes, writes (--manifest) and prints a report; its exit code.
@@ -420,21 +424,8 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
             bundle.describe()
         }
     };
-    let report = VerifyReport {
-        schema_version: crate::report::SCHEMA_VERSION,
-        command: "verify",
-        source: format!("snapshot {} in {}", m.id, bundle.describe()),
-        target,
-        kinds,
-        started_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        in_sync: false,
-        summary: Default::default(),
-        items,
-        manifest: None,
-        snapshot: Some(serde_json::json!({"bundle": bundle.describe(), "id": m.id, "createdAt": m.created_at, "source": m.source})),
-    };
-    finish(s, o, report)
+    let snapshot = serde_json::json!({"bundle": bundle.describe(), "id": m.id, "createdAt": m.created_at, "source": m.source});
+    finish(s, o, VerifyReport::new(format!("snapshot {} in {}", m.id, bundle.describe()), target, kinds, started_at, started, items, Some(snapshot)))
 }
 
 #[cfg(test)]
