@@ -17,6 +17,7 @@
 //!     not run, its names must be exactly the ones this test binds;
 //!   - `not-run`: the next block is not run (it needs the Azure CLI); each of its lines must
 //!     start with `az ` or `export `.
+//!
 //!   An unknown directive fails the test.
 //! - Variables bound to the bed: `$PRIMARY`, `$FAILOVER` (ARM ids), `$PRIMARY_ACCOUNT`,
 //!   `$PRIMARY_WORKSPACE_ID`, `$PIPELINE_JOB`, `$SNAPSHOTS` (a folder); `aml-failover` is the built binary (its folder

@@ -141,7 +141,7 @@ fn service_principal_through_azure_identity() {
 fn a_503_with_retry_after_succeeds_on_retry() {
     let tb = testbed(None, false);
     let p = tb.primary();
-    tb.set_fault(Fault::throttle(503, 1, 1).on("GET", &format!("/workspaces/{}", p.name)));
+    tb.set_fault(Fault::throttle(503, 1, 1).on("GET", format!("/workspaces/{}", p.name)));
     tb.reset_counters();
     let start = std::time::Instant::now();
     let r = run(command(&tb), &["workspace", "show", "--from", &p.arm_id()]);

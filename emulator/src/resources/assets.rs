@@ -34,7 +34,7 @@ fn version_not_found(ws: &WorkspaceRef, kind: AssetKind, name: &str, version: &s
     )
 }
 
-fn containers<'a>(w: &'a WorkspaceRecord, kind: AssetKind) -> &'a [ContainerRecord] {
+fn containers(w: &WorkspaceRecord, kind: AssetKind) -> &[ContainerRecord] {
     w.assets.get(kind.segment).map(Vec::as_slice).unwrap_or(&[])
 }
 
@@ -218,15 +218,11 @@ pub fn normalize_version(kind: AssetKind, mut props: Map<String, Value>) -> Resu
             default_field(&mut props, "autoRebuild", json!("Disabled"));
             props.insert("environmentType".into(), json!("UserCreated"));
         }
-        "components" => {
-            if !props.get("componentSpec").is_some_and(Value::is_object) {
-                return Err(ArmError::user_error("The field 'componentSpec' is required."));
-            }
+        "components" if !props.get("componentSpec").is_some_and(Value::is_object) => {
+            return Err(ArmError::user_error("The field 'componentSpec' is required."));
         }
-        "codes" => {
-            if props.get("codeUri").and_then(Value::as_str).is_none_or(str::is_empty) {
-                return Err(ArmError::user_error("The field 'codeUri' is required."));
-            }
+        "codes" if props.get("codeUri").and_then(Value::as_str).is_none_or(str::is_empty) => {
+            return Err(ArmError::user_error("The field 'codeUri' is required."));
         }
         _ => {}
     }

@@ -429,7 +429,7 @@ impl Spec {
         if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
             let out = match self.def_id_of_ref(file, r)? {
                 Some(id) => {
-                    if !self.docs[&id.0]["definitions"].get(&id.1).is_some() {
+                    if self.docs[&id.0]["definitions"].get(&id.1).is_none() {
                         bail!("dangling $ref {r} in {}", file.display());
                     }
                     def_ref(&key_of(&id))
