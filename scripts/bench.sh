@@ -2,6 +2,8 @@
 # The project's benchmark: aml-failover `copy` against rclone, same run, same data, same Azurite.
 #
 #   scripts/bench.sh [--quick] [--out FILE]
+#   scripts/bench.sh --plan [--versions N] [--runs K] [--out FILE]   (runs scripts/bench/plan.sh:
+#                    `aml-failover plan` over 10,000 asset versions; see its --help)
 #
 # Data (generated at run time in a temp folder, never committed), seeded into the primary
 # workspace of the local test bed (`aml-emulator up --seed`) as three model versions:
@@ -35,9 +37,10 @@ OUT="$ROOT/target/bench/results.md"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --plan) shift; exec "$ROOT/scripts/bench/plan.sh" "$@" ;;
     --out) shift; [ $# -gt 0 ] || { echo "bench: --out needs a file" >&2; exit 2; }; OUT="$1" ;;
     --out=*) OUT="${1#--out=}" ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
   shift

@@ -102,6 +102,15 @@ struct UpArgs {
     /// working-directory share (needs --files).
     #[arg(long, requires = "files", value_name = "DIR")]
     seed_notebooks: Option<PathBuf>,
+    /// Benchmarks: also create N asset versions (1% environments, the rest models) from a few
+    /// shared blobs; every even version also exists in the failover workspace as a copy would
+    /// leave it, those numbered a multiple of 100 differ there (see emulator/src/seed/bulk.rs).
+    /// Prints `bulk-seeded {...}` (counts and the plan's expected copy/skip/conflict) on stderr.
+    #[arg(long, value_name = "N")]
+    bulk: Option<usize>,
+    /// Versions per container of --bulk.
+    #[arg(long, requires = "bulk", default_value_t = 100, value_name = "N")]
+    bulk_per_container: usize,
 }
 
 fn build_config(a: &ServeArgs) -> anyhow::Result<EmulatorConfig> {
@@ -212,6 +221,11 @@ async fn main() -> anyhow::Result<()> {
             if let Some(folder) = &a.seed {
                 let r = aml_emulator::seed::seed_workspace(emu.app(), &facts.primary.arm_id(), folder).await?;
                 eprintln!("seeded {} assets ({} files) into {}", r.created.len(), r.uploaded_files, facts.primary.name);
+            }
+            if let Some(n) = a.bulk {
+                let opts = aml_emulator::seed::bulk::BulkOptions { versions: n, per_container: a.bulk_per_container, tool_blob_endpoint_template: facts.blob_endpoint_template.clone() };
+                let r = aml_emulator::seed::bulk::seed_bulk(emu.app(), &facts.primary.arm_id(), &facts.failover.arm_id(), &opts).await?;
+                eprintln!("bulk-seeded {}", serde_json::to_string(&r)?);
             }
             if let (Some(folder), Some(f)) = (&a.seed_notebooks, &files) {
                 let n = f.seed_share(&facts.primary.storage_account, aml_emulator::files::CODE_SHARE, folder)?;

@@ -5,6 +5,10 @@
 //! Supported `$schema`s: model, environment, code, commandComponent, data, and
 //! pipelineJob/commandJob (stored as seeded jobs with status `Completed`; a `<stem>.run/`
 //! folder beside a job's YAML holds the outputs and logs it "wrote", see `job_run_files`).
+//!
+//! [`bulk`] creates thousands of versions for benchmarks without a YAML file or upload each.
+
+pub mod bulk;
 
 use std::path::{Path, PathBuf};
 
