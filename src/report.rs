@@ -201,9 +201,12 @@ impl Report {
 
     /// Exit status; data assets that need manual re-registration make it "partial" unless
     /// `accept_data_warnings`.
+    /// A dry run (`plan`) ends as the copy it plans would: its conflicts and data assets to
+    /// re-register by hand are actions, not yet statuses.
     pub fn exit_with(&self, accept_data_warnings: bool) -> crate::error::Exit {
-        let manual = self.summary.needs_manual_reregistration > 0 && !accept_data_warnings;
-        if self.summary.failed > 0 || self.summary.conflict > 0 || manual {
+        let planned = |a: Action| if self.dry_run { self.items.iter().filter(|i| i.action == a).count() } else { 0 };
+        let manual = self.summary.needs_manual_reregistration + planned(Action::Manual) > 0 && !accept_data_warnings;
+        if self.summary.failed > 0 || self.summary.conflict + planned(Action::Conflict) > 0 || manual {
             crate::error::Exit::Partial
         } else {
             crate::error::Exit::Ok
@@ -313,6 +316,51 @@ pub fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan_of(actions: &[Action]) -> Report {
+        let mut r = Report {
+            schema_version: SCHEMA_VERSION,
+            command: "plan",
+            dry_run: true,
+            source: "a".into(),
+            target: "b".into(),
+            started_at: String::new(),
+            duration_ms: 0,
+            warnings: Vec::new(),
+            summary: Default::default(),
+            items: actions
+                .iter()
+                .map(|a| ItemRecord {
+                    kind: ItemKind::Asset(crate::assets::Kind::Model),
+                    name: "m".into(),
+                    version: "1".into(),
+                    target_version: "1".into(),
+                    action: *a,
+                    status: if *a == Action::Fail { Status::Failed } else { Status::Planned },
+                    reason: String::new(),
+                    source_uri: None,
+                    target_uri: None,
+                    target_name: None,
+                    yaml: None,
+                    rewrites: Vec::new(),
+                    files: Vec::new(),
+                })
+                .collect(),
+            manifest: None,
+        };
+        r.summarize();
+        r
+    }
+
+    #[test]
+    fn a_plan_ends_as_the_copy_it_plans_would() {
+        use crate::error::Exit;
+        assert_eq!(plan_of(&[Action::Copy, Action::Skip]).exit(), Exit::Ok);
+        assert_eq!(plan_of(&[Action::Copy, Action::Conflict]).exit(), Exit::Partial);
+        assert_eq!(plan_of(&[Action::Fail]).exit(), Exit::Partial);
+        assert_eq!(plan_of(&[Action::Manual]).exit_with(false), Exit::Partial);
+        assert_eq!(plan_of(&[Action::Manual]).exit_with(true), Exit::Ok);
+    }
 
     #[test]
     fn bytes_are_readable() {
