@@ -16,13 +16,16 @@ pub struct Datastores {
     ws: WorkspaceRef,
     list: Vec<Datastore>,
     open: Mutex<HashMap<String, Arc<BlobStore>>>,
+    /// Held while a datastore is opened, so comparisons that start together ask the control
+    /// plane for its secret once, not once each.
+    opening: Mutex<()>,
     by_account: Mutex<HashMap<(String, String), Arc<BlobStore>>>,
 }
 
 impl Datastores {
     pub async fn load(ctx: &Context, ws: &WorkspaceRef) -> Result<Datastores> {
         let list = datastores::list(&ctx.arm, ws).await?;
-        Ok(Datastores { ctx: ctx.clone(), ws: ws.clone(), list, open: Default::default(), by_account: Default::default() })
+        Ok(Datastores { ctx: ctx.clone(), ws: ws.clone(), list, open: Default::default(), opening: Default::default(), by_account: Default::default() })
     }
 
     pub fn workspace(&self) -> &WorkspaceRef {
@@ -45,6 +48,10 @@ impl Datastores {
 
     /// A blob datastore by name.
     pub async fn open(&self, name: &str) -> Result<Arc<BlobStore>> {
+        if let Some(s) = self.open.lock().await.get(name) {
+            return Ok(Arc::clone(s));
+        }
+        let _opening = self.opening.lock().await;
         if let Some(s) = self.open.lock().await.get(name) {
             return Ok(Arc::clone(s));
         }
@@ -90,6 +97,10 @@ impl Datastores {
     /// environment's build context), with the credential of a datastore on that account.
     pub async fn open_container(&self, account: &str, container: &str) -> Result<Arc<BlobStore>> {
         let key = (account.to_string(), container.to_string());
+        if let Some(s) = self.by_account.lock().await.get(&key) {
+            return Ok(Arc::clone(s));
+        }
+        let _opening = self.opening.lock().await;
         if let Some(s) = self.by_account.lock().await.get(&key) {
             return Ok(Arc::clone(s));
         }
