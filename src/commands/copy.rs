@@ -258,7 +258,7 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     let data_o = &o.data;
 
     // Resolve content and compare with the target (reads hashes only where a target exists).
-    let conc = o.engine.concurrency.max(1);
+    let conc = o.engine.concurrency.max(plan::PLAN_CONCURRENCY);
     let cmp = TargetComparer { ctx: &ctx, from: &from, to: &to, src_ds: &src_ds, tgt_ds: &tgt_ds, engine: &quiet_engine, rw: &compare_rw, submit: o.submit, copy_data: data_o.copy_data };
     let compared: Vec<(AssetItem, Facts)> = futures::stream::iter(src_items.into_iter().map(|item| {
         let target = targets.remove(&item.key());

@@ -254,7 +254,7 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     let same_version = |_: Kind, _: &str, v: &str| v.to_string();
     let rw = Rewriter { src: ws_id(&from), dst: ws_id(&to), version_of: &same_version };
     let cmp = TargetComparer { ctx: &ctx, from: &from, to: &to, src_ds: &src_ds, tgt_ds: &tgt_ds, engine: &engine, rw: &rw, submit: false, copy_data: false };
-    let conc = EngineOptions::default().concurrency.max(1);
+    let conc = crate::plan::PLAN_CONCURRENCY;
     let pairs: Vec<(AssetItem, Option<AssetItem>)> = src_items
         .into_iter()
         .map(|i| {
@@ -338,7 +338,7 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     let name_ok = |n: &str| o.name.as_deref().is_none_or(|p| assets::name_matches(p, n));
     let wanted: Vec<&crate::storage::bundle::BundleAsset> = m.assets.iter().filter(|a| kinds.contains(&a.kind) && name_ok(&a.name)).collect();
     let engine = Engine::new(EngineOptions::default(), Arc::new(Silent));
-    let conc = EngineOptions::default().concurrency.max(1);
+    let conc = crate::plan::PLAN_CONCURRENCY;
     let mut items: Vec<VerifyItem> = Vec::new();
     let target = match (&to, &ctx) {
         (Some(to), Some(ctx)) => {
