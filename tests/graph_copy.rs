@@ -160,10 +160,17 @@ fn pipeline_graph_is_copied_with_every_reference_pointing_at_the_target() {
         }
     }
 
-    // A second copy is a no-op: nothing copied, the target unchanged.
+    // A second copy is a no-op: nothing copied, the target unchanged; components are compared
+    // with the target's listing, not fetched one by one.
+    tb.reset_counters();
     let again = run(command(&tb), &args);
     again.expect_code(0);
     let v = again.json();
+    let pipelines = v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "pipeline").count();
+    let components = v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "component").count();
+    assert!(pipelines >= 1 && components >= 1, "{v}");
+    // Only each pipeline's definition component is asked for by name.
+    assert_eq!(tb.operation_count("ComponentVersions_Get"), pipelines, "component versions were fetched one by one");
     assert_eq!(v["summary"]["copied"], 0, "{v}");
     assert_eq!(v["summary"]["failed"], 0, "{v}");
     assert_eq!(v["summary"]["conflict"], 0, "{v}");

@@ -597,12 +597,22 @@ impl TargetComparer<'_> {
         match item.kind {
             Kind::Component | Kind::Pipeline => {
                 let (want, _) = desired(&item, from, o_submit, self.rw);
-                let path = target_path(to, &item, &item.version, o_submit);
-                let comparison = match ctx.arm.get(&path).await {
-                    Err(Error::NotFound(_)) => Comparison::Missing,
+                // A component is compared with the target's listed version (`target`); a
+                // pipeline's counterpart has another name or kind (its definition component,
+                // or a job with --submit), so it is asked for.
+                let found = if item.kind == Kind::Component {
+                    Ok(target.map(|t| t.properties))
+                } else {
+                    match ctx.arm.get(&target_path(to, &item, &item.version, o_submit)).await {
+                        Err(Error::NotFound(_)) => Ok(None),
+                        Err(e) => Err(e),
+                        Ok(t) => Ok(Some(t.get("properties").cloned().unwrap_or(Value::Null))),
+                    }
+                };
+                let comparison = match found {
+                    Ok(None) => Comparison::Missing,
                     Err(e) => Comparison::Different(vec![format!("cannot compare with the target: {e}")]),
-                    Ok(t) => {
-                        let have = t.get("properties").cloned().unwrap_or(Value::Null);
+                    Ok(Some(have)) => {
                         let have = if item.kind == Kind::Pipeline && o_submit { pipeline::portable_job(&have) } else { have };
                         let (a, b) = (comparable(&want), comparable(&have));
                         if a == b {

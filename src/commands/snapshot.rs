@@ -701,8 +701,8 @@ async fn against_spec(ctx: &Context, to: &WorkspaceRef, ds: &Datastores, engine:
     let rw = Rewriter { src: ws_id(&from), dst: ws_id(to), version_of: &same_version };
     // Data files are never read here (copy_data: false), so the target's datastores serve as the source's.
     let cmp = TargetComparer { ctx, from: &from, to, src_ds: ds, tgt_ds: ds, engine, rw: &rw, submit: false, copy_data: false };
-    let target = if a.kind == Kind::Data {
-        let vpath = format!("{}/data/{}/versions/{}", workspace_path(to), assets::enc(&a.name), assets::enc(&a.version));
+    let target = if matches!(a.kind, Kind::Data | Kind::Component) {
+        let vpath = format!("{}/{}/{}/versions/{}", workspace_path(to), a.kind.segment(), assets::enc(&a.name), assets::enc(&a.version));
         match ctx.arm.get(&vpath).await {
             Err(Error::NotFound(_)) => return Against::Missing,
             Err(e) => return Against::Unreadable(format!("cannot read the target: {e}")),

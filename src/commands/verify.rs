@@ -231,8 +231,11 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     let src_pipeline_defs: Vec<String> = src_items.iter().filter(|i| i.kind == Kind::Pipeline).map(|i| pipeline::definition_name(&i.name)).collect();
     let mut items: Vec<VerifyItem> = Vec::new();
     let mut targets: HashMap<(Kind, String, String), AssetItem> = HashMap::new();
+    let src_keys: std::collections::HashSet<(Kind, String, String)> = src_items.iter().map(AssetItem::key).collect();
     for t in tgt_items {
-        if let Some(job) = definition_of(&t) {
+        // A definition component the source has too (copying a failover workspace back) is
+        // compared as the component it is.
+        if let (Some(job), false) = (definition_of(&t), src_keys.contains(&t.key())) {
             // A pipeline definition: extra when no source job of the selection makes it.
             if want_pipelines && name_ok(&job) && !src_pipeline_defs.contains(&t.name) {
                 items.push(VerifyItem {
