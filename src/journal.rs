@@ -24,7 +24,12 @@
 //!
 //! Where: `<state dir>/<target>-<hash>/journal.jsonl`, with `<state dir>` = `--state-dir`,
 //! else `$AML_FAILOVER_STATE_DIR`, `$XDG_STATE_HOME/aml-failover`, `~/.local/state/aml-failover`
-//! (`%LOCALAPPDATA%\aml-failover\state` on Windows). The same folder holds `lock`.
+//! (`%LOCALAPPDATA%\aml-failover\state` on Windows). The same folder holds `lock` and
+//! `lease-id`: the id of the lease this state directory takes on the target's lock blob (see
+//! [`crate::lease`]), a uuid made once and kept, so a run resuming after kill -9 takes over its
+//! own still-active lease at once instead of waiting for it to expire. (It is a file of its
+//! own, not a journal record, so that a run killed after its journal was closed, but before it
+//! released the lease, is covered too.)
 
 use crate::error::{Error, Result};
 use crate::transfer::{FileDone, FileJob, Method, TransferReporter};
@@ -38,6 +43,7 @@ use std::sync::Mutex;
 pub const FORMAT_VERSION: u64 = 1;
 const JOURNAL: &str = "journal.jsonl";
 const LOCK: &str = "lock";
+const LEASE_ID: &str = "lease-id";
 
 static STATE_DIR: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
 
@@ -82,7 +88,7 @@ fn now() -> String {
     crate::commands::copy::now_rfc3339()
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     #[cfg(unix)]
     {
         let mut buf = [0u8; 256];
@@ -230,7 +236,26 @@ pub struct Journal {
     /// What the interrupted run this one resumes had done.
     pub previous: Option<Previous>,
     failed: Mutex<Option<String>>,
+    /// The lease id of this state directory on the target's lock blob.
+    pub lease_id: String,
     _lock: Lock,
+}
+
+/// The lease id kept in `dir` (made and fsynced before any lease is taken with it).
+fn lease_id(dir: &Path) -> Result<String> {
+    let path = dir.join(LEASE_ID);
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        if let Ok(u) = uuid::Uuid::parse_str(t.trim()) {
+            return Ok(u.to_string());
+        }
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let tmp = dir.join(format!("{LEASE_ID}.partial"));
+    let err = |e: std::io::Error| Error::usage(format!("cannot write {}: {e} (choose another --state-dir)", path.display()));
+    let mut f = File::create(&tmp).map_err(err)?;
+    f.write_all(format!("{id}\n").as_bytes()).and_then(|_| f.sync_all()).map_err(err)?;
+    std::fs::rename(&tmp, &path).map_err(err)?;
+    Ok(id)
 }
 
 impl Journal {
@@ -240,6 +265,7 @@ impl Journal {
     pub fn open(dir: &Path, source: &str, target: &str) -> Result<(Journal, Option<String>)> {
         let mut stale = None;
         let lock = Lock::acquire(dir, source, &mut stale)?;
+        let lease_id = lease_id(dir)?;
         let path = dir.join(JOURNAL);
         let previous = read(&path, source, target);
         if previous.is_none() && path.exists() {
@@ -249,7 +275,7 @@ impl Journal {
         let err = |e: std::io::Error| Error::usage(format!("cannot write the journal {}: {e} (choose another --state-dir)", path.display()));
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(err)?;
         let plan_id = previous.as_ref().map(|p| p.plan_id.clone()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let j = Journal { path: path.clone(), file: Mutex::new(file), plan_id: plan_id.clone(), previous, failed: Mutex::new(None), _lock: lock };
+        let j = Journal { path: path.clone(), file: Mutex::new(file), plan_id: plan_id.clone(), previous, failed: Mutex::new(None), lease_id, _lock: lock };
         if j.previous.is_some() {
             j.append(&json!({"resumedAt": now(), "pid": std::process::id(), "host": hostname()}));
         } else {
@@ -387,6 +413,8 @@ mod tests {
         let d = tempfile_dir();
         let (j, stale) = Journal::open(&d, "/s/src", "/s/tgt").unwrap();
         assert!(stale.is_none() && j.previous.is_none());
+        let lease = j.lease_id.clone();
+        assert!(uuid::Uuid::parse_str(&lease).is_ok(), "{lease}");
         j.file_verified("https://a.blob/c/x?sig=SECRET", "https://b.blob/c/x", "ab", Some("0123-0x8D"));
         j.register_started("model/m/1", "1");
         j.registered("model/m/1", "1");
@@ -399,6 +427,7 @@ mod tests {
         let (j, _) = Journal::open(&d, "/s/src", "/s/tgt").unwrap();
         let p = j.previous.clone().unwrap();
         assert_eq!(j.plan_id, plan);
+        assert_eq!(j.lease_id, lease, "a resumed run takes the same lease id");
         assert_eq!(p.files.len(), 1);
         assert_eq!(p.files.values().next().unwrap(), &("ab".to_string(), "0x8D".to_string()));
         assert_eq!(p.registered.get("model/m/1").map(String::as_str), Some("1"));
@@ -412,6 +441,9 @@ mod tests {
         // Another source: not resumed.
         let (j, _) = Journal::open(&d, "/s/other", "/s/tgt").unwrap();
         assert!(j.previous.is_none());
+        assert_eq!(j.lease_id, lease, "one lease id per state directory and target");
+        drop(j);
+        assert_ne!(Journal::open(&tempfile_dir(), "/s/src", "/s/tgt").unwrap().0.lease_id, lease, "another state directory, another lease id");
     }
 
     #[test]

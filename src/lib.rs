@@ -11,6 +11,7 @@ pub mod commands;
 pub mod error;
 pub mod http;
 pub mod journal;
+pub mod lease;
 pub mod plan;
 pub mod redact;
 pub mod report;

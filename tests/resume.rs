@@ -1,6 +1,9 @@
 //! Resume and locking of `copy`, through the built binary against the test bed: a copy killed
-//! with SIGKILL mid-transfer resumes from its journal and registers every version exactly
-//! once; a second run into the same target fails fast naming the first.
+//! with SIGKILL mid-transfer resumes from its journal (at once: it takes over its own lease on
+//! the target) and registers every version exactly once; a second run into the same target
+//! fails fast naming the first, whether it shares the first's state directory (local lock) or
+//! runs on another machine (the lease on the target's lock blob, which a killed run keeps until
+//! it expires).
 
 mod common;
 
@@ -171,4 +174,99 @@ fn a_second_run_into_the_same_target_fails_fast_naming_the_first() {
     let after = run(cmd(&tb, &st), &copy_args(&from, &to, &m2));
     after.expect_code(0);
     assert_eq!(after.json()["summary"]["copied"], 0);
+}
+
+/// The name of this host, as the tool writes it into the target's lock.
+fn this_host() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for its length; gethostname NUL-terminates or truncates.
+    assert_eq!(unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) }, 0);
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[test]
+fn a_run_from_another_machine_is_refused_while_the_first_holds_the_target_lease() {
+    let tb = seeded_testbed(true);
+    let d = Direct::new(&tb);
+    seed_models(&tb, &d);
+    // Two "machines": two state directories, so the local lock cannot see the other run.
+    let dir = tempfile::tempdir().unwrap();
+    let (state_a, state_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let (m1, m2) = (dir.path().join("m1.json").display().to_string(), dir.path().join("m2.json").display().to_string());
+    let (st_a, st_b) = (state_a.display().to_string(), state_b.display().to_string());
+
+    tb.set_storage_fault(StorageFault::slow(1000).on("PUT", "LocalUpload"));
+    let mut first = spawn(&tb, &st_a, &copy_args(&from, &to, &m1));
+    // The lease is taken before the first write: a journaled file means it is held.
+    wait_until(&mut first, "a file journaled", Duration::from_secs(60), || verified_in_journal(&state_a) >= 1);
+    let t = Instant::now();
+    let second = run(cmd(&tb, &st_b), &copy_args(&from, &to, &m2));
+    second.expect_code(6);
+    assert!(t.elapsed() < Duration::from_secs(20), "the second run did not fail fast");
+    assert!(first.try_wait().unwrap().is_none(), "the first run ended before the second was refused; the test proves nothing");
+    let line = second.stderr.lines().find(|l| l.contains("another aml-failover run is writing to this target")).unwrap_or_else(|| panic!("{}", second.stderr));
+    assert!(line.contains(&format!("process {} on {}", first.id(), this_host())), "the message does not name the first run: {line}");
+    assert!(line.contains("Wait for it to finish, or — if that run died — rerun after 60 s when its lease expires"), "{line}");
+    assert!(!Path::new(&m2).exists(), "the locked-out run wrote a manifest");
+    assert_no_secrets(&tb, &second);
+
+    tb.clear_storage_faults();
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "first run: {}", String::from_utf8_lossy(&out.stderr));
+    // The first released its lease when it finished: the other machine proceeds at once.
+    let after = run(cmd(&tb, &st_b), &copy_args(&from, &to, &m2));
+    after.expect_code(0);
+    assert_eq!(after.json()["summary"]["copied"], 0);
+    assert_no_secrets(&tb, &after);
+}
+
+#[test]
+fn a_killed_runs_lease_keeps_other_machines_out_until_it_expires() {
+    let tb = seeded_testbed(true);
+    let d = Direct::new(&tb);
+    let models = seed_models(&tb, &d);
+    let dir = tempfile::tempdir().unwrap();
+    let (state_a, state_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let m = dir.path().join("m.json").display().to_string();
+    let (st_a, st_b) = (state_a.display().to_string(), state_b.display().to_string());
+    let short = |st: &str| {
+        let mut c = cmd(&tb, st);
+        c.env("AML_FAILOVER_LEASE_SECONDS", "15");
+        c
+    };
+
+    tb.set_storage_fault(StorageFault::slow(400).on("PUT", "LocalUpload"));
+    let mut c = short(&st_a);
+    c.args(copy_args(&from, &to, &m)).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    wait_until(&mut child, "three files journaled", Duration::from_secs(120), || verified_in_journal(&state_a) >= 3);
+    assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed");
+    let pid = child.id();
+    child.kill().unwrap(); // SIGKILL: no release
+    child.wait().unwrap();
+    let killed = Instant::now();
+    tb.clear_storage_faults();
+
+    // Another machine, while the dead run's lease lives: refused, told when to rerun.
+    let refused = run(short(&st_b), &copy_args(&from, &to, &m));
+    refused.expect_code(6);
+    assert!(killed.elapsed() < Duration::from_secs(10), "too slow to see the lease alive");
+    assert!(refused.stderr.contains(&format!("process {pid} on {}", this_host())), "{}", refused.stderr);
+    assert!(refused.stderr.contains("rerun after 15 s when its lease expires"), "{}", refused.stderr);
+    assert_no_secrets(&tb, &refused);
+
+    // Once it expired (renewed every 5 s, so at most 15 s after the kill): proceeds, copies all.
+    std::thread::sleep(Duration::from_secs(16).saturating_sub(killed.elapsed()));
+    let r = run(short(&st_b), &copy_args(&from, &to, &m));
+    r.expect_code(0);
+    assert_eq!(r.json()["summary"]["copied"], MODELS, "{}", r.stdout);
+    assert_no_secrets(&tb, &r);
+    for (name, bytes) in &models {
+        let t = d.get(&format!("{to}/models/{name}/versions/1")).unwrap_or_else(|| panic!("{name} missing in the target"));
+        let got = d.blob(tb.failover(), &datastore_path(t["properties"]["modelUri"].as_str().unwrap())).unwrap();
+        assert_eq!(sha256_hex(&got), sha256_hex(bytes), "{name}: bytes differ");
+    }
 }

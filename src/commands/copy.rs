@@ -178,6 +178,16 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
         Datastores::load(&ctx, &to),
     )
     .await?;
+    // The target-side lock (a lease on a blob in the target's storage): a run from another
+    // machine (or state directory) holding it stops this one here. Taken before the first write.
+    let mut target_lock = match &journal {
+        Some(j) => {
+            let store = tgt_ds.open(&tgt_ds.default_blob()?.name).await?;
+            let me = crate::lease::Me { plan_id: j.plan_id.clone(), started_at: started_at.clone(), source: from.arm_id() };
+            Some(crate::lease::TargetLock::check(store, &j.lease_id, me).await?)
+        }
+        None => None,
+    };
     let src_pipelines = if want_pipelines { pipeline::list(&ctx.arm, &from, sel.name.as_deref()).await? } else { Vec::new() };
 
     let mut latest: HashMap<(Kind, String), String> = HashMap::new();
@@ -395,172 +405,186 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
         return finish(o, report, started);
     }
 
-    // Transfer: one job per file of every item to copy, all through one engine.
-    let upload_ds = tgt_ds.default_blob()?.name.clone();
-    let dst_store: Arc<dyn Store> = tgt_ds.open(&upload_ds).await?;
-    let mut jobs: Vec<FileJob> = Vec::new();
-    let mut job_owner: Vec<(Key, String)> = Vec::new();
-    let mut new_locations: HashMap<Key, (String, String)> = HashMap::new();
-    for (f, d) in &planned {
-        if !matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion) {
-            continue;
-        }
-        let key = (f.kind, f.name.clone(), f.version.clone());
-        let item = &items[&key];
-        let Some(content) = &item.content else { continue };
-        let (prefix, uri) = target_location(item, &from, &to, &tgt_ds, &upload_ds, &ctx)?;
-        for file in &content.files {
-            let dst_path = StorePath::parse(&format!("{prefix}/{}", file.rel))?;
-            job_owner.push((key.clone(), file.rel.clone()));
-            jobs.push(FileJob::from_source(&content.store, &file.meta, &dst_store, dst_path));
-        }
-        new_locations.insert(key, (prefix, uri));
+    // The target's lock is held from the first write to the end, however the copy ends (a
+    // panic or kill leaves it to expire).
+    let writes = planned.iter().any(|(_, d)| matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion | Action::Reregister));
+    if let (Some(l), true) = (target_lock.as_mut(), writes) {
+        l.acquire().await?;
     }
-    let total_bytes: u64 = jobs.iter().map(|j| j.size).sum();
-    let show_progress = !s.quiet && s.output == OutputFormat::Human;
-    let progress = Arc::new(Progress::new(show_progress, total_bytes, jobs.len() as u64));
-    let reporter: Arc<dyn TransferReporter> = match &journal {
-        Some(j) => Arc::new(crate::journal::Journaling { inner: progress.clone(), journal: j.clone() }),
-        None => progress.clone(),
-    };
-    let engine = Engine::new(o.engine.clone(), reporter);
-    let results = engine.run(jobs.clone()).await;
-    progress.finish();
-    report.warnings.extend(stale_lock);
-    if let Some(p) = journal.as_ref().and_then(|j| j.previous.as_ref()) {
-        report.warnings.push(crate::journal::resume_message(p, &jobs, &results));
-    }
-
-    let mut files_by_item: HashMap<Key, Vec<FileRecord>> = HashMap::new();
-    for ((key, rel), (job, r)) in job_owner.into_iter().zip(jobs.iter().zip(results)) {
-        let rec = FileRecord::from_result(rel, job, &r);
-        files_by_item.entry(key).or_default().push(rec);
-    }
-
-    // Register in dependency order: only items whose every file was verified and whose
-    // every dependency is in the target.
-    let target_version: HashMap<Key, String> = planned.iter().map(|(f, d)| ((f.kind, f.name.clone(), f.version.clone()), d.target_version.clone())).collect();
-    let version_of = |k: Kind, n: &str, v: &str| target_version.get(&(k, n.to_string(), v.to_string())).cloned().unwrap_or_else(|| v.to_string());
-    let register_rw = Rewriter { src: src_ws.clone(), dst: ws_id(&to), version_of: &version_of };
-    let plan_keys: Vec<Key> = planned.iter().map(|(f, _)| (f.kind, f.name.clone(), f.version.clone())).collect();
-    let decisions: HashMap<Key, Decision> = planned.iter().map(|(f, d)| ((f.kind, f.name.clone(), f.version.clone()), d.clone())).collect();
-    let mut broken: BTreeSet<Key> = BTreeSet::new();
-    let mut records: HashMap<Key, ItemRecord> = HashMap::new();
-    for key in graph::order(&plan_keys, &edges) {
-        let item = &items[&key];
-        let d = &decisions[&key];
-        let files = files_by_item.remove(&key).unwrap_or_default();
-        let status_of = |d: &Decision| match d.action {
-            Action::Skip => Status::Skipped,
-            Action::Conflict => Status::Conflict,
-            Action::Fail => Status::Failed,
-            Action::Manual => Status::NeedsManualReregistration,
-            _ => Status::Copied,
-        };
-        let mut rec = record(item, d, status_of(d), files);
-        let writes = matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion | Action::Reregister);
-        if writes {
-            if let Some(chain) = graph::chain_to(&key, &edges, &|k: &Key| broken.contains(k)) {
-                rec.status = Status::Failed;
-                rec.reason = format!("{}; nothing of it is registered", chain_text(&chain, "was not copied"));
+    let written: Result<Report> = async {
+        // Transfer: one job per file of every item to copy, all through one engine.
+        let upload_ds = tgt_ds.default_blob()?.name.clone();
+        let dst_store: Arc<dyn Store> = tgt_ds.open(&upload_ds).await?;
+        let mut jobs: Vec<FileJob> = Vec::new();
+        let mut job_owner: Vec<(Key, String)> = Vec::new();
+        let mut new_locations: HashMap<Key, (String, String)> = HashMap::new();
+        for (f, d) in &planned {
+            if !matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion) {
+                continue;
             }
+            let key = (f.kind, f.name.clone(), f.version.clone());
+            let item = &items[&key];
+            let Some(content) = &item.content else { continue };
+            let (prefix, uri) = target_location(item, &from, &to, &tgt_ds, &upload_ds, &ctx)?;
+            for file in &content.files {
+                let dst_path = StorePath::parse(&format!("{prefix}/{}", file.rel))?;
+                job_owner.push((key.clone(), file.rel.clone()));
+                jobs.push(FileJob::from_source(&content.store, &file.meta, &dst_store, dst_path));
+            }
+            new_locations.insert(key, (prefix, uri));
         }
-        if writes && rec.status != Status::Failed {
-            let failed: Vec<&FileRecord> = rec.files.iter().filter(|f| f.error.is_some()).collect();
-            if !failed.is_empty() {
-                rec.status = Status::Failed;
-                rec.reason = format!(
-                    "{} of {} files failed; nothing registered (rerun to resume): {}",
-                    failed.len(),
-                    rec.files.len(),
-                    failed[0].error.as_deref().unwrap_or("")
-                );
-            } else {
-                let replace = d.action == Action::Overwrite;
-                let jkey = crate::journal::item_key(item.kind, &item.name, &item.version);
-                // Registered under another number by the interrupted run this one resumes?
-                let earlier = match &journal {
-                    Some(j) => j.registered_elsewhere(&jkey, &d.target_version, |v| {
-                        let path = target_path(&to, item, v, o.submit);
-                        let arm = &ctx.arm;
-                        async move { arm.get(&path).await }
-                    })
-                    .await,
-                    None => None,
-                };
-                if let Some(j) = journal.as_ref().filter(|_| earlier.is_none()) {
-                    j.register_started(&jkey, &d.target_version);
+        let total_bytes: u64 = jobs.iter().map(|j| j.size).sum();
+        let show_progress = !s.quiet && s.output == OutputFormat::Human;
+        let progress = Arc::new(Progress::new(show_progress, total_bytes, jobs.len() as u64));
+        let reporter: Arc<dyn TransferReporter> = match &journal {
+            Some(j) => Arc::new(crate::journal::Journaling { inner: progress.clone(), journal: j.clone() }),
+            None => progress.clone(),
+        };
+        let engine = Engine::new(o.engine.clone(), reporter);
+        let results = engine.run(jobs.clone()).await;
+        progress.finish();
+        report.warnings.extend(stale_lock);
+        if let Some(p) = journal.as_ref().and_then(|j| j.previous.as_ref()) {
+            report.warnings.push(crate::journal::resume_message(p, &jobs, &results));
+        }
+
+        let mut files_by_item: HashMap<Key, Vec<FileRecord>> = HashMap::new();
+        for ((key, rel), (job, r)) in job_owner.into_iter().zip(jobs.iter().zip(results)) {
+            let rec = FileRecord::from_result(rel, job, &r);
+            files_by_item.entry(key).or_default().push(rec);
+        }
+
+        // Register in dependency order: only items whose every file was verified and whose
+        // every dependency is in the target.
+        let target_version: HashMap<Key, String> = planned.iter().map(|(f, d)| ((f.kind, f.name.clone(), f.version.clone()), d.target_version.clone())).collect();
+        let version_of = |k: Kind, n: &str, v: &str| target_version.get(&(k, n.to_string(), v.to_string())).cloned().unwrap_or_else(|| v.to_string());
+        let register_rw = Rewriter { src: src_ws.clone(), dst: ws_id(&to), version_of: &version_of };
+        let plan_keys: Vec<Key> = planned.iter().map(|(f, _)| (f.kind, f.name.clone(), f.version.clone())).collect();
+        let decisions: HashMap<Key, Decision> = planned.iter().map(|(f, d)| ((f.kind, f.name.clone(), f.version.clone()), d.clone())).collect();
+        let mut broken: BTreeSet<Key> = BTreeSet::new();
+        let mut records: HashMap<Key, ItemRecord> = HashMap::new();
+        for key in graph::order(&plan_keys, &edges) {
+            let item = &items[&key];
+            let d = &decisions[&key];
+            let files = files_by_item.remove(&key).unwrap_or_default();
+            let status_of = |d: &Decision| match d.action {
+                Action::Skip => Status::Skipped,
+                Action::Conflict => Status::Conflict,
+                Action::Fail => Status::Failed,
+                Action::Manual => Status::NeedsManualReregistration,
+                _ => Status::Copied,
+            };
+            let mut rec = record(item, d, status_of(d), files);
+            let writes = matches!(d.action, Action::Copy | Action::Overwrite | Action::NewVersion | Action::Reregister);
+            if writes {
+                if let Some(chain) = graph::chain_to(&key, &edges, &|k: &Key| broken.contains(k)) {
+                    rec.status = Status::Failed;
+                    rec.reason = format!("{}; nothing of it is registered", chain_text(&chain, "was not copied"));
                 }
-                let result = match (item.kind, d.action) {
-                    _ if earlier.is_some() => {
-                        let v = earlier.clone().unwrap_or_default();
-                        rec.target_uri = new_locations.get(&key).map(|(_, u)| crate::redact::url_str(u));
-                        rec.reason = format!("already registered as version {v} by the interrupted run this one resumes");
-                        rec.target_version = v;
-                        Ok(())
-                    }
-                    (Kind::Data, Action::Reregister) => {
-                        let (tds, uri) = shared_locations[&key].clone();
-                        rec.target_uri = Some(crate::redact::url_str(&uri));
-                        reregister_data(&ctx, &to, &tgt_ds, item, &tds, &uri, &d.target_version).await
-                    }
-                    (Kind::Component | Kind::Pipeline, _) => {
-                        let (props, rewrites) = desired(item, &from, o.submit, &register_rw);
-                        rec.rewrites = rewrites;
-                        register_spec(&ctx, &to, item, &d.target_version, replace, &props, o.submit).await.map(|name| {
-                            rec.target_name = name;
+            }
+            if writes && rec.status != Status::Failed {
+                let failed: Vec<&FileRecord> = rec.files.iter().filter(|f| f.error.is_some()).collect();
+                if !failed.is_empty() {
+                    rec.status = Status::Failed;
+                    rec.reason = format!(
+                        "{} of {} files failed; nothing registered (rerun to resume): {}",
+                        failed.len(),
+                        rec.files.len(),
+                        failed[0].error.as_deref().unwrap_or("")
+                    );
+                } else {
+                    let replace = d.action == Action::Overwrite;
+                    let jkey = crate::journal::item_key(item.kind, &item.name, &item.version);
+                    // Registered under another number by the interrupted run this one resumes?
+                    let earlier = match &journal {
+                        Some(j) => j.registered_elsewhere(&jkey, &d.target_version, |v| {
+                            let path = target_path(&to, item, v, o.submit);
+                            let arm = &ctx.arm;
+                            async move { arm.get(&path).await }
                         })
+                        .await,
+                        None => None,
+                    };
+                    if let Some(j) = journal.as_ref().filter(|_| earlier.is_none()) {
+                        j.register_started(&jkey, &d.target_version);
                     }
-                    _ => {
-                        let loc = new_locations.get(&key).map(|(_, u)| u.clone());
-                        rec.target_uri = loc.as_deref().map(crate::redact::url_str);
-                        assets::register(&ctx.arm, &to, item, &d.target_version, replace, loc.as_deref()).await
+                    let result = match (item.kind, d.action) {
+                        _ if earlier.is_some() => {
+                            let v = earlier.clone().unwrap_or_default();
+                            rec.target_uri = new_locations.get(&key).map(|(_, u)| crate::redact::url_str(u));
+                            rec.reason = format!("already registered as version {v} by the interrupted run this one resumes");
+                            rec.target_version = v;
+                            Ok(())
+                        }
+                        (Kind::Data, Action::Reregister) => {
+                            let (tds, uri) = shared_locations[&key].clone();
+                            rec.target_uri = Some(crate::redact::url_str(&uri));
+                            reregister_data(&ctx, &to, &tgt_ds, item, &tds, &uri, &d.target_version).await
+                        }
+                        (Kind::Component | Kind::Pipeline, _) => {
+                            let (props, rewrites) = desired(item, &from, o.submit, &register_rw);
+                            rec.rewrites = rewrites;
+                            register_spec(&ctx, &to, item, &d.target_version, replace, &props, o.submit).await.map(|name| {
+                                rec.target_name = name;
+                            })
+                        }
+                        _ => {
+                            let loc = new_locations.get(&key).map(|(_, u)| u.clone());
+                            rec.target_uri = loc.as_deref().map(crate::redact::url_str);
+                            assets::register(&ctx.arm, &to, item, &d.target_version, replace, loc.as_deref()).await
+                        }
+                    };
+                    if let (Ok(()), Some(j), None) = (&result, &journal, &earlier) {
+                        j.registered(&jkey, &d.target_version);
                     }
-                };
-                if let (Ok(()), Some(j), None) = (&result, &journal, &earlier) {
-                    j.registered(&jkey, &d.target_version);
+                    match result {
+                        Ok(()) if earlier.is_some() => {}
+                        Ok(()) => {
+                            rec.reason = match d.action {
+                                Action::Copy if item.kind == Kind::Pipeline => format!(
+                                    "{}; {}",
+                                    if o.submit { "submitted in the target (a new run)" } else { "recreated as a definition (pipeline component), not run" },
+                                    pipeline::NOT_TRANSFERRED
+                                ),
+                                Action::Copy if item.content.is_some() => "copied and verified".into(),
+                                Action::Copy => "registered".into(),
+                                _ => d.reason.clone(),
+                            };
+                        }
+                        Err(e) => {
+                            rec.status = Status::Failed;
+                            rec.target_uri = None;
+                            rec.reason = if item.content.is_some() { format!("files verified, but registering failed: {e}") } else { format!("registering failed: {e}") };
+                        }
+                    }
                 }
-                match result {
-                    Ok(()) if earlier.is_some() => {}
-                    Ok(()) => {
-                        rec.reason = match d.action {
-                            Action::Copy if item.kind == Kind::Pipeline => format!(
-                                "{}; {}",
-                                if o.submit { "submitted in the target (a new run)" } else { "recreated as a definition (pipeline component), not run" },
-                                pipeline::NOT_TRANSFERRED
-                            ),
-                            Action::Copy if item.content.is_some() => "copied and verified".into(),
-                            Action::Copy => "registered".into(),
-                            _ => d.reason.clone(),
-                        };
-                    }
+            }
+            if d.action == Action::Manual {
+                match write_data_yaml(&data_o.output_dir, item) {
+                    Ok(p) => rec.yaml = Some(p.display().to_string()),
                     Err(e) => {
                         rec.status = Status::Failed;
-                        rec.target_uri = None;
-                        rec.reason = if item.content.is_some() { format!("files verified, but registering failed: {e}") } else { format!("registering failed: {e}") };
+                        rec.reason = format!("{}; and its YAML could not be written: {e}", rec.reason);
                     }
                 }
             }
+            if matches!(rec.status, Status::Failed | Status::Conflict) {
+                broken.insert(key.clone());
+            }
+            records.insert(key, rec);
         }
-        if d.action == Action::Manual {
-            match write_data_yaml(&data_o.output_dir, item) {
-                Ok(p) => rec.yaml = Some(p.display().to_string()),
-                Err(e) => {
-                    rec.status = Status::Failed;
-                    rec.reason = format!("{}; and its YAML could not be written: {e}", rec.reason);
-                }
+        for k in &plan_keys {
+            if let Some(r) = records.remove(k) {
+                report.items.push(r);
             }
         }
-        if matches!(rec.status, Status::Failed | Status::Conflict) {
-            broken.insert(key.clone());
-        }
-        records.insert(key, rec);
+        Ok(report)
     }
-    for k in &plan_keys {
-        if let Some(r) = records.remove(k) {
-            report.items.push(r);
-        }
+    .await;
+    if let Some(l) = target_lock.as_mut() {
+        l.release().await;
     }
+    let report = written?;
     // A run with failures keeps its journal open: the next run resumes it.
     if let Some(j) = &journal {
         if !report.items.iter().any(|i| i.status == Status::Failed) {

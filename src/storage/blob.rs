@@ -246,6 +246,19 @@ impl BlobStore {
         self.send(Method::PUT, self.blob_url(path.as_str()), h, Some(data)).await
     }
 
+    /// One request on the blob `name` of this container with extra query pairs (e.g.
+    /// `comp=lease`), signed and retried like every other; a non-2xx answer is an error whose
+    /// message carries the status and `x-ms-error-code` (as `create_if_missing` relies on).
+    pub async fn request(&self, method: Method, name: &str, query: &[(&str, &str)], headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
+        let mut u = self.blob_url(name);
+        if !query.is_empty() {
+            let mut q = u.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        self.send(method, u, headers, body).await
+    }
 }
 
 /// The metadata headers that record a verified copy.
