@@ -99,8 +99,8 @@ for s in r["steps"]:
 for i, m in enumerate(r["manualSteps"], 1):
     print(f"  manual {i}. {m}")
 PY
-step aml-failover verify ./bundle --to "<failover>"    "# the failover workspace against the snapshot: in sync"
-run "$BIN" verify ./bundle --to "$FAILOVER"
+step aml-failover verify ./bundle --to "<failover>" --kinds models,environments,code,components,pipelines    "# against the snapshot: in sync (data assets are re-registered by hand)"
+run "$BIN" verify ./bundle --to "$FAILOVER" --kinds models,environments,code,components,pipelines
 step aml-failover workspace show --from "<failover>"
 run "$BIN" workspace show --from "$FAILOVER"
 admin -X DELETE "$EMU_ADMIN_URL/faults"

@@ -173,13 +173,14 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
                 let path = o.out_dir.join("failover-snapshot-restore.json");
                 write_json(&path, &rest.doc)?;
                 let (registered, unchanged, conflicts, failed) = rest.counts();
+                let manual_data = rest.doc["summary"]["needsManualReregistration"].as_u64().unwrap_or(0);
                 let created = rest.doc["createdAt"].as_str().unwrap_or("?").to_string();
                 let id = rest.doc["snapshot"].as_str().unwrap_or("?").to_string();
                 steps.push(Step {
                     name: "assets",
                     outcome: if rest.exit == Exit::Ok { "done" } else { "partial" },
                     detail: format!(
-                        "the primary's control plane does not answer: restored from snapshot {id} (taken {created}): {registered} registered, {unchanged} already there, {conflicts} conflicts, {failed} failed"
+                        "the primary's control plane does not answer: restored from snapshot {id} (taken {created}): {registered} registered, {unchanged} already there, {conflicts} conflicts, {failed} failed, {manual_data} data assets to re-register by hand"
                     ),
                     summary: None,
                     manifest: Some(path.display().to_string()),
