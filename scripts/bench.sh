@@ -93,14 +93,9 @@ mkdir -p "$(dirname "$OUT")"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/aml-failover-bench.XXXXXX")
 mkdir -p "$WORK/tmp"
 PIDS=()   # emulators we started, then their Azurite children
+. "$ROOT/scripts/bench/lib.sh"
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
+  stop_beds
   rm -rf "$WORK"
 }
 trap cleanup EXIT

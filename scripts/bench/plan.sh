@@ -79,30 +79,13 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/aml-failover-plan-bench.XXXXXX")
 mkdir -p "$WORK/tmp" "$WORK/state"
 export AML_FAILOVER_STATE_DIR="$WORK/state"   # plan writes nothing; never the user's state dir
 PIDS=()   # emulators we started, then their Azurite children
+. "$ROOT/scripts/bench/lib.sh"
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
+  stop_beds
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# stop_beds: stops every bed started so far (and their Azurite).
-stop_beds() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  PIDS=()
-}
 
 # start_bed N [--storage-proxy]: `aml-emulator up --bulk $VERSIONS`; sets BED_* variables.
 start_bed() {
