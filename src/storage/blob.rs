@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -242,7 +242,7 @@ impl BlobStore {
         h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(data.len()));
         h.insert("content-md5", HeaderValue::from_str(&B64.encode(info.md5)).expect("base64"));
-        insert_verified(&mut h, &info.sha256, info.source.as_deref())?;
+        super::insert_verified(&mut h, &info.sha256, info.source.as_deref())?;
         self.send(Method::PUT, self.blob_url(path.as_str()), h, Some(data)).await
     }
 
@@ -259,17 +259,6 @@ impl BlobStore {
         }
         self.send(method, u, headers, body).await
     }
-}
-
-/// The metadata headers that record a verified copy.
-fn insert_verified(h: &mut HeaderMap, sha256: &str, source: Option<&str>) -> Result<()> {
-    let name = |n: &str| HeaderName::from_bytes(format!("x-ms-meta-{n}").as_bytes()).expect("valid header name");
-    let value = |v: &str| HeaderValue::from_str(v).map_err(|_| Error::Internal(format!("'{v}' is not a header value")));
-    h.insert(name(SHA256_METADATA), value(sha256)?);
-    if let Some(s) = source {
-        h.insert(name(SOURCE_METADATA), value(s)?);
-    }
-    Ok(())
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -406,7 +395,7 @@ impl Store for BlobStore {
         let mut u = self.blob_url(path.as_str());
         u.query_pairs_mut().append_pair("comp", "metadata");
         let mut h = HeaderMap::new();
-        insert_verified(&mut h, sha256, source)?;
+        super::insert_verified(&mut h, sha256, source)?;
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
         self.send(Method::PUT, u, h, Some(Bytes::new())).await?;
         Ok(())
@@ -528,7 +517,7 @@ impl ObjectWriter for BlobWriter {
         // reads the blob back and marks it then, so a crash in between leaves it unmarked
         // (a rerun checks it instead of trusting it).
         if self.confirmed {
-            insert_verified(&mut h, &info.sha256, info.source.as_deref())?;
+            super::insert_verified(&mut h, &info.sha256, info.source.as_deref())?;
         }
         self.store.send(Method::PUT, u, h, Some(Bytes::from(xml))).await?;
         Ok(self.confirmed)

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -150,11 +150,7 @@ impl FileShareStore {
         u.query_pairs_mut().append_pair("comp", "metadata");
         let mut h = HeaderMap::new();
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
-        let name = |n: &str| HeaderName::from_bytes(format!("x-ms-meta-{n}").as_bytes()).expect("valid");
-        h.insert(name(SHA256_METADATA), HeaderValue::from_str(sha256).map_err(|_| Error::Internal("bad sha256".into()))?);
-        if let Some(s) = source {
-            h.insert(name(SOURCE_METADATA), HeaderValue::from_str(s).map_err(|_| Error::Internal("bad source tag".into()))?);
-        }
+        super::insert_verified(&mut h, sha256, source)?;
         self.send(Method::PUT, u, h, Some(Bytes::new())).await?;
         Ok(())
     }

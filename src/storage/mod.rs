@@ -40,6 +40,19 @@ pub const SHA256_METADATA: &str = "sha256";
 /// came from (see [`source_tag`]).
 pub const SOURCE_METADATA: &str = "amlfailoversource";
 
+/// The metadata headers (blob and file services alike) that record a verified copy: its
+/// sha256 and, when known, the source tag.
+pub(crate) fn insert_verified(h: &mut reqwest::header::HeaderMap, sha256: &str, source: Option<&str>) -> Result<()> {
+    use reqwest::header::{HeaderName, HeaderValue};
+    let name = |n: &str| HeaderName::from_bytes(format!("x-ms-meta-{n}").as_bytes()).expect("valid header name");
+    let value = |v: &str| HeaderValue::from_str(v).map_err(|_| Error::Internal(format!("'{v}' is not a header value")));
+    h.insert(name(SHA256_METADATA), value(sha256)?);
+    if let Some(s) = source {
+        h.insert(name(SOURCE_METADATA), value(s)?);
+    }
+    Ok(())
+}
+
 /// Identifies one version of a source object: a hash of its URI plus its ETag. A copy that
 /// records the tag of a source whose ETag has not changed since holds the same bytes (the
 /// copy was verified then, and any write to the source changes its ETag), so later runs
