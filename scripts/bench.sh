@@ -89,17 +89,8 @@ if "$BIN" copy --help >/dev/null 2>&1; then
 fi
 
 # --- Work folder, cleanup ------------------------------------------------------------------------
-mkdir -p "$(dirname "$OUT")"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/aml-failover-bench.XXXXXX")
-mkdir -p "$WORK/tmp"
-PIDS=()   # emulators we started, then their Azurite children
 . "$ROOT/scripts/bench/lib.sh"
-cleanup() {
-  stop_beds
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+work_folder aml-failover-bench
 
 # --- Data ----------------------------------------------------------------------------------------
 SEED="$WORK/seed"

@@ -12,3 +12,14 @@ stop_beds() {
   done
   PIDS=()
 }
+
+# work_folder PREFIX: makes WORK (a temp folder with tmp/) and the folder of OUT, empties PIDS,
+# and on exit stops every bed started and removes WORK.
+work_folder() {
+  mkdir -p "$(dirname "$OUT")"
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  mkdir -p "$WORK/tmp"
+  PIDS=()   # emulators we started, then their Azurite children
+  trap 'stop_beds; rm -rf "$WORK"' EXIT
+  trap 'exit 130' INT TERM
+}

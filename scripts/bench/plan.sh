@@ -74,18 +74,10 @@ fi
 "$EMU" up --help 2>/dev/null | grep -q -- '--bulk' || die "this aml-emulator has no 'up --bulk'"
 
 # --- Work folder, cleanup ------------------------------------------------------------------------
-mkdir -p "$(dirname "$OUT")"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/aml-failover-plan-bench.XXXXXX")
-mkdir -p "$WORK/tmp" "$WORK/state"
-export AML_FAILOVER_STATE_DIR="$WORK/state"   # plan writes nothing; never the user's state dir
-PIDS=()   # emulators we started, then their Azurite children
 . "$ROOT/scripts/bench/lib.sh"
-cleanup() {
-  stop_beds
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+work_folder aml-failover-plan-bench
+mkdir -p "$WORK/state"
+export AML_FAILOVER_STATE_DIR="$WORK/state"   # plan writes nothing; never the user's state dir
 
 # start_bed N [--storage-proxy]: `aml-emulator up --bulk $VERSIONS`; sets BED_* variables.
 start_bed() {
