@@ -167,10 +167,15 @@ impl Auth {
         }
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let scope = form.get("scope").cloned().unwrap_or_default();
-        let aud = scope.split_whitespace().next().unwrap_or("").trim_end_matches("/.default").to_string();
+        // Entra ID's audience is the scope without its `/.default` suffix, nothing added:
+        // `https://ml.azure.com/.default` gives `https://ml.azure.com` (azure-ai-ml compares exactly
+        // that before it submits a pipeline job), `https://management.azure.com//.default` gives
+        // `https://management.azure.com/`.
+        let first = scope.split_whitespace().next().unwrap_or("");
+        let aud = first.strip_suffix("/.default").unwrap_or(first).to_string();
         let header = B64URL.encode(br#"{"typ":"JWT","alg":"HS256","kid":"aml-emulator"}"#);
         let claims = json!({
-            "aud": if aud.is_empty() { "https://management.azure.com/".to_string() } else { format!("{aud}/") },
+            "aud": if aud.is_empty() { "https://management.azure.com/".to_string() } else { aud },
             "iss": format!("https://sts.windows.net/{tenant}/"),
             "iat": now, "nbf": now, "exp": now + 3599,
             "appid": sp.client_id, "oid": sp.client_id, "sub": sp.client_id, "tid": sp.tenant_id,
@@ -228,6 +233,23 @@ mod tests {
         assert_eq!(doc["authorization_endpoint"], "https://127.0.0.1:1/t1/oauth2/v2.0/authorize");
         let e = auth().openid_configuration("nope").unwrap_err();
         assert_eq!((e.status, e.body["error"].as_str()), (400, Some("invalid_tenant")));
+    }
+
+    fn audience(scope: &str) -> String {
+        let mut f = form("s3cret");
+        f.insert("scope".into(), scope.into());
+        let tok = auth().token("t1", &f).unwrap();
+        let payload = tok["access_token"].as_str().unwrap().split('.').nth(1).unwrap().to_string();
+        let claims: Value = serde_json::from_slice(&B64URL.decode(payload).unwrap()).unwrap();
+        claims["aud"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn audience_is_the_scope_without_its_default_suffix_as_entra_issues_it() {
+        assert_eq!(audience("https://ml.azure.com/.default"), "https://ml.azure.com");
+        assert_eq!(audience("https://management.azure.com//.default"), "https://management.azure.com/");
+        assert_eq!(audience("https://management.azure.com/.default"), "https://management.azure.com");
+        assert_eq!(audience("https://127.0.0.1:8443/.default offline_access"), "https://127.0.0.1:8443");
     }
 
     #[test]

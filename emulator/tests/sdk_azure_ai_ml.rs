@@ -2,7 +2,9 @@
 //! into `.venv-sdk` by scripts/setup.sh) against the emulator: `tests/sdk/azure_ai_ml_check.py`
 //! reads the seeded primary workspace through `MLClient` (static token and azure-identity's
 //! ClientSecretCredential against the emulator's token endpoint), compares with the seed, creates
-//! a model version, an environment version and a command job and reads them back. Page size 2,
+//! a model version, an environment version and a command job and reads them back, and submits a
+//! two-step pipeline job through ClientSecretCredential (the SDK checks that the token minted for
+//! the workspace audience has `aud` equal to it, as Entra issues it). Page size 2,
 //! so the SDK follows `nextLink` in every list longer than two.
 //!
 //! Limit: the model's `path` is an existing `azureml://datastores/workspaceblobstore/paths/...`
@@ -97,7 +99,7 @@ fn azure_ai_ml_sdk_against_the_emulator() {
         ("ComponentVersions_Get", 2),
         ("DataVersions_Get", 2),
         ("Jobs_List", 2),
-        ("Jobs_CreateOrUpdate", 1),
+        ("Jobs_CreateOrUpdate", 2),
         ("Jobs_Get", 2),
     ] {
         let n = bed.operation_count(op);

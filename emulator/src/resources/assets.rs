@@ -236,7 +236,8 @@ pub fn put_version(app: &App, ws: &WorkspaceRef, kind: AssetKind, name: &str, ve
     validate_name("Name", name)?;
     validate_name("Version", version)?;
     let body = parse_body(body)?;
-    let props = normalize_version(kind, properties_of(&body)?)?;
+    let mut props = normalize_version(kind, properties_of(&body)?)?;
+    pin_anonymous_spec(kind, &mut props, version);
     app.store.write(|s| {
         let w = s.workspace_mut(&ws.key()).ok_or_else(|| super::workspaces::not_found(ws))?;
         if find(w, kind, name).is_none() {
@@ -279,6 +280,19 @@ pub fn put_version(app: &App, ws: &WorkspaceRef, kind: AssetKind, name: &str, ve
         refresh_container(c);
         Ok((StatusCode::CREATED, v))
     })
+}
+
+/// An anonymous component (`isAnonymous`, registered by the service's clients under
+/// `azureml_anonymous` with a content hash as version) is answered with that version in its
+/// `componentSpec`: azure-ai-ml sends `version: "1"` in the spec and reads the version back from
+/// it, so `ml.components.list(name="azureml_anonymous")` must name versions that `get` finds.
+fn pin_anonymous_spec(kind: AssetKind, props: &mut Map<String, Value>, version: &str) {
+    if kind.segment != "components" || props.get("isAnonymous") != Some(&Value::Bool(true)) {
+        return;
+    }
+    if let Some(spec) = props.get_mut("componentSpec").and_then(Value::as_object_mut) {
+        spec.insert("version".into(), json!(version));
+    }
 }
 
 pub fn delete_version(app: &App, ws: &WorkspaceRef, kind: AssetKind, name: &str, version: &str) -> Result<(StatusCode, Value), ArmError> {

@@ -5,7 +5,9 @@ and the test bed's variables (TestBedFacts::env). Builds MLClient for a custom c
 endpoint is the emulator, once with a static-token credential and once with azure-identity's
 ClientSecretCredential against the emulator's token endpoint, reads the seeded primary workspace
 (testdata/seed/primary) and compares what the SDK returns with the seed, creates a model version,
-an environment version and a command job and reads them back. Any network connection to a host other than
+an environment version and a command job and reads them back, and submits a pipeline job through
+ClientSecretCredential (azure-ai-ml then asks for a token of the workspace audience and compares
+its `aud` with the cloud's aml_resource_id before the PUT). Any network connection to a host other than
 loopback fails the run. Exits 0 when every check passed, 1 with the failures otherwise.
 """
 
@@ -61,7 +63,8 @@ def _guarded_getaddrinfo(host, *args, **kwargs):
 
 socket.getaddrinfo = _guarded_getaddrinfo
 
-from azure.ai.ml import MLClient, command  # noqa: E402
+from azure.ai.ml import Input, MLClient, command  # noqa: E402
+from azure.ai.ml.dsl import pipeline  # noqa: E402
 from azure.ai.ml.entities import Environment, Model  # noqa: E402
 from azure.core.credentials import AccessToken  # noqa: E402
 from azure.identity import ClientSecretCredential  # noqa: E402
@@ -216,7 +219,8 @@ def run(ml, label, seed, created):
 
     def components():
         names = sorted(c.name for c in ml.components.list())
-        eq(names, sorted(seed["component"]), "component container names")
+        # A submitted pipeline's inline steps are registered as anonymous components (azureml_anonymous).
+        eq(names, sorted(set(seed["component"]) | set(created.get("component", {}))), "component container names")
         for name, versions in seed["component"].items():
             listed = [c.version for c in ml.components.list(name=name)]
             eq(sorted(listed), sorted(versions), f"versions of component {name}")
@@ -258,11 +262,14 @@ def run(ml, label, seed, created):
             for out in (doc.get("outputs") or {}):
                 path = str(j.outputs[out].path)
                 eq(path, f"azureml://datastores/workspaceblobstore/paths/azureml/{name}/{out}/", f"output {out} of seeded job {name}")
-        for name, want in created.get("job", {}).items():
-            eq(listed[name].type, "command", f"type of job {name}")
+        for name, (kind, want) in created.get("job", {}).items():
+            eq(listed[name].type, kind, f"type of job {name}")
             j = ml.jobs.get(name)
             eq((j.display_name, j.experiment_name, dict(j.tags)), want, f"display name, experiment, tags of job {name}")
             eq(j.status, "NotStarted", f"status of job {name}")
+            if kind == "pipeline":
+                eq(sorted(j.jobs), ["greet", "repeat"], f"steps of pipeline job {name}")
+                eq(j.jobs["greet"].type, "command", f"type of step greet of pipeline job {name}")
 
     for name, fn in [
         ("workspaces.get", workspaces_get),
@@ -344,11 +351,46 @@ def create(ml, label, created):
         out = ml.jobs.create_or_update(j)
         eq((out.type, out.display_name, out.experiment_name), ("command", f"sdk-job-{suffix}", "sdk-check"), "submitted job")
         eq(out.status, "NotStarted", "status of the submitted job")
-        created.setdefault("job", {})[out.name] = (f"sdk-job-{suffix}", "sdk-check", {"source": "azure-ai-ml"})
+        created.setdefault("job", {})[out.name] = ("command", (f"sdk-job-{suffix}", "sdk-check", {"source": "azure-ai-ml"}))
 
     check(f"[{label}] models.create_or_update (azureml:// path)", model)
     check(f"[{label}] environments.create_or_update (image + inline conda)", environment)
     check(f"[{label}] jobs.create_or_update (command job)", job)
+
+
+def submit_pipeline(ml, label, created):
+    """A two-step pipeline job (inline command steps, a literal and a data input) submitted through
+    `ml` (ClientSecretCredential): the SDK registers each step as an anonymous component, then
+    checks the workspace-audience token and PUTs the job."""
+    suffix = uuid.uuid4().hex[:8]
+
+    def pipeline_job():
+        step = command(
+            command="echo ${{inputs.greeting}} && ls ${{inputs.data}}",
+            inputs={"greeting": "hello", "data": Input(type="uri_folder")},
+            environment="docker-image-plus-conda-example:1",
+        )
+
+        @pipeline(default_compute="cpu-cluster", display_name=f"sdk-pipeline-{suffix}", experiment_name="sdk-check")
+        def two_steps(data):
+            step(greeting="hello", data=data).name = "greet"
+            step(greeting="again", data=data).name = "repeat"
+
+        data = Input(type="uri_folder", path="azureml://datastores/workspaceblobstore/paths/sdk-check/")
+        job = two_steps(data=data)
+        job.tags = {"source": "azure-ai-ml", "kind": "pipeline"}
+        out = ml.jobs.create_or_update(job)
+        eq((out.type, out.display_name, out.experiment_name), ("pipeline", f"sdk-pipeline-{suffix}", "sdk-check"), "submitted pipeline job")
+        eq(out.status, "NotStarted", "status of the submitted pipeline job")
+        versions = [c.version for c in ml.components.list(name="azureml_anonymous")]
+        if not versions:
+            raise AssertionError("the pipeline's steps were not registered as anonymous components")
+        for v in versions:
+            eq(ml.components.get("azureml_anonymous", v).type, "command", f"type of anonymous component {v}")
+        created.setdefault("component", {})["azureml_anonymous"] = versions
+        created.setdefault("job", {})[out.name] = ("pipeline", (f"sdk-pipeline-{suffix}", "sdk-check", {"source": "azure-ai-ml", "kind": "pipeline"}))
+
+    check(f"[{label}] jobs.create_or_update (pipeline job)", pipeline_job)
 
 
 def main():
@@ -363,7 +405,9 @@ def main():
     check("[static token] the credential was used", lambda: static.calls > 0 or (_ for _ in ()).throw(AssertionError("get_token never called")))
 
     sp = ClientSecretCredential(TENANT, CLIENT_ID, CLIENT_SECRET, authority=AUTHORITY, disable_instance_discovery=True)
-    run(ml_client(sp), "client secret", seed, created)
+    ml_sp = ml_client(sp)
+    submit_pipeline(ml_sp, "client secret", created)
+    run(ml_sp, "client secret", seed, created)
 
     check("no connection outside loopback", lambda: eq(sorted(set(OUTSIDE)), [], "non-local hosts the SDK tried to reach"))
     print(f"azure_ai_ml_check: {len(PASSED)} passed, {len(FAILURES)} failed in {time.monotonic() - started:.1f} s", flush=True)
