@@ -554,11 +554,12 @@ Two ways in; the report says which was taken:
                              --source-endpoint secondary reads the RA-GRS copy (<account>-secondary).
 Give both and the tool falls back to storage when the control plane does not answer.
 
-Destination layout: failover-outputs/<source>/<job>/outputs/<output>/... and
-failover-outputs/<source>/<job>/artifacts/..., in the failover workspace's default datastore (--to),
-a local folder (--to-dir), or any blob container (--to-url; its folder path, if given, replaces
-failover-outputs); <source> is the source workspace's name, or its workspace id when reached
-through storage only. Every file is verified by sha256; a rerun skips finished files.
+Destination layout: failover-outputs/<workspace id>/<job>/outputs/<output>/... and
+failover-outputs/<workspace id>/<job>/artifacts/..., in the failover workspace's default datastore
+(--to), a local folder (--to-dir), or any blob container (--to-url; its folder path, if given,
+replaces failover-outputs); <workspace id> is the source workspace's GUID however it was reached
+(control plane or storage only), so runs either way skip each other's files. --to must not be the
+source (exit 2); the target workspace is locked while the command writes. Every file is verified by sha256; a rerun skips finished files.
 --register-as-data registers each copied output folder as a uri_folder data asset
 <job>-<output>:1 in the target, only after its files are verified. The source is only read.";
 

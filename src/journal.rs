@@ -242,7 +242,7 @@ pub struct Journal {
 }
 
 /// The lease id kept in `dir` (made and fsynced before any lease is taken with it).
-fn lease_id(dir: &Path) -> Result<String> {
+pub fn lease_id(dir: &Path) -> Result<String> {
     let path = dir.join(LEASE_ID);
     if let Ok(t) = std::fs::read_to_string(&path) {
         if let Ok(u) = uuid::Uuid::parse_str(t.trim()) {

@@ -9,6 +9,7 @@ pub mod azureml;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod journal;
 pub mod lease;

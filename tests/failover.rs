@@ -4,21 +4,13 @@
 mod common;
 
 use aml_emulator::faults::Fault;
-use aml_emulator::testbed::{FilesBedOptions, TestBedOptions};
 use common::*;
 use std::path::Path;
 
-const WORKING_DIR: &str = "code-391ff5ac-6576-460f-ba4d-7e03433c68b6";
+const WORKING_DIR: &str = SEEDED_WORKING_DIR;
 
 fn bed() -> TestBed {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tb = TestBed::start_with_files(
-        TestBedOptions { seed_primary: Some(root.join("testdata/seed/primary")), ..Default::default() },
-        FilesBedOptions::default(),
-    )
-    .expect("test bed starts");
-    tb.seed_share(&tb.primary().storage_account, WORKING_DIR, &root.join("testdata/seed/notebooks")).unwrap();
-    tb
+    seeded_testbed_with_notebooks()
 }
 
 fn step<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -52,7 +44,7 @@ fn with_both_regions_up_everything_arrives_and_the_manual_steps_are_listed() {
     assert!(d.get(&format!("{to}/models/local-mlflow-example/versions/1")).is_some());
     let f = tb.failover();
     assert_eq!(
-        d.blob(f, &format!("failover-outputs/{}/train_run_0042/outputs/model_output/metrics.json", tb.primary().name)).unwrap(),
+        d.blob(f, &format!("failover-outputs/{}/train_run_0042/outputs/model_output/metrics.json", tb.primary().workspace_id)).unwrap(),
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/seed/primary/jobs/train-run.run/outputs/model_output/metrics.json")).unwrap()
     );
     let nb = tb.files().unwrap().store().file(&f.storage_account, WORKING_DIR, None, "Users/alice/train.ipynb").expect("notebook restored");

@@ -92,7 +92,7 @@ fn through_the_control_plane_into_a_folder_and_the_failover_workspace() {
     let r = run(command(&tb), &["outputs", "copy", "--from", &from, "--to-dir", out.to_str().unwrap(), "--manifest", &m, "-o", "json"]);
     r.expect_code(0);
     let got: Vec<(String, Vec<u8>)> = tree(&out).into_iter().map(|(p, b)| (p.trim_start_matches("failover-outputs/").to_string(), b)).collect();
-    assert_eq!(got, expected(&tb.primary().name));
+    assert_eq!(got, expected(&tb.primary().workspace_id));
 
     // Into the failover workspace, registered as data assets only after verify.
     let d = Direct::new(&tb);
@@ -100,11 +100,11 @@ fn through_the_control_plane_into_a_folder_and_the_failover_workspace() {
     r.expect_code(0);
     let v = r.json();
     assert_eq!(v["summary"]["copied"], 4, "{}", v["summary"]);
-    for (rel, bytes) in expected(&tb.primary().name) {
+    for (rel, bytes) in expected(&tb.primary().workspace_id) {
         assert_eq!(d.blob(tb.failover(), &format!("failover-outputs/{rel}")).unwrap_or_else(|| panic!("{rel} missing")), bytes, "{rel}");
     }
     let data = d.get(&format!("{to}/data/train_run_0042-model_output/versions/1")).expect("data asset registered");
-    assert!(data["properties"]["dataUri"].as_str().unwrap().ends_with(&format!("/paths/failover-outputs/{}/train_run_0042/outputs/model_output/", tb.primary().name)), "{data}");
+    assert!(data["properties"]["dataUri"].as_str().unwrap().ends_with(&format!("/paths/failover-outputs/{}/train_run_0042/outputs/model_output/", tb.primary().workspace_id)), "{data}");
     assert_eq!(data["properties"]["dataType"], "uri_folder");
 
     // A rerun is a no-op (the counter did see the first run's registrations).
@@ -140,7 +140,7 @@ fn through_the_control_plane_into_a_folder_and_the_failover_workspace() {
     assert!(!r.stdout.contains(sig) && !r.stderr.contains(sig), "the SAS signature was printed");
     assert!(!std::fs::read_to_string(&m).unwrap().contains(sig), "the SAS signature reached the manifest");
     let model = rt
-        .block_on(svc.get_blob(&f.storage_account, &f.storage_key, "outputs-archive", &format!("nightly/{}/train_run_0042/outputs/model_output/model.bin", tb.primary().name)))
+        .block_on(svc.get_blob(&f.storage_account, &f.storage_key, "outputs-archive", &format!("nightly/{}/train_run_0042/outputs/model_output/model.bin", tb.primary().workspace_id)))
         .unwrap();
     assert_eq!(model, std::fs::read(seed_run("train-run").join("outputs/model_output/model.bin")).unwrap());
 

@@ -564,6 +564,8 @@ pub async fn register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
         return finish_register(s, report);
     }
 
+    // The target's lock, before the first write (the upload).
+    let guard = crate::guard::TargetGuard::take(&ctx, &ws, &ds, &label_file).await?;
     // Content: upload local files (verified), or check a datastore path.
     let location = match (&parsed.content, &local) {
         (None, _) => None,
@@ -624,6 +626,7 @@ pub async fn register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
         None => "registered (no files)".into(),
     };
     report.location = location.as_deref().map(crate::redact::url_str);
+    guard.release().await;
     finish_register(s, report)
 }
 

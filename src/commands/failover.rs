@@ -77,6 +77,7 @@ fn step_from(name: &'static str, r: Result<Report>, detail: impl FnOnce(&Report)
 pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
     let from = s.from.clone().ok_or_else(|| Error::usage("failover needs --from (the primary workspace)"))?;
     let to = s.to.clone().ok_or_else(|| Error::usage("failover needs --to (the failover workspace)"))?;
+    crate::guard::distinct_workspaces(&from, &to)?;
     std::fs::create_dir_all(&o.out_dir)
         .map_err(|e| Error::usage(format!("cannot create --out-dir {}: {e}", o.out_dir.display())))?;
     let ctx = Context::connect(&s.connect)?;

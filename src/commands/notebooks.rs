@@ -18,7 +18,7 @@ use crate::storage::fileshare::{list_shares, FileShareStore, ShareInfo};
 use crate::storage::local::LocalStore;
 use crate::storage::Store;
 use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
-use crate::workspace::Context;
+use crate::workspace::{Context, WorkspaceRef};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -172,14 +172,8 @@ pub async fn recover(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
     }
     let (_, url, cred) = open_account(&ctx, o).await?;
     let src = FileShareStore::new(ctx.http.clone(), &url, &share, o.snapshot.clone(), cred, ctx.retry.clone())?;
-    let dest: Arc<dyn Store> = match o.destination.clone().ok_or_else(|| Error::usage("notebooks recover needs --to (a workspace) or --to-dir (a local folder)"))? {
-        Destination::Dir(d) => Arc::new(LocalStore::new(d)),
-        Destination::Workspace => {
-            let to = s.to.clone().ok_or_else(|| Error::usage("--to needs a workspace reference"))?;
-            Arc::new(Datastores::load(&ctx, &to).await?.open_share("workspaceworkingdirectory").await?)
-        }
-    };
-    let report = transfer(s, o, "notebooks recover", src, dest, started).await?;
+    let (dest, target) = destination(&ctx, s, o, "notebooks recover").await?;
+    let report = transfer(&ctx, s, o, "notebooks recover", src, dest, target, started).await?;
     print_report(s, o, &report);
     Ok(report.exit())
 }
@@ -202,18 +196,44 @@ pub async fn copy_report(s: &Settings, o: &NotebooksOptions) -> Result<Report> {
     let started = Instant::now();
     let ctx = Context::connect(&s.connect)?;
     let from = s.from.clone().ok_or_else(|| Error::usage("notebooks copy needs --from (the live workspace)"))?;
+    if let (Some(Destination::Workspace), Some(to)) = (&o.destination, &s.to) {
+        crate::guard::distinct_workspaces(&from, to)?;
+    }
     let src = Datastores::load(&ctx, &from).await?.open_share("workspaceworkingdirectory").await?;
-    let dest: Arc<dyn Store> = match o.destination.clone().ok_or_else(|| Error::usage("notebooks copy needs --to (a workspace) or --to-dir (a local folder)"))? {
-        Destination::Dir(d) => Arc::new(LocalStore::new(d)),
-        Destination::Workspace => {
-            let to = s.to.clone().ok_or_else(|| Error::usage("--to needs a workspace reference"))?;
-            Arc::new(Datastores::load(&ctx, &to).await?.open_share("workspaceworkingdirectory").await?)
-        }
-    };
-    transfer(s, o, "notebooks copy", src, dest, started).await
+    let (dest, target) = destination(&ctx, s, o, "notebooks copy").await?;
+    transfer(&ctx, s, o, "notebooks copy", src, dest, target, started).await
 }
 
-async fn transfer(s: &Settings, o: &NotebooksOptions, command: &'static str, share: FileShareStore, dest: Arc<dyn Store>, started: Instant) -> Result<Report> {
+/// The destination: a local folder, or the notebooks share of the `--to` workspace (with its
+/// datastores, for the target's lock).
+async fn destination(ctx: &Context, s: &Settings, o: &NotebooksOptions, command: &str) -> Result<(Arc<dyn Store>, Option<(WorkspaceRef, Datastores)>)> {
+    match o.destination.clone().ok_or_else(|| Error::usage(format!("{command} needs --to (a workspace) or --to-dir (a local folder)")))? {
+        Destination::Dir(d) => Ok((Arc::new(LocalStore::new(d)), None)),
+        Destination::Workspace => {
+            let to = s.to.clone().ok_or_else(|| Error::usage("--to needs a workspace reference"))?;
+            let ds = Datastores::load(ctx, &to).await?;
+            let share = ds.open_share("workspaceworkingdirectory").await?;
+            Ok((Arc::new(share), Some((to, ds))))
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn transfer(
+    ctx: &Context,
+    s: &Settings,
+    o: &NotebooksOptions,
+    command: &'static str,
+    share: FileShareStore,
+    dest: Arc<dyn Store>,
+    target: Option<(WorkspaceRef, Datastores)>,
+    started: Instant,
+) -> Result<Report> {
+    crate::guard::distinct_stores(&share, &*dest)?;
+    let guard = match (&target, o.dry_run) {
+        (Some((to, ds)), false) => Some(crate::guard::TargetGuard::take(ctx, to, ds, &share.describe()).await?),
+        _ => None,
+    };
     let started_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     // Names that would escape the destination are refused and reported, never followed.
     let (files, refused) = share.list_checked("").await?;
@@ -266,6 +286,9 @@ async fn transfer(s: &Settings, o: &NotebooksOptions, command: &'static str, sha
         recs.push(item(&r, Status::Failed, "refused: the name would escape the destination; not copied".into(), Vec::new()));
     }
     report.items = recs;
+    if let Some(g) = guard {
+        g.release().await;
+    }
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.summarize();
     if !o.dry_run {

@@ -13,8 +13,10 @@
 //!   secondary`). The tool only ever reads the source.
 //!
 //! Destination layout (workspace default datastore or local folder):
-//! `failover-outputs/<source>/<job>/outputs/<output>/…` and `…/<job>/artifacts/…`, where
-//! `<source>` is the source workspace's name (control plane) or its workspace id (storage).
+//! `failover-outputs/<workspace id>/<job>/outputs/<output>/…` and `…/<job>/artifacts/…`: the
+//! source workspace's id (its GUID, which storage alone gives too, so a run through the control
+//! plane and one through storage only write the same paths and skip each other's files); the
+//! report says which workspace name the id stands for when the control plane gave it.
 
 use super::progress::Progress;
 use crate::assets::uri::ContentUri;
@@ -111,8 +113,10 @@ impl Part {
 struct Source {
     /// "control plane" or "storage only (secondary endpoint)" etc.
     way: String,
-    /// Name used in the destination layout.
+    /// The source workspace's id: the folder under `failover-outputs/`.
     label: String,
+    /// The source workspace's name, when the control plane gave it.
+
     /// For the report.
     describe: String,
     parts: Vec<Part>,
@@ -173,24 +177,30 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
     if o.register_as_data && !matches!(dest_kind, Destination::Workspace) {
         return Err(Error::usage("--register-as-data needs --to (a workspace), not --to-dir"));
     }
+    if let (Destination::Workspace, Some(from), Some(to)) = (&dest_kind, &s.from, &s.to) {
+        crate::guard::distinct_workspaces(from, to)?;
+    }
     let ctx = Context::connect(&s.connect)?;
     let src = enumerate(&ctx, s, o).await?;
 
     let mut dest_root = DEST_ROOT.to_string();
-    let (dest, dest_ws, dest_ds): (Arc<dyn Store>, Option<WorkspaceRef>, Option<String>) = match &dest_kind {
-        Destination::Dir(d) => (Arc::new(LocalStore::new(d.clone())), None, None),
+    let (dest, dest_ws, dest_ds, target): (Arc<dyn Store>, Option<WorkspaceRef>, Option<String>, Option<Datastores>) = match &dest_kind {
+        Destination::Dir(d) => (Arc::new(LocalStore::new(d.clone())), None, None, None),
         Destination::Url(u) => {
             let (store, folder) = url_destination(&ctx, u)?;
             dest_root = if folder.is_empty() { DEST_ROOT.to_string() } else { folder };
-            (store, None, None)
+            (store, None, None, None)
         }
         Destination::Workspace => {
             let to = s.to.clone().ok_or_else(|| Error::usage("outputs copy --to needs a workspace reference"))?;
             let ds = Datastores::load(&ctx, &to).await?;
             let name = ds.default_blob()?.name.clone();
-            (ds.open(&name).await?, Some(to), Some(name))
+            (ds.open(&name).await?, Some(to), Some(name), Some(ds))
         }
     };
+    for p in &src.parts {
+        crate::guard::distinct_stores(&*p.store, &*dest)?;
+    }
 
     let mut report = Report {
         schema_version: crate::report::SCHEMA_VERSION,
@@ -224,6 +234,11 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
         return finish(o, report, started, &src.way);
     }
 
+    // The target's lock, before the first write into a workspace.
+    let guard = match (&dest_ws, &target) {
+        (Some(to), Some(ds)) => Some(crate::guard::TargetGuard::take(&ctx, to, ds, &src.describe).await?),
+        _ => None,
+    };
     let total: u64 = jobs.iter().map(|j| j.size).sum();
     let progress = Arc::new(Progress::new(!s.quiet && s.output == OutputFormat::Human, total, jobs.len() as u64));
     let engine = Engine::new(o.engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
@@ -257,6 +272,9 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
             }
         }
         report.items.push(rec);
+    }
+    if let Some(g) = guard {
+        g.release().await;
     }
     finish(o, report, started, &src.way)
 }
@@ -338,6 +356,13 @@ async fn via_control_plane(ctx: &Context, ws: &WorkspaceRef, o: &OutputsOptions)
     let workspace = crate::azureml::workspaces::get(&ctx.arm, ws).await?;
     let artifact_store = ds.open("workspaceartifactstore").await.ok();
     let default_ds = ds.default_blob()?.name.clone();
+    // The workspace id, as storage alone would find it: the default container's suffix.
+    let workspace_id = match &workspace.workspace_id {
+        Some(id) if !id.is_empty() => id.clone(),
+        _ => ds.open(&default_ds).await?.container().strip_prefix("azureml-blobstore-").map(str::to_string).ok_or_else(|| {
+            Error::Service(format!("workspace {} gives no workspace id (and its default container is not azureml-blobstore-<id>)", ws))
+        })?,
+    };
     let mut parts = Vec::new();
     for j in &jobs {
         let name = j["name"].as_str().unwrap_or_default().to_string();
@@ -385,8 +410,8 @@ async fn via_control_plane(ctx: &Context, ws: &WorkspaceRef, o: &OutputsOptions)
     }
     Ok(Source {
         way: "the control plane".into(),
-        label: workspace.name.clone(),
-        describe: ws.arm_id(),
+        describe: format!("{} (workspace {} has id {workspace_id}: its outputs go under {DEST_ROOT}/{workspace_id}/)", ws.arm_id(), workspace.name),
+        label: workspace_id,
         parts,
     })
 }

@@ -804,6 +804,7 @@ pub async fn restore_into_with(s: &Settings, ctx: &Context, to: &WorkspaceRef, o
     let (bundle, m) = open_snapshot(Some(ctx), &o.bundle, o.snapshot.as_deref()).await?;
     let id = m.id.clone();
     let ds = Datastores::load(ctx, to).await?;
+    let guard = crate::guard::TargetGuard::take(ctx, to, &ds, &bundle.describe()).await?;
     let upload_ds = ds.default_blob()?.name.clone();
     let dst = ds.open(&upload_ds).await?;
     let dst_dyn: Arc<dyn Store> = dst.clone();
@@ -1018,6 +1019,7 @@ pub async fn restore_into_with(s: &Settings, ctx: &Context, to: &WorkspaceRef, o
         ));
     }
     let exit = if conflicts + failed > 0 || (manual > 0 && !data_o.accept_warnings) { Exit::Partial } else { Exit::Ok };
+    guard.release().await;
     Ok(Restored { doc, exit, summary_line, items: out })
 }
 

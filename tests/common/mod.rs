@@ -87,6 +87,22 @@ pub fn seeded_testbed(storage_proxy: bool) -> TestBed {
     TestBed::start(TestBedOptions { page_size: Some(3), seed_primary, storage_proxy }).expect("test bed starts (run scripts/setup.sh first)")
 }
 
+/// The notebooks share (`workspaceworkingdirectory` of current workspaces) the seeded primary holds.
+pub const SEEDED_WORKING_DIR: &str = "code-391ff5ac-6576-460f-ba4d-7e03433c68b6";
+
+/// The bed with the primary seeded and the Azure Files service, the primary's notebooks share
+/// seeded from testdata/seed/notebooks.
+pub fn seeded_testbed_with_notebooks() -> TestBed {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tb = TestBed::start_with_files(
+        TestBedOptions { seed_primary: Some(root.join("testdata/seed/primary")), ..Default::default() },
+        aml_emulator::testbed::FilesBedOptions::default(),
+    )
+    .expect("test bed starts");
+    tb.seed_share(&tb.primary().storage_account, SEEDED_WORKING_DIR, &root.join("testdata/seed/notebooks")).unwrap();
+    tb
+}
+
 /// Direct access to the bed's control plane and storage, independent of the tool, for checks.
 pub struct Direct<'a> {
     tb: &'a TestBed,
