@@ -1,6 +1,7 @@
 //! One thin file per subcommand: each wires the stages together and renders the result.
 
 pub mod assets_cmd;
+pub mod completions;
 pub mod component_data;
 pub mod copy;
 pub mod failover;
@@ -16,8 +17,15 @@ use crate::cli::{AssetCommand, Cli, Command, NotebooksCommand, OutputFormat, Out
 use crate::error::{Exit, Result};
 
 pub async fn run(cli: &Cli) -> Result<Exit> {
+    // These need no workspace, credential or setting.
+    match &cli.command {
+        Command::Completions(a) => return completions::completions(a.shell),
+        Command::Man => return completions::man(),
+        _ => {}
+    }
     let settings = cli.settings()?;
     match &cli.command {
+        Command::Completions(_) | Command::Man => unreachable!("handled above"),
         Command::Workspace(WorkspaceCommand::Show) => workspace_show::run(&settings).await,
         Command::Notebooks(NotebooksCommand::List(a)) => notebooks::list(&settings, &a.options(&settings)?).await,
         Command::Notebooks(NotebooksCommand::Recover(a)) => notebooks::recover(&settings, &a.options(&settings)?).await,
