@@ -50,7 +50,37 @@ Exit codes:
   7  drifted (verify): the target lacks, differs from, or has more than the source; the report lists each
   10 internal error: a bug; please report it with the output of -v";
 
-#[derive(Debug, thiserror::Error)]
+/// What kind of failure an error is, for deciding whether to try again. Separate from the exit
+/// code ([`Error::exit`]): retries are decided by [`Error::class`], never by the message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// May succeed if tried again: a connection refused, reset or dropped (also while the
+    /// response body was being read), a timeout, a 5xx.
+    Transient,
+    /// The service asked to slow down (429, or 503 ServerBusy with Retry-After): try again later.
+    Throttled,
+    /// The resource does not exist (404). Trying again will not make it appear.
+    NotFound,
+    /// The resource exists in another state than expected (409, 412). Not retried.
+    Conflict,
+    /// Bytes did not match their checksum. Not retried by the request loop.
+    Corrupted,
+    /// Credentials missing, rejected or not allowed.
+    Auth,
+    /// Bad input from the operator: nothing was done.
+    Usage,
+    /// Anything else the service refused, or a bug: trying again gives the same answer.
+    Fatal,
+}
+
+impl Class {
+    /// Whether another attempt may succeed (the one retry loop, [`crate::http::retry`], asks this).
+    pub fn is_retryable(self) -> bool {
+        matches!(self, Class::Transient | Class::Throttled)
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
     Usage(String),
@@ -58,8 +88,18 @@ pub enum Error {
     Auth(String),
     #[error("{0}")]
     NotFound(String),
+    /// Transient: unreachable, dropped or failing with 5xx (after retries when it surfaces).
     #[error("{0}")]
     Unavailable(String),
+    /// Throttled (429, ServerBusy): exits like [`Error::Unavailable`].
+    #[error("{0}")]
+    Throttled(String),
+    /// 409/412: the resource is in another state. Exits like [`Error::Service`].
+    #[error("{0}")]
+    Conflict(String),
+    /// Bytes that do not match their checksum. Exits like [`Error::Service`].
+    #[error("{0}")]
+    Corrupted(String),
     #[error("{0}")]
     Service(String),
     #[error("{0}")]
@@ -72,9 +112,23 @@ impl Error {
             Error::Usage(_) => Exit::Usage,
             Error::Auth(_) => Exit::Auth,
             Error::NotFound(_) => Exit::NotFound,
-            Error::Unavailable(_) => Exit::Unavailable,
-            Error::Service(_) => Exit::Service,
+            Error::Unavailable(_) | Error::Throttled(_) => Exit::Unavailable,
+            Error::Service(_) | Error::Conflict(_) | Error::Corrupted(_) => Exit::Service,
             Error::Internal(_) => Exit::Internal,
+        }
+    }
+
+    /// The retry class (see [`Class`]).
+    pub fn class(&self) -> Class {
+        match self {
+            Error::Usage(_) => Class::Usage,
+            Error::Auth(_) => Class::Auth,
+            Error::NotFound(_) => Class::NotFound,
+            Error::Unavailable(_) => Class::Transient,
+            Error::Throttled(_) => Class::Throttled,
+            Error::Conflict(_) => Class::Conflict,
+            Error::Corrupted(_) => Class::Corrupted,
+            Error::Service(_) | Error::Internal(_) => Class::Fatal,
         }
     }
 
@@ -85,8 +139,28 @@ impl Error {
             Error::Auth(_) => "auth",
             Error::NotFound(_) => "not_found",
             Error::Unavailable(_) => "unavailable",
+            Error::Throttled(_) => "throttled",
+            Error::Conflict(_) => "conflict",
+            Error::Corrupted(_) => "corrupted",
             Error::Service(_) => "service",
             Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The same error with `context: ` before its message, keeping its kind (and so its class
+    /// and exit code).
+    pub fn context(self, context: impl std::fmt::Display) -> Error {
+        let f = |m: String| format!("{context}: {m}");
+        match self {
+            Error::Usage(m) => Error::Usage(f(m)),
+            Error::Auth(m) => Error::Auth(f(m)),
+            Error::NotFound(m) => Error::NotFound(f(m)),
+            Error::Unavailable(m) => Error::Unavailable(f(m)),
+            Error::Throttled(m) => Error::Throttled(f(m)),
+            Error::Conflict(m) => Error::Conflict(f(m)),
+            Error::Corrupted(m) => Error::Corrupted(f(m)),
+            Error::Service(m) => Error::Service(f(m)),
+            Error::Internal(m) => Error::Internal(f(m)),
         }
     }
 
@@ -120,5 +194,25 @@ mod tests {
             let line = format!("\n  {:<2} ", e as u8);
             assert!(EXIT_CODES_HELP.contains(&line), "exit code {} missing from help table", e as u8);
         }
+    }
+
+    #[test]
+    fn class_is_separate_from_the_exit_code() {
+        let m = || String::from("x");
+        // The exit codes of the variants that existed before classes stay as they were.
+        assert_eq!(Error::Unavailable(m()).exit(), Exit::Unavailable);
+        assert_eq!(Error::Service(m()).exit(), Exit::Service);
+        assert_eq!(Error::NotFound(m()).exit(), Exit::NotFound);
+        // Same exit code, different class.
+        assert_eq!(Error::Throttled(m()).exit(), Exit::Unavailable);
+        assert_eq!(Error::Conflict(m()).exit(), Exit::Service);
+        assert_eq!(Error::Corrupted(m()).exit(), Exit::Service);
+        let retryable: Vec<bool> = [Error::Unavailable(m()), Error::Throttled(m()), Error::NotFound(m()), Error::Conflict(m()), Error::Corrupted(m()), Error::Service(m()), Error::Auth(m()), Error::Usage(m()), Error::Internal(m())]
+            .iter()
+            .map(|e| e.class().is_retryable())
+            .collect();
+        assert_eq!(retryable, [true, true, false, false, false, false, false, false, false]);
+        let e = Error::Throttled("429".into()).context("listing models");
+        assert_eq!((e.class(), e.to_string().as_str()), (Class::Throttled, "listing models: 429"));
     }
 }

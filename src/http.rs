@@ -1,7 +1,7 @@
 //! The HTTP client every part of the tool shares, and the one retry policy for the control
 //! plane and storage: bounded attempts, jittered exponential backoff, `Retry-After` honoured.
 
-use crate::error::{Error, Result};
+use crate::error::{Class, Error, Result};
 use rand::Rng;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -69,24 +69,30 @@ pub enum Verdict {
     RetryAfter(Duration),
 }
 
+/// One failed attempt: its error (whose [`Class`] decides whether to try again) and the wait
+/// the server asked for (`Retry-After`), if it sent one.
+#[derive(Debug)]
+pub struct Failed {
+    pub error: Error,
+    pub server_wait: Option<Duration>,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Failed {
+        Failed { error, server_wait: None }
+    }
+}
+
 impl RetryPolicy {
-    /// Decides whether a response status is worth another attempt and how long to wait.
-    /// `attempt` counts retries already made (0 after the first attempt).
-    pub fn on_status(&self, attempt: u32, status: u16, headers: &reqwest::header::HeaderMap) -> Verdict {
-        if attempt >= self.max_retries || !matches!(status, 408 | 429 | 500 | 502 | 503 | 504) {
+    /// Decides after a failed attempt: only [`Class::Transient`] and [`Class::Throttled`] are
+    /// tried again, at most `max_retries` times, after the server's `Retry-After` (capped) or a
+    /// jittered exponential backoff. `attempt` counts retries already made (0 after the first).
+    pub fn on_failure(&self, attempt: u32, class: Class, server_wait: Option<Duration>) -> Verdict {
+        if attempt >= self.max_retries || !class.is_retryable() {
             return Verdict::Done;
         }
-        let wait = retry_after(headers).unwrap_or_else(|| self.backoff(attempt));
+        let wait = server_wait.unwrap_or_else(|| self.backoff(attempt));
         Verdict::RetryAfter(wait.min(self.max_wait))
-    }
-
-    /// For transport failures (connection refused/reset, timeouts) of idempotent requests.
-    pub fn on_transport_error(&self, attempt: u32) -> Verdict {
-        if attempt >= self.max_retries {
-            Verdict::Done
-        } else {
-            Verdict::RetryAfter(self.backoff(attempt))
-        }
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -94,6 +100,54 @@ impl RetryPolicy {
         let jitter = rand::rng().random_range(0.8..1.2);
         exp.mul_f64(jitter).min(self.max_wait)
     }
+}
+
+/// The class of an HTTP status that is not a success (the control plane and storage alike).
+pub fn status_class(status: u16) -> Class {
+    match status {
+        429 => Class::Throttled,
+        408 | 500..=599 => Class::Transient,
+        404 => Class::NotFound,
+        409 | 412 => Class::Conflict,
+        401 | 403 => Class::Auth,
+        _ => Class::Fatal,
+    }
+}
+
+/// The one retry loop of the control plane and storage. `attempt(n)` makes one whole attempt —
+/// sending the request *and* reading the response body — so a connection dropped while the body
+/// arrives is retried like one refused. Whether to try again is decided by the error's class
+/// ([`RetryPolicy::on_failure`]), never by its text. `what` names the request in logs.
+pub async fn retry<T, F, Fut>(policy: &RetryPolicy, what: &str, mut attempt: F) -> Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, Failed>>,
+{
+    let mut n = 0u32;
+    loop {
+        match attempt(n).await {
+            Ok(v) => return Ok(v),
+            Err(Failed { error, server_wait }) => match policy.on_failure(n, error.class(), server_wait) {
+                Verdict::RetryAfter(wait) => {
+                    tracing::info!(request = what, class = ?error.class(), wait_ms = wait.as_millis() as u64, "{error}; retrying");
+                    n += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Verdict::Done => return Err(error),
+            },
+        }
+    }
+}
+
+/// A transport failure's message with every cause (reqwest's own message is terse).
+pub fn transport_cause(e: &reqwest::Error) -> String {
+    let mut cause = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        cause = format!("{cause}: {s}");
+        src = s.source();
+    }
+    cause
 }
 
 /// `Retry-After` (seconds or HTTP date), or the millisecond variants Azure services send.
@@ -116,37 +170,77 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
     use reqwest::header::{HeaderMap, HeaderValue};
+    use std::sync::atomic::{AtomicU32, Ordering};
 
     #[test]
-    fn retry_after_seconds_is_honoured() {
-        let p = RetryPolicy::default();
+    fn retry_after_headers_are_read() {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("3"));
-        assert_eq!(p.on_status(0, 503, &h), Verdict::RetryAfter(Duration::from_secs(3)));
-        assert_eq!(p.on_status(0, 429, &h), Verdict::RetryAfter(Duration::from_secs(3)));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
         h.insert("x-ms-retry-after-ms", HeaderValue::from_static("250"));
-        assert_eq!(p.on_status(0, 503, &h), Verdict::RetryAfter(Duration::from_millis(250)));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(250)));
     }
 
     #[test]
-    fn retries_are_bounded_and_only_for_transient_statuses() {
+    fn server_wait_is_honoured_and_capped() {
+        let p = RetryPolicy { max_wait: Duration::from_secs(5), ..Default::default() };
+        assert_eq!(p.on_failure(0, Class::Throttled, Some(Duration::from_secs(3))), Verdict::RetryAfter(Duration::from_secs(3)));
+        assert_eq!(p.on_failure(0, Class::Transient, Some(Duration::from_secs(3600))), Verdict::RetryAfter(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn retries_are_bounded_and_decided_by_class() {
         let p = RetryPolicy::default();
-        let h = HeaderMap::new();
-        assert_eq!(p.on_status(p.max_retries, 503, &h), Verdict::Done);
-        for s in [200, 400, 401, 403, 404, 409] {
-            assert_eq!(p.on_status(0, s, &h), Verdict::Done, "status {s}");
+        assert_eq!(p.on_failure(p.max_retries, Class::Transient, None), Verdict::Done);
+        for c in [Class::NotFound, Class::Conflict, Class::Corrupted, Class::Auth, Class::Usage, Class::Fatal] {
+            assert_eq!(p.on_failure(0, c, None), Verdict::Done, "{c:?}");
         }
-        match p.on_status(1, 500, &h) {
+        match p.on_failure(1, Class::Transient, None) {
             Verdict::RetryAfter(d) => assert!(d >= Duration::from_millis(800) && d <= Duration::from_millis(1200), "{d:?}"),
             v => panic!("{v:?}"),
         }
     }
 
     #[test]
-    fn server_retry_after_is_capped() {
-        let p = RetryPolicy { max_wait: Duration::from_secs(5), ..Default::default() };
-        let mut h = HeaderMap::new();
-        h.insert("retry-after", HeaderValue::from_static("3600"));
-        assert_eq!(p.on_status(0, 429, &h), Verdict::RetryAfter(Duration::from_secs(5)));
+    fn statuses_are_classified() {
+        let got: Vec<Class> = [429, 503, 500, 408, 404, 409, 412, 401, 403, 400].into_iter().map(status_class).collect();
+        use Class::*;
+        assert_eq!(got, [Throttled, Transient, Transient, Transient, NotFound, Conflict, Conflict, Auth, Auth, Fatal]);
+    }
+
+    #[tokio::test]
+    async fn the_loop_retries_transient_failures_only() {
+        let p = RetryPolicy { max_retries: 3, base: Duration::from_millis(1), ..Default::default() };
+        let calls = AtomicU32::new(0);
+        let r = retry(&p, "t", |n| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 2 {
+                    Err(Failed::from(Error::Unavailable("dropped while reading the body".into())))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!((r.unwrap(), calls.load(Ordering::SeqCst)), (2, 3));
+
+        let calls = AtomicU32::new(0);
+        let r: Result<()> = retry(&p, "t", |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(Failed::from(Error::Conflict("409".into()))) }
+        })
+        .await;
+        assert!(matches!(r, Err(Error::Conflict(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a conflict is not retried");
+
+        let calls = AtomicU32::new(0);
+        let r: Result<()> = retry(&p, "t", |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(Failed::from(Error::Throttled("429".into()))) }
+        })
+        .await;
+        assert!(matches!(r, Err(Error::Throttled(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "first attempt + max_retries");
     }
 }

@@ -71,7 +71,7 @@ pub struct TargetLock {
 
 fn code_is(e: &Error, status: &str, codes: &[&str]) -> bool {
     match e {
-        Error::Service(m) => m.contains(&format!(": {status} ")) || codes.iter().any(|c| !c.is_empty() && m.contains(c)),
+        Error::Service(m) | Error::Conflict(m) => m.contains(&format!(": {status} ")) || codes.iter().any(|c| !c.is_empty() && m.contains(c)),
         _ => false,
     }
 }

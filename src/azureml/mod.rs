@@ -7,7 +7,7 @@ pub mod datastores;
 pub mod workspaces;
 
 use crate::error::{Error, Result};
-use crate::http::{RetryPolicy, Verdict};
+use crate::http::{self, Failed, RetryPolicy};
 use crate::redact;
 use crate::workspace::credentials::TokenProvider;
 use crate::workspace::WorkspaceRef;
@@ -118,46 +118,36 @@ impl ArmClient {
         Ok(items)
     }
 
+    /// One request through the one retry loop ([`crate::http::retry`]): each attempt sends and
+    /// reads the whole body, so a connection dropped mid-body is retried like one refused.
     async fn send(&self, method: reqwest::Method, url: Url, body: Option<&Value>) -> Result<Value> {
         let shown = redact::url(&url);
-        let mut attempt = 0u32;
-        loop {
-            let token = self.tokens.token(&self.scope).await?;
-            let mut req = self.http.request(method.clone(), url.clone()).bearer_auth(&token);
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            tracing::debug!(%method, url = %shown, attempt, "ARM request");
-            match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    if let Verdict::RetryAfter(wait) = self.retry.on_status(attempt, status, resp.headers()) {
-                        tracing::info!(status, url = %shown, wait_ms = wait.as_millis() as u64, "transient failure; retrying");
-                        attempt += 1;
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    let bytes = resp.bytes().await.map_err(|e| transport_error(&self.base, &shown, &e))?;
-                    if (200..300).contains(&status) {
-                        if bytes.is_empty() {
-                            return Ok(Value::Null);
-                        }
-                        return serde_json::from_slice(&bytes)
-                            .map_err(|e| Error::Service(format!("{method} {shown}: response is not JSON: {e}")));
-                    }
-                    return Err(status_error(status, &bytes, &method, &shown, attempt));
+        let what = format!("{method} {shown}");
+        let bytes = http::retry(&self.retry, &what, |attempt| {
+            let (method, url, shown) = (method.clone(), url.clone(), &shown);
+            async move {
+                let token = self.tokens.token(&self.scope).await?;
+                let mut req = self.http.request(method.clone(), url).bearer_auth(&token);
+                if let Some(b) = body {
+                    req = req.json(b);
                 }
-                Err(e) => {
-                    if let Verdict::RetryAfter(wait) = self.retry.on_transport_error(attempt) {
-                        tracing::info!(url = %shown, error = %e, "transport failure; retrying");
-                        attempt += 1;
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    return Err(transport_error(&self.base, &shown, &e));
+                tracing::debug!(%method, url = %shown, attempt, "ARM request");
+                let resp = req.send().await.map_err(|e| transport_error(&self.base, shown, &e))?;
+                let status = resp.status().as_u16();
+                let server_wait = http::retry_after(resp.headers());
+                let bytes = resp.bytes().await.map_err(|e| transport_error(&self.base, shown, &e))?;
+                if (200..300).contains(&status) {
+                    Ok(bytes)
+                } else {
+                    Err(Failed { error: status_error(status, &bytes, &method, shown, attempt), server_wait })
                 }
             }
+        })
+        .await?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
         }
+        serde_json::from_slice(&bytes).map_err(|e| Error::Service(format!("{method} {shown}: response is not JSON: {e}")))
     }
 }
 
@@ -191,22 +181,18 @@ fn status_error(status: u16, bytes: &[u8], method: &reqwest::Method, url: &str, 
             "not allowed (403 {detail}). Fix: grant this identity a role on the workspace (e.g. AzureML Data Scientist or Contributor)"
         )),
         404 => Error::NotFound(format!("not found (404 {detail}): {method} {url}")),
-        429 => Error::Unavailable(format!("throttled{after} (429 {detail}): try again later or lower --concurrency")),
+        409 | 412 => Error::Conflict(format!("{method} {url} refused: the resource is in another state ({status} {detail})")),
+        429 => Error::Throttled(format!("throttled{after} (429 {detail}): try again later or lower --concurrency")),
         502..=504 => Error::Unavailable(format!(
             "the control plane did not answer{after} ({status} {detail}); the region may be down: check https://azure.status.microsoft, or fail over from storage"
         )),
-        500..=599 => Error::Unavailable(format!("service error{after} ({status} {detail}) on {method} {url}")),
+        408 | 500..=599 => Error::Unavailable(format!("service error{after} ({status} {detail}) on {method} {url}")),
         _ => Error::Service(format!("{method} {url} failed ({status} {detail})")),
     }
 }
 
 fn transport_error(base: &Url, url: &str, e: &reqwest::Error) -> Error {
-    let mut cause = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        cause = format!("{cause}: {s}");
-        src = s.source();
-    }
+    let cause = http::transport_cause(e);
     let hint = if cause.contains("certificate") || cause.contains("UnknownIssuer") {
         "Fix: trust the endpoint's CA with --ca-cert or AML_FAILOVER_CA_CERT"
     } else {
@@ -219,4 +205,17 @@ fn transport_error(base: &Url, url: &str, e: &reqwest::Error) -> Error {
 /// The ARM path of a workspace.
 pub fn workspace_path(ws: &WorkspaceRef) -> String {
     ws.arm_id()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_errors_have_the_class_the_retry_loop_expects() {
+        for status in [400, 401, 403, 404, 408, 409, 412, 429, 500, 502, 503, 504] {
+            let e = status_error(status, b"{}", &reqwest::Method::GET, "/x", 0);
+            assert_eq!(e.class(), http::status_class(status), "{status}: {e}");
+        }
+    }
 }

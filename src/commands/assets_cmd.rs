@@ -79,14 +79,7 @@ fn command_name(kind: Kind, verb: &str) -> String {
 
 /// Keeps the error's kind (and exit code), with context in front of its message.
 pub(super) fn context(e: Error, prefix: &str) -> Error {
-    match e {
-        Error::Usage(m) => Error::Usage(format!("{prefix}: {m}")),
-        Error::Auth(m) => Error::Auth(format!("{prefix}: {m}")),
-        Error::NotFound(m) => Error::NotFound(format!("{prefix}: {m}")),
-        Error::Unavailable(m) => Error::Unavailable(format!("{prefix}: {m}")),
-        Error::Service(m) => Error::Service(format!("{prefix}: {m}")),
-        Error::Internal(m) => Error::Internal(format!("{prefix}: {m}")),
-    }
+    e.context(prefix)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -631,14 +624,7 @@ pub async fn register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
 }
 
 fn clone_err(e: &Error) -> Error {
-    match e {
-        Error::Usage(m) => Error::Usage(m.clone()),
-        Error::Auth(m) => Error::Auth(m.clone()),
-        Error::NotFound(m) => Error::NotFound(m.clone()),
-        Error::Unavailable(m) => Error::Unavailable(m.clone()),
-        Error::Service(m) => Error::Service(m.clone()),
-        Error::Internal(m) => Error::Internal(m.clone()),
-    }
+    e.clone()
 }
 
 fn finish_register(s: &Settings, r: RegisterReport) -> Result<Exit> {
@@ -734,7 +720,7 @@ async fn check_datastore_path(
     let mut probe = item.clone();
     probe.properties = item.properties_with_location(Some(&location));
     assets::resolve_content(&mut probe, ds).await.map_err(|e| match e {
-        Error::Service(m) | Error::NotFound(m) => Error::Usage(format!("{prefix}: {m}")),
+        Error::Service(m) | Error::Conflict(m) | Error::NotFound(m) => Error::Usage(format!("{prefix}: {m}")),
         other => context(other, &prefix),
     })?;
     Ok(location)

@@ -86,13 +86,13 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
     let target = workspaces::get(&ctx.arm, &to)
         .await
         .map_err(|e| match e {
-            Error::Unavailable(m) => Error::Unavailable(format!("the failover workspace does not answer, so there is nowhere to fail over to: {m}")),
+            e if e.class().is_retryable() => e.context("the failover workspace does not answer, so there is nowhere to fail over to"),
             other => other,
         })?;
     let source = workspaces::get(&ctx.arm, &from).await;
     let source_up = match &source {
         Ok(_) => true,
-        Err(Error::Unavailable(_)) => false,
+        Err(e) if e.class().is_retryable() => false,
         Err(e) => return Err(Error::usage(format!("the primary workspace cannot be used: {e}"))),
     };
     let mut checks = vec![format!("failover workspace {} ({}) answers", target.name, target.location)];

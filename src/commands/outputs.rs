@@ -331,8 +331,8 @@ async fn enumerate(ctx: &Context, s: &Settings, o: &OutputsOptions) -> Result<So
     match (&s.from, &o.storage_account) {
         (Some(ws), storage) => match via_control_plane(ctx, ws, o).await {
             Ok(src) => Ok(src),
-            Err(Error::Unavailable(m)) if storage.is_some() => {
-                tracing::warn!("the control plane did not answer ({m}); falling back to storage only");
+            Err(e) if e.class().is_retryable() && storage.is_some() => {
+                tracing::warn!("the control plane did not answer ({e}); falling back to storage only");
                 let mut src = via_storage(ctx, o).await?;
                 src.way = format!("{} — the control plane of {} did not answer", src.way, ws.workspace_name);
                 Ok(src)

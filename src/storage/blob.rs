@@ -146,10 +146,6 @@ impl BlobStore {
         self.rest.send(method, url, headers, body).await
     }
 
-    fn transport(&self, e: &reqwest::Error) -> Error {
-        self.rest.transport(&self.url, e)
-    }
-
     pub fn url(&self) -> &Url {
         &self.url
     }
@@ -192,8 +188,8 @@ impl BlobStore {
                     q.append_pair("maxresults", &l.clamp(1, 5000).to_string());
                 }
             }
-            let resp = self.send(Method::GET, u, HeaderMap::new(), None).await?;
-            let text = resp.text().await.map_err(|e| self.transport(&e))?;
+            let (_, body) = self.rest.fetch(Method::GET, u, HeaderMap::new(), None).await?;
+            let text = String::from_utf8_lossy(&body);
             let parsed: ListResult = quick_xml::de::from_str(&text)
                 .map_err(|e| Error::Service(format!("listing {}: unexpected XML: {e}", redact::url(&self.url))))?;
             for b in parsed.blobs.items {
@@ -231,7 +227,7 @@ impl BlobStore {
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
         match self.send(Method::PUT, u, h, Some(Bytes::new())).await {
             Ok(_) => Ok(()),
-            Err(Error::Service(m)) if m.contains("ContainerAlreadyExists") => Ok(()),
+            Err(Error::Conflict(m)) if m.contains("ContainerAlreadyExists") => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -307,8 +303,7 @@ impl Store for BlobStore {
         }
         let mut h = HeaderMap::new();
         h.insert("x-ms-range", HeaderValue::from_str(&format!("bytes={start}-{}", end - 1)).expect("ascii"));
-        let resp = self.send(Method::GET, self.blob_url(path.as_str()), h, None).await?;
-        let data = resp.bytes().await.map_err(|e| self.transport(&e))?;
+        let (_, data) = self.rest.fetch(Method::GET, self.blob_url(path.as_str()), h, None).await?;
         if data.len() as u64 != end - start {
             return Err(Error::Unavailable(format!(
                 "short read of {}: got {} of {} bytes",

@@ -136,10 +136,6 @@ impl FileShareStore {
         self.rest.send(method, url, headers, body).await
     }
 
-    fn transport(&self, e: &reqwest::Error) -> Error {
-        self.rest.transport(&self.url, e)
-    }
-
     pub fn share(&self) -> &str {
         &self.share
     }
@@ -187,8 +183,8 @@ impl FileShareStore {
                     q.append_pair("marker", m);
                 }
             }
-            let resp = self.send(Method::GET, u, HeaderMap::new(), None).await?;
-            let text = resp.text().await.map_err(|e| self.transport(&e))?;
+            let (_, body) = self.rest.fetch(Method::GET, u, HeaderMap::new(), None).await?;
+            let text = String::from_utf8_lossy(&body);
             let parsed: DirList = quick_xml::de::from_str(&text)
                 .map_err(|e| Error::Service(format!("listing {}: unexpected XML: {e}", redact::url(&self.url))))?;
             for e in parsed.entries.items {
@@ -263,7 +259,7 @@ impl FileShareStore {
             h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
             match self.send(Method::PUT, u, h, Some(Bytes::new())).await {
                 Ok(_) => {}
-                Err(Error::Service(m)) if m.contains("ResourceAlreadyExists") => {}
+                Err(Error::Conflict(m)) if m.contains("ResourceAlreadyExists") => {}
                 Err(e) => return Err(e),
             }
         }
@@ -339,8 +335,7 @@ impl Store for FileShareStore {
         }
         let mut h = HeaderMap::new();
         h.insert("x-ms-range", HeaderValue::from_str(&format!("bytes={start}-{}", end - 1)).expect("ascii"));
-        let resp = self.send(Method::GET, self.with_snapshot(self.item_url(path.as_str())), h, None).await?;
-        let data = resp.bytes().await.map_err(|e| self.transport(&e))?;
+        let (_, data) = self.rest.fetch(Method::GET, self.with_snapshot(self.item_url(path.as_str())), h, None).await?;
         if data.len() as u64 != end - start {
             return Err(Error::Unavailable(format!("short read of {}: {} of {} bytes", self.uri(path), data.len(), end - start)));
         }

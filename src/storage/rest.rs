@@ -4,7 +4,7 @@
 
 use super::{StorageCredential, STORAGE_SCOPE, STORAGE_VERSION};
 use crate::error::{Error, Result};
-use crate::http::{RetryPolicy, Verdict};
+use crate::http::{self, Failed, RetryPolicy};
 use crate::redact;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -34,8 +34,31 @@ impl StorageRest {
         }
     }
 
-    /// Sends one request (retrying transient failures); a non-2xx answer is an error.
-    pub async fn send(&self, method: Method, mut url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
+    /// Sends one request (retrying transient failures); a non-2xx answer is an error. The body
+    /// is left to the caller (streams); use [`StorageRest::fetch`] to read it inside the retries.
+    pub async fn send(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
+        self.exchange(method, url, headers, body, |resp| async move { Ok(resp) }).await
+    }
+
+    /// Sends one request and reads its whole body, both inside the one retry loop: a
+    /// connection dropped while the body arrives is retried like one refused.
+    pub async fn fetch(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<(HeaderMap, Bytes)> {
+        self.exchange(method, url, headers, body, |resp| async move {
+            let h = resp.headers().clone();
+            let url = resp.url().clone();
+            let bytes = resp.bytes().await.map_err(|e| self.transport(&url, &e))?;
+            Ok((h, bytes))
+        })
+        .await
+    }
+
+    /// The request path: authorization, then [`http::retry`] over sending and `read` (which
+    /// gets only successful responses).
+    async fn exchange<T, F, Fut>(&self, method: Method, mut url: Url, headers: HeaderMap, body: Option<Bytes>, read: F) -> Result<T>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         if let StorageCredential::Sas(sas) = &self.cred {
             let q = match url.query() {
                 Some(e) if !e.is_empty() => format!("{e}&{}", sas.trim_start_matches('?')),
@@ -44,65 +67,52 @@ impl StorageRest {
             url.set_query(Some(&q));
         }
         let shown = redact::url(&url);
-        let mut attempt = 0u32;
-        loop {
-            let mut h = headers.clone();
-            h.insert("x-ms-date", HeaderValue::from_str(&azure_sharedkey::httpdate_now()).expect("ascii"));
-            h.insert("x-ms-version", HeaderValue::from_static(STORAGE_VERSION));
-            match &self.cred {
-                StorageCredential::AccountKey(key) => {
-                    let pairs: Vec<(String, String)> =
-                        h.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
-                    let auth = key.authorization(method.as_str(), &url, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                    h.insert(reqwest::header::AUTHORIZATION, HeaderValue::from_str(&auth).expect("ascii"));
-                }
-                StorageCredential::Bearer(tp) => {
-                    let t = tp.token(STORAGE_SCOPE).await?;
-                    let v = HeaderValue::from_str(&format!("Bearer {t}"))
-                        .map_err(|_| Error::Auth("the storage token is not a valid header value".into()))?;
-                    h.insert(reqwest::header::AUTHORIZATION, v);
-                    if self.service == Service::File {
-                        // Azure Files requires this with OAuth (File REST, "Authorize with Microsoft Entra ID").
-                        h.insert("x-ms-file-request-intent", HeaderValue::from_static("backup"));
+        let what = format!("{}: {method} {shown}", self.noun());
+        http::retry(&self.retry, &what, |_| {
+            let (method, url, headers, body, shown, read) = (method.clone(), url.clone(), headers.clone(), body.clone(), &shown, &read);
+            async move {
+                let mut h = headers;
+                h.insert("x-ms-date", HeaderValue::from_str(&azure_sharedkey::httpdate_now()).expect("ascii"));
+                h.insert("x-ms-version", HeaderValue::from_static(STORAGE_VERSION));
+                match &self.cred {
+                    StorageCredential::AccountKey(key) => {
+                        let pairs: Vec<(String, String)> =
+                            h.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+                        let auth = key.authorization(method.as_str(), &url, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                        h.insert(reqwest::header::AUTHORIZATION, HeaderValue::from_str(&auth).expect("ascii"));
                     }
+                    StorageCredential::Bearer(tp) => {
+                        let t = tp.token(STORAGE_SCOPE).await?;
+                        let v = HeaderValue::from_str(&format!("Bearer {t}"))
+                            .map_err(|_| Error::Auth("the storage token is not a valid header value".into()))?;
+                        h.insert(reqwest::header::AUTHORIZATION, v);
+                        if self.service == Service::File {
+                            // Azure Files requires this with OAuth (File REST, "Authorize with Microsoft Entra ID").
+                            h.insert("x-ms-file-request-intent", HeaderValue::from_static("backup"));
+                        }
+                    }
+                    StorageCredential::Sas(_) | StorageCredential::Anonymous => {}
                 }
-                StorageCredential::Sas(_) | StorageCredential::Anonymous => {}
+                let mut req = self.http.request(method.clone(), url.clone()).headers(h);
+                if let Some(b) = body {
+                    req = req.body(b);
+                }
+                let resp = req.send().await.map_err(|e| self.transport(&url, &e))?;
+                let status = resp.status().as_u16();
+                if resp.status().is_success() {
+                    return Ok(read(resp).await?);
+                }
+                let code = resp
+                    .headers()
+                    .get(HeaderName::from_static("x-ms-error-code"))
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let server_wait = http::retry_after(resp.headers());
+                Err(Failed { error: self.status_error(status, &code, &method, shown), server_wait })
             }
-            let mut req = self.http.request(method.clone(), url.clone()).headers(h);
-            if let Some(b) = &body {
-                req = req.body(b.clone());
-            }
-            match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    if let Verdict::RetryAfter(wait) = self.retry.on_status(attempt, status, resp.headers()) {
-                        tracing::info!(status, url = %shown, wait_ms = wait.as_millis() as u64, "{}: transient failure; retrying", self.noun());
-                        attempt += 1;
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    if resp.status().is_success() {
-                        return Ok(resp);
-                    }
-                    let code = resp
-                        .headers()
-                        .get(HeaderName::from_static("x-ms-error-code"))
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    return Err(self.status_error(status, &code, &method, &shown));
-                }
-                Err(e) => {
-                    if let Verdict::RetryAfter(wait) = self.retry.on_transport_error(attempt) {
-                        tracing::info!(url = %shown, error = %e, "{}: transport failure; retrying", self.noun());
-                        attempt += 1;
-                        tokio::time::sleep(wait).await;
-                        continue;
-                    }
-                    return Err(self.transport(&url, &e));
-                }
-            }
-        }
+        })
+        .await
     }
 
     fn status_error(&self, status: u16, code: &str, method: &Method, url: &str) -> Error {
@@ -114,19 +124,16 @@ impl StorageRest {
                 self.cred.kind()
             )),
             404 => Error::NotFound(format!("not found in {noun} ({what})")),
-            429 | 500..=599 => Error::Unavailable(format!("{noun} did not answer ({what})")),
+            409 | 412 => Error::Conflict(format!("{noun} refused the request: the resource is in another state ({what})")),
+            429 | 503 if status == 429 || code == "ServerBusy" => Error::Throttled(format!("{noun} is throttling requests ({what})")),
+            408 | 500..=599 => Error::Unavailable(format!("{noun} did not answer ({what})")),
             _ => Error::Service(format!("{noun} refused the request ({what})")),
         }
     }
 
     /// A transport failure (connection, TLS, body read) as an operator-readable error.
     pub fn transport(&self, url: &Url, e: &reqwest::Error) -> Error {
-        let mut cause = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            cause = format!("{cause}: {s}");
-            src = s.source();
-        }
+        let cause = http::transport_cause(e);
         let flag = match self.service {
             Service::Blob => "--blob-endpoint",
             Service::File => "--file-endpoint",
@@ -169,8 +176,8 @@ pub async fn list_account(
                 q.append_pair("marker", m);
             }
         }
-        let resp = rest.send(Method::GET, u.clone(), HeaderMap::new(), None).await?;
-        let text = resp.text().await.map_err(|e| rest.transport(&u, &e))?;
+        let (_, body) = rest.fetch(Method::GET, u.clone(), HeaderMap::new(), None).await?;
+        let text = String::from_utf8_lossy(&body);
         match page(&text)?.filter(|m| !m.is_empty()) {
             Some(m) => marker = Some(m),
             None => return Ok(()),

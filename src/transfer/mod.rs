@@ -234,8 +234,8 @@ impl Engine {
         let mut listed = listed;
         loop {
             match self.copy_once(job, listed.take()).await {
-                Err(Error::Unavailable(m)) if attempt < self.opts.file_retries => {
-                    tracing::info!(file = %job.src_path, "retrying the whole file after: {m}");
+                Err(e) if e.class().is_retryable() && attempt < self.opts.file_retries => {
+                    tracing::info!(file = %job.src_path, "retrying the whole file after: {e}");
                     attempt += 1;
                 }
                 other => return other,
