@@ -290,6 +290,10 @@ A path: that is already in a datastore of the same workspace (azureml://datastor
 cannot read or verify are refused with the file and field named: other assets (azureml:<name>:
 <version>), registries, job outputs, http(s)/wasbs URLs, missing local files.
 
+data register: a remote path: (azureml://datastores/<name>/paths/..., https or wasbs) is
+registered as given without reading it, as `az ml data create` does; --check-paths reads it
+first (through the workspace's datastores) and refuses it (exit 2) when no files are there.
+
 Version: --version, else the YAML's version:, else the next free number (as az ml does). If that
 version exists with the same specification and files, nothing changes (status unchanged); if it
 differs, nothing is written and the command fails (exit 2): registered versions are immutable.
@@ -370,6 +374,11 @@ pub struct AssetRegisterArgs {
     /// Files uploaded at once.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
+    /// data register only: read a remote path: (datastore URI, https or wasbs blob URL) through
+    /// the workspace's datastores and refuse it when no files are there [default: registered as
+    /// given, unread, as `az ml data create` does].
+    #[arg(long)]
+    pub check_paths: bool,
 }
 
 impl AssetRegisterArgs {
@@ -379,10 +388,14 @@ impl AssetRegisterArgs {
                 return Err(Error::usage("--version is empty"));
             }
         }
+        if self.check_paths && kind != crate::assets::Kind::Data {
+            return Err(Error::usage(format!("--check-paths applies to data register only, not {kind} register")));
+        }
         Ok(crate::commands::assets_cmd::RegisterOptions {
             kind,
             file: self.file.clone(),
             version: self.version.clone(),
+            check_paths: self.check_paths,
             engine: engine_options(self.concurrency)?,
         })
     }

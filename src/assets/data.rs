@@ -69,10 +69,115 @@ pub fn yaml(item: &AssetItem) -> String {
     )
 }
 
+/// Whether a data YAML's `path:` is remote (a datastore URI, a URL, a `wasbs://`, `abfss://` or
+/// `adl://` path, an `azureml:` reference): `az ml data create` registers such a path as it is,
+/// without reading it; only a local file or folder is uploaded.
+pub fn is_remote(path: &str) -> bool {
+    path.contains("://") || path.starts_with("azureml:")
+}
+
+/// The workspace a long-form `azureml://subscriptions/…/workspaces/<w>/datastores/…` path names,
+/// when it is not `ws`: a data asset registered in the failover workspace that still points at
+/// the primary's datastore would fail with the primary, so `data register` refuses it.
+pub fn other_workspace(path: &str, ws: &WorkspaceRef) -> Option<String> {
+    match ContentUri::parse(path).ok()? {
+        ContentUri::Datastore { workspace: Some((s, g, w)), .. }
+            if !(s.eq_ignore_ascii_case(&ws.subscription_id) && g.eq_ignore_ascii_case(&ws.resource_group) && w.eq_ignore_ascii_case(&ws.workspace_name)) =>
+        {
+            Some(w)
+        }
+        _ => None,
+    }
+}
+
+/// The https form of a `wasb[s]://<container>@<account>.blob.<suffix>/<path>` URI, which
+/// [`ContentUri`] reads; `None` for any other path.
+pub fn wasbs_as_https(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("wasbs://").or_else(|| path.strip_prefix("wasb://"))?;
+    let (authority, blob) = rest.split_once('/').unwrap_or((rest, ""));
+    let (container, host) = authority.split_once('@')?;
+    (!container.is_empty() && host.contains(".blob.")).then(|| format!("https://{host}/{container}/{blob}"))
+}
+
+/// `data register --check-paths`: reads what a remote `path:` names through the workspace's
+/// datastores and returns how many files are there. A `uri_file` must name one file, a
+/// `uri_folder` (or `mltable`) a folder holding files. The error says why the path could not be
+/// read; without `--check-paths` the path is registered as given, as `az ml data create` does.
+pub async fn check_remote(
+    name: &str,
+    version: &str,
+    data_type: &str,
+    path: &str,
+    ds: &crate::storage::datastore::Datastores,
+) -> crate::error::Result<usize> {
+    let readable = wasbs_as_https(path).unwrap_or_else(|| path.to_string());
+    ContentUri::parse(&readable).map_err(|_| {
+        crate::error::Error::Usage(format!(
+            "--check-paths can read azureml://…/datastores/<name>/paths/… and blob (https, wasbs) paths, not '{}'; register without --check-paths to accept it as az ml does",
+            crate::redact::url_str(path)
+        ))
+    })?;
+    let mut probe = AssetItem {
+        kind: super::Kind::Data,
+        name: name.to_string(),
+        version: version.to_string(),
+        properties: json!({"dataUri": readable}),
+        container: Value::Null,
+        content: None,
+    };
+    super::resolve_content(&mut probe, ds).await?;
+    let content = probe.content.expect("resolve_content sets the content");
+    match (data_type, content.single_file) {
+        ("uri_file", false) => Err(crate::error::Error::Usage(format!(
+            "type uri_file but {} is a folder ({} files): use type uri_folder",
+            crate::redact::url_str(path),
+            content.files.len()
+        ))),
+        _ => Ok(content.files.len()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::assets::Kind;
+
+    #[test]
+    fn remote_paths_are_the_ones_az_ml_does_not_read() {
+        for p in [
+            "azureml://datastores/workspaceblobstore/paths/data/iris.csv",
+            "azureml://subscriptions/s/resourcegroups/g/workspaces/w/datastores/d/paths/p/",
+            "https://azuremlexamples.blob.core.windows.net/datasets/iris.csv",
+            "wasbs://datasets@azuremlexamples.blob.core.windows.net/iris.csv",
+            "abfss://fs@acct.dfs.core.windows.net/folder",
+        ] {
+            assert!(is_remote(p), "{p}");
+        }
+        for p in ["./data", "data/iris.csv", "/abs/folder", "C:/x"] {
+            assert!(!is_remote(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_long_form_path_of_another_workspace_is_named() {
+        let ws = WorkspaceRef { subscription_id: "s".into(), resource_group: "g".into(), workspace_name: "failover".into() };
+        let of = |p: &str| other_workspace(p, &ws);
+        assert_eq!(of("azureml://subscriptions/s/resourcegroups/g/workspaces/primary/datastores/d/paths/x").as_deref(), Some("primary"));
+        assert_eq!(of("azureml://subscriptions/S/resourceGroups/G/workspaces/Failover/datastores/d/paths/x"), None);
+        assert_eq!(of("azureml://datastores/d/paths/x"), None);
+        assert_eq!(of("https://a.blob.core.windows.net/c/x"), None);
+    }
+
+    #[test]
+    fn wasbs_reads_as_its_https_blob_url() {
+        assert_eq!(
+            wasbs_as_https("wasbs://datasets@azuremlexamples.blob.core.windows.net/titanic/titanic.csv").as_deref(),
+            Some("https://azuremlexamples.blob.core.windows.net/datasets/titanic/titanic.csv")
+        );
+        assert_eq!(wasbs_as_https("wasb://c@a.blob.core.windows.net").as_deref(), Some("https://a.blob.core.windows.net/c/"));
+        assert_eq!(wasbs_as_https("https://a.blob.core.windows.net/c/x"), None);
+        assert_eq!(wasbs_as_https("wasbs://a.blob.core.windows.net/x"), None);
+    }
 
     fn ds(name: &str, acct: &str, cont: &str) -> Datastore {
         Datastore {

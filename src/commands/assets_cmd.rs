@@ -45,6 +45,8 @@ pub struct RegisterOptions {
     pub kind: Kind,
     pub file: PathBuf,
     pub version: Option<String>,
+    /// data: read a remote path before registering it (`--check-paths`).
+    pub check_paths: bool,
     pub engine: EngineOptions,
 }
 

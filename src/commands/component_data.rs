@@ -141,6 +141,12 @@ pub async fn data_register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
     if !matches!(data_type.as_str(), "uri_file" | "uri_folder" | "mltable") {
         return Err(bad(&format!("type '{data_type}' is not uri_file, uri_folder or mltable")));
     }
+    if let Some(w) = data::other_workspace(&path, &ws) {
+        return Err(bad(&format!(
+            "path: '{path}' is in workspace {w}, not in {} where this registers; point path at data this workspace reaches (copy the data, or a replica)",
+            ws.workspace_name
+        )));
+    }
     let ctx = Context::connect(&s.connect)?;
     let ds = Datastores::load(&ctx, &ws).await?;
     let quiet = Engine::new(o.engine.clone(), Arc::new(Silent));
@@ -155,7 +161,7 @@ pub async fn data_register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
             props.insert(k.into(), v.clone());
         }
     }
-    let local = !(path.contains("://") || path.starts_with("azureml:"));
+    let local = !data::is_remote(&path);
     let label = format!("data {name}:{version}");
     let vpath = format!("{}/data/{}/versions/{}", workspace_path(&ws), assets::enc(&name), assets::enc(&version));
     let existing = match ctx.arm.get(&vpath).await {
@@ -197,11 +203,14 @@ pub async fn data_register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
             }
         }
         (uri, lc.files.len())
+    } else if o.check_paths {
+        let n = data::check_remote(&name, &version, &data_type, &path, &ds).await.map_err(|e| match e {
+            // Nothing readable there: bad input. Credentials and outages keep their own exit code.
+            Error::Usage(m) | Error::Service(m) | Error::NotFound(m) => bad(&format!("path: {m}")),
+            other => other,
+        })?;
+        (path.clone(), n)
     } else {
-        if let Ok(ContentUri::Datastore { .. }) = ContentUri::parse(&path) {
-            let mut probe = AssetItem { kind: Kind::Data, name: name.clone(), version: version.clone(), properties: json!({"dataUri": path}), container: Value::Null, content: None };
-            assets::resolve_content(&mut probe, &ds).await.map_err(|e| bad(&format!("path: {e}")))?;
-        }
         (path.clone(), 0)
     };
     props.insert("dataUri".into(), json!(uri));
@@ -228,7 +237,15 @@ pub async fn data_register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
     report(
         s,
         json!({"schemaVersion": 1, "command": "data register", "workspace": ws.arm_id(), "name": name, "version": version, "status": status, "dataUri": crate::redact::url_str(&uri), "files": files}),
-        format!("{status} {label} in {} ({})", ws.workspace_name, if local { format!("{files} files uploaded and verified") } else { "path registered as given".into() }),
+        format!(
+            "{status} {label} in {} ({})",
+            ws.workspace_name,
+            match (local, o.check_paths) {
+                (true, _) => format!("{files} files uploaded and verified"),
+                (false, true) => format!("path registered as given; --check-paths found {files} files there"),
+                (false, false) => "path registered as given, not read (--check-paths reads it)".into(),
+            }
+        ),
     );
     Ok(Exit::Ok)
 }
