@@ -470,10 +470,11 @@ impl FailoverArgs {
             "secondary" => SourceEndpoint::Secondary,
             other => return Err(Error::usage(format!("unknown --source-endpoint '{other}': use auto, primary or secondary"))),
         };
+        crate::guard::writable_dir("--out-dir", &self.out_dir)?;
         Ok(crate::commands::failover::FailoverOptions {
             copy: self.copy.options(verbose)?,
-            storage_account: self.storage_account.clone(),
-            workspace_id: self.workspace_id.clone(),
+            storage_account: self.storage_account.as_deref().map(crate::guard::storage_account).transpose()?,
+            workspace_id: self.workspace_id.as_deref().map(crate::guard::workspace_id).transpose()?,
             source_endpoint,
             out_dir: self.out_dir.clone(),
             skip_outputs: self.skip_outputs,
@@ -554,15 +555,21 @@ impl NotebooksArgs {
         if self.concurrency == 0 || self.concurrency > 256 {
             return Err(Error::usage("--concurrency must be between 1 and 256"));
         }
+        if let Some(d) = &self.to_dir {
+            crate::guard::writable_dir("--to-dir", d)?;
+        }
         let destination = match (&self.to_dir, &s.to) {
             (Some(_), Some(_)) => return Err(Error::usage("give --to (a workspace) or --to-dir (a folder), not both")),
             (Some(d), None) => Some(Destination::Dir(d.clone())),
             (None, Some(_)) => Some(Destination::Workspace),
             (None, None) => None,
         };
+        if let Some(m) = &self.manifest {
+            crate::guard::writable_file("--manifest", m)?;
+        }
         Ok(crate::commands::notebooks::NotebooksOptions {
-            storage_account: self.storage_account.clone(),
-            workspace_id: self.workspace_id.clone(),
+            storage_account: self.storage_account.as_deref().map(crate::guard::storage_account).transpose()?,
+            workspace_id: self.workspace_id.as_deref().map(crate::guard::workspace_id).transpose()?,
             share: self.share.clone(),
             snapshot: self.snapshot.clone(),
             secondary,
@@ -678,9 +685,15 @@ impl OutputsArgs {
             (None, None, None) => None,
             _ => return Err(Error::usage("give one destination: --to (a workspace), --to-dir (a folder) or --to-url (a blob container)")),
         };
+        if let (Some(m), true) = (&self.manifest, copy) {
+            crate::guard::writable_file("--manifest", m)?;
+        }
+        if let (Some(d), true) = (&self.to_dir, copy) {
+            crate::guard::writable_dir("--to-dir", d)?;
+        }
         Ok(crate::commands::outputs::OutputsOptions {
-            storage_account: self.storage_account.clone(),
-            workspace_id: self.workspace_id.clone(),
+            storage_account: self.storage_account.as_deref().map(crate::guard::storage_account).transpose()?,
+            workspace_id: self.workspace_id.as_deref().map(crate::guard::workspace_id).transpose()?,
             secondary,
             jobs: self.jobs.clone(),
             experiment: self.experiment.clone(),
@@ -847,6 +860,10 @@ impl CopyArgs {
             return Err(Error::usage("--memory-mib must hold at least two blocks (2 x --block-size-mib)"));
         }
         crate::journal::set_state_dir(self.state_dir.clone());
+        if let Some(m) = &self.manifest {
+            crate::guard::writable_file("--manifest", m)?;
+        }
+        crate::guard::writable_dir("--data-output-dir", &self.data_output_dir)?;
         Ok(crate::commands::copy::CopyOptions {
             selection: crate::assets::Selection {
                 kinds: crate::assets::Kind::parse_list(&self.kinds)?,
@@ -942,6 +959,9 @@ pub struct VerifyArgs {
 
 impl VerifyArgs {
     pub fn options(&self, verbose: u8) -> Result<crate::commands::verify::VerifyOptions> {
+        if let Some(m) = &self.manifest {
+            crate::guard::writable_file("--manifest", m)?;
+        }
         Ok(crate::commands::verify::VerifyOptions {
             bundle: self.bundle.clone(),
             snapshot: self.snapshot.clone(),
@@ -1067,6 +1087,7 @@ pub struct SnapshotRestoreArgs {
 
 impl SnapshotRestoreArgs {
     pub fn options(&self) -> Result<crate::commands::snapshot::RestoreCommand> {
+        crate::guard::writable_dir("--data-output-dir", &self.data_output_dir)?;
         Ok(crate::commands::snapshot::RestoreCommand {
             restore: crate::commands::snapshot::RestoreOptions {
                 bundle: self.bundle.clone(),

@@ -8,6 +8,8 @@
 //!   directory ([`crate::journal::Lock`]) and the lease on the target's lock blob
 //!   ([`crate::lease::TargetLock`]), taken before the first write. A run that holds either
 //!   stops this one with the same message and exit code (6) as `copy`.
+//! - [`workspace_id`], [`storage_account`], [`writable_file`], [`writable_dir`]: bad input
+//!   found when the options are read, before anything is written (exit 2).
 
 use crate::error::{Error, Result};
 use crate::journal::Lock;
@@ -15,6 +17,68 @@ use crate::lease::{Me, TargetLock};
 use crate::storage::datastore::Datastores;
 use crate::storage::Store;
 use crate::workspace::{Context, WorkspaceRef};
+
+/// A workspace id (`--workspace-id`): the workspace's GUID, as its containers and shares are
+/// named (`azureml-blobstore-<id>`); lowercase.
+pub fn workspace_id(v: &str) -> Result<String> {
+    match uuid::Uuid::try_parse(v.trim()) {
+        Ok(u) if v.trim().len() == 36 => Ok(u.hyphenated().to_string()),
+        _ => Err(Error::usage(format!(
+            "--workspace-id '{v}' is not a workspace id: give the workspace's GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, as in its container azureml-blobstore-<id>)"
+        ))),
+    }
+}
+
+/// A storage account name (`--storage-account`): 3-24 lowercase letters and digits.
+pub fn storage_account(v: &str) -> Result<String> {
+    if (3..=24).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        Ok(v.to_string())
+    } else {
+        Err(Error::usage(format!("--storage-account '{v}' is not a storage account name: 3-24 lowercase letters and digits")))
+    }
+}
+
+/// Checks, before anything is written, that the file `flag` names can be written later: an
+/// existing file must open for appending (it is not changed), a new one must be creatable in
+/// an existing folder (the probe is removed at once).
+pub fn writable_file(flag: &str, path: &std::path::Path) -> Result<()> {
+    use std::fs::OpenOptions;
+    let bad = |e: &dyn std::fmt::Display| Error::usage(format!("{flag} {}: cannot be written ({e}); choose another path", path.display()));
+    if path.is_dir() {
+        return Err(bad(&"it is a folder"));
+    }
+    if path.exists() {
+        return OpenOptions::new().append(true).open(path).map(drop).map_err(|e| bad(&e));
+    }
+    OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| bad(&e))?;
+    std::fs::remove_file(path).map_err(|e| bad(&e))
+}
+
+/// Checks, before anything is written, that the folder `flag` names can be written later: it, or
+/// the nearest folder above it that exists (it is made when first needed), takes a new file (the
+/// probe is removed at once; nothing is created).
+pub fn writable_dir(flag: &str, path: &std::path::Path) -> Result<()> {
+    let bad = |e: &dyn std::fmt::Display| Error::usage(format!("{flag} {}: cannot be written ({e}); choose another folder", path.display()));
+    let mut at = path.to_path_buf();
+    loop {
+        if at.as_os_str().is_empty() {
+            at = std::path::PathBuf::from(".");
+        }
+        if at.exists() {
+            break;
+        }
+        match at.parent() {
+            Some(p) => at = p.to_path_buf(),
+            None => return Err(bad(&"no folder of it exists")),
+        }
+    }
+    if !at.is_dir() {
+        return Err(bad(&format!("{} is not a folder", at.display())));
+    }
+    let probe = at.join(format!(".aml-failover-probe-{}", uuid::Uuid::new_v4()));
+    std::fs::OpenOptions::new().write(true).create_new(true).open(&probe).map_err(|e| bad(&e))?;
+    std::fs::remove_file(&probe).map_err(|e| bad(&e))
+}
 
 /// Refuses `--to` equal to `--from` (exit 2).
 pub fn distinct_workspaces(from: &WorkspaceRef, to: &WorkspaceRef) -> Result<()> {
@@ -126,6 +190,33 @@ mod tests {
         assert!(p("https://acct.file.core.windows.net/share").share);
         assert_ne!(p("https://acct.file.core.windows.net/share (snapshot 2026-01-01T00:00:00Z)"), p("https://acct.file.core.windows.net/share"));
         assert!(container_key("/tmp/out").is_none());
+    }
+
+    #[test]
+    fn names_ids_and_paths_are_checked() {
+        assert_eq!(workspace_id("391FF5AC-6576-460F-BA4D-7E03433C68B6").unwrap(), "391ff5ac-6576-460f-ba4d-7e03433c68b6");
+        for bad in ["not-a-guid", "391ff5ac6576460fba4d7e03433c68b6", "{391ff5ac-6576-460f-ba4d-7e03433c68b6}"] {
+            assert_eq!(workspace_id(bad).unwrap_err().exit(), crate::error::Exit::Usage, "{bad}");
+        }
+        assert!(storage_account("amlprimary01").is_ok());
+        for bad in ["Bad_Name/..", "ab", "a".repeat(25).as_str(), "UPPER"] {
+            let e = storage_account(bad).unwrap_err().to_string();
+            assert!(e.contains("3-24 lowercase letters and digits"), "{e}");
+        }
+        let d = std::env::temp_dir().join(format!("aml-failover-guard-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&d).unwrap();
+        assert!(writable_file("--manifest", &d.join("m.json")).is_ok());
+        assert!(!d.join("m.json").exists(), "the probe stayed");
+        std::fs::write(d.join("old.json"), "x").unwrap();
+        assert!(writable_file("--manifest", &d.join("old.json")).is_ok());
+        assert_eq!(std::fs::read_to_string(d.join("old.json")).unwrap(), "x");
+        assert!(writable_file("--manifest", &d.join("missing/m.json")).is_err());
+        assert!(writable_file("--manifest", &d).is_err());
+        assert!(writable_dir("--data-output-dir", &d.join("a/b")).is_ok());
+        assert!(!d.join("a").exists(), "the check made a folder");
+        assert!(writable_dir("--data-output-dir", &d.join("old.json/x")).is_err());
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "junk left");
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -163,3 +163,82 @@ fn outputs_land_in_one_layout_whether_the_source_is_reached_through_the_control_
     assert_eq!(v["summary"]["bytesTransferred"], 0);
     assert_eq!(blobs_under(&tb, &f, "failover-outputs/"), first, "the storage-only run wrote another copy");
 }
+
+#[test]
+fn bad_input_is_refused_before_the_first_write() {
+    let tb = bed();
+    let (p, f) = (tb.primary().clone(), tb.failover().clone());
+    let (from, to) = (p.arm_id(), f.arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let d = Direct::new(&tb);
+
+    // An unwritable manifest is found at the start, not after the registrations.
+    let m = dir.path().join("no-such-folder/m.json");
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "model", "--manifest", m.to_str().unwrap()]);
+    refused(&r, "--manifest");
+    assert!(d.list(&format!("{to}/models")).is_empty(), "models were registered before the bad --manifest was found");
+    assert!(blobs_under(&tb, &f, "").is_empty(), "files were copied before the bad --manifest was found");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "model", "--data-output-dir", file.join("data").to_str().unwrap()]);
+    refused(&r, "--data-output-dir");
+    let r = run(command(&tb), &["outputs", "copy", "--from", &from, "--to-dir", file.join("out").to_str().unwrap()]);
+    refused(&r, "--to-dir");
+
+    // Names and ids.
+    let mut c = command(&tb);
+    c.env("AML_FAILOVER_SOURCE_ACCOUNT_KEY", &p.storage_key);
+    let r = run(c, &["outputs", "copy", "--storage-account", &p.storage_account, "--workspace-id", "not-a-guid", "--to", &to]);
+    refused(&r, "--workspace-id 'not-a-guid' is not a workspace id");
+    for args in [
+        vec!["outputs", "copy", "--storage-account", "Bad_Name/..", "--to", &to],
+        vec!["notebooks", "recover", "--storage-account", "Bad_Name/..", "--workspace-id", &p.workspace_id, "--to", &to],
+        vec!["failover", "--from", &from, "--to", &to, "--storage-account", "Bad_Name/..", "--out-dir", dir.path().join("run").to_str().unwrap()],
+    ] {
+        let r = run(command(&tb), &args);
+        refused(&r, "--storage-account 'Bad_Name/..' is not a storage account name: 3-24 lowercase letters and digits");
+    }
+    assert!(blobs_under(&tb, &f, "").is_empty(), "something was written into the failover workspace");
+    assert!(d.list(&format!("{to}/models")).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_in_a_local_folder_are_followed_inside_it_and_refused_when_they_leave_it() {
+    use std::os::unix::fs::symlink;
+    let tb = testbed(None, false);
+    let f = tb.failover().clone();
+    let to = f.arm_id();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir_all(model.join("files/weights")).unwrap();
+    std::fs::write(model.join("files/config.json"), b"{\"layers\": 2}").unwrap();
+    std::fs::write(model.join("files/weights/real.bin"), b"the weights").unwrap();
+    symlink("weights/real.bin", model.join("files/model.safetensors")).unwrap();
+    std::fs::write(model.join("model.yml"), "name: linked\nversion: 1\npath: files\n").unwrap();
+
+    let r = run(command(&tb), &["model", "register", "-f", model.join("model.yml").to_str().unwrap(), "--to", &to, "-o", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!(v["files"].as_array().map(Vec::len), Some(3), "{v}");
+    let uploaded = blobs_under(&tb, &f, "LocalUpload/");
+    assert_eq!(uploaded.len(), 3, "{uploaded:?}");
+    let link = uploaded.iter().find(|b| b.ends_with("/model.safetensors")).unwrap_or_else(|| panic!("the linked file was not uploaded: {uploaded:?}"));
+    assert_eq!(Direct::new(&tb).blob(&f, link).unwrap(), b"the weights");
+
+    // A link out of the folder: refused, naming it, before any upload.
+    std::fs::write(dir.path().join("secret.bin"), b"not part of the model").unwrap();
+    symlink("../../secret.bin", model.join("files/extra.bin")).unwrap();
+    std::fs::write(model.join("model.yml"), "name: linked\nversion: 2\npath: files\n").unwrap();
+    let r = run(command(&tb), &["model", "register", "-f", model.join("model.yml").to_str().unwrap(), "--to", &to]);
+    r.expect_code(2);
+    assert!(r.stderr.contains(&format!("symbolic link {}", model.join("files/extra.bin").display())) && r.stderr.contains("points outside the folder"), "{}", r.stderr);
+    assert_eq!(blobs_under(&tb, &f, "LocalUpload/"), uploaded, "something was uploaded");
+    assert!(Direct::new(&tb).get(&format!("{to}/models/linked/versions/2")).is_none());
+    // A loop: refused too.
+    std::fs::remove_file(model.join("files/extra.bin")).unwrap();
+    symlink("..", model.join("files/weights/up")).unwrap();
+    let r = run(command(&tb), &["model", "register", "-f", model.join("model.yml").to_str().unwrap(), "--to", &to]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("files/weights/up") && r.stderr.contains("loops"), "{}", r.stderr);
+}

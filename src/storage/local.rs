@@ -38,6 +38,36 @@ impl LocalStore {
     }
 }
 
+/// The type of what the link `link` (under the folder listed, `root`, whose real path is `real_root`) points
+/// to, when it stays inside the folder; a usage error naming the link when it leaves the
+/// folder, dangles, or loops (a link to a folder that holds it).
+fn follow_link(root: &Path, real_root: &Path, link: &Path) -> Result<std::fs::FileType> {
+    let shown = || link.display().to_string();
+    let target = std::fs::read_link(link).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+    let real = std::fs::canonicalize(link).map_err(|e| {
+        let why = if e.raw_os_error() == Some(40) { "loops".to_string() } else { format!("points to nothing readable ({e})") };
+        Error::Usage(format!("symbolic link {} -> {target} {why}: replace it with the file itself or remove it", shown()))
+    })?;
+    if !real.starts_with(real_root) {
+        return Err(Error::Usage(format!(
+            "symbolic link {} -> {target} points outside the folder {} (to {}): copy the file into the folder or remove the link",
+            shown(),
+            real_root.display(),
+            real.display()
+        )));
+    }
+    let md = std::fs::metadata(&real).map_err(|e| Error::Usage(format!("symbolic link {} -> {target}: cannot read {} ({e})", shown(), real.display())))?;
+    if md.is_dir() {
+        // A loop: the folder it leads to holds the link, or is one the walk came through.
+        let parent = link.parent().and_then(|p| std::fs::canonicalize(p).ok()).unwrap_or_else(|| real_root.to_path_buf());
+        let came_through = link.ancestors().skip(1).take_while(|a| a.starts_with(root)).any(|a| std::fs::canonicalize(a).is_ok_and(|c| c == real));
+        if parent.starts_with(&real) || came_through {
+            return Err(Error::Usage(format!("symbolic link {} -> {target} loops (it leads back to a folder that holds it): remove the link", shown())));
+        }
+    }
+    Ok(md.file_type())
+}
+
 fn meta_of(path: StorePath, md: &std::fs::Metadata) -> ObjectMeta {
     let mtime = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
     ObjectMeta { path, size: md.len(), etag: Some(format!("{mtime}-{}", md.len())), content_md5: None, sha256: None, source: None }
@@ -68,13 +98,19 @@ impl Store for LocalStore {
             if !start.exists() {
                 return Ok(out);
             }
-            let mut stack = vec![start];
+            // Symbolic links are followed when they stay inside the folder listed (its real
+            // path), and refused, naming the link, when they leave it, dangle or loop.
+            let real_start = std::fs::canonicalize(&start).map_err(|e| me.io("cannot read", &start, e))?;
+            let mut stack = vec![start.clone()];
             while let Some(dir) = stack.pop() {
                 let rd = std::fs::read_dir(&dir).map_err(|e| me.io("cannot list", &dir, e))?;
                 for entry in rd {
                     let entry = entry.map_err(|e| me.io("cannot list", &dir, e))?;
                     let path = entry.path();
-                    let ft = entry.file_type().map_err(|e| me.io("cannot read", &path, e))?;
+                    let mut ft = entry.file_type().map_err(|e| me.io("cannot read", &path, e))?;
+                    if ft.is_symlink() {
+                        ft = follow_link(&start, &real_start, &path)?;
+                    }
                     if ft.is_dir() {
                         stack.push(path);
                     } else if ft.is_file() {
@@ -85,7 +121,7 @@ impl Store for LocalStore {
                         let rel = path.strip_prefix(&root).expect("under root");
                         let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
                         let sp = StorePath::parse(&rel.join("/"))?;
-                        let md = entry.metadata().map_err(|e| me.io("cannot read", &path, e))?;
+                        let md = std::fs::metadata(&path).map_err(|e| me.io("cannot read", &path, e))?;
                         out.push(meta_of(sp, &md));
                     }
                 }
@@ -177,6 +213,50 @@ impl Drop for LocalWriter {
 mod tests {
     use super::*;
     use crate::storage::conformance;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn links_inside_the_folder_are_followed_and_others_refused_by_name() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("model");
+        std::fs::create_dir_all(m.join("blobs/sub")).unwrap();
+        std::fs::write(m.join("blobs/w.bin"), b"weights").unwrap();
+        std::fs::write(m.join("blobs/sub/x"), b"x").unwrap();
+        std::fs::write(dir.path().join("outside.bin"), b"out").unwrap();
+        symlink("blobs/w.bin", m.join("model.safetensors")).unwrap();
+        symlink("blobs/sub", m.join("linked")).unwrap();
+        let s = LocalStore::new(dir.path());
+        let names: Vec<String> = s.list("model").await.unwrap().into_iter().map(|o| o.path.as_str().to_string()).collect();
+        assert_eq!(names, ["model/blobs/sub/x", "model/blobs/w.bin", "model/linked/x", "model/model.safetensors"]);
+        assert_eq!(s.get_range(&StorePath::parse("model/model.safetensors").unwrap(), 0, 7).await.unwrap().as_ref(), b"weights");
+
+        let cases: [(&str, &str, &str); 4] = [
+            ("../outside.bin", "out.bin", "points outside the folder"),
+            ("nothing", "dangling", "points to nothing readable"),
+            ("..", "up", "points outside the folder"),
+            (".", "self", "loops"),
+        ];
+        for (target, name, why) in cases {
+            symlink(target, m.join(name)).unwrap();
+            let e = s.list("model").await.unwrap_err();
+            assert_eq!(e.exit(), crate::error::Exit::Usage);
+            let e = e.to_string();
+            assert!(e.contains(&format!("symbolic link {}", m.join(name).display())) && e.contains(why), "{name}: {e}");
+            std::fs::remove_file(m.join(name)).unwrap();
+        }
+        symlink("../../blobs", m.join("blobs/sub/back")).unwrap();
+        let e = s.list("model").await.unwrap_err().to_string();
+        assert!(e.contains("loops"), "{e}");
+        std::fs::remove_file(m.join("blobs/sub/back")).unwrap();
+        // Two folders linked to each other: a loop however it is entered.
+        std::fs::create_dir_all(m.join("a")).unwrap();
+        std::fs::create_dir_all(m.join("b")).unwrap();
+        symlink("../b", m.join("a/la")).unwrap();
+        symlink("../a", m.join("b/lb")).unwrap();
+        let e = s.list("model").await.unwrap_err().to_string();
+        assert!(e.contains("loops"), "{e}");
+    }
 
     #[tokio::test]
     async fn local_store_passes_the_store_conformance_suite() {
