@@ -364,7 +364,7 @@ impl TransferReporter for Journaling {
     }
     fn file_done(&self, job: &FileJob, r: &Result<FileDone>) {
         if let Ok(done) = r {
-            self.journal.file_verified(&job.dst.uri(&job.dst_path), &job.src.uri(&job.src_path), &done.sha256, job.src_tag.as_deref());
+            self.journal.file_verified(&job.dst.uri(&job.dst_path), &job.src.uri(&job.src_path), &done.sha256, done.source_tag.as_deref());
         }
         self.inner.file_done(job, r);
     }

@@ -37,6 +37,9 @@ pub struct FileRecord {
     pub target_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<Method>,
+    /// What confirmed the file's bytes independently of the reader (empty until verified).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::transfer::Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -130,6 +133,11 @@ pub struct Report {
 }
 
 impl FileRecord {
+    /// The record of a file not transferred (yet): what the source listing says of it.
+    pub fn planned(path: String, size: u64, sha256: Option<String>, source_uri: String) -> FileRecord {
+        FileRecord { path, size, sha256, source_uri, target_uri: None, method: None, checks: Vec::new(), error: None }
+    }
+
     /// The record of one transferred file: what the engine reported for `job`.
     pub fn from_result(path: String, job: &crate::transfer::FileJob, r: &crate::error::Result<crate::transfer::FileDone>) -> FileRecord {
         match r {
@@ -140,6 +148,7 @@ impl FileRecord {
                 source_uri: job.src.uri(&job.src_path),
                 target_uri: Some(job.dst.uri(&job.dst_path)),
                 method: Some(done.method),
+                checks: done.checks.clone(),
                 error: None,
             },
             Err(e) => FileRecord {
@@ -149,6 +158,7 @@ impl FileRecord {
                 source_uri: job.src.uri(&job.src_path),
                 target_uri: None,
                 method: None,
+                checks: Vec::new(),
                 error: Some(e.to_string()),
             },
         }

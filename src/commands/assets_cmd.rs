@@ -226,6 +226,8 @@ struct FileOut {
     target_uri: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     method: Option<Method>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checks: Vec<crate::transfer::Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -427,6 +429,7 @@ fn file_out(rel: String, job: &FileJob, r: Result<FileDone>) -> FileOut {
             source_uri: job.src.uri(&job.src_path),
             target_uri: job.dst.uri(&job.dst_path),
             method: Some(d.method),
+            checks: d.checks,
             error: None,
         },
         Err(e) => FileOut {
@@ -436,6 +439,7 @@ fn file_out(rel: String, job: &FileJob, r: Result<FileDone>) -> FileOut {
             source_uri: job.src.uri(&job.src_path),
             target_uri: job.dst.uri(&job.dst_path),
             method: None,
+            checks: Vec::new(),
             error: Some(e.to_string()),
         },
     }
@@ -587,6 +591,7 @@ pub async fn register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
                         expected_sha256: Some(sha.clone()),
                         src_md5: None,
                         src_tag: crate::storage::source_tag(&lc.store.uri(p), etag.as_deref()),
+                        src_etag: etag.clone(),
                     })
                 })
                 .collect::<Result<_>>()?;

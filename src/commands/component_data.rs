@@ -195,6 +195,7 @@ pub async fn data_register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
                         expected_sha256: Some(sha.clone()),
                         src_md5: None,
                         src_tag: crate::storage::source_tag(&lc.store.uri(p), etag.as_deref()),
+                        src_etag: etag.clone(),
                     })
                 })
                 .collect::<Result<_>>()?;

@@ -772,15 +772,7 @@ fn source_files(item: &AssetItem) -> Vec<FileRecord> {
     let Some(c) = &item.content else { return Vec::new() };
     c.files
         .iter()
-        .map(|f| FileRecord {
-            path: f.rel.clone(),
-            size: f.meta.size,
-            sha256: f.meta.sha256.clone(),
-            source_uri: c.store.uri(&f.meta.path),
-            target_uri: None,
-            method: None,
-            error: None,
-        })
+        .map(|f| FileRecord::planned(f.rel.clone(), f.meta.size, f.meta.sha256.clone(), c.store.uri(&f.meta.path)))
         .collect()
 }
 

@@ -268,9 +268,7 @@ async fn transfer(
     let mut recs = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
         let (status, reason, rec) = match results.get(i) {
-            None => (Status::Planned, "would copy".to_string(), FileRecord {
-                path: job.src_path.to_string(), size: job.size, sha256: None, source_uri: job.src.uri(&job.src_path),
-                target_uri: None, method: None, error: None }),
+            None => (Status::Planned, "would copy".to_string(), FileRecord::planned(job.src_path.to_string(), job.size, None, job.src.uri(&job.src_path))),
             Some(r) => {
                 let rec = FileRecord::from_result(job.src_path.to_string(), job, r);
                 match r {

@@ -287,15 +287,7 @@ fn part_record(p: &Part, status: Status, reason: String, files: Vec<FileRecord>)
     let files = if files.is_empty() {
         p.files
             .iter()
-            .map(|f| FileRecord {
-                path: f.path.strip_prefix(&p.base).unwrap_or(f.path.as_str()).to_string(),
-                size: f.size,
-                sha256: f.sha256.clone(),
-                source_uri: p.store.uri(&f.path),
-                target_uri: None,
-                method: None,
-                error: None,
-            })
+            .map(|f| FileRecord::planned(f.path.strip_prefix(&p.base).unwrap_or(f.path.as_str()).to_string(), f.size, f.sha256.clone(), p.store.uri(&f.path)))
             .collect()
     } else {
         files

@@ -494,6 +494,7 @@ pub(super) async fn register_component(
                     expected_sha256: Some(sha.clone()),
                     src_md5: None,
                     src_tag: crate::storage::source_tag(&lc.store.uri(p), etag.as_deref()),
+                    src_etag: etag.clone(),
                 })
             })
             .collect::<Result<_>>()?;

@@ -416,6 +416,7 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
                 expected_sha256: Some(sha.clone()),
                 src_md5: f.meta.content_md5,
                 src_tag: tags[i][j].clone(),
+                src_etag: f.meta.etag.clone(),
             });
             job_sha.push(sha);
         }
@@ -889,6 +890,7 @@ pub async fn restore_into_with(s: &Settings, ctx: &Context, to: &WorkspaceRef, o
                 expected_sha256: Some(f.sha256.clone()),
                 src_md5: None,
                 src_tag: None,
+                src_etag: None,
             });
         }
     }

@@ -5,8 +5,8 @@
 //! `azure_storage_blob` crate has no Shared Key support, which datastores' `listSecrets` needs.
 
 use super::{
-    Capabilities, FinishInfo, Hold, ObjectMeta, ObjectWriter, Store, StorageCredential, StorePath, SHA256_METADATA,
-    SOURCE_METADATA,
+    Capabilities, Copied, FinishInfo, Hold, ObjectMeta, ObjectWriter, RangeRead, Read, Store, StorageCredential, StorePath,
+    SHA256_METADATA, SOURCE_METADATA,
 };
 use crate::error::{Error, Result};
 use super::rest::{Service, StorageRest};
@@ -298,21 +298,31 @@ impl Store for BlobStore {
     }
 
     async fn get_range(&self, path: &StorePath, start: u64, end: u64) -> Result<Bytes> {
+        match self.read_range(path, start, end, None).await? {
+            Read::Data(r) => Ok(r.data),
+            Read::Changed => Err(Error::Internal("a read without If-Match found a change".into())),
+        }
+    }
+
+    /// A ranged GET with `If-Match` (412: changed) and, for ranges the service hashes
+    /// (≤ 4 MiB), `x-ms-range-get-content-md5: true`: its `Content-MD5` is then the service's MD5
+    /// of the range it sent.
+    async fn read_range(&self, path: &StorePath, start: u64, end: u64, if_match: Option<&str>) -> Result<Read> {
         if end <= start {
-            return Ok(Bytes::new());
+            return Ok(Read::Data(RangeRead { data: Bytes::new(), md5: None }));
         }
-        let mut h = HeaderMap::new();
-        h.insert("x-ms-range", HeaderValue::from_str(&format!("bytes={start}-{}", end - 1)).expect("ascii"));
-        let (_, data) = self.rest.fetch(Method::GET, self.blob_url(path.as_str()), h, None).await?;
-        if data.len() as u64 != end - start {
-            return Err(Error::Unavailable(format!(
-                "short read of {}: got {} of {} bytes",
-                self.uri(path),
-                data.len(),
-                end - start
-            )));
+        let (mut h, want_md5) = super::rest::range_headers(start, end);
+        if let Some(tag) = if_match {
+            h.insert(
+                reqwest::header::IF_MATCH,
+                HeaderValue::from_str(tag).map_err(|_| Error::Internal(format!("ETag {tag:?} is not a header value")))?,
+            );
         }
-        Ok(data)
+        let url = self.blob_url(path.as_str());
+        let Some((headers, data)) = self.rest.fetch_conditional(Method::GET, url.clone(), h, None).await? else {
+            return Ok(Read::Changed);
+        };
+        super::rest::range_answer(&headers, data, want_md5, if_match, &url, end - start)
     }
 
     async fn writer(&self, path: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>> {
@@ -356,8 +366,14 @@ impl Store for BlobStore {
         Ok(Some(u.to_string()))
     }
 
-    async fn copy_from_url(&self, path: &StorePath, source_url: &str, size: u64) -> Result<()> {
+    async fn copy_from_url(&self, path: &StorePath, source_url: &str, size: u64, source_if_match: Option<&str>) -> Result<Copied> {
         let mut h = HeaderMap::new();
+        if let Some(tag) = source_if_match {
+            h.insert(
+                "x-ms-source-if-match",
+                HeaderValue::from_str(tag).map_err(|_| Error::Internal(format!("ETag {tag:?} is not a header value")))?,
+            );
+        }
         h.insert(
             "x-ms-copy-source",
             HeaderValue::from_str(source_url).map_err(|_| Error::Internal("copy source is not a header value".into()))?,
@@ -367,7 +383,9 @@ impl Store for BlobStore {
         if sync {
             h.insert("x-ms-requires-sync", HeaderValue::from_static("true"));
         }
-        let resp = self.send(Method::PUT, self.blob_url(path.as_str()), h, Some(Bytes::new())).await?;
+        let Some(resp) = self.rest.send_conditional(Method::PUT, self.blob_url(path.as_str()), h, Some(Bytes::new())).await? else {
+            return Ok(Copied::SourceChanged);
+        };
         let mut status = header_str(resp.headers(), "x-ms-copy-status").unwrap_or("success").to_string();
         // Asynchronous copy: poll until the service says it is done.
         let mut polls = 0u32;
@@ -383,7 +401,7 @@ impl Store for BlobStore {
         if status != "success" {
             return Err(Error::Service(format!("server-side copy to {} ended '{status}'", self.uri(path))));
         }
-        Ok(())
+        Ok(Copied::Done)
     }
 
     async fn set_verified(&self, path: &StorePath, sha256: &str, source: Option<&str>) -> Result<()> {
@@ -424,7 +442,7 @@ fn landed(resp: &reqwest::Response, sent: [u8; 16], what: &str) -> Result<bool> 
     match resp.headers().get("content-md5").and_then(|v| v.to_str().ok()) {
         None => Ok(false),
         Some(echo) if echo.trim() == B64.encode(sent) => Ok(true),
-        Some(echo) => Err(Error::Service(format!(
+        Some(echo) => Err(Error::Corrupted(format!(
             "corrupted in transfer: the service received different bytes for {what} (MD5 {echo}, sent {}); nothing was published",
             B64.encode(sent)
         ))),
@@ -563,6 +581,32 @@ mod tests {
         assert_eq!(&s.get_range(&many, 0, 3000).await.unwrap()[..], &[4u8; 3000][..]);
     }
 
+    /// Probe of Azurite 3.35: a ranged GET with `x-ms-range-get-content-md5: true` answers
+    /// with the service's MD5 of the range, `If-Match` with another ETag is refused with 412,
+    /// and Copy Blob honours `x-ms-source-if-match`.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn azurite_honours_range_md5_if_match_and_source_if_match() {
+        use md5::Digest as _;
+        let az = azurite().await;
+        let s = store(&az, false, DEV_KEY, "probe");
+        s.create_if_missing().await.unwrap();
+        let p = StorePath::parse("x/blocks.bin").unwrap();
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 253) as u8).collect();
+        conformance::write_all(&s, &p, &data, 1000).await.unwrap();
+        let etag = s.head(&p).await.unwrap().unwrap().etag.unwrap();
+        let Read::Data(r) = s.read_range(&p, 100, 1100, Some(&etag)).await.unwrap() else { panic!("unchanged blob read as changed") };
+        assert_eq!(&r.data[..], &data[100..1100]);
+        assert_eq!(r.md5, Some(md5::Md5::digest(&data[100..1100]).into()), "no range MD5 from Azurite");
+        assert!(matches!(s.read_range(&p, 0, 10, Some("\"0x8D0000000000000\"")).await.unwrap(), Read::Changed));
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::IF_MATCH, HeaderValue::from_static("\"0x8D0000000000000\""));
+        assert!(s.rest.send_conditional(Method::GET, s.blob_url(p.as_str()), h, None).await.unwrap().is_none(), "If-Match ignored (no 412)");
+        let url = s.readable_url(&p).await.unwrap().unwrap();
+        let q = StorePath::parse("x/copy.bin").unwrap();
+        assert_eq!(s.copy_from_url(&q, &url, 5000, Some("\"0x8D0000000000000\"")).await.unwrap(), Copied::SourceChanged);
+        assert_eq!(s.copy_from_url(&q, &url, 5000, Some(&etag)).await.unwrap(), Copied::Done);
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn many_multi_block_files_finish_within_a_two_block_budget() {
         use std::sync::Arc;
@@ -576,7 +620,7 @@ mod tests {
         for i in 0..8u8 {
             std::fs::write(dir.path().join(format!("f{i}")), vec![i; 3500]).unwrap();
             let p = StorePath::parse(&format!("f{i}")).unwrap();
-            jobs.push(FileJob { src: src.clone(), src_path: p.clone(), dst: s.clone(), dst_path: p, size: 3500, expected_sha256: None, src_md5: None, src_tag: None });
+            jobs.push(FileJob { src: src.clone(), src_path: p.clone(), dst: s.clone(), dst_path: p, size: 3500, expected_sha256: None, src_md5: None, src_tag: None, src_etag: None });
         }
         // 8 files of 4 blocks each at once, memory for 2 blocks in all: must still finish.
         let e = Engine::new(
@@ -621,7 +665,7 @@ mod tests {
         t.create_if_missing().await.unwrap();
         assert!(t.capabilities().copy_from_url);
         let q = StorePath::parse("copied/f1.bin").unwrap();
-        t.copy_from_url(&q, &url, 11).await.unwrap();
+        assert_eq!(t.copy_from_url(&q, &url, 11, None).await.unwrap(), Copied::Done);
         t.set_verified(&q, "abc", Some("tag-1")).await.unwrap();
         let m = t.head(&q).await.unwrap().unwrap();
         assert_eq!((m.size, m.sha256.as_deref(), m.source.as_deref()), (11, Some("abc"), Some("tag-1")));

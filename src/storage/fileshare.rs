@@ -8,7 +8,7 @@
 //! it renamed into place (File Rename, replacing) — a crash never leaves a half-written file
 //! under its final name. Directories are created as needed.
 
-use super::{FinishInfo, ObjectMeta, ObjectWriter, StorageCredential, Store, StorePath, SHA256_METADATA, SOURCE_METADATA};
+use super::{FinishInfo, ObjectMeta, ObjectWriter, RangeRead, Read, StorageCredential, Store, StorePath, SHA256_METADATA, SOURCE_METADATA};
 use crate::error::{Error, Result};
 use super::rest::{Service, StorageRest};
 use crate::http::RetryPolicy;
@@ -330,16 +330,25 @@ impl Store for FileShareStore {
     }
 
     async fn get_range(&self, path: &StorePath, start: u64, end: u64) -> Result<Bytes> {
+        match self.read_range(path, start, end, None).await? {
+            Read::Data(r) => Ok(r.data),
+            Read::Changed => Err(Error::Internal("a read without an ETag found a change".into())),
+        }
+    }
+
+    /// A ranged Get File with `x-ms-range-get-content-md5: true` for ranges of at most 4 MiB (its
+    /// `Content-MD5` is then the service's MD5 of the range). Get File takes no `If-Match`
+    /// (File REST 2027-03-07: File_Download has no conditional headers), so the ETag that comes
+    /// with every range is compared with the one asked for instead: the bytes of one answer are
+    /// of the version its ETag names, and another ETag means the file changed during the copy.
+    async fn read_range(&self, path: &StorePath, start: u64, end: u64, if_match: Option<&str>) -> Result<Read> {
         if end <= start {
-            return Ok(Bytes::new());
+            return Ok(Read::Data(RangeRead { data: Bytes::new(), md5: None }));
         }
-        let mut h = HeaderMap::new();
-        h.insert("x-ms-range", HeaderValue::from_str(&format!("bytes={start}-{}", end - 1)).expect("ascii"));
-        let (_, data) = self.rest.fetch(Method::GET, self.with_snapshot(self.item_url(path.as_str())), h, None).await?;
-        if data.len() as u64 != end - start {
-            return Err(Error::Unavailable(format!("short read of {}: {} of {} bytes", self.uri(path), data.len(), end - start)));
-        }
-        Ok(data)
+        let (h, want_md5) = super::rest::range_headers(start, end);
+        let url = self.with_snapshot(self.item_url(path.as_str()));
+        let (headers, data) = self.rest.fetch(Method::GET, url.clone(), h, None).await?;
+        super::rest::range_answer(&headers, data, want_md5, if_match, &url, end - start)
     }
 
     async fn writer(&self, path: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>> {
@@ -507,6 +516,25 @@ mod tests {
         assert_eq!(listed, ["Users/big.bin", "Users/bob/c.ipynb", "Users/bob/d.ipynb", "Users/zoë/b.ipynb", "Users/zoë/ノート/a.ipynb"]);
         let shares = list_shares(reqwest::Client::new(), &Url::parse(&srv.account_url("acct")).unwrap(), s.rest.cred.clone(), s.rest.retry.clone(), "conf").await.unwrap();
         assert_eq!(shares.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ["conformance"]);
+    }
+
+    /// The emulator's Get File answers a range of at most 4 MiB with the service's MD5 of it
+    /// (`x-ms-range-get-content-md5`), and every answer carries the ETag a read is checked under.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ranges_come_with_the_service_md5_and_a_rewrite_is_seen_as_a_change() {
+        use md5::Digest as _;
+        let srv = server(5).await;
+        let s = store(&srv, "probe", None);
+        create_share(&s).await;
+        let p = StorePath::parse("d/f.bin").unwrap();
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        conformance::write_all(&s, &p, &data, 1000).await.unwrap();
+        let etag = s.head(&p).await.unwrap().unwrap().etag.unwrap();
+        let Read::Data(r) = s.read_range(&p, 100, 1100, Some(&etag)).await.unwrap() else { panic!("unchanged file read as changed") };
+        assert_eq!(&r.data[..], &data[100..1100]);
+        assert_eq!(r.md5, Some(md5::Md5::digest(&data[100..1100]).into()), "no range MD5 from the file service");
+        conformance::write_all(&s, &p, &data[..4000], 1000).await.unwrap();
+        assert!(matches!(s.read_range(&p, 0, 10, Some(&etag)).await.unwrap(), Read::Changed), "a rewritten file was read under the old ETag");
     }
 
     #[test]

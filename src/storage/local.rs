@@ -2,7 +2,7 @@
 //! Writes go to `<name>.aml-failover-partial` and are renamed into place by `finish`, so a
 //! crash never leaves a half-written file under its final name.
 
-use super::{FinishInfo, ObjectMeta, ObjectWriter, Store, StorePath};
+use super::{FinishInfo, ObjectMeta, ObjectWriter, RangeRead, Read, Store, StorePath};
 use crate::error::{Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -150,6 +150,24 @@ impl Store for LocalStore {
         let mut buf = vec![0u8; (end - start) as usize];
         file.read_exact(&mut buf).await.map_err(|e| self.io("cannot read", &f, e))?;
         Ok(Bytes::from(buf))
+    }
+
+    /// A local file has no ETag to read under: its version (mtime + size) is compared before
+    /// and after the range is read, so a file rewritten meanwhile answers [`Read::Changed`].
+    async fn read_range(&self, path: &StorePath, start: u64, end: u64, if_match: Option<&str>) -> Result<Read> {
+        let version = |m: Option<ObjectMeta>| m.and_then(|m| m.etag);
+        if let Some(tag) = if_match {
+            if version(self.head(path).await?).as_deref() != Some(tag) {
+                return Ok(Read::Changed);
+            }
+        }
+        let data = self.get_range(path, start, end).await?;
+        if let Some(tag) = if_match {
+            if version(self.head(path).await?).as_deref() != Some(tag) {
+                return Ok(Read::Changed);
+            }
+        }
+        Ok(Read::Data(RangeRead { data, md5: None }))
     }
 
     async fn writer(&self, path: &StorePath, _size: u64) -> Result<Box<dyn ObjectWriter>> {

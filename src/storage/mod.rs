@@ -219,6 +219,36 @@ impl Hold {
     }
 }
 
+/// Largest range the services answer with its MD5 (`x-ms-range-get-content-md5`, Blob and
+/// File alike: 4 MiB).
+pub const MAX_RANGE_MD5: u64 = 4 * 1024 * 1024;
+
+/// One range of a source as read, with what the service vouched for it.
+#[derive(Debug, Clone)]
+pub struct RangeRead {
+    pub data: Bytes,
+    /// The MD5 the service computed over the range it sent (`x-ms-range-get-content-md5`),
+    /// independently of the reader; `None` when the store offers none.
+    pub md5: Option<[u8; 16]>,
+}
+
+/// What a conditional read found.
+#[derive(Debug, Clone)]
+pub enum Read {
+    Data(RangeRead),
+    /// The object is no longer the version asked for (blob: 412 to `If-Match`; file: another
+    /// ETag): it changed during the copy.
+    Changed,
+}
+
+/// What a server-side copy did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copied {
+    Done,
+    /// The source is no longer the version asked for (412 to `x-ms-source-if-match`).
+    SourceChanged,
+}
+
 /// Optional server-side capabilities. A store that lacks one returns `None`, and the
 /// transfer engine falls back to streaming.
 #[derive(Debug, Clone, Default)]
@@ -249,6 +279,14 @@ pub trait Store: Send + Sync {
     /// Bytes `start..end` of the object.
     async fn get_range(&self, path: &StorePath, start: u64, end: u64) -> Result<Bytes>;
 
+    /// Bytes `start..end` of the version `if_match` (an ETag the listing gave) of the object,
+    /// with the service's MD5 of the range where it offers one. A store that can tell answers
+    /// [`Read::Changed`] when the object is no longer that version; the default cannot tell
+    /// and offers no MD5.
+    async fn read_range(&self, path: &StorePath, start: u64, end: u64, _if_match: Option<&str>) -> Result<Read> {
+        Ok(Read::Data(RangeRead { data: self.get_range(path, start, end).await?, md5: None }))
+    }
+
     /// Starts writing `path` (replacing it when `finish` succeeds).
     async fn writer(&self, path: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>>;
 
@@ -261,8 +299,9 @@ pub trait Store: Send + Sync {
         Ok(None)
     }
 
-    /// Server-side copy of `source_url` into `path` (only when `capabilities().copy_from_url`).
-    async fn copy_from_url(&self, _path: &StorePath, _source_url: &str, _size: u64) -> Result<()> {
+    /// Server-side copy of `source_url` into `path` (only when `capabilities().copy_from_url`),
+    /// of the source's version `source_if_match` only.
+    async fn copy_from_url(&self, _path: &StorePath, _source_url: &str, _size: u64, _source_if_match: Option<&str>) -> Result<Copied> {
         Err(Error::Internal(format!("{} cannot copy server-side", self.describe())))
     }
 

@@ -37,13 +37,20 @@ impl StorageRest {
     /// Sends one request (retrying transient failures); a non-2xx answer is an error. The body
     /// is left to the caller (streams); use [`StorageRest::fetch`] to read it inside the retries.
     pub async fn send(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
-        self.exchange(method, url, headers, body, |resp| async move { Ok(resp) }).await
+        self.exchange(method, url, headers, body, false, |resp| async move { Ok(resp) }).await
+    }
+
+    /// [`send`](Self::send) for a request with a precondition (`x-ms-source-if-match`): `None`
+    /// when the service answers 412 (the precondition failed: the source is no longer that
+    /// version).
+    pub async fn send_conditional(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<Option<reqwest::Response>> {
+        self.exchange(method, url, headers, body, true, |resp| async move { Ok((resp.status().as_u16() != 412).then_some(resp)) }).await
     }
 
     /// Sends one request and reads its whole body, both inside the one retry loop: a
     /// connection dropped while the body arrives is retried like one refused.
     pub async fn fetch(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<(HeaderMap, Bytes)> {
-        self.exchange(method, url, headers, body, |resp| async move {
+        self.exchange(method, url, headers, body, false, |resp| async move {
             let h = resp.headers().clone();
             let url = resp.url().clone();
             let bytes = resp.bytes().await.map_err(|e| self.transport(&url, &e))?;
@@ -52,9 +59,24 @@ impl StorageRest {
         .await
     }
 
+    /// [`fetch`](Self::fetch) with a precondition (`If-Match`): `None` when the service answers
+    /// 412 (the object is no longer that version).
+    pub async fn fetch_conditional(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<Option<(HeaderMap, Bytes)>> {
+        self.exchange(method, url, headers, body, true, |resp| async move {
+            if resp.status().as_u16() == 412 {
+                return Ok(None);
+            }
+            let h = resp.headers().clone();
+            let url = resp.url().clone();
+            let bytes = resp.bytes().await.map_err(|e| self.transport(&url, &e))?;
+            Ok(Some((h, bytes)))
+        })
+        .await
+    }
+
     /// The request path: authorization, then [`http::retry`] over sending and `read` (which
-    /// gets only successful responses).
-    async fn exchange<T, F, Fut>(&self, method: Method, mut url: Url, headers: HeaderMap, body: Option<Bytes>, read: F) -> Result<T>
+    /// gets only successful responses, and a 412 when the request has a `precondition`).
+    async fn exchange<T, F, Fut>(&self, method: Method, mut url: Url, headers: HeaderMap, body: Option<Bytes>, precondition: bool, read: F) -> Result<T>
     where
         F: Fn(reqwest::Response) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -68,6 +90,7 @@ impl StorageRest {
         }
         let shown = redact::url(&url);
         let what = format!("{}: {method} {shown}", self.noun());
+        let sent_md5 = headers.contains_key("content-md5");
         http::retry(&self.retry, &what, |_| {
             let (method, url, headers, body, shown, read) = (method.clone(), url.clone(), headers.clone(), body.clone(), &shown, &read);
             async move {
@@ -99,7 +122,7 @@ impl StorageRest {
                 }
                 let resp = req.send().await.map_err(|e| self.transport(&url, &e))?;
                 let status = resp.status().as_u16();
-                if resp.status().is_success() {
+                if resp.status().is_success() || (precondition && status == 412) {
                     return Ok(read(resp).await?);
                 }
                 let code = resp
@@ -109,16 +132,21 @@ impl StorageRest {
                     .unwrap_or("")
                     .to_string();
                 let server_wait = http::retry_after(resp.headers());
-                Err(Failed { error: self.status_error(status, &code, &method, shown), server_wait })
+                Err(Failed { error: self.status_error(status, &code, &method, shown, sent_md5), server_wait })
             }
         })
         .await
     }
 
-    fn status_error(&self, status: u16, code: &str, method: &Method, url: &str) -> Error {
+    fn status_error(&self, status: u16, code: &str, method: &Method, url: &str, sent_md5: bool) -> Error {
         let what = format!("{method} {url}: {status} {code}");
         let noun = self.noun();
         match status {
+            // The service checked the body against the MD5 sent with it (Azure: Md5Mismatch;
+            // Azurite: InvalidOperation) and it did not match: the bytes changed on the way.
+            400 if sent_md5 && matches!(code, "Md5Mismatch" | "InvalidMd5" | "InvalidOperation") => Error::Corrupted(format!(
+                "corrupted in transfer: {noun} received bytes whose MD5 did not match what was sent (corrupted on the way; {what})"
+            )),
             401 | 403 => Error::Auth(format!(
                 "{noun} refused the {} credential ({what}). Fix: check the account key / SAS (expiry, services, permissions) or the identity's Storage data role",
                 self.cred.kind()
@@ -144,6 +172,39 @@ impl StorageRest {
             url.host_str().unwrap_or("?")
         ))
     }
+}
+
+/// The headers of a ranged read of bytes `start..end` (Blob and File alike): `x-ms-range`, and
+/// for ranges the service hashes (≤ 4 MiB) `x-ms-range-get-content-md5: true`. Returns them and
+/// whether the MD5 was asked for.
+pub(crate) fn range_headers(start: u64, end: u64) -> (HeaderMap, bool) {
+    let mut h = HeaderMap::new();
+    h.insert("x-ms-range", HeaderValue::from_str(&format!("bytes={start}-{}", end - 1)).expect("ascii"));
+    let want_md5 = end - start <= super::MAX_RANGE_MD5;
+    if want_md5 {
+        h.insert("x-ms-range-get-content-md5", HeaderValue::from_static("true"));
+    }
+    (h, want_md5)
+}
+
+/// The answer to a ranged read of `len` bytes of `url` (headers from [`range_headers`]):
+/// [`Read::Changed`](super::Read) when it is of another version than `if_match`, else its
+/// bytes (exactly `len` of them) with the service's MD5 of them when it was asked for.
+pub(crate) fn range_answer(h: &HeaderMap, data: Bytes, want_md5: bool, if_match: Option<&str>, url: &Url, len: u64) -> Result<super::Read> {
+    let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
+    if if_match.is_some() && header("etag") != if_match {
+        return Ok(super::Read::Changed);
+    }
+    let md5 = if want_md5 {
+        use base64::Engine as _;
+        header("content-md5").and_then(|v| base64::engine::general_purpose::STANDARD.decode(v.trim()).ok()).and_then(|v| v.try_into().ok())
+    } else {
+        None
+    };
+    if data.len() as u64 != len {
+        return Err(Error::Unavailable(format!("short read of {}: got {} of {len} bytes", redact::url(url), data.len())));
+    }
+    Ok(super::Read::Data(super::RangeRead { data, md5 }))
 }
 
 /// Lists at the account level (`GET <account>/?comp=list`, as List Containers and List Shares

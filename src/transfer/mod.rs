@@ -6,26 +6,35 @@
 //!    records the source version it was verified from (URI + ETag) is recognised without
 //!    reading either side.
 //! 2. **Server-side** where the destination can copy from a URL and the source can give one
-//!    (blob Copy Blob); any failure of that path falls back to streaming. The destination is
-//!    then read back: its MD5 must equal the source's stored Content-MD5 (or, when the source
-//!    has none, its sha256 must equal the source's, read in the same pass).
+//!    (blob Copy Blob, of the listed source version only: `x-ms-source-if-match`); any other
+//!    failure of that path falls back to streaming. The destination is then read back: its MD5
+//!    must equal the source's stored Content-MD5, or its sha256 the recorded one, or (when the
+//!    source has neither) the sha256 of an independent read of the source.
 //! 3. **Streaming** otherwise: the source is read block by block (a few blocks ahead); sha256
 //!    and MD5 are computed in the same pass; each block goes up with its own MD5, which the
 //!    service checks on arrival and echoes back — so the bytes that landed are the bytes that
 //!    were hashed; nothing is published before the last block.
-//! 4. **Verify**: the source's sha256 must match what the caller expected (a hash recorded
-//!    earlier) and the source's own Content-MD5 where the service keeps one. With
-//!    `--verify full` (or a destination that does not confirm what it received), the
-//!    destination is also read back and its sha256 compared. On any mismatch the destination
-//!    object is deleted and the file fails as "corrupted in transfer".
+//! 4. **Every byte read is checked against something the reader did not compute from the same
+//!    bytes** before anything is published ([`Check`]): the service's MD5 of each range
+//!    (`x-ms-range-get-content-md5`), the source's stored Content-MD5, the sha256 recorded for
+//!    it earlier, or — when there is none of these (local files) — a second read of the source.
+//!    With `--verify full` (or a destination that does not confirm what it received), the
+//!    destination is also read back and its sha256 compared. On any mismatch nothing is
+//!    published (or the destination object is deleted) and the file is tried again, then fails
+//!    as "corrupted in transfer".
+//! 5. **Every read of the source is of the version the plan listed** (blob: `If-Match`; Azure
+//!    Files, whose Get File takes no `If-Match`: the ETag of every answer; local: mtime + size
+//!    before and after each read). When the source changed during the copy, it is looked up
+//!    again once and the file copied anew under its new version; a second change fails the
+//!    file as "changed during the copy". Bytes of two versions are never mixed, and the source
+//!    tag recorded is the one every byte was read under.
 //!
 //! Memory stays bounded: every block held in memory takes a permit from one budget shared by
 //! all files in flight (`memory_budget`), whatever the file sizes and the concurrency.
 
-use crate::error::{Error, Result};
-use crate::storage::{FinishInfo, Hold, ObjectMeta, ObjectWriter, Store, StorePath};
+use crate::error::{Class, Error, Result};
+use crate::storage::{Copied, FinishInfo, Hold, ObjectMeta, ObjectWriter, RangeRead, Read, Store, StorePath};
 use std::collections::HashMap;
-use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest as _, Md5};
 use serde::Serialize;
@@ -49,6 +58,8 @@ pub struct FileJob {
     /// The source's [`source_tag`](crate::storage::source_tag) (URI + ETag), recorded with
     /// the copy so that later runs can recognise it without reading.
     pub src_tag: Option<String>,
+    /// The source's ETag as listed: every read of the source is of this version.
+    pub src_etag: Option<String>,
 }
 
 impl FileJob {
@@ -64,6 +75,19 @@ impl FileJob {
             expected_sha256: meta.sha256.clone(),
             src_md5: meta.content_md5,
             src_tag: crate::storage::source_tag(&src.uri(&meta.path), meta.etag.as_deref()),
+            src_etag: meta.etag.clone(),
+        }
+    }
+
+    /// The job again for the source's version `meta` (after it changed during the copy).
+    fn relisted(&self, meta: &ObjectMeta) -> FileJob {
+        FileJob {
+            size: meta.size,
+            expected_sha256: meta.sha256.clone(),
+            src_md5: meta.content_md5,
+            src_tag: crate::storage::source_tag(&self.src.uri(&self.src_path), meta.etag.as_deref()),
+            src_etag: meta.etag.clone(),
+            ..self.clone()
         }
     }
 }
@@ -77,11 +101,42 @@ pub enum Method {
     AlreadyPresent,
 }
 
+/// A check that confirmed a file's bytes, independently of the reader's own hash of them.
+/// Every verified file has at least one source-side check (all but the last two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Check {
+    /// The service's MD5 of every range read (`x-ms-range-get-content-md5`) matched.
+    RangeMd5,
+    /// The MD5 of the whole file matched the source's stored Content-MD5.
+    SourceContentMd5,
+    /// The sha256 matched the one recorded for it earlier (by a verified copy, or a bundle).
+    RecordedSha256,
+    /// An independent second read (of the source, or of a server-side copy against the
+    /// source) gave the same sha256.
+    SecondRead,
+    /// The destination holds a copy verified earlier from this very source version (same
+    /// URI and ETag); neither side was read.
+    SameSourceVersion,
+    /// Nothing to check: the file is empty.
+    EmptyFile,
+    /// Destination side: the service echoed the MD5 of every piece it received, and each
+    /// matched what was sent.
+    ServiceEchoMd5,
+    /// Destination side: what landed was read back and its sha256 matched.
+    ReadBack,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileDone {
     pub sha256: String,
     pub size: u64,
     pub method: Method,
+    /// What confirmed the bytes (source side first).
+    pub checks: Vec<Check>,
+    /// The source tag every byte was read under (the job's, or the new one after the source
+    /// changed during the copy and was copied anew).
+    pub source_tag: Option<String>,
 }
 
 /// `--server-side`: whether to use server-side copy where it is offered.
@@ -109,7 +164,8 @@ pub struct EngineOptions {
     pub block_size: usize,
     pub server_side: ServerSide,
     pub verify: Verify,
-    /// Whole-file attempts after a transient failure (a dropped connection mid-body).
+    /// Whole-file attempts after a transient failure (a dropped connection mid-body, bytes
+    /// corrupted on the way).
     pub file_retries: u32,
     /// Bytes of file data held in memory at most, across all files in flight.
     pub memory_budget: usize,
@@ -153,6 +209,31 @@ pub struct Engine {
 pub struct Digests {
     pub sha256: String,
     pub md5: [u8; 16],
+}
+
+/// Why one attempt at a file did not finish.
+enum Fail {
+    /// The source is no longer the version listed.
+    Changed,
+    /// May succeed when the whole file is tried again (transient, or bytes corrupted on the way).
+    Retry(Error),
+    Final(Error),
+}
+
+impl From<Error> for Fail {
+    /// Transient failures and bytes corrupted on the way (a PUT whose MD5 the service
+    /// refused) may go through when the whole file is tried again.
+    fn from(e: Error) -> Fail {
+        match e.class() {
+            c if c.is_retryable() || c == Class::Corrupted => Fail::Retry(e),
+            _ => Fail::Final(e),
+        }
+    }
+}
+
+/// Bytes that do not match an independent checksum: the whole file is tried again.
+fn corrupted_read(msg: String) -> Fail {
+    Fail::Retry(Error::Corrupted(format!("corrupted in transfer: {msg}")))
 }
 
 impl Engine {
@@ -228,24 +309,43 @@ impl Engine {
     }
 
     /// `listed`: what a listing said of the destination (`Some(None)`: not there), or `None`
-    /// when unknown.
+    /// when unknown. A source that changed during the copy is looked up again once and
+    /// copied under its new version.
     async fn copy_with(&self, job: &FileJob, listed: Option<Option<ObjectMeta>>) -> Result<FileDone> {
         let mut attempt = 0;
         let mut listed = listed;
+        let mut job = std::borrow::Cow::Borrowed(job);
+        let mut relisted = false;
         loop {
-            match self.copy_once(job, listed.take()).await {
-                Err(e) if e.class().is_retryable() && attempt < self.opts.file_retries => {
+            match self.copy_once(&job, listed.take()).await {
+                Ok(done) => return Ok(done),
+                Err(Fail::Changed) if !relisted => {
+                    relisted = true;
+                    tracing::info!(file = %job.src_path, "the source changed during the copy; copying its new version");
+                    match job.src.head(&job.src_path).await? {
+                        Some(meta) => job = std::borrow::Cow::Owned(job.relisted(&meta)),
+                        None => return Err(Error::NotFound(format!("{} was deleted during the copy; nothing was published", job.src.uri(&job.src_path)))),
+                    }
+                }
+                Err(Fail::Changed) => {
+                    return Err(Error::Conflict(format!(
+                        "{} changed during the copy (twice); nothing was published. Fix: copy it again once it is no longer being written",
+                        job.src.uri(&job.src_path)
+                    )))
+                }
+                Err(Fail::Retry(e)) if attempt < self.opts.file_retries => {
                     tracing::info!(file = %job.src_path, "retrying the whole file after: {e}");
                     attempt += 1;
                 }
-                other => return other,
+                Err(Fail::Retry(e) | Fail::Final(e)) => return Err(e),
             }
         }
     }
 
-    async fn copy_once(&self, job: &FileJob, listed: Option<Option<ObjectMeta>>) -> Result<FileDone> {
+    async fn copy_once(&self, job: &FileJob, listed: Option<Option<ObjectMeta>>) -> Result<FileDone, Fail> {
         let src_uri = job.src.uri(&job.src_path);
         let dst_uri = job.dst.uri(&job.dst_path);
+        let done = |sha256: String, method: Method, checks: Vec<Check>| FileDone { sha256, size: job.size, method, checks, source_tag: job.src_tag.clone() };
 
         // 1. Already there (a previous run or another tool's identical copy)? A listing that
         // did not show the file answers without a request; one that showed it without its
@@ -260,16 +360,17 @@ impl Engine {
                 if let (Some(recorded), Some(tag)) = (&existing.sha256, &job.src_tag) {
                     if existing.source.as_ref() == Some(tag) {
                         // Verified from this very source version before: no need to read either side.
-                        return Ok(FileDone { sha256: recorded.clone(), size: job.size, method: Method::AlreadyPresent });
+                        return Ok(done(recorded.clone(), Method::AlreadyPresent, vec![Check::SameSourceVersion]));
                     }
                 }
                 if let Some(recorded) = &existing.sha256 {
+                    // The destination's recorded sha256 is the independent check of the source read.
                     let source = match &job.expected_sha256 {
                         Some(h) => h.clone(),
-                        None => self.digest(&*job.src, &job.src_path, job.size, false).await?.sha256,
+                        None => self.digest_of(&*job.src, &job.src_path, job.size, false, job.src_etag.as_deref()).await?.0.sha256,
                     };
                     if &source == recorded {
-                        return Ok(FileDone { sha256: source, size: job.size, method: Method::AlreadyPresent });
+                        return Ok(done(source, Method::AlreadyPresent, vec![Check::RecordedSha256]));
                     }
                 }
             }
@@ -278,98 +379,131 @@ impl Engine {
         // 2. Server-side where offered.
         if self.opts.server_side == ServerSide::Auto && job.dst.capabilities().copy_from_url {
             if let Some(url) = job.src.readable_url(&job.src_path).await? {
-                match job.dst.copy_from_url(&job.dst_path, &url, job.size).await {
-                    Ok(()) => return self.verify_server_side(job, &src_uri, &dst_uri).await,
-                    Err(e @ Error::Auth(_)) => return Err(e),
+                match job.dst.copy_from_url(&job.dst_path, &url, job.size, job.src_etag.as_deref()).await {
+                    Ok(Copied::Done) => return self.verify_server_side(job, &src_uri, &dst_uri).await,
+                    Ok(Copied::SourceChanged) => return Err(Fail::Changed),
+                    Err(e @ Error::Auth(_)) => return Err(e.into()),
                     Err(e) => tracing::info!(file = %job.src_path, "server-side copy unavailable, streaming instead: {e}"),
                 }
             }
         }
 
         // 3. Streaming.
-        let (src_d, confirmed) = self.stream(job).await?;
+        let (src_d, confirmed, mut checks) = self.stream(job).await?;
         // 4. Read back what landed, when asked or when the destination did not confirm it.
         if self.opts.verify == Verify::Full || !confirmed {
-            let dst_d = self.digest(&*job.dst, &job.dst_path, job.size, false).await?;
+            let dst_d = match self.digest_of(&*job.dst, &job.dst_path, job.size, false, None).await {
+                Ok((d, _)) => d,
+                Err(f) => {
+                    let _ = job.dst.delete(&job.dst_path).await;
+                    return Err(f);
+                }
+            };
             if dst_d.sha256 != src_d.sha256 {
                 let _ = job.dst.delete(&job.dst_path).await;
-                return Err(corrupted(&src_uri, &dst_uri, &src_d.sha256, &dst_d.sha256));
+                return Err(Fail::Retry(corrupted(&src_uri, &dst_uri, &src_d.sha256, &dst_d.sha256)));
             }
             // A write the destination did not confirm is marked verified only now.
             if !confirmed {
                 job.dst.set_verified(&job.dst_path, &src_d.sha256, job.src_tag.as_deref()).await?;
             }
+            checks.push(Check::ReadBack);
         }
-        Ok(FileDone { sha256: src_d.sha256, size: job.size, method: Method::Streamed })
+        if confirmed {
+            checks.push(Check::ServiceEchoMd5);
+        }
+        Ok(done(src_d.sha256, Method::Streamed, checks))
     }
 
     /// After a server-side copy: read the destination back; it must match the source's
-    /// recorded sha256, or its stored MD5, or (when it has neither) the source read alongside.
-    async fn verify_server_side(&self, job: &FileJob, src_uri: &str, dst_uri: &str) -> Result<FileDone> {
+    /// recorded sha256, or its stored MD5, or (when it has neither) the source read alongside
+    /// (under its listed version).
+    async fn verify_server_side(&self, job: &FileJob, src_uri: &str, dst_uri: &str) -> Result<FileDone, Fail> {
         let known = job.expected_sha256.is_some() || job.src_md5.is_some();
-        let (src_d, dst_d) = futures::future::try_join(
+        let (src_d, (dst_d, _)) = futures::future::try_join(
             async {
                 if known {
                     Ok(None)
                 } else {
-                    self.digest(&*job.src, &job.src_path, job.size, false).await.map(Some)
+                    self.digest_of(&*job.src, &job.src_path, job.size, false, job.src_etag.as_deref()).await.map(Some)
                 }
             },
-            self.digest(&*job.dst, &job.dst_path, job.size, true),
+            self.digest_of(&*job.dst, &job.dst_path, job.size, true, None),
         )
-        .await?;
+        .await
+        .inspect_err(|f| {
+            if matches!(f, Fail::Changed) {
+                tracing::info!(file = %job.src_path, "the source changed during the server-side copy");
+            }
+        })?;
         let mismatch = match (&src_d, &job.expected_sha256, job.src_md5) {
-            (Some(s), _, _) => (s.sha256 != dst_d.sha256).then(|| s.sha256.clone()),
+            (Some((s, _)), _, _) => (s.sha256 != dst_d.sha256).then(|| s.sha256.clone()),
             (None, Some(h), _) => (h != &dst_d.sha256).then(|| h.clone()),
             (None, None, Some(m)) => (m != dst_d.md5).then(|| format!("MD5 {}", hex::encode(m))),
             (None, None, None) => unreachable!("known"),
         };
         if let Some(want) = mismatch {
             let _ = job.dst.delete(&job.dst_path).await;
-            return Err(corrupted(src_uri, dst_uri, &want, &dst_d.sha256));
+            return Err(Fail::Retry(corrupted(src_uri, dst_uri, &want, &dst_d.sha256)));
         }
-        if let (Some(m), Some(s)) = (job.src_md5, &src_d) {
+        if let (Some(m), Some((s, _))) = (job.src_md5, &src_d) {
             if m != s.md5 {
                 let _ = job.dst.delete(&job.dst_path).await;
-                return Err(Error::Service(format!(
-                    "corrupted in transfer: {src_uri} read with MD5 {} but the service stores {}; nothing was published",
+                return Err(corrupted_read(format!(
+                    "{src_uri} read with MD5 {} but the service stores {}; nothing was published",
                     hex::encode(s.md5),
                     hex::encode(m)
                 )));
             }
         }
+        let mut checks = Vec::new();
+        match &src_d {
+            Some((_, true)) => checks.push(Check::RangeMd5),
+            Some((_, false)) => checks.push(Check::SecondRead),
+            None if job.expected_sha256.is_some() => checks.push(Check::RecordedSha256),
+            None => checks.push(Check::SourceContentMd5),
+        }
+        checks.push(Check::ReadBack);
         job.dst.set_verified(&job.dst_path, &dst_d.sha256, job.src_tag.as_deref()).await?;
-        Ok(FileDone { sha256: dst_d.sha256, size: job.size, method: Method::ServerSide })
+        Ok(FileDone { sha256: dst_d.sha256, size: job.size, method: Method::ServerSide, checks, source_tag: job.src_tag.clone() })
     }
 
-    fn check_source(&self, job: &FileJob, d: &Digests, src_uri: &str) -> Result<()> {
-        if let Some(exp) = &job.expected_sha256 {
-            if exp != &d.sha256 {
-                return Err(Error::Service(format!(
-                    "corrupted in transfer: {src_uri} read as sha256 {} but it is recorded as {exp}; nothing was published",
-                    d.sha256
-                )));
-            }
-        }
+    /// Checks the whole-file digests of what was read against what the source is known to
+    /// hold; returns the checks that applied.
+    fn check_source(&self, job: &FileJob, d: &Digests, src_uri: &str) -> Result<Vec<Check>, Fail> {
+        let mut checks = Vec::new();
         if let Some(md5) = job.src_md5 {
             if md5 != d.md5 {
-                return Err(Error::Service(format!(
-                    "corrupted in transfer: {src_uri} read with MD5 {} but the service stores {}; nothing was published",
+                return Err(corrupted_read(format!(
+                    "{src_uri} read with MD5 {} but the service stores {}; nothing was published",
                     hex::encode(d.md5),
                     hex::encode(md5)
                 )));
             }
+            checks.push(Check::SourceContentMd5);
         }
-        Ok(())
+        if let Some(exp) = &job.expected_sha256 {
+            if exp != &d.sha256 {
+                return Err(corrupted_read(format!(
+                    "{src_uri} read as sha256 {} but it is recorded as {exp}; nothing was published",
+                    d.sha256
+                )));
+            }
+            checks.push(Check::RecordedSha256);
+        }
+        Ok(checks)
     }
 
-    /// The object's blocks in order, read `read_ahead` blocks ahead, each holding a memory permit.
+    /// The object's blocks in order, read `read_ahead` blocks ahead (of the version `if_match`
+    /// when given), each holding a memory permit. A range whose MD5 the service sent is checked
+    /// against it here.
     fn blocks<'a>(
         &'a self,
         store: &'a dyn Store,
         path: &'a StorePath,
         size: u64,
-    ) -> impl futures::Stream<Item = Result<(Bytes, OwnedSemaphorePermit)>> + 'a {
+        if_match: Option<&'a str>,
+    ) -> impl futures::Stream<Item = Result<(RangeRead, OwnedSemaphorePermit), Fail>> + 'a {
         let block = self.opts.block_size.max(1) as u64;
         let ranges = (0..size.div_ceil(block)).map(move |i| (i * block, ((i + 1) * block).min(size)));
         futures::stream::iter(ranges)
@@ -378,52 +512,104 @@ impl Engine {
                 let mem = Arc::clone(&self.memory);
                 async move { (r, mem.acquire_owned().await.expect("never closed")) }
             })
-            .map(move |((a, b), permit)| async move { store.get_range(path, a, b).await.map(|d| (d, permit)) })
+            .map(move |((a, b), permit)| async move {
+                match store.read_range(path, a, b, if_match).await? {
+                    Read::Changed => Err(Fail::Changed),
+                    Read::Data(r) => {
+                        if let Some(service) = r.md5 {
+                            let ours: [u8; 16] = Md5::digest(&r.data).into();
+                            if ours != service {
+                                return Err(corrupted_read(format!(
+                                    "bytes {a}-{b} of {} arrived with MD5 {} but the service sent {}; nothing was published",
+                                    store.uri(path),
+                                    hex::encode(ours),
+                                    hex::encode(service)
+                                )));
+                            }
+                        }
+                        Ok((r, permit))
+                    }
+                }
+            })
             .buffered(self.opts.read_ahead.max(1))
     }
 
-    /// Streams source → destination, hashing on the way; publishes only if the source checks
-    /// pass. Returns the digests and whether the destination confirmed every byte it received.
-    async fn stream(&self, job: &FileJob) -> Result<(Digests, bool)> {
+    /// Streams source → destination, hashing on the way; publishes only if every byte read
+    /// is confirmed by a check independent of the reader. Returns the digests, whether the
+    /// destination confirmed every byte it received, and the source-side checks.
+    async fn stream(&self, job: &FileJob) -> Result<(Digests, bool, Vec<Check>), Fail> {
+        let src_uri = job.src.uri(&job.src_path);
         let mut writer: Box<dyn ObjectWriter> = job.dst.writer(&job.dst_path, job.size).await?;
         let mut sha = Sha256::new();
         let mut md5 = Md5::new();
         let mut written = 0u64;
-        let mut blocks = std::pin::pin!(self.blocks(&*job.src, &job.src_path, job.size));
+        let mut every_range_md5 = true;
+        let mut blocks = std::pin::pin!(self.blocks(&*job.src, &job.src_path, job.size, job.src_etag.as_deref()));
         while let Some(next) = blocks.next().await {
-            let (chunk, permit) = next?;
-            sha.update(&chunk);
-            md5.update(&chunk);
-            let block_md5: [u8; 16] = Md5::digest(&chunk).into();
-            let n = chunk.len() as u64;
-            writer.write_block(chunk, block_md5, Hold(Some(Box::new(permit)))).await?;
+            let (r, permit) = next?;
+            every_range_md5 &= r.md5.is_some();
+            sha.update(&r.data);
+            md5.update(&r.data);
+            let block_md5: [u8; 16] = Md5::digest(&r.data).into();
+            let n = r.data.len() as u64;
+            writer.write_block(r.data, block_md5, Hold(Some(Box::new(permit)))).await?;
             written += n;
             self.reporter.bytes(n);
         }
         if written != job.size {
-            return Err(Error::Unavailable(format!("{}: read {written} of {} bytes", job.src.uri(&job.src_path), job.size)));
+            return Err(Fail::Retry(Error::Unavailable(format!("{src_uri}: read {written} of {} bytes", job.size))));
         }
         let d = Digests { sha256: hex::encode(sha.finalize()), md5: md5.finalize().into() };
         // Dropping the writer without finish publishes nothing.
-        self.check_source(job, &d, &job.src.uri(&job.src_path))?;
+        let mut checks = Vec::new();
+        if job.size == 0 {
+            checks.push(Check::EmptyFile);
+        } else if every_range_md5 {
+            checks.push(Check::RangeMd5);
+        }
+        checks.extend(self.check_source(job, &d, &src_uri)?);
+        if checks.is_empty() {
+            // Nothing independent vouches for these bytes: read the source again (same version).
+            let (again, _) = self.digest_of(&*job.src, &job.src_path, job.size, false, job.src_etag.as_deref()).await?;
+            if again.sha256 != d.sha256 {
+                return Err(corrupted_read(format!(
+                    "two reads of {src_uri} differ (sha256 {} and {}); nothing was published",
+                    d.sha256, again.sha256
+                )));
+            }
+            checks.push(Check::SecondRead);
+        }
         let confirmed = writer.finish(FinishInfo { sha256: d.sha256.clone(), md5: d.md5, source: job.src_tag.clone() }).await?;
-        Ok((d, confirmed))
+        Ok((d, confirmed, checks))
     }
 
-    /// sha256 + MD5 of a whole object. `count` adds the bytes to progress.
+    /// sha256 + MD5 of a whole object, every range checked against the MD5 the service sent
+    /// with it (where it does). `count` adds the bytes to progress.
     pub async fn digest(&self, store: &dyn Store, path: &StorePath, size: u64, count: bool) -> Result<Digests> {
+        match self.digest_of(store, path, size, count, None).await {
+            Ok((d, _)) => Ok(d),
+            Err(Fail::Retry(e) | Fail::Final(e)) => Err(e),
+            Err(Fail::Changed) => Err(Error::Internal("a read without a version cannot find it changed".into())),
+        }
+    }
+
+    /// [`digest`](Self::digest) of the version `if_match`; also says whether the service sent
+    /// an MD5 for every range (and each matched).
+    async fn digest_of(&self, store: &dyn Store, path: &StorePath, size: u64, count: bool, if_match: Option<&str>) -> Result<(Digests, bool), Fail> {
         let mut sha = Sha256::new();
         let mut md5 = Md5::new();
-        let mut blocks = std::pin::pin!(self.blocks(store, path, size));
+        let mut every_range_md5 = size > 0;
+        let mut blocks = std::pin::pin!(self.blocks(store, path, size, if_match));
         while let Some(next) = blocks.next().await {
-            let (chunk, _permit) = next?;
-            sha.update(&chunk);
-            md5.update(&chunk);
+            let (r, _permit) = next?;
+            every_range_md5 &= r.md5.is_some();
+            sha.update(&r.data);
+            md5.update(&r.data);
             if count {
-                self.reporter.bytes(chunk.len() as u64);
+                self.reporter.bytes(r.data.len() as u64);
             }
         }
-        Ok(Digests { sha256: hex::encode(sha.finalize()), md5: md5.finalize().into() })
+        Ok((Digests { sha256: hex::encode(sha.finalize()), md5: md5.finalize().into() }, every_range_md5))
     }
 }
 
@@ -437,7 +623,7 @@ fn dest_key(j: &FileJob) -> (usize, String) {
 }
 
 fn corrupted(src: &str, dst: &str, want: &str, got: &str) -> Error {
-    Error::Service(format!(
+    Error::Corrupted(format!(
         "corrupted in transfer: {dst} read back as sha256 {got}, but {src} has {want}; the copy was deleted"
     ))
 }
@@ -445,6 +631,7 @@ fn corrupted(src: &str, dst: &str, want: &str, got: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use crate::storage::local::LocalStore;
     use crate::storage::ObjectMeta;
     use async_trait::async_trait;
@@ -504,7 +691,7 @@ mod tests {
     }
 
     fn job(src: Arc<dyn Store>, dst: Arc<dyn Store>, p: &StorePath, size: u64) -> FileJob {
-        FileJob { src, src_path: p.clone(), dst, dst_path: p.clone(), size, expected_sha256: None, src_md5: None, src_tag: None }
+        FileJob { src, src_path: p.clone(), dst, dst_path: p.clone(), size, expected_sha256: None, src_md5: None, src_tag: None, src_etag: None }
     }
 
     fn opts() -> EngineOptions {
@@ -540,6 +727,106 @@ mod tests {
         let mut j = job(bad, dst.clone(), &p, 3000);
         j.src_md5 = Some(Md5::digest(&data).into());
         assert!(e.copy(&j).await.unwrap_err().to_string().contains("MD5"));
+        assert!(!dst.root().join("f.bin").exists());
+    }
+
+    /// A store whose first `corrupt` reads flip a byte (corruption on the way, then clean
+    /// reads; `u64::MAX`: every other read), and whose reads answer "changed" `changes` times.
+    struct Flaky {
+        inner: LocalStore,
+        corrupt: AtomicU64,
+        changes: AtomicU64,
+        reads: AtomicU64,
+    }
+
+    #[async_trait]
+    impl Store for Flaky {
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        fn uri(&self, p: &StorePath) -> String {
+            self.inner.uri(p)
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+            self.inner.list(prefix).await
+        }
+        async fn head(&self, p: &StorePath) -> Result<Option<ObjectMeta>> {
+            self.inner.head(p).await
+        }
+        async fn get_range(&self, p: &StorePath, s: u64, e: u64) -> Result<Bytes> {
+            let b = self.inner.get_range(p, s, e).await?;
+            let n = self.reads.fetch_add(1, Ordering::SeqCst);
+            let alternate = self.corrupt.load(Ordering::SeqCst) == u64::MAX;
+            if (alternate && n % 2 == 1) || (!alternate && self.corrupt.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()) {
+                let mut v = b.to_vec();
+                v[0] ^= 0xff;
+                return Ok(Bytes::from(v));
+            }
+            Ok(b)
+        }
+        async fn read_range(&self, p: &StorePath, s: u64, e: u64, if_match: Option<&str>) -> Result<Read> {
+            if self.changes.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                return Ok(Read::Changed);
+            }
+            match self.inner.read_range(p, s, e, if_match).await? {
+                Read::Data(_) => Ok(Read::Data(RangeRead { data: self.get_range(p, s, e).await?, md5: None })),
+                Read::Changed => Ok(Read::Changed),
+            }
+        }
+        async fn writer(&self, p: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>> {
+            self.inner.writer(p, size).await
+        }
+        async fn delete(&self, p: &StorePath) -> Result<()> {
+            self.inner.delete(p).await
+        }
+    }
+
+    fn flaky(src: &LocalStore, corrupt: u64, changes: u64) -> Arc<dyn Store> {
+        Arc::new(Flaky { inner: src.clone(), corrupt: AtomicU64::new(corrupt), changes: AtomicU64::new(changes), reads: AtomicU64::new(0) })
+    }
+
+    #[tokio::test]
+    async fn bytes_nothing_independent_vouches_for_are_read_twice_and_a_corrupted_read_is_retried() {
+        let data: Vec<u8> = (0..2500u32).map(|i| (i % 13) as u8).collect();
+        let (_d, src, dst, p) = setup(&data);
+        let e = Engine::new(opts(), Arc::new(Silent));
+        // A clean source without any checksum: verified by a second read.
+        let r = e.copy(&job(src.clone(), dst.clone(), &p, 2500)).await.unwrap();
+        assert_eq!(r.checks, [Check::SecondRead, Check::ReadBack]);
+        std::fs::remove_file(dst.root().join("f.bin")).unwrap();
+        // The first read is corrupted: the two reads differ, nothing is published, and the
+        // whole file is tried again and ends byte-identical.
+        let r = e.copy(&job(flaky(&src, 1, 0), dst.clone(), &p, 2500)).await.unwrap();
+        assert_eq!(r.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(std::fs::read(dst.root().join("f.bin")).unwrap(), data);
+        // Corrupted differently on every read: fails, nothing published.
+        std::fs::remove_file(dst.root().join("f.bin")).unwrap();
+        let err = e.copy(&job(flaky(&src, u64::MAX, 0), dst.clone(), &p, 2500)).await.unwrap_err();
+        assert!(err.to_string().contains("two reads of"), "{err}");
+        assert!(!dst.root().join("f.bin").exists(), "unverified bytes were published");
+    }
+
+    #[tokio::test]
+    async fn a_source_that_changes_during_the_copy_is_copied_anew_once_then_fails() {
+        let data = vec![7u8; 2500];
+        let (_d, src, dst, p) = setup(&data);
+        let e = Engine::new(opts(), Arc::new(Silent));
+        let meta = src.head(&p).await.unwrap().unwrap();
+        let src_dyn: Arc<dyn Store> = src.clone();
+        let mut j = FileJob::from_source(&src_dyn, &meta, &(dst.clone() as Arc<dyn Store>), p.clone());
+        // Rewritten after listing: the listed version is gone, the new one is copied and its
+        // tag recorded.
+        std::fs::write(src.root().join("f.bin"), vec![8u8; 3000]).unwrap();
+        let r = e.copy(&j).await.unwrap();
+        assert_eq!((r.size, std::fs::read(dst.root().join("f.bin")).unwrap()), (3000, vec![8u8; 3000]));
+        assert_ne!(r.source_tag, j.src_tag, "the tag of the version not read was recorded");
+        assert_eq!(r.source_tag, crate::storage::source_tag(&src.uri(&p), src.head(&p).await.unwrap().unwrap().etag.as_deref()));
+        // Changing again after the re-listing: the file fails, saying why.
+        std::fs::remove_file(dst.root().join("f.bin")).unwrap();
+        j.src = flaky(&src, 0, 2);
+        j.src_etag = src.head(&p).await.unwrap().unwrap().etag;
+        let err = e.copy(&j).await.unwrap_err();
+        assert!(err.to_string().contains("changed during the copy"), "{err}");
         assert!(!dst.root().join("f.bin").exists());
     }
 
