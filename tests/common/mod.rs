@@ -176,6 +176,12 @@ impl<'a> Direct<'a> {
         let svc = aml_emulator::blob::BlobService::new(self.tb.azurite_blob_endpoint());
         self.rt.block_on(svc.put_blob(&ws.storage_account, &ws.storage_key, &ws.default_container(), name, data.to_vec())).unwrap();
     }
+
+    /// Uploads a blob in blocks without any MD5, so that the service stores no Content-MD5.
+    pub fn put_blob_in_blocks(&self, ws: &aml_emulator::testbed::WorkspaceInfo, name: &str, data: &[u8], block: usize) {
+        let svc = aml_emulator::blob::BlobService::new(self.tb.azurite_blob_endpoint());
+        self.rt.block_on(svc.put_blob_in_blocks(&ws.storage_account, &ws.storage_key, &ws.default_container(), name, data, block)).unwrap();
+    }
 }
 
 /// The blob path inside a workspace's default container that a model's `modelUri` names.
