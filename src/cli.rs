@@ -916,6 +916,7 @@ source version it was verified from is not read again). Each is reported as
   different     same name and version, other content      -> the reasons name the file or field
   extra         in the target, not in the source           (deleted in the primary, or made in the failover)
   unverifiable  the source's files could not be read
+  unknown       the comparison failed: reading either side gave an error (in the reasons)
 The human output lists only what drifted, then one summary line; -v lists everything. -o json
 prints one document (schemaVersion 1, command \"verify\") with every item, its state and reasons.
 Nothing is written, not even a manifest, unless --manifest FILE asks for the report there.
@@ -929,8 +930,8 @@ With a snapshot BUNDLE instead of --from:
                            --to must be typed here: AML_FAILOVER_TO and AML_FAILOVER_FROM from
                            the environment are not used with a BUNDLE
 
-Exit 0: in sync. Exit 7: drifted (alert on it). Exit 1: nothing drifted, but some source
-versions could not be checked. Other codes: the run itself failed (see below).
+Exit 0: in sync. Exit 7: drifted (alert on it). Exit 1: nothing drifted, but some versions
+could not be checked (unverifiable or unknown). Other codes: the run itself failed (see below).
 
   aml-failover verify --from ./primary/config.json --to ./failover/config.json -q -o json
   aml-failover verify /backups/aml -q

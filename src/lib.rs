@@ -8,6 +8,7 @@ pub mod assets;
 pub mod azureml;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod error;
 pub mod guard;
 pub mod http;

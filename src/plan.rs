@@ -36,16 +36,7 @@ impl OnConflict {
     }
 }
 
-/// How a target version compares with the source's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Comparison {
-    /// No version of that name and number in the target.
-    Missing,
-    /// Same specification and every file has the same path, size and sha256.
-    Identical,
-    /// Differs; the reasons say how (e.g. "file model.pkl: sha256 differs").
-    Different(Vec<String>),
-}
+pub use crate::compare::Comparison;
 
 /// What the plan needs to know about one source item.
 #[derive(Debug, Clone)]
@@ -91,6 +82,8 @@ pub fn decide(f: &Facts, on_conflict: OnConflict) -> Decision {
     match &f.comparison {
         Comparison::Missing => same(Action::Copy, "not in the target".into()),
         Comparison::Identical => same(Action::Skip, "already in the target, identical (spec and sha256 of every file)".into()),
+        // Unknown is never a decision: nothing is written, whatever --on-conflict says.
+        Comparison::Unknown(why) => same(Action::Fail, format!("{why}; nothing written in the target (rerun when it answers)")),
         Comparison::Different(why) => {
             let why = why.join("; ");
             match on_conflict {
@@ -146,6 +139,11 @@ mod tests {
         assert_eq!(decide(&facts(diff.clone()), OnConflict::Overwrite).action, Action::Overwrite);
         let n = decide(&facts(diff), OnConflict::NewVersion);
         assert_eq!((n.action, n.target_version.as_str()), (Action::NewVersion, "4"));
+        for policy in [OnConflict::Report, OnConflict::Overwrite, OnConflict::NewVersion] {
+            let u = decide(&facts(Comparison::Unknown("cannot compare with the target: 503".into())), policy);
+            assert_eq!((u.action, u.target_version.as_str()), (Action::Fail, "3"), "{policy:?}");
+            assert!(u.reason.contains("503") && u.reason.contains("nothing written"), "{}", u.reason);
+        }
         let mut f = facts(Comparison::Missing);
         f.unreadable = Some("no files".into());
         assert_eq!(decide(&f, OnConflict::Report).action, Action::Fail);

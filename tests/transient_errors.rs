@@ -6,6 +6,7 @@
 mod common;
 
 use aml_emulator::faults::Fault;
+use aml_emulator::storage_proxy::StorageFault;
 use common::*;
 
 fn manifest(dir: &tempfile::TempDir) -> String {
@@ -36,4 +37,100 @@ fn a_dropped_control_plane_connection_is_retried() {
             assert!(d.get(&format!("{to}/models/{name}/versions/{ver}")).is_some(), "{name}:{ver} missing in the target");
         }
     }
+}
+
+/// Every model version of the target: (name, version) → properties.
+fn target_models(d: &Direct, tb: &TestBed) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
+    let to = tb.failover().arm_id();
+    let mut out = std::collections::BTreeMap::new();
+    for c in d.list(&format!("{to}/models")) {
+        let name = c["name"].as_str().unwrap().to_string();
+        for v in d.list(&format!("{to}/models/{name}/versions")) {
+            out.insert((name.clone(), v["name"].as_str().unwrap().to_string()), v["properties"].clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_storage_error_while_comparing_fails_the_item_and_changes_nothing_whatever_on_conflict_says() {
+    let tb = seeded_testbed(true);
+    let d = Direct::new(&tb);
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(&dir);
+    let copy = |extra: &[&str]| {
+        let mut args = vec!["copy", "--from", from.as_str(), "--to", to.as_str(), "--kinds", "models", "--manifest", m.as_str(), "-o", "json"];
+        args.extend_from_slice(extra);
+        run(command(&tb), &args)
+    };
+    copy(&[]).expect_code(0);
+    let before = target_models(&d, &tb);
+    let with_files: Vec<(String, String)> = before.iter().filter(|(_, p)| p["modelUri"].is_string()).map(|(k, _)| k.clone()).collect();
+    assert!(!with_files.is_empty());
+    // The bytes of every single-file target model, read from Azurite directly (not through the proxy).
+    let bytes_of = |k: &(String, String)| d.blob(tb.failover(), &datastore_path(before[k]["modelUri"].as_str().unwrap()));
+    let bytes_before: Vec<_> = with_files.iter().map(bytes_of).collect();
+    assert!(bytes_before.iter().any(Option::is_some), "no single-file model to check bytes of");
+    tb.reset_counters();
+
+    // Reads of the target's model files answer 503 (after the tool's retries too): listings
+    // and reads of its container, HEADs of its uploaded files (not of its lock blob).
+    let container = format!("{}/{}", tb.failover().storage_account, tb.failover().default_container());
+    let head_files = format!("{container}/LocalUpload");
+    let check = |policy: &str, r: &Run| {
+        r.expect_code(1);
+        let v = r.json();
+        for (name, version) in &with_files {
+            let item = v["items"].as_array().unwrap().iter().find(|i| i["name"] == name.as_str() && i["version"] == version.as_str()).unwrap();
+            assert_eq!(item["status"], "failed", "{policy}: {item}");
+            let reason = item["reason"].as_str().unwrap();
+            assert!(reason.contains("cannot compare with the target") && reason.contains("503"), "{policy}: {reason}");
+        }
+        assert_eq!(v["summary"]["conflict"], 0, "{policy}: not a conflict: {}", v["summary"]);
+        // The target is as it was: no version deleted, replaced or added.
+        assert_eq!(tb.request_count("DELETE", "/models/"), 0, "{policy}: a target version was deleted");
+        assert_eq!(tb.request_count("PUT", "/versions/"), 0, "{policy}: a version was registered");
+        assert_eq!(target_models(&d, &tb), before, "{policy}: the target's model versions changed");
+    };
+    // Default policy, every such read failing: the comparison is unknown, not a conflict.
+    tb.set_storage_fault(StorageFault::status(503, 0).on("GET", &container));
+    tb.set_storage_fault(StorageFault::status(503, 0).on("HEAD", &head_files));
+    let count = || (tb.storage_request_count("GET", &container), tb.storage_request_count("HEAD", &head_files));
+    let (g0, h0) = count();
+    check("report", &copy(&[]));
+    // The comparing reads of one run, retries included.
+    let (g1, h1) = count();
+    let (gets, heads) = ((g1 - g0) as u32, (h1 - h0) as u32);
+    assert!(gets + heads > 0, "the target's files were not read while comparing");
+    // verify says so too: neither in sync nor different.
+    let r = run(command(&tb), &["verify", "--from", &from, "--to", &to, "--kinds", "models", "-o", "json"]);
+    r.expect_code(1);
+    let v = r.json();
+    assert_eq!((v["inSync"].as_bool(), v["summary"]["different"].as_u64()), (Some(false), Some(0)), "{}", v["summary"]);
+    assert_eq!(v["summary"]["unknown"].as_u64(), Some(with_files.len() as u64), "{}", v["summary"]);
+    // The next runs fail exactly the comparing reads, so the writes that overwrite or
+    // new-version would do after a wrong decision find the target answering.
+    for policy in ["overwrite", "new-version"] {
+        tb.clear_storage_faults();
+        for (method, path, n) in [("GET", &container, gets), ("HEAD", &head_files, heads)] {
+            if n > 0 {
+                tb.set_storage_fault(StorageFault::status(503, 0).on(method, path.as_str()).times(n));
+            }
+        }
+        check(policy, &copy(&["--on-conflict", policy]));
+    }
+    tb.clear_storage_faults();
+    let after: Vec<_> = with_files.iter().map(bytes_of).collect();
+    assert_eq!(after, bytes_before, "the target's files changed");
+
+    // Once the target answers, a rerun finds every version identical.
+    let r = copy(&["--on-conflict", "overwrite"]);
+    r.expect_code(0);
+    let v = r.json();
+    for (name, version) in &with_files {
+        let item = v["items"].as_array().unwrap().iter().find(|i| i["name"] == name.as_str() && i["version"] == version.as_str()).unwrap();
+        assert_eq!(item["status"], "skipped", "{item}");
+    }
+    assert_eq!(target_models(&d, &tb), before);
 }

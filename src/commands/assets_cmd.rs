@@ -743,15 +743,7 @@ async fn differences(
     engine: &Engine,
 ) -> Result<Vec<String>> {
     let mut why = Vec::new();
-    let (a, b) = (yaml::comparable(want), yaml::comparable(have));
-    if a != b {
-        let (am, bm) = (a.as_object().cloned().unwrap_or_default(), b.as_object().cloned().unwrap_or_default());
-        let mut keys: Vec<&String> = am.keys().chain(bm.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        let diff: Vec<&str> = keys.into_iter().filter(|k| am.get(*k) != bm.get(*k)).map(String::as_str).collect();
-        why.push(format!("specification differs in {}", diff.join(", ")));
-    }
+    why.extend(crate::compare::spec_difference(&want.portable_properties(), &have.portable_properties()));
     match (&parsed.content, have.location().is_some()) {
         (None, false) => {}
         (None, true) | (Some(_), false) => why.push("one has files, the other has none".into()),
@@ -763,17 +755,7 @@ async fn differences(
         }
         (Some(ContentRef::Local { .. }), true) => {
             let lc = local.expect("local content read");
-            assets::resolve_content(have, ds).await?;
-            let hc = have.content.as_ref().expect("resolved");
-            let mut theirs = Vec::new();
-            for f in &hc.files {
-                let sha = match &f.meta.sha256 {
-                    Some(h) => h.clone(),
-                    None => engine.digest(&*hc.store, &f.meta.path, f.meta.size, false).await?.sha256,
-                };
-                theirs.push((f.rel.clone(), f.meta.size, sha));
-            }
-            let mut ours: Vec<(String, u64, String)> = lc
+            let ours: Vec<(String, u64, String)> = lc
                 .files
                 .iter()
                 .map(|(p, size, sha, _)| {
@@ -785,9 +767,7 @@ async fn differences(
                     (rel, *size, sha.clone())
                 })
                 .collect();
-            theirs.sort();
-            ours.sort();
-            if theirs != ours {
+            if !crate::compare::holds_files(&ours, have, ds, engine).await? {
                 why.push("the files differ (names, sizes or sha256)".into());
             }
         }

@@ -8,6 +8,7 @@ use crate::assets::graph::{self, Edges};
 use crate::assets::refs::{self, Rewrite, Rewriter, VersionSpec, WsId};
 use crate::assets::{self, data, pipeline, AssetItem, Kind, Selection};
 use crate::cli::{OutputFormat, Settings};
+use crate::compare;
 use crate::error::{Error, Exit, Result};
 use crate::plan::{self, Action, Comparison, Decision, Facts, OnConflict};
 use crate::report::{FileRecord, ItemRecord, Report, Status};
@@ -74,27 +75,6 @@ fn chain_text(chain: &[Key], last: &str) -> String {
         l.push_str(last);
     }
     s.join(" → ")
-}
-
-/// Properties normalized for comparing what the tool would write with what a workspace
-/// holds: empty maps, `isArchived: false` and service-managed fields dropped.
-fn comparable(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, v)| {
-                    let dropped = v.is_null()
-                        || v.as_object().is_some_and(|o| o.is_empty())
-                        || (k.as_str() == "isArchived" && v == &&Value::Bool(false))
-                        || matches!(k.as_str(), "provisioningState" | "isAnonymous" | "status" | "parameters");
-                    !dropped
-                })
-                .map(|(k, v)| (k.clone(), comparable(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(comparable).collect()),
-        other => other.clone(),
-    }
 }
 
 /// The properties a spec-only item (component, pipeline) gets in the target, with its
@@ -635,30 +615,20 @@ impl TargetComparer<'_> {
                 };
                 let comparison = match found {
                     Ok(None) => Comparison::Missing,
-                    Err(e) => Comparison::Different(vec![format!("cannot compare with the target: {e}")]),
+                    Err(e) => Comparison::Unknown(format!("cannot compare with the target: {e}")),
                     Ok(Some(have)) => {
                         let have = if item.kind == Kind::Pipeline && o_submit { pipeline::portable_job(&have) } else { have };
-                        let (a, b) = (comparable(&want), comparable(&have));
-                        if a == b {
-                            Comparison::Identical
-                        } else {
-                            Comparison::Different(vec![format!("the specification differs ({})", spec_diff(&a, &b))])
-                        }
+                        compare::specs(&want, &have)
                     }
                 };
                 return (item, None, comparison);
             }
             Kind::Data if !(self.copy_data && data_copyable(&item, from, self.src_ds)) => {
                 // Data is not read: compared by specification only (its path may be anywhere).
-                let mut comparison = Comparison::Missing;
-                if let Some(t) = target {
-                    let (a, b) = (comparable(&item.portable_properties()), comparable(&t.portable_properties()));
-                    comparison = if a == b {
-                        Comparison::Identical
-                    } else {
-                        Comparison::Different(vec![format!("the specification differs ({})", spec_diff(&a, &b))])
-                    };
-                }
+                let comparison = match target {
+                    Some(t) => compare::specs(&item.portable_properties(), &t.portable_properties()),
+                    None => Comparison::Missing,
+                };
                 return (item, None, comparison);
             }
             _ => {}
@@ -666,13 +636,10 @@ impl TargetComparer<'_> {
         if let Err(e) = assets::resolve_content(&mut item, self.src_ds).await {
             return (item, Some(format!("cannot read the source's files: {e}")), Comparison::Missing);
         }
-        let mut comparison = Comparison::Missing;
-        if let Some(mut t) = target {
-            comparison = match compare(&item, &mut t, self.tgt_ds, self.engine).await {
-                Ok(c) => c,
-                Err(e) => Comparison::Different(vec![format!("cannot compare with the target: {e}")]),
-            };
-        }
+        let comparison = match target {
+            Some(mut t) => compare::versions(&item, &mut t, self.tgt_ds, self.engine).await,
+            None => Comparison::Missing,
+        };
         (item, None, comparison)
     }
 }
@@ -686,9 +653,9 @@ impl TargetComparer<'_> {
         for t in others {
             let same = match item.kind {
                 Kind::Pipeline => false,
-                Kind::Component => comparable(&desired(item, self.from, self.submit, self.rw).0) == comparable(&t.properties),
-                Kind::Data if item.content.is_none() => comparable(&item.portable_properties()) == comparable(&t.portable_properties()),
-                _ => matches!(compare(item, &mut t.clone(), self.tgt_ds, self.engine).await, Ok(Comparison::Identical)),
+                Kind::Component => compare::spec_difference(&desired(item, self.from, self.submit, self.rw).0, &t.properties).is_none(),
+                Kind::Data if item.content.is_none() => compare::spec_difference(&item.portable_properties(), &t.portable_properties()).is_none(),
+                _ => compare::versions(item, &mut t.clone(), self.tgt_ds, self.engine).await == Comparison::Identical,
             };
             if same {
                 return Some(t.version.clone());
@@ -783,60 +750,6 @@ fn finish(o: &CopyOptions, mut report: Report, started: Instant) -> Result<Repor
         report.write_manifest(o.manifest.clone(), "aml-failover-manifest")?;
     }
     Ok(report)
-}
-
-/// Compares a source item with the target's version of the same name and number.
-async fn compare(src: &AssetItem, tgt: &mut AssetItem, tgt_ds: &Datastores, engine: &Engine) -> Result<Comparison> {
-    let mut why = Vec::new();
-    if src.portable_properties() != tgt.portable_properties() {
-        why.push(format!("the specification differs ({})", spec_diff(&src.portable_properties(), &tgt.portable_properties())));
-    }
-    match (&src.content, tgt.location().is_some()) {
-        (None, false) => {}
-        (Some(_), false) | (None, true) => why.push("one has files, the other has none".into()),
-        (Some(sc), true) => {
-            assets::resolve_content(tgt, tgt_ds).await?;
-            let tc = tgt.content.as_ref().expect("resolved");
-            let tmap: HashMap<&str, &assets::FileEntry> = tc.files.iter().map(|f| (f.rel.as_str(), f)).collect();
-            if sc.files.len() != tc.files.len() || sc.files.iter().any(|f| !tmap.contains_key(f.rel.as_str())) {
-                why.push("the file lists differ".into());
-            } else {
-                for f in &sc.files {
-                    let t = tmap[f.rel.as_str()];
-                    if f.meta.size != t.meta.size {
-                        why.push(format!("file {}: size {} vs {}", f.rel, f.meta.size, t.meta.size));
-                        continue;
-                    }
-                    // A target copy verified from this very source version needs no reading.
-                    let tag = crate::storage::source_tag(&sc.store.uri(&f.meta.path), f.meta.etag.as_deref());
-                    if t.meta.sha256.is_some() && tag.is_some() && t.meta.source == tag {
-                        continue;
-                    }
-                    let s_sha = match &f.meta.sha256 {
-                        Some(h) => h.clone(),
-                        None => engine.digest(&*sc.store, &f.meta.path, f.meta.size, false).await?.sha256,
-                    };
-                    let t_sha = match &t.meta.sha256 {
-                        Some(h) => h.clone(),
-                        None => engine.digest(&*tc.store, &t.meta.path, t.meta.size, false).await?.sha256,
-                    };
-                    if s_sha != t_sha {
-                        why.push(format!("file {}: sha256 differs", f.rel));
-                    }
-                }
-            }
-        }
-    }
-    Ok(if why.is_empty() { Comparison::Identical } else { Comparison::Different(why) })
-}
-
-fn spec_diff(a: &Value, b: &Value) -> String {
-    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else { return "shape".into() };
-    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let diff: Vec<&str> = keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).map(String::as_str).collect();
-    diff.join(", ")
 }
 
 /// Where an item's files go in the target, and the URI its version will record. The

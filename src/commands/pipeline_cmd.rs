@@ -432,40 +432,25 @@ pub(super) async fn register_component(
     if let Some(existing) = exists(cpath.clone()).await? {
         // Reuse only when the specification and the code's files are the same.
         let have = existing.pointer("/properties/componentSpec").cloned().unwrap_or(Value::Null);
-        let mut want = l.spec.clone();
-        want["code"] = Value::Null;
-        let mut why = Vec::new();
-        let (a, b) = (comparable(&want), comparable(&have));
-        if a != b {
-            let (am, bm) = (a.as_object().cloned().unwrap_or_default(), b.as_object().cloned().unwrap_or_default());
-            let mut keys: Vec<&String> = am.keys().chain(bm.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            let diff: Vec<&str> = keys.into_iter().filter(|k| am.get(*k) != bm.get(*k)).map(String::as_str).collect();
-            why.push(format!("its specification differs in {}", diff.join(", ")));
-        }
+        // The code is compared by its files below, not by the reference.
+        let without_code = |v: &Value| {
+            let mut v = v.clone();
+            if let Some(m) = v.as_object_mut() {
+                m.remove("code");
+            }
+            v
+        };
+        let mut why: Vec<String> = crate::compare::spec_difference(&without_code(&l.spec), &without_code(&have)).into_iter().collect();
         if let (Some(lc), Some(code_ref)) = (&l.code, have.get("code").and_then(Value::as_str)) {
             if let Ref::Asset { name: cn, version: VersionSpec::Exact(cv), .. } = Ref::parse(code_ref, Kind::Code) {
                 let cp = ctx.arm.get(&format!("{base}/codes/{}/versions/{}", assets::enc(&cn), assets::enc(&cv))).await?;
                 let mut item = AssetItem { kind: Kind::Code, name: cn, version: cv, properties: cp["properties"].clone(), container: Value::Null, content: None };
-                assets::resolve_content(&mut item, ds).await?;
-                let c = item.content.as_ref().expect("resolved");
-                let mut theirs = Vec::new();
-                for f in &c.files {
-                    let sha = match &f.meta.sha256 {
-                        Some(h) => h.clone(),
-                        None => quiet.digest(&*c.store, &f.meta.path, f.meta.size, false).await?.sha256,
-                    };
-                    theirs.push((f.rel.trim_start_matches('/').to_string(), sha));
-                }
-                let mut ours: Vec<(String, String)> = lc
+                let ours: Vec<(String, u64, String)> = lc
                     .files
                     .iter()
-                    .map(|(p, _, sha, _)| (p.as_str().strip_prefix(&lc.leaf).unwrap_or(p.as_str()).trim_start_matches('/').to_string(), sha.clone()))
+                    .map(|(p, size, sha, _)| (p.as_str().strip_prefix(&lc.leaf).unwrap_or(p.as_str()).to_string(), *size, sha.clone()))
                     .collect();
-                theirs.sort();
-                ours.sort();
-                if theirs != ours {
+                if !crate::compare::holds_files(&ours, &mut item, ds, quiet).await? {
                     why.push("its code files differ (sha256)".into());
                 }
             }
@@ -536,23 +521,6 @@ fn local_inputs(y: &Value) -> Vec<(String, String)> {
         scan(format!("jobs.{step}."), j.get("inputs"));
     }
     out
-}
-
-fn comparable(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, v)| {
-                    let dropped = v.is_null() || v.as_object().is_some_and(|o| o.is_empty()) || matches!(k.as_str(), "code" | "$schema" | "isAnonymous" | "isArchived" | "provisioningState");
-                    !dropped
-                })
-                .map(|(k, v)| (k.clone(), comparable(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(comparable).collect()),
-        Value::Number(n) => Value::String(n.to_string()),
-        other => other.clone(),
-    }
 }
 
 pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
@@ -643,7 +611,7 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
                         m.remove("aml-failover.sourceJob");
                     }
                 }
-                if comparable(&a) != comparable(&b) {
+                if crate::compare::spec_difference(&a, &b).is_some() {
                     return Err(Error::Usage(format!(
                         "the definition of pipeline {name} (component {def_name}:1) already exists in workspace {} with another graph; give another --name",
                         ws.workspace_name

@@ -716,8 +716,8 @@ async fn against_spec(ctx: &Context, to: &WorkspaceRef, ds: &Datastores, engine:
     match comparison {
         Comparison::Missing => Against::Missing,
         Comparison::Identical => Against::Identical(None),
-        Comparison::Different(why) if why.iter().any(|w| w.starts_with("cannot compare with the target")) => Against::Unreadable(why.join("; ")),
         Comparison::Different(why) => Against::Different(why),
+        Comparison::Unknown(why) => Against::Unreadable(why),
     }
 }
 
@@ -1029,27 +1029,13 @@ pub async fn restore_into_with(s: &Settings, ctx: &Context, to: &WorkspaceRef, o
 async fn differences(a: &BundleAsset, have: &mut AssetItem, ds: &Datastores, engine: &Engine) -> Result<Vec<String>> {
     let mut why = Vec::new();
     let want = as_item(a);
-    if want.portable_properties() != have.portable_properties() {
-        why.push("the specification differs".to_string());
-    }
+    why.extend(crate::compare::spec_difference(&want.portable_properties(), &have.portable_properties()));
     match (&a.content, have.location().is_some()) {
         (None, false) => {}
         (None, true) | (Some(_), false) => why.push("one has files, the other has none".into()),
         (Some(c), true) => {
-            assets::resolve_content(have, ds).await?;
-            let hc = have.content.as_ref().expect("resolved");
-            let mut theirs = Vec::new();
-            for f in &hc.files {
-                let sha = match &f.meta.sha256 {
-                    Some(h) => h.clone(),
-                    None => engine.digest(&*hc.store, &f.meta.path, f.meta.size, false).await?.sha256,
-                };
-                theirs.push((f.rel.clone(), f.meta.size, sha));
-            }
-            let mut ours: Vec<(String, u64, String)> = c.files.iter().map(|f| (f.path.clone(), f.size, f.sha256.clone())).collect();
-            theirs.sort();
-            ours.sort();
-            if theirs != ours {
+            let ours: Vec<(String, u64, String)> = c.files.iter().map(|f| (f.path.clone(), f.size, f.sha256.clone())).collect();
+            if !crate::compare::holds_files(&ours, have, ds, engine).await? {
                 why.push("the files differ (names, sizes or sha256)".into());
             }
         }

@@ -5,7 +5,8 @@
 //! name and number exactly as `copy` plans it ([`super::copy::TargetComparer`]: specification,
 //! and the sha256 of every file, reading only what a recorded hash does not answer):
 //! `in-sync`, `missing` (in the source, not in the target), `different` (with the reasons),
-//! `unverifiable` (the source's files cannot be read). Versions in the target that the source
+//! `unverifiable` (the source's files cannot be read), `unknown` (the comparison failed: an
+//! error reading either side, [`crate::compare::Comparison::Unknown`]). Versions in the target that the source
 //! does not have are `extra`. Pipelines are compared with the definition `copy` registers
 //! (a pipeline component named after the job).
 //!
@@ -13,8 +14,8 @@
 //! ```text
 //! { "schemaVersion": 1, "command": "verify", "source": "<ARM id>", "target": "<ARM id>",
 //!   "kinds": [ "model", ... ], "startedAt": RFC3339, "durationMs": n, "inSync": bool,
-//!   "summary": { "items": n, "inSync": n, "missing": n, "different": n, "extra": n, "unverifiable": n },
-//!   "items": [ { "kind", "name", "version", "state": "in-sync|missing|different|extra|unverifiable",
+//!   "summary": { "items": n, "inSync": n, "missing": n, "different": n, "extra": n, "unverifiable": n, "unknown": n },
+//!   "items": [ { "kind", "name", "version", "state": "in-sync|missing|different|extra|unverifiable|unknown",
 //!                "reasons": [ "<text>" ] } ],
 //!   "manifest": "<path>"? }
 //! ```
@@ -58,6 +59,8 @@ pub enum State {
     Different,
     Extra,
     Unverifiable,
+    /// The comparison could not be made (reading the target or the source failed).
+    Unknown,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +81,7 @@ pub struct VerifySummary {
     pub different: usize,
     pub extra: usize,
     pub unverifiable: usize,
+    pub unknown: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,19 +132,20 @@ impl VerifyReport {
                 State::Different => s.different += 1,
                 State::Extra => s.extra += 1,
                 State::Unverifiable => s.unverifiable += 1,
+                State::Unknown => s.unknown += 1,
             }
         }
-        self.in_sync = s.missing + s.different + s.extra + s.unverifiable == 0;
+        self.in_sync = s.missing + s.different + s.extra + s.unverifiable + s.unknown == 0;
         self.summary = s;
     }
 
-    /// 7 when anything drifted (missing, different, extra); else 1 when some source item could
-    /// not be checked; else 0.
+    /// 7 when anything drifted (missing, different, extra); else 1 when some item could not be
+    /// checked (unverifiable, or unknown: the comparison failed); else 0.
     pub fn exit(&self) -> Exit {
         let s = &self.summary;
         if s.missing + s.different + s.extra > 0 {
             Exit::Drifted
-        } else if s.unverifiable > 0 {
+        } else if s.unverifiable + s.unknown > 0 {
             Exit::Partial
         } else {
             Exit::Ok
@@ -156,18 +161,20 @@ impl VerifyReport {
                 State::Different => "DIFFERENT",
                 State::Extra => "EXTRA",
                 State::Unverifiable => "UNCHECKED",
+                State::Unknown => "UNKNOWN",
             };
             out.push_str(&format!("{word:<10} {} {}:{}  {}\n", i.kind, i.name, i.version, i.reasons.join("; ")));
         }
         let s = &self.summary;
         out.push_str(&format!(
-            "verify: {} items: {} in sync, {} missing, {} different, {} extra, {} unverifiable; {:.1} s; {}\n",
+            "verify: {} items: {} in sync, {} missing, {} different, {} extra, {} unverifiable, {} unknown; {:.1} s; {}\n",
             s.items,
             s.in_sync,
             s.missing,
             s.different,
             s.extra,
             s.unverifiable,
+            s.unknown,
             self.duration_ms as f64 / 1000.0,
             if self.in_sync && self.snapshot.is_some() && !self.target.starts_with("/subscriptions/") {
                 "IN SYNC: every file of the snapshot is in the bundle, intact (sha256 re-read)"
@@ -274,6 +281,7 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
                 (None, Comparison::Identical) => (State::InSync, Vec::new()),
                 (None, Comparison::Missing) => (State::Missing, vec!["in the source, not in the target".to_string()]),
                 (None, Comparison::Different(why)) => (State::Different, why),
+                (None, Comparison::Unknown(why)) => (State::Unknown, vec![why]),
             };
             VerifyItem { kind: item.kind, name: item.name, version: item.version, state, reasons }
         }
@@ -470,6 +478,8 @@ mod tests {
             assert!(!r.human(false).contains("in-sync "), "in-sync items are not listed: {}", r.human(false));
         }
         assert_eq!(report(&[State::Unverifiable]).exit(), Exit::Partial);
+        assert_eq!(report(&[State::InSync, State::Unknown]).exit(), Exit::Partial);
+        assert!(!report(&[State::Unknown]).in_sync);
         assert_eq!(report(&[State::Unverifiable, State::Extra]).exit(), Exit::Drifted);
     }
 

@@ -1,0 +1,206 @@
+//! The one comparison: whether a version in the target is the same as the source's (or as what
+//! a YAML asks for). `copy`, `plan`, `verify`, `snapshot restore`, `pipeline create` and
+//! `register` all ask here, so "identical" means one thing everywhere.
+//!
+//! Three answers (plus "missing" when the target has no such version):
+//! - **identical**: the same specification after [`normalize`], and every file the same path,
+//!   size and sha256;
+//! - **different**: a difference was seen (the reasons say which);
+//! - **unknown**: something could not be read (either side) before any difference was seen.
+//!   An unknown comparison is never a decision: the plan fails the item with the error and
+//!   writes nothing, whatever `--on-conflict` says.
+//!
+//! Extending what "the same definition" means (e.g. a new kind's service-set fields) is done in
+//! [`normalize`]'s lists, and nowhere else.
+
+use crate::assets::{AssetItem, FileEntry};
+use crate::error::Result;
+use crate::storage::datastore::Datastores;
+use crate::transfer::Engine;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// How a target version compares with the source's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Comparison {
+    /// No version of that name and number in the target.
+    Missing,
+    /// Same specification and every file has the same path, size and sha256.
+    Identical,
+    /// Differs; the reasons say how (e.g. "file model.pkl: sha256 differs").
+    Different(Vec<String>),
+    /// Could not be decided: reading either side failed (the error says why).
+    Unknown(String),
+}
+
+/// Fields the service sets, dropped at any depth: they say nothing about the definition.
+pub const SERVICE_FIELDS: &[&str] = &["provisioningState", "isAnonymous", "environmentType", "$schema", "status", "parameters"];
+
+/// Values the service fills in when a definition leaves them out, dropped at any depth, so a
+/// definition that states them equals one that does not.
+pub fn is_service_default(key: &str, v: &Value) -> bool {
+    match key {
+        "isArchived" => v == &Value::Bool(false),
+        "autoRebuild" => v.as_str() == Some("Disabled"),
+        "osType" => v.as_str() == Some("Linux"),
+        _ => false,
+    }
+}
+
+/// A REST specification as compared: nulls, empty maps, [`SERVICE_FIELDS`] and service
+/// defaults ([`is_service_default`]) dropped at any depth, numbers as their text (the service
+/// answers `"1"` for a `1` in places).
+pub fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, v)| {
+                    !(v.is_null() || v.as_object().is_some_and(|o| o.is_empty()) || SERVICE_FIELDS.contains(&k.as_str()) || is_service_default(k, v))
+                })
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .filter(|(_, v)| !v.as_object().is_some_and(|o| o.is_empty()))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        Value::Number(n) => Value::String(n.to_string()),
+        other => other.clone(),
+    }
+}
+
+/// Compares two REST specifications (normalised): `None` when the same, else the reason naming
+/// the top-level fields that differ ("the specification differs (description, tags)").
+pub fn spec_difference(want: &Value, have: &Value) -> Option<String> {
+    let (a, b) = (normalize(want), normalize(have));
+    if a == b {
+        return None;
+    }
+    let fields = match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).map(String::as_str).collect::<Vec<_>>().join(", ")
+        }
+        _ => "shape".to_string(),
+    };
+    Some(format!("the specification differs ({fields})"))
+}
+
+/// Two specifications only (components, pipelines, data assets whose files are not read).
+pub fn specs(want: &Value, have: &Value) -> Comparison {
+    match spec_difference(want, have) {
+        None => Comparison::Identical,
+        Some(why) => Comparison::Different(vec![why]),
+    }
+}
+
+/// A source version (content resolved where it has files) with the target's version of the same
+/// name: specification, then every file by path, size and sha256 (hashes read only where not
+/// recorded; a target file verified from this very source version is not read). A read that
+/// fails before any difference is seen gives [`Comparison::Unknown`].
+pub async fn versions(src: &AssetItem, tgt: &mut AssetItem, tgt_ds: &Datastores, engine: &Engine) -> Comparison {
+    let mut why: Vec<String> = spec_difference(&src.portable_properties(), &tgt.portable_properties()).into_iter().collect();
+    if let Err(e) = files(src, tgt, tgt_ds, engine, &mut why).await {
+        if why.is_empty() {
+            return Comparison::Unknown(format!("cannot compare with the target: {e}"));
+        }
+    }
+    if why.is_empty() {
+        Comparison::Identical
+    } else {
+        Comparison::Different(why)
+    }
+}
+
+async fn files(src: &AssetItem, tgt: &mut AssetItem, tgt_ds: &Datastores, engine: &Engine, why: &mut Vec<String>) -> Result<()> {
+    match (&src.content, tgt.location().is_some()) {
+        (None, false) => Ok(()),
+        (Some(_), false) | (None, true) => {
+            why.push("one has files, the other has none".into());
+            Ok(())
+        }
+        (Some(sc), true) => {
+            crate::assets::resolve_content(tgt, tgt_ds).await?;
+            let tc = tgt.content.as_ref().expect("resolved");
+            let tmap: HashMap<&str, &FileEntry> = tc.files.iter().map(|f| (f.rel.as_str(), f)).collect();
+            if sc.files.len() != tc.files.len() || sc.files.iter().any(|f| !tmap.contains_key(f.rel.as_str())) {
+                why.push("the file lists differ".into());
+                return Ok(());
+            }
+            for f in &sc.files {
+                let t = tmap[f.rel.as_str()];
+                if f.meta.size != t.meta.size {
+                    why.push(format!("file {}: size {} vs {}", f.rel, f.meta.size, t.meta.size));
+                    continue;
+                }
+                // A target copy verified from this very source version needs no reading.
+                let tag = crate::storage::source_tag(&sc.store.uri(&f.meta.path), f.meta.etag.as_deref());
+                if t.meta.sha256.is_some() && tag.is_some() && t.meta.source == tag {
+                    continue;
+                }
+                let s_sha = match &f.meta.sha256 {
+                    Some(h) => h.clone(),
+                    None => engine.digest(&*sc.store, &f.meta.path, f.meta.size, false).await?.sha256,
+                };
+                let t_sha = match &t.meta.sha256 {
+                    Some(h) => h.clone(),
+                    None => engine.digest(&*tc.store, &t.meta.path, t.meta.size, false).await?.sha256,
+                };
+                if s_sha != t_sha {
+                    why.push(format!("file {}: sha256 differs", f.rel));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Whether the target's content (`have`, resolved here) holds exactly `want`: files by path
+/// relative to the content root (leading `/` ignored), size and sha256, the target's hashes read
+/// where not recorded. For contents whose files are known without a source store (a snapshot's
+/// manifest, a local folder). An error reading the target is returned, never taken for "differs".
+pub async fn holds_files(want: &[(String, u64, String)], have: &mut AssetItem, ds: &Datastores, engine: &Engine) -> Result<bool> {
+    crate::assets::resolve_content(have, ds).await?;
+    let hc = have.content.as_ref().expect("resolved");
+    let mut theirs = Vec::with_capacity(hc.files.len());
+    for f in &hc.files {
+        let sha = match &f.meta.sha256 {
+            Some(h) => h.clone(),
+            None => engine.digest(&*hc.store, &f.meta.path, f.meta.size, false).await?.sha256,
+        };
+        theirs.push((f.rel.trim_start_matches('/').to_string(), f.meta.size, sha));
+    }
+    let mut ours: Vec<(String, u64, String)> = want.iter().map(|(p, s, h)| (p.trim_start_matches('/').to_string(), *s, h.clone())).collect();
+    theirs.sort();
+    ours.sort();
+    Ok(theirs == ours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn service_fields_defaults_nulls_and_empty_maps_are_not_differences() {
+        let want = json!({"description": "d", "tags": {}, "isArchived": false, "osType": "Linux", "x": null, "stage": "Production"});
+        let have = json!({"description": "d", "provisioningState": "Succeeded", "isAnonymous": false, "autoRebuild": "Disabled",
+            "properties": {}, "stage": "Production", "nested": {"provisioningState": "Succeeded"}});
+        assert_eq!(specs(&want, &have), Comparison::Identical);
+    }
+
+    #[test]
+    fn numbers_equal_their_text() {
+        assert_eq!(specs(&json!({"n": 1, "a": [2]}), &json!({"n": "1", "a": ["2"]})), Comparison::Identical);
+    }
+
+    #[test]
+    fn a_difference_names_the_fields() {
+        let c = specs(&json!({"description": "a", "tags": {"t": "1"}, "stage": "x"}), &json!({"description": "b", "tags": {"t": "2"}, "stage": "x"}));
+        assert_eq!(c, Comparison::Different(vec!["the specification differs (description, tags)".into()]));
+        // A stated non-default value is a difference.
+        assert!(matches!(specs(&json!({"isArchived": true}), &json!({})), Comparison::Different(_)));
+        assert!(matches!(specs(&json!({"osType": "Windows"}), &json!({})), Comparison::Different(_)));
+        assert_eq!(spec_difference(&json!([1]), &json!([2])).as_deref(), Some("the specification differs (shape)"));
+    }
+}
