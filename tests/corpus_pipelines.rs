@@ -8,27 +8,10 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    let dir = std::env::var_os("AML_TESTDATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"))
-        .join("azureml-examples/cli");
-    assert!(dir.is_dir(), "shared test data missing at {} (set AML_TESTDATA_DIR)", dir.display());
-    dir
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
-            out.push(p);
-        }
-    }
+    azureml_examples().join("cli")
 }
 
 fn schema_kind(doc: &Value) -> Option<&'static str> {

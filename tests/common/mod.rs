@@ -194,3 +194,27 @@ pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
 }
+
+/// ../shared/testdata/azureml-examples (or `$AML_TESTDATA_DIR/azureml-examples`): Microsoft's
+/// public examples, the corpus of tests/corpus_pipelines.rs and tests/sdk_corpus.rs.
+pub fn azureml_examples() -> std::path::PathBuf {
+    let dir = std::env::var_os("AML_TESTDATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"))
+        .join("azureml-examples");
+    assert!(dir.is_dir(), "shared test data missing at {} (set AML_TESTDATA_DIR)", dir.display());
+    dir
+}
+
+/// Every `.yml`/`.yaml` file under `dir`, in path order.
+pub fn yaml_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
+            out.push(p);
+        }
+    }
+}

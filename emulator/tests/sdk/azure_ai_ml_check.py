@@ -11,100 +11,26 @@ its `aud` with the cloud's aml_resource_id before the PUT). Any network connecti
 loopback fails the run. Exits 0 when every check passed, 1 with the failures otherwise.
 """
 
-import os
-import socket
 import sys
 import time
 import traceback
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 REPO = Path(__file__).resolve().parents[3]
 SEED = REPO / "testdata" / "seed" / "primary"
 
 
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"azure_ai_ml_check: environment variable {name} is not set (run through emulator/tests/sdk_azure_ai_ml.rs)")
-    return value
-
-
-ARM = env("AML_FAILOVER_RESOURCE_MANAGER").rstrip("/")
-AUTHORITY = env("AML_FAILOVER_AUTHORITY_HOST").rstrip("/")
-CA = env("AML_FAILOVER_CA_CERT")
-if not Path(CA).is_file():
-    sys.exit(f"azure_ai_ml_check: AML_FAILOVER_CA_CERT={CA} is not a file (is the emulator running?)")
-TOKEN = env("AML_FAILOVER_ACCESS_TOKEN")
-SUB = env("EMU_SUBSCRIPTION")
-RG = env("EMU_RESOURCE_GROUP")
-WS = env("EMU_PRIMARY_WORKSPACE")
-TENANT = env("EMU_TENANT_ID")
-CLIENT_ID = env("EMU_CLIENT_ID")
-CLIENT_SECRET = env("EMU_CLIENT_SECRET")
-
-# The emulator's CA for every requests-based client (azure-core's transport, MSAL through azure-identity).
-os.environ["REQUESTS_CA_BUNDLE"] = CA
-os.environ.pop("CURL_CA_BUNDLE", None)
-
-# --- Nothing may leave the machine: the SDK must find every endpoint in the cloud metadata. ------
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_real_getaddrinfo = socket.getaddrinfo
-OUTSIDE = []
-
-
-def _guarded_getaddrinfo(host, *args, **kwargs):
-    h = host.decode() if isinstance(host, bytes) else str(host)
-    if h not in _LOOPBACK:
-        OUTSIDE.append(h)
-        raise OSError(f"azure_ai_ml_check: refused to resolve non-local host {h!r}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _guarded_getaddrinfo
-
-from azure.ai.ml import Input, MLClient, command  # noqa: E402
+from emulator_client import (  # noqa: E402  (sets the CA and the loopback guard on import)
+    AUTHORITY, CLIENT_ID, CLIENT_SECRET, OUTSIDE, RG, SUB, TENANT, TOKEN, WS, StaticTokenCredential, ml_client,
+)
+from azure.ai.ml import Input, command  # noqa: E402
 from azure.ai.ml.dsl import pipeline  # noqa: E402
 from azure.ai.ml.entities import Environment, Model  # noqa: E402
-from azure.core.credentials import AccessToken  # noqa: E402
 from azure.identity import ClientSecretCredential  # noqa: E402
 import yaml  # noqa: E402  (PyYAML, an azure-ai-ml dependency)
-
-
-class StaticTokenCredential:
-    """azure-core TokenCredential returning the emulator's static bearer token."""
-
-    def __init__(self, token):
-        self.token = token
-        self.calls = 0
-
-    def get_token(self, *scopes, claims=None, tenant_id=None, enable_cae=False, **kwargs):
-        self.calls += 1
-        return AccessToken(self.token, int(time.time()) + 3600)
-
-
-CLOUD = "AmlEmulator"
-CLOUD_METADATA = {
-    "azure_portal": ARM + "/",
-    "resource_manager": ARM + "/",
-    "active_directory": AUTHORITY + "/",
-    "aml_resource_id": ARM + "/",
-    "storage_endpoint": "core.windows.net",
-    "registry_discovery_endpoint": ARM + "/",
-}
-
-
-def ml_client(credential):
-    return MLClient(
-        credential,
-        subscription_id=SUB,
-        resource_group_name=RG,
-        workspace_name=WS,
-        cloud=CLOUD,
-        cloud_metadata=CLOUD_METADATA,
-        enable_telemetry=False,
-        show_progress=False,
-    )
 
 
 # --- What the seed folder holds (az ml YAML; defaults as az ml applies them) ----------------------
