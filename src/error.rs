@@ -94,6 +94,11 @@ pub enum Error {
     /// Throttled (429, ServerBusy): exits like [`Error::Unavailable`].
     #[error("{0}")]
     Throttled(String),
+    /// A TLS failure (an untrusted or invalid certificate, a refused handshake): the endpoint
+    /// cannot be reached safely, and trying again gives the same answer. Exits (and is named
+    /// in JSON) like [`Error::Unavailable`], but is not retried.
+    #[error("{0}")]
+    Tls(String),
     /// 409/412: the resource is in another state. Exits like [`Error::Service`].
     #[error("{0}")]
     Conflict(String),
@@ -112,7 +117,7 @@ impl Error {
             Error::Usage(_) => Exit::Usage,
             Error::Auth(_) => Exit::Auth,
             Error::NotFound(_) => Exit::NotFound,
-            Error::Unavailable(_) | Error::Throttled(_) => Exit::Unavailable,
+            Error::Unavailable(_) | Error::Throttled(_) | Error::Tls(_) => Exit::Unavailable,
             Error::Service(_) | Error::Conflict(_) | Error::Corrupted(_) => Exit::Service,
             Error::Internal(_) => Exit::Internal,
         }
@@ -128,7 +133,7 @@ impl Error {
             Error::Throttled(_) => Class::Throttled,
             Error::Conflict(_) => Class::Conflict,
             Error::Corrupted(_) => Class::Corrupted,
-            Error::Service(_) | Error::Internal(_) => Class::Fatal,
+            Error::Service(_) | Error::Internal(_) | Error::Tls(_) => Class::Fatal,
         }
     }
 
@@ -138,7 +143,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Auth(_) => "auth",
             Error::NotFound(_) => "not_found",
-            Error::Unavailable(_) => "unavailable",
+            Error::Unavailable(_) | Error::Tls(_) => "unavailable",
             Error::Throttled(_) => "throttled",
             Error::Conflict(_) => "conflict",
             Error::Corrupted(_) => "corrupted",
@@ -157,6 +162,7 @@ impl Error {
             Error::NotFound(m) => Error::NotFound(f(m)),
             Error::Unavailable(m) => Error::Unavailable(f(m)),
             Error::Throttled(m) => Error::Throttled(f(m)),
+            Error::Tls(m) => Error::Tls(f(m)),
             Error::Conflict(m) => Error::Conflict(f(m)),
             Error::Corrupted(m) => Error::Corrupted(f(m)),
             Error::Service(m) => Error::Service(f(m)),

@@ -150,6 +150,33 @@ pub fn transport_cause(e: &reqwest::Error) -> String {
     cause
 }
 
+/// A transport failure as an error of its class: a TLS failure (rustls refused the
+/// certificate or the handshake) is [`Error::Tls`], not retried — trying again gives the same
+/// answer; any other (refused, reset, dropped, timed out) is transient.
+pub fn transport_error(e: &reqwest::Error, message: String) -> Error {
+    /// Whether `s` is rustls' error, or io::Errors wrapping it (the TLS connector reports it
+    /// that way, and io::Error's `source` skips what it wraps).
+    fn is_rustls(mut s: &(dyn std::error::Error + 'static)) -> bool {
+        loop {
+            if s.downcast_ref::<rustls::Error>().is_some() {
+                return true;
+            }
+            match s.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+                Some(inner) => s = inner,
+                None => return false,
+            }
+        }
+    }
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if is_rustls(s) {
+            return Error::Tls(message);
+        }
+        src = s.source();
+    }
+    Error::Unavailable(message)
+}
+
 /// `Retry-After` (seconds or HTTP date), or the millisecond variants Azure services send.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {

@@ -40,8 +40,18 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, _) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("aml_failover={level},warn")));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+        .unwrap_or_else(|_| {
+            // rustls logs a refused certificate itself; the tool's one-line error already says it.
+            let rustls = if verbose >= 2 { "" } else { ",rustls=off" };
+            tracing_subscriber::EnvFilter::new(format!("aml_failover={level}{rustls},warn"))
+        });
+    use std::io::IsTerminal as _;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
 }
 
 /// `aml-failover ... | head` must end quietly when the reader goes away, as other Unix tools

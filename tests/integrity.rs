@@ -159,3 +159,49 @@ fn a_source_rewritten_during_the_copy_is_never_copied_with_mixed_bytes() {
     r.expect_code(0);
     assert_eq!(target_bytes(&d, &tb).as_deref().map(sha256_hex), Some(sha256_hex(&new)));
 }
+
+/// A TLS failure (here: the emulator's certificate, not trusted) is not a transient failure:
+/// it is not retried, and it is reported on one plain line (no ANSI colour on a non-terminal).
+#[test]
+fn a_tls_failure_is_not_retried_and_is_one_plain_line() {
+    let tb = testbed(None, false);
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let mut c = command(&tb);
+    c.env_remove("AML_FAILOVER_CA_CERT");
+    let r = run(c, &["copy", "--from", &from, "--to", &to, "--kinds", "models", "--dry-run", "-v"]);
+    assert_eq!(r.code, 5, "exit code\n--- stdout\n{}\n--- stderr\n{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains('\u{1b}'), "ANSI colour on a non-terminal stderr:\n{}", r.stderr);
+    assert!(!r.stderr.contains("retrying"), "a TLS failure was retried:\n{}", r.stderr);
+    let errors: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{}", r.stderr);
+    assert!(errors[0].contains("certificate"), "{}", r.stderr);
+    let after: Vec<&str> = r.stderr.lines().skip_while(|l| !l.starts_with("error:")).skip(1).collect();
+    assert!(after.iter().all(|l| l.trim().is_empty()), "the error spans several lines:\n{}", r.stderr);
+}
+
+/// A block whose bytes change on the way to the target is refused by the service (its MD5 does
+/// not match the one sent with it): the file is tried again, and when it keeps happening the
+/// item fails saying so — not as a bare "400 InvalidOperation".
+#[test]
+fn a_put_corrupted_on_the_way_is_named_as_such_and_tried_again() {
+    let tb = seeded_testbed(true);
+    let d = Direct::new(&tb);
+    let src = d.blob(tb.primary(), &source_blob(&d, &tb)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json").to_str().unwrap().to_string();
+    tb.set_storage_fault(StorageFault::corrupt_request(10).on("PUT", "model.pkl"));
+    let r = run_args(&tb, &copy(&tb, &m));
+    r.expect_code(1);
+    let v = r.json();
+    let it = item(&v);
+    assert_eq!(it["status"], "failed", "{it}");
+    let reason = it["reason"].as_str().unwrap();
+    assert!(reason.contains("received bytes whose MD5 did not match what was sent (corrupted on the way"), "{it}");
+    assert!(target_bytes(&d, &tb).is_none(), "a corrupted item was registered");
+
+    tb.clear_storage_faults();
+    tb.set_storage_fault(StorageFault::corrupt_request(10).on("PUT", "model.pkl").times(1));
+    let r = run_args(&tb, &copy(&tb, &m));
+    r.expect_code(0);
+    assert_eq!(target_bytes(&d, &tb).as_deref().map(sha256_hex), Some(sha256_hex(&src)));
+}

@@ -199,7 +199,7 @@ fn transport_error(base: &Url, url: &str, e: &reqwest::Error) -> Error {
         "Fix: check the network, --cloud and --resource-manager-endpoint"
     };
     let host = base.host_str().unwrap_or("?");
-    Error::Unavailable(format!("cannot reach {host} ({url}): {cause}. {hint}"))
+    http::transport_error(e, format!("cannot reach {host} ({url}): {cause}. {hint}"))
 }
 
 /// The ARM path of a workspace.

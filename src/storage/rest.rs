@@ -166,11 +166,14 @@ impl StorageRest {
             Service::Blob => "--blob-endpoint",
             Service::File => "--file-endpoint",
         };
-        Error::Unavailable(format!(
-            "cannot reach {} at {}: {cause}. Fix: check the network and {flag} (or the -secondary endpoint if the primary region is down)",
-            self.noun(),
-            url.host_str().unwrap_or("?")
-        ))
+        http::transport_error(
+            e,
+            format!(
+                "cannot reach {} at {}: {cause}. Fix: check the network and {flag} (or the -secondary endpoint if the primary region is down)",
+                self.noun(),
+                url.host_str().unwrap_or("?")
+            ),
+        )
     }
 }
 
