@@ -134,3 +134,58 @@ fn a_storage_error_while_comparing_fails_the_item_and_changes_nothing_whatever_o
     }
     assert_eq!(target_models(&d, &tb), before);
 }
+
+#[test]
+fn new_version_registers_nothing_when_another_target_version_cannot_be_compared() {
+    let tb = seeded_testbed(true);
+    let d = Direct::new(&tb);
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(&dir);
+    let copy = |extra: &[&str]| {
+        let mut args = vec!["copy", "--from", from.as_str(), "--to", to.as_str(), "--kinds", "models", "--name", "local-file-*", "--manifest", m.as_str(), "-o", "json"];
+        args.extend_from_slice(extra);
+        run(command(&tb), &args)
+    };
+    copy(&[]).expect_code(0);
+    // The target's local-file-example:1 gets another description: a difference known without
+    // reading any file, so new-version asks whether another target version already holds it
+    // (here 3, registered by a first new-version run; its files are what cannot be read).
+    let p = format!("{to}/models/local-file-example/versions/1");
+    let mut props = d.get(&p).unwrap()["properties"].clone();
+    props["description"] = serde_json::json!("changed in the failover");
+    props.as_object_mut().unwrap().remove("provisioningState");
+    assert!(d.put(&p, &serde_json::json!({ "properties": props })) < 300);
+    // A first new-version run registers the source's 1 as the target's 3.
+    copy(&["--on-conflict", "new-version"]).expect_code(0);
+    let before = target_models(&d, &tb);
+    assert!(before.contains_key(&("local-file-example".to_string(), "3".to_string())), "{before:?}");
+    tb.reset_counters();
+
+    // Reads of the target's files answer 503: a dry run counts them (retries included) ...
+    let container = format!("{}/{}", tb.failover().storage_account, tb.failover().default_container());
+    let head_files = format!("{container}/LocalUpload");
+    let count = || (tb.storage_request_count("GET", &container), tb.storage_request_count("HEAD", &head_files));
+    tb.set_storage_fault(StorageFault::status(503, 0).on("GET", &container));
+    tb.set_storage_fault(StorageFault::status(503, 0).on("HEAD", &head_files));
+    let (g0, h0) = count();
+    copy(&["--on-conflict", "new-version", "--dry-run"]);
+    let (g1, h1) = count();
+    assert!(g1 + h1 > g0 + h0, "the dry run read none of the target's files");
+    // ... and the run fails exactly those, so a write after a wrong decision would succeed.
+    tb.clear_storage_faults();
+    for (method, path, n) in [("GET", &container, g1 - g0), ("HEAD", &head_files, h1 - h0)] {
+        if n > 0 {
+            tb.set_storage_fault(StorageFault::status(503, 0).on(method, path.as_str()).times(n as u32));
+        }
+    }
+    let r = copy(&["--on-conflict", "new-version"]);
+    r.expect_code(1);
+    let v = r.json();
+    let one = v["items"].as_array().unwrap().iter().find(|i| i["name"] == "local-file-example" && i["version"] == "1").unwrap();
+    assert_eq!(one["status"], "failed", "{one}");
+    let reason = one["reason"].as_str().unwrap();
+    assert!(reason.contains("cannot compare with the target") && reason.contains("503"), "{reason}");
+    assert_eq!(tb.request_count("PUT", "/versions/"), 0, "a version was registered");
+    assert_eq!(target_models(&d, &tb), before, "the target's model versions changed");
+}

@@ -277,10 +277,15 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     for (f, d) in planned.iter_mut().filter(|(_, d)| d.action == Action::NewVersion) {
         let item = &items[&(f.kind, f.name.clone(), f.version.clone())];
         let others = tgt_by_name.get(&(f.kind, f.name.clone())).map(Vec::as_slice).unwrap_or_default();
-        if let Some(v) = cmp.copied_as(item, others).await {
-            d.action = Action::Skip;
-            d.reason = format!("already in the target as version {v}, identical (spec and sha256 of every file): copied there by an earlier --on-conflict new-version run");
-            d.target_version = v;
+        match cmp.copied_as(item, others).await {
+            Ok(Some(v)) => {
+                d.action = Action::Skip;
+                d.reason = format!("already in the target as version {v}, identical (spec and sha256 of every file): copied there by an earlier --on-conflict new-version run");
+                d.target_version = v;
+            }
+            Ok(None) => {}
+            // Whether another version already holds it is unknown: a new one could duplicate it.
+            Err(why) => *d = plan::decide(&Facts { comparison: Comparison::Unknown(why), ..f.clone() }, o.on_conflict),
         }
     }
 
@@ -646,22 +651,34 @@ impl TargetComparer<'_> {
 
 impl TargetComparer<'_> {
     /// The version, other than its own number, under which the target already holds `item`
-    /// identically (`others`: the target's versions of the same name), newest first.
-    pub(crate) async fn copied_as(&self, item: &AssetItem, others: &[AssetItem]) -> Option<String> {
+    /// identically (`others`: the target's versions of the same name), newest first; an error
+    /// (the unknown comparison's reason) when none is identical but some could not be compared.
+    pub(crate) async fn copied_as(&self, item: &AssetItem, others: &[AssetItem]) -> std::result::Result<Option<String>, String> {
         let mut others: Vec<&AssetItem> = others.iter().filter(|t| t.version != item.version).collect();
         others.sort_by(|a, b| assets::version_order(&b.version, &a.version));
+        let mut unknown = None;
         for t in others {
             let same = match item.kind {
                 Kind::Pipeline => false,
                 Kind::Component => compare::spec_difference(&desired(item, self.from, self.submit, self.rw).0, &t.properties).is_none(),
                 Kind::Data if item.content.is_none() => compare::spec_difference(&item.portable_properties(), &t.portable_properties()).is_none(),
-                _ => compare::versions(item, &mut t.clone(), self.tgt_ds, self.engine).await == Comparison::Identical,
+                _ => match compare::versions(item, &mut t.clone(), self.tgt_ds, self.engine).await {
+                    Comparison::Identical => true,
+                    Comparison::Unknown(why) => {
+                        unknown.get_or_insert(format!("version {}: {why}", t.version));
+                        false
+                    }
+                    _ => false,
+                },
             };
             if same {
-                return Some(t.version.clone());
+                return Ok(Some(t.version.clone()));
             }
         }
-        None
+        match unknown {
+            Some(why) => Err(why),
+            None => Ok(None),
+        }
     }
 }
 
