@@ -195,6 +195,8 @@ pub struct Previous {
     pub registered: BTreeMap<String, String>,
     /// Items whose registration started but is not known to have finished, with the target version.
     pub started: BTreeMap<String, String>,
+    /// What each item registered (or started to) held: its [`content_digest`].
+    pub contents: BTreeMap<String, String>,
 }
 
 /// Reads a journal. `None` when there is none, it is complete, or it is for another
@@ -216,6 +218,7 @@ pub fn read(path: &Path, source: &str, target: &str) -> Option<Previous> {
             }
             (Some("register-started"), _, Some(_)) => {
                 p.started.insert(s("item"), s("targetVersion"));
+                p.contents.insert(s("item"), s("content"));
             }
             (Some("registered"), _, Some(_)) => {
                 p.started.remove(&s("item"));
@@ -315,8 +318,10 @@ impl Journal {
             "sha256": sha256, "sourceEtag": etag, "state": "verified"}));
     }
 
-    pub fn register_started(&self, item: &str, target_version: &str) {
-        self.append(&json!({"item": item, "targetVersion": target_version, "state": "register-started"}));
+    /// A registration about to start: the item, the version number it goes to, and the
+    /// [`content_digest`] of what it registers (checked on resume, see [`Journal::registered_elsewhere`]).
+    pub fn register_started(&self, item: &str, target_version: &str, content: &str) {
+        self.append(&json!({"item": item, "targetVersion": target_version, "content": content, "state": "register-started"}));
     }
 
     pub fn registered(&self, item: &str, target_version: &str) {
@@ -333,22 +338,59 @@ impl Journal {
 
 impl Journal {
     /// When the interrupted run this one resumes started (or finished) registering `item`
-    /// under a version number other than `planned` (`--on-conflict new-version` picks the
-    /// next free number, so a rerun would pick another), and the target has that version:
-    /// that version. Nothing is registered again then. The same number needs no check: the
-    /// plan compared it with the target already.
-    pub async fn registered_elsewhere<F, Fut>(&self, item: &str, planned: &str, get: F) -> Option<String>
+    /// with the content `content` (its [`content_digest`]) under a version number other than
+    /// `planned` (`--on-conflict new-version` allocates numbers per run, so a rerun may pick
+    /// another), and that version of the target holds that content (`holds`): that version.
+    /// Nothing is registered again then. Another content recorded (the source changed), or a
+    /// target version holding something else (another version's content, or another writer's),
+    /// gives `None`: the item takes the number this run allocated. The same number needs no
+    /// check: the plan compared it with the target already.
+    pub async fn registered_elsewhere<F, Fut>(&self, item: &str, planned: &str, content: &str, holds: F) -> Option<String>
     where
-        F: Fn(&str) -> Fut,
-        Fut: std::future::Future<Output = Result<Value>>,
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = bool>,
     {
         let p = self.previous.as_ref()?;
         let v = p.registered.get(item).or_else(|| p.started.get(item))?;
-        if v == planned || v.is_empty() {
+        if v == planned || v.is_empty() || p.contents.get(item).map(String::as_str) != Some(content) {
             return None;
         }
-        get(v).await.ok().map(|_| v.clone())
+        holds(v.clone()).await.then(|| v.clone())
     }
+}
+
+/// What a registration holds, as a digest: the asset's kind, name, source version and
+/// specification (keys sorted), and every file's path, size and checksum (sha256, else MD5,
+/// else the source ETag). Two registrations with equal digests hold the same content.
+pub fn content_digest(item: &crate::assets::AssetItem) -> String {
+    use sha2::Digest;
+    fn canonical(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&m[k]))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut h = sha2::Sha256::new();
+    h.update(format!("{}\n{}\n{}\n", item.kind, item.name, item.version));
+    h.update(canonical(&item.properties).to_string());
+    if let Some(c) = &item.content {
+        let mut files: Vec<String> = c
+            .files
+            .iter()
+            .map(|f| {
+                let sum = f.meta.sha256.clone().or_else(|| f.meta.content_md5.map(hex::encode)).or_else(|| f.meta.etag.clone()).unwrap_or_default();
+                format!("{}\t{}\t{sum}", f.rel, f.meta.size)
+            })
+            .collect();
+        files.sort();
+        h.update(files.join("\n"));
+    }
+    hex::encode(h.finalize())
 }
 
 /// The engine's reporter while a journal is open: journals every verified file, then
@@ -416,9 +458,9 @@ mod tests {
         let lease = j.lease_id.clone();
         assert!(uuid::Uuid::parse_str(&lease).is_ok(), "{lease}");
         j.file_verified("https://a.blob/c/x?sig=SECRET", "https://b.blob/c/x", "ab", Some("0123-0x8D"));
-        j.register_started("model/m/1", "1");
+        j.register_started("model/m/1", "1", "c1");
         j.registered("model/m/1", "1");
-        j.register_started("model/m/2", "3");
+        j.register_started("model/m/2", "3", "c2");
         let plan = j.plan_id.clone();
         drop(j); // as a crash: lock released by drop here, the journal stays unfinished
         let text = std::fs::read_to_string(d.join(JOURNAL)).unwrap();
@@ -432,6 +474,12 @@ mod tests {
         assert_eq!(p.files.values().next().unwrap(), &("ab".to_string(), "0x8D".to_string()));
         assert_eq!(p.registered.get("model/m/1").map(String::as_str), Some("1"));
         assert_eq!(p.started.get("model/m/2").map(String::as_str), Some("3"));
+        // Resumed: version 3 counts as this item's only for the same content, held by the target.
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        assert_eq!(rt.block_on(j.registered_elsewhere("model/m/2", "4", "c2", |v| async move { v == "3" })), Some("3".to_string()));
+        assert_eq!(rt.block_on(j.registered_elsewhere("model/m/2", "4", "c2", |_| async { false })), None, "the target's 3 holds other content");
+        assert_eq!(rt.block_on(j.registered_elsewhere("model/m/2", "4", "other", |_| async { true })), None, "the source changed");
+        assert_eq!(rt.block_on(j.registered_elsewhere("model/m/2", "3", "c2", |_| async { true })), None, "the same number");
         assert!(summary(&p).contains("1 files and 1 registrations"));
         j.complete();
         drop(j);

@@ -114,10 +114,29 @@ pub fn next_version(existing: &[String]) -> String {
 /// Plans every item, in a stable order (kind, name, version).
 pub fn plan(mut facts: Vec<Facts>, on_conflict: OnConflict) -> Vec<(Facts, Decision)> {
     facts.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)).then_with(|| version_order(&a.version, &b.version)));
-    facts.into_iter().map(|f| {
+    let mut planned: Vec<(Facts, Decision)> = facts.into_iter().map(|f| {
         let d = decide(&f, on_conflict);
         (f, d)
-    }).collect()
+    }).collect();
+    allocate_new_versions(&mut planned);
+    planned
+}
+
+/// Allocates the numbers of `--on-conflict new-version` once for the whole run, in plan order:
+/// each new version of a name takes one more than the target's numbers and every number taken
+/// before it, so two conflicting versions never get the same number. Run again after
+/// decisions change (a new version found already in the target becomes a skip): the numbers
+/// close up.
+pub fn allocate_new_versions(planned: &mut [(Facts, Decision)]) {
+    let mut taken: std::collections::HashMap<(Kind, String), Vec<String>> = std::collections::HashMap::new();
+    for (f, d) in planned.iter_mut().filter(|(_, d)| d.action == Action::NewVersion) {
+        let mine = taken.entry((f.kind, f.name.clone())).or_default();
+        let all: Vec<String> = f.target_versions.iter().chain(mine.iter()).cloned().collect();
+        let next = next_version(&all);
+        d.reason = d.reason.replace(&format!("registering as version {}", d.target_version), &format!("registering as version {next}"));
+        d.target_version = next;
+        mine.push(d.target_version.clone());
+    }
 }
 
 #[cfg(test)]
@@ -137,13 +156,18 @@ mod tests {
         assert_eq!(c.action, Action::Conflict);
         assert!(c.reason.contains("sha256 differs") && c.reason.contains("--on-conflict"), "{}", c.reason);
         assert_eq!(decide(&facts(diff.clone()), OnConflict::Overwrite).action, Action::Overwrite);
-        let n = decide(&facts(diff), OnConflict::NewVersion);
+        let n = decide(&facts(diff.clone()), OnConflict::NewVersion);
         assert_eq!((n.action, n.target_version.as_str()), (Action::NewVersion, "4"));
         for policy in [OnConflict::Report, OnConflict::Overwrite, OnConflict::NewVersion] {
             let u = decide(&facts(Comparison::Unknown("cannot compare with the target: 503".into())), policy);
             assert_eq!((u.action, u.target_version.as_str()), (Action::Fail, "3"), "{policy:?}");
             assert!(u.reason.contains("503") && u.reason.contains("nothing written"), "{}", u.reason);
         }
+        // Two conflicting versions of one name: two numbers, each in its reason.
+        let two = plan(vec![Facts { version: "1".into(), ..facts(diff.clone()) }, facts(diff)], OnConflict::NewVersion);
+        let got: Vec<(&str, &str)> = two.iter().map(|(f, d)| (f.version.as_str(), d.target_version.as_str())).collect();
+        assert_eq!(got, [("1", "4"), ("3", "5")]);
+        assert!(two[1].1.reason.ends_with("registering as version 5"), "{}", two[1].1.reason);
         let mut f = facts(Comparison::Missing);
         f.unreadable = Some("no files".into());
         assert_eq!(decide(&f, OnConflict::Report).action, Action::Fail);

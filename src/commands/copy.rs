@@ -288,6 +288,7 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
             Err(why) => *d = plan::decide(&Facts { comparison: Comparison::Unknown(why), ..f.clone() }, o.on_conflict),
         }
     }
+    plan::allocate_new_versions(&mut planned);
 
     // A missing dependency fails the item, naming the chain; data assets get their policy.
     let mut shared_locations: HashMap<Key, (String, String)> = HashMap::new();
@@ -481,17 +482,13 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
                     let replace = d.action == Action::Overwrite;
                     let jkey = crate::journal::item_key(item.kind, &item.name, &item.version);
                     // Registered under another number by the interrupted run this one resumes?
+                    let content = crate::journal::content_digest(item);
                     let earlier = match &journal {
-                        Some(j) => j.registered_elsewhere(&jkey, &d.target_version, |v| {
-                            let path = target_path(&to, item, v, o.submit);
-                            let arm = &ctx.arm;
-                            async move { arm.get(&path).await }
-                        })
-                        .await,
+                        Some(j) => j.registered_elsewhere(&jkey, &d.target_version, &content, |v| held_by_target(&cmp, &ctx, &to, item, &tgt_by_name, v, o.submit)).await,
                         None => None,
                     };
                     if let Some(j) = journal.as_ref().filter(|_| earlier.is_none()) {
-                        j.register_started(&jkey, &d.target_version);
+                        j.register_started(&jkey, &d.target_version, &content);
                     }
                     let result = match (item.kind, d.action) {
                         _ if earlier.is_some() => {
@@ -647,6 +644,17 @@ impl TargetComparer<'_> {
         };
         (item, None, comparison)
     }
+}
+
+/// Whether the target's version `v` of `item` holds `item`'s content: identical by the same
+/// comparison `--on-conflict new-version` uses (a pipeline, which has one version per name:
+/// that the version exists).
+async fn held_by_target(cmp: &TargetComparer<'_>, ctx: &Context, to: &WorkspaceRef, item: &AssetItem, tgt_by_name: &HashMap<(Kind, String), Vec<AssetItem>>, v: String, submit: bool) -> bool {
+    if item.kind == Kind::Pipeline {
+        return ctx.arm.get(&target_path(to, item, &v, submit)).await.is_ok();
+    }
+    let listed: Vec<AssetItem> = tgt_by_name.get(&(item.kind, item.name.clone())).into_iter().flatten().filter(|t| t.version == v).cloned().collect();
+    cmp.copied_as(item, &listed).await.as_deref() == Some(v.as_str())
 }
 
 impl TargetComparer<'_> {
