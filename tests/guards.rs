@@ -242,3 +242,95 @@ fn symlinks_in_a_local_folder_are_followed_inside_it_and_refused_when_they_leave
     r.expect_code(2);
     assert!(r.stderr.contains("files/weights/up") && r.stderr.contains("loops"), "{}", r.stderr);
 }
+
+#[test]
+fn new_version_numbers_never_collide_and_a_resumed_run_checks_what_a_number_holds() {
+    use serde_json::json;
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().clone(), tb.failover().clone());
+    let (from, to) = (p.arm_id(), f.arm_id());
+    let name = "local-file-example";
+    // The failover already holds versions 1 and 2 with the same specification and other bytes.
+    let put_other = |version: &str, bytes: &[u8], blob: &str| {
+        let src = d.get(&format!("{from}/models/{name}/versions/{}", if version == "1" || version == "2" { version } else { "1" })).unwrap();
+        d.put_blob(&f, blob, bytes);
+        let mut props = src["properties"].clone();
+        props["modelUri"] = json!(format!("azureml://subscriptions/{}/resourcegroups/{}/workspaces/{}/datastores/workspaceblobstore/paths/{blob}", f.subscription_id, f.resource_group, f.name));
+        props.as_object_mut().unwrap().remove("provisioningState");
+        assert!(d.put(&format!("{to}/models/{name}"), &json!({"properties": {}})) < 300);
+        assert!(d.put(&format!("{to}/models/{name}/versions/{version}"), &json!({"properties": props})) < 300);
+    };
+    let src_bytes = |v: &str| {
+        let src = d.get(&format!("{from}/models/{name}/versions/{v}")).unwrap();
+        d.blob(&p, &datastore_path(src["properties"]["modelUri"].as_str().unwrap())).unwrap()
+    };
+    let tgt_bytes = |v: &str| {
+        let t = d.get(&format!("{to}/models/{name}/versions/{v}")).unwrap_or_else(|| panic!("no version {v} in the target"));
+        d.blob(&f, &datastore_path(t["properties"]["modelUri"].as_str().unwrap())).unwrap()
+    };
+    for v in ["1", "2"] {
+        let mut other = src_bytes(v);
+        other[0] ^= 0xff;
+        put_other(v, &other, &format!("elsewhere/{v}/model.pkl"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json").display().to_string();
+    let args = ["copy", "--from", &from, "--to", &to, "--kinds", "models", "--name", name, "--on-conflict", "new-version", "--manifest", &m, "-o", "json"];
+
+    // The registration of the second new version fails: the run ends partial, its journal open.
+    // (The tool percent-encodes the name in the path; only this model is copied.)
+    tb.set_fault(Fault::throttle(400, 0, 100).on("PUT", "/versions/4"));
+    let r = run(command(&tb), &args);
+    r.expect_code(1);
+    let v = r.json();
+    let numbers: Vec<(&str, &str)> = v["items"].as_array().unwrap().iter().map(|i| (i["version"].as_str().unwrap(), i["targetVersion"].as_str().unwrap())).collect();
+    assert_eq!(numbers, [("1", "3"), ("2", "4")], "two conflicting versions, two new numbers: {v}");
+    assert_eq!(tgt_bytes("3"), src_bytes("1"));
+    tb.clear_faults();
+
+    // Meanwhile someone else registers other content as version 4.
+    put_other("4", b"somebody else's model", "elsewhere/4/model.pkl");
+    let r = run(command(&tb), &args);
+    r.expect_code(0);
+    let v = r.json();
+    let two = v["items"].as_array().unwrap().iter().find(|i| i["version"] == "2").unwrap();
+    assert_eq!((two["status"].as_str(), two["targetVersion"].as_str()), (Some("copied"), Some("5")), "{two}");
+    assert!(!two["reason"].as_str().unwrap().contains("already registered"), "{two}");
+    assert_eq!(tgt_bytes("5"), src_bytes("2"), "version 5 does not hold the source's version 2");
+    assert_eq!(tgt_bytes("4"), b"somebody else's model", "version 4 was changed");
+    assert_eq!(tgt_bytes("3"), src_bytes("1"));
+}
+
+#[test]
+fn output_blobs_with_unsafe_names_are_reported_as_skipped_and_make_the_exit_1() {
+    let tb = seeded_testbed(false);
+    let (p, f) = (tb.primary().clone(), tb.failover().clone());
+    let (from, to) = (p.arm_id(), f.arm_id());
+    // A blob whose name has an empty segment: no safe place in a folder or a container path.
+    let odd = "azureml/train_run_0042/model_output//odd.bin";
+    Direct::new(&tb).put_blob(&p, odd, b"odd");
+    assert!(blobs_under(&tb, &p, "azureml/train_run_0042/").iter().any(|b| b == odd), "the bed did not keep the name");
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json").display().to_string();
+    let r = run(command(&tb), &["outputs", "copy", "--from", &from, "--to", &to, "--manifest", &m, "-o", "json"]);
+    r.expect_code(1);
+    let v = r.json();
+    let skipped: Vec<&serde_json::Value> = v["items"].as_array().unwrap().iter().filter(|i| i["reason"].as_str().unwrap().contains("skipped blob")).collect();
+    assert_eq!(skipped.len(), 1, "{v}");
+    assert_eq!(skipped[0]["status"], "failed");
+    assert!(skipped[0]["reason"].as_str().unwrap().contains(&format!("{}/{odd}", p.default_container())), "{}", skipped[0]);
+    assert_eq!(v["summary"]["copied"], 4, "{}", v["summary"]);
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    assert!(manifest["items"].as_array().unwrap().iter().any(|i| i["reason"].as_str().unwrap().contains(odd)), "not in the manifest");
+    assert!(blobs_under(&tb, &f, "failover-outputs/").iter().all(|b| !b.ends_with("odd.bin")), "the odd blob was copied");
+
+    // Storage only: the same.
+    let mut c = command(&tb);
+    c.env("AML_FAILOVER_SOURCE_ACCOUNT_KEY", &p.storage_key);
+    let r = run(c, &["outputs", "copy", "--storage-account", &p.storage_account, "--to", &to, "--manifest", &m, "-o", "json"]);
+    r.expect_code(1);
+    let v = r.json();
+    assert_eq!(v["items"].as_array().unwrap().iter().filter(|i| i["reason"].as_str().unwrap().contains("skipped blob")).count(), 1, "{v}");
+    assert_eq!(v["summary"]["skipped"], 4, "{}", v["summary"]);
+}

@@ -120,6 +120,8 @@ struct Source {
     /// For the report.
     describe: String,
     parts: Vec<Part>,
+    /// Blobs left out because their names are not plain paths: (job, container/blob name).
+    refused: Vec<(String, String)>,
 }
 
 pub async fn list(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
@@ -227,10 +229,13 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
         }
     }
 
+    // Blobs whose names have no safe place in the destination: in the report, and exit 1.
+    let refused: Vec<ItemRecord> = src.refused.iter().map(|(job, blob)| refused_record(job, blob)).collect();
     if o.dry_run {
         for p in &src.parts {
             report.items.push(part_record(p, Status::Planned, "would copy".into(), Vec::new()));
         }
+        report.items.extend(refused);
         return finish(o, report, started, &src.way);
     }
 
@@ -273,10 +278,30 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
         }
         report.items.push(rec);
     }
+    report.items.extend(refused);
     if let Some(g) = guard {
         g.release().await;
     }
     finish(o, report, started, &src.way)
+}
+
+/// A blob left out because its name is not a plain path.
+fn refused_record(job: &str, blob: &str) -> ItemRecord {
+    ItemRecord {
+        kind: crate::report::ItemKind::JobOutput,
+        name: job.to_string(),
+        version: String::new(),
+        target_version: String::new(),
+        action: Action::Fail,
+        status: Status::Failed,
+        reason: format!("skipped blob {blob}: its name has an empty, '.' or '..' segment, so it has no safe place in the destination; not copied (rename it in the source)"),
+        source_uri: None,
+        target_uri: None,
+        target_name: None,
+        yaml: None,
+        rewrites: Vec::new(),
+        files: Vec::new(),
+    }
 }
 
 fn dest_prefix(root: &str, label: &str, p: &Part) -> String {
@@ -356,6 +381,7 @@ async fn via_control_plane(ctx: &Context, ws: &WorkspaceRef, o: &OutputsOptions)
         })?,
     };
     let mut parts = Vec::new();
+    let mut refused = Vec::new();
     for j in &jobs {
         let name = j["name"].as_str().unwrap_or_default().to_string();
         if !wanted(o, &name) {
@@ -376,14 +402,14 @@ async fn via_control_plane(ctx: &Context, ws: &WorkspaceRef, o: &OutputsOptions)
         }
         if let Some(outputs) = j["properties"]["outputs"].as_object() {
             for (out, spec) in outputs {
-                let (store, base): (Arc<dyn Store>, String) = match spec["uri"].as_str().filter(|u| !u.is_empty()) {
+                let (store, base): (Arc<BlobStore>, String) = match spec["uri"].as_str().filter(|u| !u.is_empty()) {
                     Some(uri) => match ContentUri::parse(uri)? {
                         ContentUri::Datastore { datastore, path, .. } => (ds.open(&datastore).await?, path),
                         ContentUri::Blob { account, container, path } => (ds.open_container(&account, &container).await?, path),
                     },
                     None => (ds.open(&default_ds).await?, format!("azureml/{name}/{out}")),
                 };
-                let files = list_under(&*store, &base).await?;
+                let files = list_under(&store, &base, &name, &mut refused).await?;
                 if !files.is_empty() {
                     parts.push(Part { job: name.clone(), output: Some(out.clone()), store, base, files });
                 }
@@ -391,7 +417,7 @@ async fn via_control_plane(ctx: &Context, ws: &WorkspaceRef, o: &OutputsOptions)
         }
         if let Some(a) = &artifact_store {
             let base = format!("ExperimentRun/dcid.{name}");
-            let files = list_under(&**a, &base).await?;
+            let files = list_under(a, &base, &name, &mut refused).await?;
             if !files.is_empty() {
                 parts.push(Part { job: name.clone(), output: None, store: a.clone(), base, files });
             }
@@ -405,12 +431,17 @@ async fn via_control_plane(ctx: &Context, ws: &WorkspaceRef, o: &OutputsOptions)
         describe: format!("{} (workspace {} has id {workspace_id}: its outputs go under {DEST_ROOT}/{workspace_id}/)", ws.arm_id(), workspace.name),
         label: workspace_id,
         parts,
+        refused,
     })
 }
 
-async fn list_under(store: &dyn Store, base: &str) -> Result<Vec<ObjectMeta>> {
+/// The files of one part, and (into `refused`, for `job`) the blobs under it whose names are not
+/// plain paths.
+async fn list_under(store: &BlobStore, base: &str, job: &str, refused: &mut Vec<(String, String)>) -> Result<Vec<ObjectMeta>> {
     let base = base.trim_matches('/');
-    Ok(store.list(&format!("{base}/")).await?.into_iter().filter(|m| m.path.strip_prefix(base).is_some()).collect())
+    let (files, bad) = store.list_checked(&format!("{base}/")).await?;
+    refused.extend(bad.into_iter().map(|b| (job.to_string(), format!("{}/{b}", store.container()))));
+    Ok(files.into_iter().filter(|m| m.path.strip_prefix(base).is_some()).collect())
 }
 
 
@@ -443,18 +474,27 @@ async fn via_storage(ctx: &Context, o: &OutputsOptions) -> Result<Source> {
         }
     };
     let workspace_id = container.trim_start_matches("azureml-blobstore-").to_string();
-    let outputs: Arc<dyn Store> = Arc::new(BlobStore::new(ctx.http.clone(), &url, &account, &container, cred.clone(), ctx.retry.clone())?);
-    let artifacts: Arc<dyn Store> = Arc::new(BlobStore::new(ctx.http.clone(), &url, &account, "azureml", cred, ctx.retry.clone())?);
+    let outputs = Arc::new(BlobStore::new(ctx.http.clone(), &url, &account, &container, cred.clone(), ctx.retry.clone())?);
+    let artifacts = Arc::new(BlobStore::new(ctx.http.clone(), &url, &account, "azureml", cred, ctx.retry.clone())?);
 
     let mut groups: BTreeMap<(String, Option<String>), Vec<ObjectMeta>> = BTreeMap::new();
-    for m in outputs.list("azureml/").await? {
+    let mut refused = Vec::new();
+    let (listed, bad) = outputs.list_checked("azureml/").await?;
+    refused.extend(bad.into_iter().filter(|b| b.split('/').nth(1).is_some_and(|job| wanted(o, job))).map(|b| (b.split('/').nth(1).unwrap_or_default().to_string(), format!("{container}/{b}"))));
+    for m in listed {
         let segs: Vec<&str> = m.path.as_str().splitn(4, '/').collect();
         if segs.len() == 4 && wanted(o, segs[1]) {
             groups.entry((segs[1].to_string(), Some(segs[2].to_string()))).or_default().push(m.clone());
         }
     }
-    match artifacts.list("ExperimentRun/dcid.").await {
-        Ok(list) => {
+    match artifacts.list_checked("ExperimentRun/dcid.").await {
+        Ok((list, bad)) => {
+            for b in bad {
+                let job = b.split('/').nth(1).and_then(|s| s.strip_prefix("dcid.")).unwrap_or_default().to_string();
+                if wanted(o, &job) {
+                    refused.push((job, format!("azureml/{b}")));
+                }
+            }
             for m in list {
                 let segs: Vec<&str> = m.path.as_str().splitn(3, '/').collect();
                 if let (3, Some(job)) = (segs.len(), segs.get(1).and_then(|s| s.strip_prefix("dcid."))) {
@@ -473,15 +513,15 @@ async fn via_storage(ctx: &Context, o: &OutputsOptions) -> Result<Source> {
     let parts = groups
         .into_iter()
         .map(|((job, output), files)| {
-            let (store, base) = match &output {
-                Some(out) => (Arc::clone(&outputs), format!("azureml/{job}/{out}")),
-                None => (Arc::clone(&artifacts), format!("ExperimentRun/dcid.{job}")),
+            let (store, base): (Arc<dyn Store>, String) = match &output {
+                Some(out) => (outputs.clone(), format!("azureml/{job}/{out}")),
+                None => (artifacts.clone(), format!("ExperimentRun/dcid.{job}")),
             };
             Part { job, output, store, base, files }
         })
         .collect();
     let way = if o.secondary { "storage only (RA-GRS secondary endpoint)" } else { "storage only" };
-    Ok(Source { way: way.into(), label: workspace_id, describe: crate::redact::url(&url), parts })
+    Ok(Source { way: way.into(), label: workspace_id, describe: crate::redact::url(&url), parts, refused })
 }
 
 /// Registers a copied output folder as a uri_folder data asset `<job>-<output>`, version 1.

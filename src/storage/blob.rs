@@ -169,9 +169,26 @@ impl BlobStore {
         u
     }
 
-    /// Objects under `prefix`, at most `limit` of them.
+    /// Objects under `prefix`, at most `limit` of them (a blob whose name is not a plain path
+    /// is left out with a log line; [`BlobStore::list_checked`] returns those too).
     pub async fn list_limited(&self, prefix: &str, limit: Option<usize>) -> Result<Vec<ObjectMeta>> {
+        let (out, refused) = self.list_inner(prefix, limit).await?;
+        for b in refused {
+            tracing::warn!(blob = %b, "skipping a blob whose name is not a plain path");
+        }
+        Ok(out)
+    }
+
+    /// Every object under `prefix`, plus the names of the blobs left out because their names
+    /// are not plain paths (an empty, `.` or `..` segment: they would land elsewhere, or
+    /// nowhere, in a folder or another container), for the caller to report.
+    pub async fn list_checked(&self, prefix: &str) -> Result<(Vec<ObjectMeta>, Vec<String>)> {
+        self.list_inner(prefix, None).await
+    }
+
+    async fn list_inner(&self, prefix: &str, limit: Option<usize>) -> Result<(Vec<ObjectMeta>, Vec<String>)> {
         let mut out = Vec::new();
+        let mut refused = Vec::new();
         let mut marker: Option<String> = None;
         loop {
             let mut u = self.url.clone();
@@ -194,7 +211,7 @@ impl BlobStore {
                 .map_err(|e| Error::Service(format!("listing {}: unexpected XML: {e}", redact::url(&self.url))))?;
             for b in parsed.blobs.items {
                 let Ok(path) = StorePath::parse(&b.name) else {
-                    tracing::warn!(blob = %b.name, "skipping a blob whose name is not a plain path");
+                    refused.push(b.name.clone());
                     continue;
                 };
                 out.push(ObjectMeta {
@@ -216,7 +233,7 @@ impl BlobStore {
             }
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
+        Ok((out, refused))
     }
 
     /// Creates the container; an existing one is fine.
