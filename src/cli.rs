@@ -2,6 +2,7 @@
 //! once into the validated options the commands use.
 
 use crate::error::{Error, Result, EXIT_CODES_HELP};
+use crate::help;
 use crate::http::RetryPolicy;
 use crate::workspace::cloud::{Cloud, CloudOverrides};
 use crate::workspace::credentials::AuthMethod;
@@ -145,15 +146,18 @@ pub enum Command {
     /// Environments as az ml YAML: list, download (environment.yml, conda file, build context), register.
     #[command(subcommand)]
     Environment(AssetCommand),
+    /// Jobs of every type (command, pipeline, sweep, AutoML, spark) as az ml YAML: get, create (definition or --submit).
+    #[command(subcommand)]
+    Job(JobCommand),
     /// Pipeline jobs as az ml YAML folders: get (with components and code), create (definition or --submit).
     #[command(subcommand)]
     Pipeline(PipelineCommand),
-    /// Components as az ml YAML: list, download (component.yml + code), register (code uploaded, verified).
+    /// Components as az ml YAML: list, download (component.yml + code + conda.yaml), register (code uploaded, verified).
     #[command(subcommand)]
-    Component(AssetCommand),
+    Component(ComponentCommand),
     /// Data assets as az ml YAML: list, download (data.yml + files on workspace storage), register.
     #[command(subcommand)]
-    Data(AssetCommand),
+    Data(DataCommand),
     /// Snapshots for pre-staging: export a content-addressed bundle, restore it (source not needed), list, prune.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -194,20 +198,56 @@ pub struct CompletionsArgs {
 #[derive(Debug, Subcommand)]
 pub enum PipelineCommand {
     /// Write a pipeline job as pipeline.yml + components/*.yml + their code (sha256-verified).
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(long_about = help::PIPELINE_GET, after_help = EXIT_CODES_HELP)]
     Get(PipelineGetArgs),
     /// Register a pipeline folder into --to: code (verified), components, then the pipeline's
     /// definition (a pipeline component named after it), or the job itself with --submit.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(long_about = help::PIPELINE_CREATE, after_help = EXIT_CODES_HELP)]
     Create(PipelineCreateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Write a job of any type as az ml YAML (job.yml or pipeline.yml) with its code and components (sha256-verified).
+    #[command(long_about = help::JOB_GET, after_help = EXIT_CODES_HELP)]
+    Get(PipelineGetArgs),
+    /// Register a job YAML into --to as its definition (a component), or create the job itself with --submit.
+    #[command(long_about = help::JOB_CREATE, after_help = EXIT_CODES_HELP)]
+    Create(PipelineCreateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComponentCommand {
+    /// List versions (table, or --output json).
+    #[command(long_about = LIST_LONG, after_help = EXIT_CODES_HELP)]
+    List(AssetListArgs),
+    /// Download a component version: component.yml, its code (sha256-verified) and its conda file.
+    #[command(long_about = help::COMPONENT_DOWNLOAD, after_help = EXIT_CODES_HELP, disable_version_flag = true)]
+    Download(AssetDownloadArgs),
+    /// Register a component YAML into --to: code uploaded (verified), environment resolved, then the component.
+    #[command(long_about = help::COMPONENT_REGISTER, after_help = EXIT_CODES_HELP, disable_version_flag = true)]
+    Register(AssetRegisterArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// List versions (table, or --output json).
+    #[command(long_about = LIST_LONG, after_help = EXIT_CODES_HELP)]
+    List(AssetListArgs),
+    /// Download a data asset version: data.yml, and its files when they are on the workspace's storage.
+    #[command(long_about = help::DATA_DOWNLOAD, after_help = EXIT_CODES_HELP, disable_version_flag = true)]
+    Download(AssetDownloadArgs),
+    /// Register a data YAML into --to: a local path uploaded (verified), a datastore or URL path as given.
+    #[command(long_about = help::DATA_REGISTER, after_help = EXIT_CODES_HELP, disable_version_flag = true)]
+    Register(AssetRegisterArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct PipelineGetArgs {
-    /// Name of the pipeline job.
+    /// Name of the job.
     #[arg(short, long, value_name = "NAME")]
     pub name: String,
-    /// Folder to write into; the pipeline lands in <download-path>/<name>/.
+    /// Folder to write into; the job lands in <download-path>/<name>/.
     #[arg(short = 'p', long, default_value = ".", value_name = "DIR")]
     pub download_path: PathBuf,
     /// Files transferred at once.
@@ -217,10 +257,10 @@ pub struct PipelineGetArgs {
 
 #[derive(Debug, Args)]
 pub struct PipelineCreateArgs {
-    /// The pipeline.yml (az ml pipelineJob YAML; components as relative YAML paths or azureml: references).
+    /// The job YAML (az ml v2: command, pipeline, sweep, automl or spark job).
     #[arg(short, long, value_name = "FILE")]
     pub file: PathBuf,
-    /// Name of the pipeline [default: the YAML's name:, else its folder's name].
+    /// Name of the job [default: the YAML's name:, else its folder's name].
     #[arg(short, long, value_name = "NAME")]
     pub name: Option<String>,
     /// Create the job (starts a new run) instead of registering its definition.
@@ -232,14 +272,15 @@ pub struct PipelineCreateArgs {
 }
 
 impl PipelineGetArgs {
-    pub fn options(&self) -> Result<crate::commands::pipeline_cmd::GetOptions> {
-        Ok(crate::commands::pipeline_cmd::GetOptions { name: self.name.clone(), download_path: self.download_path.clone(), engine: engine_options(self.concurrency)? })
+    pub fn options(&self, command: &'static str) -> Result<crate::commands::pipeline_cmd::GetOptions> {
+        Ok(crate::commands::pipeline_cmd::GetOptions { command, name: self.name.clone(), download_path: self.download_path.clone(), engine: engine_options(self.concurrency)? })
     }
 }
 
 impl PipelineCreateArgs {
-    pub fn options(&self) -> Result<crate::commands::pipeline_cmd::CreateOptions> {
+    pub fn options(&self, command: &'static str) -> Result<crate::commands::pipeline_cmd::CreateOptions> {
         Ok(crate::commands::pipeline_cmd::CreateOptions {
+            command,
             file: self.file.clone(),
             name: self.name.clone(),
             submit: self.submit,

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod compare;
 pub mod error;
 pub mod guard;
+pub mod help;
 pub mod http;
 pub mod journal;
 pub mod lease;

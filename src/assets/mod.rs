@@ -1,8 +1,10 @@
 //! Asset kinds: how each lists itself, where its files are, and how its version is written
 //! in another workspace. One place per kind for what differs; the stages around it are shared.
 
+pub mod component;
 pub mod data;
 pub mod graph;
+pub mod job;
 pub mod pipeline;
 pub mod refs;
 pub mod uri;

@@ -16,9 +16,9 @@ use super::{AssetItem, Kind};
 use crate::azureml::{workspace_path, ArmClient};
 use crate::error::Result;
 use crate::workspace::WorkspaceRef;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-pub const PIPELINE_COMPONENT_SCHEMA: &str = "https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json";
+pub use super::job::PIPELINE_COMPONENT_SCHEMA;
 
 /// What the report says about every pipeline.
 pub const NOT_TRANSFERRED: &str = "status, history, metrics and outputs of the source run do not transfer";
@@ -48,95 +48,16 @@ pub async fn list(arm: &ArmClient, ws: &WorkspaceRef, name: Option<&str>) -> Res
     Ok(out)
 }
 
-/// The component name of a job's definition: lowercase letters, digits and `_` (what
-/// component names allow everywhere), from the job name.
-pub fn definition_name(job: &str) -> String {
-    let mut s: String = job.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
-    if !s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
-        s.insert(0, '_');
-    }
-    s
-}
+pub use super::job::{definition_name, portable_job};
 
-/// Fields a job gets from the service, or that describe one run: never written elsewhere.
-const RUN_FIELDS: &[&str] = &["status", "services", "parameters", "provisioningState", "isArchived", "notificationSetting", "identity"];
-
-/// The job's properties as written to another workspace with `--submit` (references still
-/// to be rewritten by the caller): run state dropped, nulls dropped.
-pub fn portable_job(props: &Value) -> Value {
+/// The pipeline component version properties that define the pipeline job `name` (see the
+/// module doc and [`super::job::definition`]).
+pub fn definition(name: &str, source_job_id: &str, props: &Value) -> Value {
     let mut p = props.clone();
     if let Value::Object(m) = &mut p {
-        for k in RUN_FIELDS {
-            m.remove(*k);
-        }
-        m.retain(|_, v| !v.is_null());
-        // Outputs written by the source run: the new run writes its own.
-        if let Some(Value::Object(outs)) = m.get_mut("outputs") {
-            for o in outs.values_mut() {
-                if let Value::Object(o) = o {
-                    o.remove("uri");
-                    o.retain(|_, v| !v.is_null());
-                }
-            }
-        }
+        m.insert("jobType".into(), json!("Pipeline"));
     }
-    p
-}
-
-/// The pipeline component version properties that define the job `name` (see the module doc).
-pub fn definition(name: &str, source_job_id: &str, props: &Value) -> Value {
-    let job = portable_job(props);
-    let mut spec = Map::new();
-    spec.insert("$schema".into(), json!(PIPELINE_COMPONENT_SCHEMA));
-    spec.insert("name".into(), json!(definition_name(name)));
-    spec.insert("version".into(), json!("1"));
-    spec.insert("type".into(), json!("pipeline"));
-    if let Some(d) = job.get("displayName") {
-        spec.insert("display_name".into(), d.clone());
-    }
-    if let Some(d) = job.get("description") {
-        spec.insert("description".into(), d.clone());
-    }
-    let mut inputs = Map::new();
-    for (k, i) in job.get("inputs").and_then(Value::as_object).into_iter().flatten() {
-        let mut d = Map::new();
-        d.insert("type".into(), i.get("jobInputType").cloned().unwrap_or(json!("string")));
-        if let Some(v) = i.get("value").or_else(|| i.get("uri")) {
-            d.insert("default".into(), v.clone());
-        }
-        if let Some(m) = i.get("mode") {
-            d.insert("mode".into(), m.clone());
-        }
-        inputs.insert(k.clone(), Value::Object(d));
-    }
-    spec.insert("inputs".into(), Value::Object(inputs));
-    let mut outputs = Map::new();
-    for (k, o) in job.get("outputs").and_then(Value::as_object).into_iter().flatten() {
-        outputs.insert(k.clone(), json!({"type": o.get("jobOutputType").cloned().unwrap_or(json!("uri_folder"))}));
-    }
-    spec.insert("outputs".into(), Value::Object(outputs));
-    spec.insert("jobs".into(), job.get("jobs").cloned().unwrap_or(json!({})));
-
-    let mut properties = Map::new();
-    properties.insert("aml-failover.sourceJob".into(), json!(source_job_id));
-    for (k, key) in [("experimentName", "aml-failover.experimentName"), ("computeId", "aml-failover.computeId")] {
-        if let Some(v) = job.get(k).and_then(Value::as_str) {
-            properties.insert(key.into(), json!(v));
-        }
-    }
-    if let Some(s) = job.get("settings").filter(|s| s.as_object().is_some_and(|m| !m.is_empty())) {
-        properties.insert("aml-failover.settings".into(), json!(s.to_string()));
-    }
-    let mut p = Map::new();
-    p.insert("componentSpec".into(), Value::Object(spec));
-    p.insert("properties".into(), Value::Object(properties));
-    if let Some(t) = job.get("tags").filter(|t| t.as_object().is_some_and(|m| !m.is_empty())) {
-        p.insert("tags".into(), t.clone());
-    }
-    if let Some(d) = job.get("description") {
-        p.insert("description".into(), d.clone());
-    }
-    Value::Object(p)
+    super::job::definition(name, source_job_id, &p).expect("a pipeline job has a definition")
 }
 
 #[cfg(test)]
@@ -146,7 +67,7 @@ mod tests {
     #[test]
     fn names_are_component_names() {
         assert_eq!(definition_name("Hello-Pipeline.v2"), "hello_pipeline_v2");
-        assert_eq!(definition_name("3b_pipeline"), "_3b_pipeline");
+        assert_eq!(definition_name("3b_pipeline"), "job_3b_pipeline");
     }
 
     #[test]
@@ -162,7 +83,8 @@ mod tests {
         assert_eq!(spec["type"], "pipeline");
         assert_eq!(spec["name"], "hello_pipe");
         assert_eq!(spec["jobs"], job["jobs"]);
-        assert_eq!(spec["inputs"]["raw"], json!({"type": "uri_file", "default": "azureml:titanic:1"}));
+        assert_eq!(spec["inputs"]["raw"], json!({"type": "uri_file"}), "no default on a data input (azure-ai-ml refuses one)");
+        assert_eq!(spec["inputs"]["lr"], json!({"type": "number", "default": 0.1}));
         assert_eq!(spec["outputs"]["model"], json!({"type": "uri_folder"}));
         assert_eq!(d["properties"]["aml-failover.experimentName"], "exp");
         assert_eq!(d["tags"], json!({"a": "b"}));

@@ -458,6 +458,29 @@ pub(super) struct LocalContent {
     pub(super) files: Vec<(StorePath, u64, String, Option<String>)>,
 }
 
+impl LocalContent {
+    /// One verified transfer per file into `dst` under `<prefix>/<path>`.
+    pub(super) fn upload_jobs(&self, dst: &Arc<dyn Store>, prefix: &str) -> Result<Vec<FileJob>> {
+        let src: Arc<dyn Store> = self.store.clone();
+        self.files
+            .iter()
+            .map(|(p, size, sha, etag)| {
+                Ok(FileJob {
+                    src: Arc::clone(&src),
+                    src_path: p.clone(),
+                    dst: Arc::clone(dst),
+                    dst_path: StorePath::parse(&format!("{prefix}/{p}"))?,
+                    size: *size,
+                    expected_sha256: Some(sha.clone()),
+                    src_md5: None,
+                    src_tag: crate::storage::source_tag(&self.store.uri(p), etag.as_deref()),
+                    src_etag: etag.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 pub(super) async fn read_local(path: &Path, file: &Path, field: &str, engine: &Engine) -> Result<LocalContent> {
     let bad = |m: String| Error::Usage(format!("{}: {field}: {m}", file.display()));
     let canon = std::fs::canonicalize(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
@@ -577,24 +600,7 @@ pub async fn register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
             let fp = fingerprint(o.kind, &parsed.name, lc);
             let content_path = format!("LocalUpload/{fp}/{}", lc.leaf);
             let dst_dyn: Arc<dyn Store> = dst.clone();
-            let src_dyn: Arc<dyn Store> = lc.store.clone();
-            let jobs: Vec<FileJob> = lc
-                .files
-                .iter()
-                .map(|(p, size, sha, etag)| {
-                    Ok(FileJob {
-                        src: Arc::clone(&src_dyn),
-                        src_path: p.clone(),
-                        dst: Arc::clone(&dst_dyn),
-                        dst_path: StorePath::parse(&format!("LocalUpload/{fp}/{p}"))?,
-                        size: *size,
-                        expected_sha256: Some(sha.clone()),
-                        src_md5: None,
-                        src_tag: crate::storage::source_tag(&lc.store.uri(p), etag.as_deref()),
-                        src_etag: etag.clone(),
-                    })
-                })
-                .collect::<Result<_>>()?;
+            let jobs = lc.upload_jobs(&dst_dyn, &format!("LocalUpload/{fp}"))?;
             let results = run_jobs(s, &o.engine, &jobs).await;
             let mut first_err = None;
             for (job, r) in jobs.iter().zip(results) {

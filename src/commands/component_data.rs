@@ -13,9 +13,9 @@
 //! as it is (a datastore path of this workspace must hold data).
 
 use super::assets_cmd::{context, next_version, read_local, read_workspace, run_jobs, write_atomic, write_workspace, DownloadOptions, RegisterOptions};
-use super::pipeline_cmd::{portable_component, prepare_component, read_yaml, register_component, to_yaml};
+use super::pipeline_cmd::{portable_component, prepare_component, read_yaml, register_component, write_component_yaml};
 use crate::assets::uri::ContentUri;
-use crate::assets::{self, data, AssetItem, Kind, Selection};
+use crate::assets::{self, component, data, job, AssetItem, Kind, Selection};
 use crate::azureml::workspace_path;
 use crate::cli::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
@@ -52,7 +52,7 @@ pub async fn component_download(s: &Settings, o: &DownloadOptions) -> Result<Exi
     let item = pick(&ctx, &ws, Kind::Component, &o.name, o.version.as_deref()).await?;
     let folder = o.download_path.join(&item.name);
     let spec = item.properties.get("componentSpec").cloned().unwrap_or(Value::Null);
-    let (spec, jobs, owners) = portable_component(&ctx, &ws, &ds, &item.name, &item.version, &spec, &folder, "code", "component download").await?;
+    let (mut spec, jobs, owners) = portable_component(&ctx, &ws, &ds, &item.name, &item.version, &spec, &folder, "code", "component download").await?;
     let mut files = Vec::new();
     for ((rel, job), r) in owners.into_iter().zip(&jobs).zip(run_jobs(s, &o.engine, &jobs).await) {
         let d = r.map_err(|e| context(e, &format!("component {}:{}: {rel}; no YAML written", item.name, item.version)))?;
@@ -60,7 +60,7 @@ pub async fn component_download(s: &Settings, o: &DownloadOptions) -> Result<Exi
     }
     let y = folder.join("component.yml");
     std::fs::create_dir_all(&folder).map_err(|e| Error::usage(format!("cannot create {}: {e}", folder.display())))?;
-    write_atomic(&y, to_yaml(&spec)?.as_bytes())?;
+    write_component_yaml(&y, &mut spec, component::CONDA_FILE)?;
     report(
         s,
         json!({"schemaVersion": 1, "command": "component download", "workspace": ws.arm_id(), "name": item.name, "version": item.version, "yaml": y.display().to_string(), "files": files}),
@@ -74,11 +74,7 @@ pub async fn component_register(s: &Settings, o: &RegisterOptions) -> Result<Exi
     let ctx = Context::connect(&s.connect)?;
     let ds = Datastores::load(&ctx, &ws).await?;
     let quiet = Engine::new(o.engine.clone(), Arc::new(Silent));
-    let mut l = prepare_component(&ctx, &ws, &o.file, &o.file.display().to_string(), &quiet).await?;
-    if let Some(v) = &o.version {
-        l.version = v.clone();
-        l.spec["version"] = json!(v);
-    }
+    let mut l = prepare_component(&ctx, &ws, &o.file, &o.file.display().to_string(), &quiet, o.version.as_deref()).await?;
     let (arm_ref, registered) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, &mut l, &o.file.display().to_string()).await?;
     let name = l.spec["name"].as_str().unwrap_or_default().to_string();
     let status = if registered { "registered" } else { "unchanged" };
@@ -147,10 +143,16 @@ pub async fn data_register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
             ws.workspace_name
         )));
     }
+    // The service's rules, before anything is read from or written to a workspace.
+    job::check_name("data", &name).map_err(|e| bad(&e.to_string()))?;
+    let given = o.version.clone().or_else(|| y.get("version").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())));
+    if let Some(v) = &given {
+        job::check_version("data", v).map_err(|e| bad(&e.to_string()))?;
+    }
     let ctx = Context::connect(&s.connect)?;
     let ds = Datastores::load(&ctx, &ws).await?;
     let quiet = Engine::new(o.engine.clone(), Arc::new(Silent));
-    let version = match o.version.clone().or_else(|| y.get("version").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))) {
+    let version = match given {
         Some(v) => v,
         None => next_version(&ctx, &ws, Kind::Data, &name).await?,
     };
@@ -182,23 +184,7 @@ pub async fn data_register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
         let uri = ContentUri::datastore_uri(&ws, &ds_name, &format!("LocalUpload/{fp}/{}", lc.leaf));
         if existing.is_none() {
             let dst = ds.open(&ds_name).await?;
-            let jobs: Vec<FileJob> = lc
-                .files
-                .iter()
-                .map(|(p, size, sha, etag)| {
-                    Ok(FileJob {
-                        src: lc.store.clone() as Arc<dyn Store>,
-                        src_path: p.clone(),
-                        dst: dst.clone() as Arc<dyn Store>,
-                        dst_path: StorePath::parse(&format!("LocalUpload/{fp}/{p}"))?,
-                        size: *size,
-                        expected_sha256: Some(sha.clone()),
-                        src_md5: None,
-                        src_tag: crate::storage::source_tag(&lc.store.uri(p), etag.as_deref()),
-                        src_etag: etag.clone(),
-                    })
-                })
-                .collect::<Result<_>>()?;
+            let jobs = lc.upload_jobs(&(dst.clone() as Arc<dyn Store>), &format!("LocalUpload/{fp}"))?;
             for r in run_jobs(s, &o.engine, &jobs).await {
                 r.map_err(|e| context(e, &format!("{label}: nothing registered (rerun to resume)")))?;
             }

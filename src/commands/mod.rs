@@ -13,7 +13,7 @@ pub mod snapshot;
 pub mod verify;
 pub mod workspace_show;
 
-use crate::cli::{AssetCommand, Cli, Command, NotebooksCommand, OutputFormat, OutputsCommand, WorkspaceCommand};
+use crate::cli::{AssetCommand, Cli, Command, ComponentCommand, DataCommand, NotebooksCommand, OutputFormat, OutputsCommand, WorkspaceCommand};
 use crate::error::{Exit, Result};
 
 pub async fn run(cli: &Cli) -> Result<Exit> {
@@ -38,14 +38,16 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Verify(args) => verify::run(&settings, &args.options(settings.verbose)?).await,
         Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
         Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,
-        Command::Pipeline(crate::cli::PipelineCommand::Get(a)) => pipeline_cmd::get(&settings, &a.options()?).await,
-        Command::Pipeline(crate::cli::PipelineCommand::Create(a)) => pipeline_cmd::create(&settings, &a.options()?).await,
-        Command::Component(AssetCommand::Download(a)) => component_data::component_download(&settings, &a.options(crate::assets::Kind::Component)?).await,
-        Command::Component(AssetCommand::Register(a)) => component_data::component_register(&settings, &a.options(crate::assets::Kind::Component)?).await,
-        Command::Component(c) => asset_command(&settings, crate::assets::Kind::Component, c).await,
-        Command::Data(AssetCommand::Download(a)) => component_data::data_download(&settings, &a.options(crate::assets::Kind::Data)?).await,
-        Command::Data(AssetCommand::Register(a)) => component_data::data_register(&settings, &a.options(crate::assets::Kind::Data)?).await,
-        Command::Data(c) => asset_command(&settings, crate::assets::Kind::Data, c).await,
+        Command::Job(crate::cli::JobCommand::Get(a)) => pipeline_cmd::get(&settings, &a.options("job get")?).await,
+        Command::Job(crate::cli::JobCommand::Create(a)) => pipeline_cmd::create(&settings, &a.options("job create")?).await,
+        Command::Pipeline(crate::cli::PipelineCommand::Get(a)) => pipeline_cmd::get(&settings, &a.options("pipeline get")?).await,
+        Command::Pipeline(crate::cli::PipelineCommand::Create(a)) => pipeline_cmd::create(&settings, &a.options("pipeline create")?).await,
+        Command::Component(ComponentCommand::Download(a)) => component_data::component_download(&settings, &a.options(crate::assets::Kind::Component)?).await,
+        Command::Component(ComponentCommand::Register(a)) => component_data::component_register(&settings, &a.options(crate::assets::Kind::Component)?).await,
+        Command::Component(ComponentCommand::List(a)) => assets_cmd::list(&settings, &a.options(crate::assets::Kind::Component)).await,
+        Command::Data(DataCommand::Download(a)) => component_data::data_download(&settings, &a.options(crate::assets::Kind::Data)?).await,
+        Command::Data(DataCommand::Register(a)) => component_data::data_register(&settings, &a.options(crate::assets::Kind::Data)?).await,
+        Command::Data(DataCommand::List(a)) => assets_cmd::list(&settings, &a.options(crate::assets::Kind::Data)).await,
         Command::Snapshot(c) => snapshot_command(&settings, cli.global.to.as_deref(), c).await,
     }
 }

@@ -17,7 +17,8 @@
 
 use super::assets_cmd::{blob_folder_url, context, read_local, read_workspace, run_jobs, write_atomic, write_workspace};
 use crate::assets::refs::{self, Ref, VersionSpec};
-use crate::assets::{self, pipeline, AssetItem, Kind};
+use crate::assets::job::{self, portable_strings, JobType};
+use crate::assets::{self, component, pipeline, AssetItem, Kind};
 use crate::azureml::workspace_path;
 use crate::cli::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
@@ -36,6 +37,8 @@ pub const PIPELINE_JOB_SCHEMA: &str = "https://azuremlschemas.azureedge.net/late
 
 #[derive(Debug, Clone)]
 pub struct GetOptions {
+    /// "job get" or "pipeline get" (the latter refuses other job types).
+    pub command: &'static str,
     pub name: String,
     pub download_path: PathBuf,
     pub engine: EngineOptions,
@@ -43,6 +46,8 @@ pub struct GetOptions {
 
 #[derive(Debug, Clone)]
 pub struct CreateOptions {
+    /// "job create" or "pipeline create".
+    pub command: &'static str,
     pub file: PathBuf,
     pub name: Option<String>,
     pub submit: bool,
@@ -51,37 +56,6 @@ pub struct CreateOptions {
 
 fn ws_id(w: &WorkspaceRef) -> refs::WsId {
     (w.subscription_id.clone(), w.resource_group.clone(), w.workspace_name.clone())
-}
-
-/// A reference into `ws` in its portable form (`azureml:name:version`, `azureml:<compute>`).
-fn portable_ref(s: &str, ws: &WorkspaceRef) -> Option<String> {
-    let arm = s.strip_prefix("azureml:").unwrap_or(s);
-    if !arm.starts_with('/') {
-        return None;
-    }
-    let base = ws.arm_id().to_ascii_lowercase();
-    let lower = arm.to_ascii_lowercase();
-    let rest = lower.strip_prefix(&base)?.trim_start_matches('/');
-    let orig = &arm[arm.len() - rest.len()..];
-    let parts: Vec<&str> = orig.split('/').collect();
-    match parts.as_slice() {
-        [c, name] if c.eq_ignore_ascii_case("computes") => Some(format!("azureml:{name}")),
-        [_, name, v, ver] if v.eq_ignore_ascii_case("versions") => Some(format!("azureml:{name}:{ver}")),
-        _ => None,
-    }
-}
-
-fn portable_strings(v: &mut Value, ws: &WorkspaceRef) {
-    match v {
-        Value::String(s) => {
-            if let Some(p) = portable_ref(s, ws) {
-                *s = p;
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| portable_strings(x, ws)),
-        Value::Object(m) => m.values_mut().for_each(|x| portable_strings(x, ws)),
-        _ => {}
-    }
 }
 
 /// (name, version) of a component reference that names `ws` or is relative; `None` for registries.
@@ -155,28 +129,30 @@ pub(super) async fn portable_component(
 
 
 pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
-    let ws = read_workspace(s, "pipeline get")?;
+    let ws = read_workspace(s, o.command)?;
     let ctx = Context::connect(&s.connect)?;
     let job = ctx.arm.get(&format!("{}/jobs/{}", workspace_path(&ws), assets::enc(&o.name))).await?;
     let props = job.get("properties").cloned().unwrap_or(Value::Null);
-    if props.get("jobType").and_then(Value::as_str) != Some("Pipeline") {
-        return Err(Error::usage(format!("job {} is not a pipeline job (jobType {})", o.name, props.get("jobType").unwrap_or(&Value::Null))));
+    let t = JobType::of_rest(&props);
+    if o.command == "pipeline get" && t != JobType::Pipeline {
+        return Err(Error::usage(format!("job {} is a {} job, not a pipeline job: use job get", o.name, t.yaml())));
     }
     let ds = Datastores::load(&ctx, &ws).await?;
     let folder = o.download_path.join(&o.name);
     let comp_dir = folder.join("components");
+    let label = format!("{} {}", t.yaml(), o.name);
 
     // Components referenced by the steps, with their code.
-    let mut p = pipeline::portable_job(&props);
+    let mut p = job::portable_job(&props);
     let mut comps: BTreeMap<(String, String), Value> = BTreeMap::new();
     let mut step_refs: Vec<(String, String, String)> = Vec::new();
     for (step, j) in p.get("jobs").and_then(Value::as_object).cloned().unwrap_or_default() {
         for key in ["component", "componentId"] {
             let Some(r) = j.get(key).and_then(Value::as_str) else { continue };
-            if let Some((n, v)) = component_in_ws(&ctx, &ws, r).await.map_err(|e| context(e, &format!("pipeline {} → step {step}", o.name)))? {
+            if let Some((n, v)) = component_in_ws(&ctx, &ws, r).await.map_err(|e| context(e, &format!("{label} → step {step}")))? {
                 if let std::collections::btree_map::Entry::Vacant(slot) = comps.entry((n.clone(), v.clone())) {
                     let c = ctx.arm.get(&format!("{}/components/{}/versions/{}", workspace_path(&ws), assets::enc(&n), assets::enc(&v))).await.map_err(|e| {
-                        context(e, &format!("pipeline {} → component {n}:{v}", o.name))
+                        context(e, &format!("{label} → component {n}:{v}"))
                     })?;
                     slot.insert(c.pointer("/properties/componentSpec").cloned().unwrap_or(Value::Null));
                 }
@@ -189,22 +165,36 @@ pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
     let mut owners = Vec::new();
     let mut specs: Vec<(PathBuf, Value)> = Vec::new();
     for ((n, v), spec) in &comps {
-        let (spec, mut j, mut r) = portable_component(&ctx, &ws, &ds, n, v, spec, &comp_dir, &format!("{n}_{v}_code"), &format!("pipeline {}", o.name)).await?;
+        let (spec, mut j, r) = portable_component(&ctx, &ws, &ds, n, v, spec, &comp_dir, &format!("{n}_{v}_code"), &label).await?;
         jobs.append(&mut j);
-        owners.append(&mut r);
+        owners.extend(r.into_iter().map(|r| format!("components/{r}")));
         specs.push((comp_dir.join(format!("{n}_{v}.yml")), spec));
+    }
+    // The code of a command, sweep (its trial) or spark job, into <folder>/code/.
+    let code_ptr = if t == JobType::Sweep { "/trial/codeId" } else { "/codeId" };
+    if let Some(code) = p.pointer(code_ptr).and_then(Value::as_str).map(str::to_string) {
+        let (_, mut j, r) = portable_component(&ctx, &ws, &ds, &o.name, "job", &json!({"code": code}), &folder, "code", &label).await?;
+        jobs.append(&mut j);
+        owners.extend(r);
+        if let Some(c) = p.pointer_mut(code_ptr) {
+            *c = json!("./code");
+        }
     }
     let results = run_jobs(s, &o.engine, &jobs).await;
     let mut files = Vec::new();
     for ((rel, job), r) in owners.into_iter().zip(&jobs).zip(results) {
-        let d = r.map_err(|e| context(e, &format!("pipeline {}: downloading {rel}; no YAML written", o.name)))?;
-        files.push(json!({"path": format!("components/{rel}"), "size": job.size, "sha256": d.sha256}));
+        let d = r.map_err(|e| context(e, &format!("{label}: downloading {rel}; no YAML written")))?;
+        files.push(json!({"path": rel, "size": job.size, "sha256": d.sha256}));
     }
 
     // YAML, after every file is verified.
-    std::fs::create_dir_all(&comp_dir).map_err(|e| Error::usage(format!("cannot create {}: {e}", comp_dir.display())))?;
-    for (path, spec) in &specs {
-        write_atomic(path, to_yaml(spec)?.as_bytes())?;
+    std::fs::create_dir_all(&folder).map_err(|e| Error::usage(format!("cannot create {}: {e}", folder.display())))?;
+    if !specs.is_empty() {
+        std::fs::create_dir_all(&comp_dir).map_err(|e| Error::usage(format!("cannot create {}: {e}", comp_dir.display())))?;
+    }
+    for (path, spec) in &mut specs {
+        let stem = path.file_stem().and_then(|x| x.to_str()).unwrap_or("component").to_string();
+        write_component_yaml(path, spec, &format!("{stem}_conda.yaml"))?;
     }
     for (step, key, local) in step_refs {
         if let Some(j) = p.pointer_mut(&format!("/jobs/{step}")).and_then(Value::as_object_mut) {
@@ -212,18 +202,17 @@ pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
             j.insert("component".into(), json!(local));
         }
     }
-    let yaml = job_yaml(&o.name, &p, &ws);
-    let ypath = folder.join("pipeline.yml");
+    let yaml = job::to_yaml(Some(&o.name), &p, Some(&ws));
+    let ypath = folder.join(if t == JobType::Pipeline { "pipeline.yml" } else { "job.yml" });
     write_atomic(&ypath, to_yaml(&yaml)?.as_bytes())?;
     match s.output {
         OutputFormat::Json => super::print_json(&json!({
-            "schemaVersion": 1, "command": "pipeline get", "workspace": ws.arm_id(), "name": o.name,
+            "schemaVersion": 1, "command": o.command, "workspace": ws.arm_id(), "name": o.name, "type": t.yaml(),
             "yaml": ypath.display().to_string(), "components": specs.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
             "files": files, "note": pipeline::NOT_TRANSFERRED,
         })),
         OutputFormat::Human => println!(
-            "pipeline {} -> {} ({} components, {} code files, sha256 verified; {})",
-            o.name,
+            "{label} -> {} ({} components, {} code files, sha256 verified; {})",
             ypath.display(),
             specs.len(),
             files.len(),
@@ -233,117 +222,17 @@ pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// A component spec written as `az ml` YAML at `path`; an inline environment's conda content
+/// goes to `conda_name` next to it (the name the YAML then gives).
+pub(super) fn write_component_yaml(path: &Path, spec: &mut Value, conda_name: &str) -> Result<()> {
+    if let Some(text) = component::conda_to_file(spec, conda_name)? {
+        write_atomic(&path.with_file_name(conda_name), text.as_bytes())?;
+    }
+    write_atomic(path, to_yaml(spec)?.as_bytes())
+}
+
 pub(super) fn to_yaml(v: &Value) -> Result<String> {
     serde_norway::to_string(v).map_err(|e| Error::Internal(format!("YAML: {e}")))
-}
-
-/// REST pipeline job → `az ml` pipelineJob YAML.
-fn job_yaml(name: &str, p: &Value, ws: &WorkspaceRef) -> Value {
-    let mut y = Map::new();
-    y.insert("$schema".into(), json!(PIPELINE_JOB_SCHEMA));
-    y.insert("type".into(), json!("pipeline"));
-    y.insert("name".into(), json!(name));
-    for (r, k) in [("displayName", "display_name"), ("experimentName", "experiment_name"), ("description", "description"), ("tags", "tags"), ("settings", "settings")] {
-        if let Some(v) = p.get(r).filter(|v| !v.is_null() && v.as_object().is_none_or(|m| !m.is_empty())) {
-            y.insert(k.into(), v.clone());
-        }
-    }
-    if let Some(c) = p.get("computeId").and_then(Value::as_str) {
-        y.insert("compute".into(), json!(c));
-    }
-    let mut inputs = Map::new();
-    for (k, i) in p.get("inputs").and_then(Value::as_object).into_iter().flatten() {
-        let t = i.get("jobInputType").and_then(Value::as_str).unwrap_or("literal");
-        let v = if t == "literal" {
-            i.get("value").cloned().unwrap_or(Value::Null)
-        } else {
-            let mut m = Map::new();
-            m.insert("type".into(), json!(t));
-            for (r, k) in [("uri", "path"), ("mode", "mode"), ("description", "description")] {
-                if let Some(v) = i.get(r) {
-                    m.insert(k.into(), v.clone());
-                }
-            }
-            Value::Object(m)
-        };
-        inputs.insert(k.clone(), v);
-    }
-    if !inputs.is_empty() {
-        y.insert("inputs".into(), Value::Object(inputs));
-    }
-    let mut outputs = Map::new();
-    for (k, o) in p.get("outputs").and_then(Value::as_object).into_iter().flatten() {
-        let mut m = Map::new();
-        if let Some(t) = o.get("jobOutputType") {
-            m.insert("type".into(), t.clone());
-        }
-        if let Some(md) = o.get("mode") {
-            m.insert("mode".into(), md.clone());
-        }
-        outputs.insert(k.clone(), Value::Object(m));
-    }
-    if !outputs.is_empty() {
-        y.insert("outputs".into(), Value::Object(outputs));
-    }
-    y.insert("jobs".into(), p.get("jobs").cloned().unwrap_or(json!({})));
-    let mut v = Value::Object(y);
-    portable_strings(&mut v, ws);
-    v
-}
-
-/// `az ml` pipelineJob YAML → REST job properties (component references resolved by the caller).
-fn job_rest(y: &Value, ws: &WorkspaceRef) -> Value {
-    let arm = |s: &str| match s.strip_prefix("azureml:") {
-        Some(n) if !n.starts_with('/') && !n.contains(':') => format!("{}/computes/{n}", ws.arm_id()),
-        _ => s.to_string(),
-    };
-    let mut p = Map::new();
-    p.insert("jobType".into(), json!("Pipeline"));
-    for (k, r) in [("display_name", "displayName"), ("experiment_name", "experimentName"), ("description", "description"), ("tags", "tags")] {
-        if let Some(v) = y.get(k) {
-            p.insert(r.into(), v.clone());
-        }
-    }
-    if let Some(c) = y.get("compute").and_then(Value::as_str) {
-        p.insert("computeId".into(), json!(arm(c)));
-    }
-    if let Some(mut st) = y.get("settings").cloned() {
-        if let Some(dc) = st.get("default_compute").and_then(Value::as_str).map(arm) {
-            st["default_compute"] = json!(dc);
-        }
-        p.insert("settings".into(), st);
-    }
-    let mut inputs = Map::new();
-    for (k, i) in y.get("inputs").and_then(Value::as_object).into_iter().flatten() {
-        let v = match i {
-            Value::Object(m) => {
-                let mut o = Map::new();
-                o.insert("jobInputType".into(), m.get("type").cloned().unwrap_or(json!("uri_folder")));
-                for (k, r) in [("path", "uri"), ("mode", "mode"), ("description", "description")] {
-                    if let Some(v) = m.get(k) {
-                        o.insert(r.into(), v.clone());
-                    }
-                }
-                Value::Object(o)
-            }
-            Value::String(s) => json!({"jobInputType": "literal", "value": s}),
-            other => json!({"jobInputType": "literal", "value": other.to_string()}),
-        };
-        inputs.insert(k.clone(), v);
-    }
-    p.insert("inputs".into(), Value::Object(inputs));
-    let mut outputs = Map::new();
-    for (k, o) in y.get("outputs").and_then(Value::as_object).into_iter().flatten() {
-        let mut m = Map::new();
-        m.insert("jobOutputType".into(), o.get("type").cloned().unwrap_or(json!("uri_folder")));
-        if let Some(md) = o.get("mode") {
-            m.insert("mode".into(), md.clone());
-        }
-        outputs.insert(k.clone(), Value::Object(m));
-    }
-    p.insert("outputs".into(), Value::Object(outputs));
-    p.insert("jobs".into(), y.get("jobs").cloned().unwrap_or(json!({})));
-    Value::Object(p)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -356,6 +245,8 @@ pub(super) struct LocalComponent {
     pub(super) spec: Value,
     pub(super) version: String,
     code: Option<super::assets_cmd::LocalContent>,
+    /// `@latest` references pinned to the version they resolved to.
+    pub(super) pins: Vec<String>,
 }
 
 async fn get_opt(ctx: &Context, path: String) -> Result<Option<Value>> {
@@ -366,45 +257,60 @@ async fn get_opt(ctx: &Context, path: String) -> Result<Option<Value>> {
     }
 }
 
-pub(super) async fn prepare_component(ctx: &Context, ws: &WorkspaceRef, cfile: &Path, chain_prefix: &str, quiet: &Engine) -> Result<LocalComponent> {
+/// An environment reference (`azureml:name:version`, `azureml:name@latest`, `azureml:name`) of
+/// `ws` checked there, `@latest` pinned to the version it resolves to: `azureml:<ARM id>` and
+/// the pin (`name@latest → name:3`) when there was one. Registry references and inline
+/// environments are not touched (`None`).
+pub(super) async fn resolve_env(ctx: &Context, ws: &WorkspaceRef, env: &str, chain: &str) -> Result<Option<(String, Option<String>)>> {
     let base = workspace_path(ws);
-    let exists = |path: String| get_opt(ctx, path);
+    let Ref::Asset { workspace: None, name: en, version: ev, .. } = Ref::parse(env, Kind::Environment) else { return Ok(None) };
+    let (ev, pinned) = match ev {
+        VersionSpec::Exact(v) => (v, None),
+        _ => {
+            let c = get_opt(ctx, format!("{base}/environments/{}", assets::enc(&en))).await?;
+            match c.and_then(|c| c.pointer("/properties/latestVersion").and_then(Value::as_str).map(str::to_string)) {
+                Some(v) => (v.clone(), Some(format!("environment {} → {en}:{v}", env.trim_start_matches("azureml:")))),
+                None => return Err(Error::Usage(format!("{chain} → environment {en} missing in workspace {}", ws.workspace_name))),
+            }
+        }
+    };
+    let path = format!("{base}/environments/{}/versions/{}", assets::enc(&en), assets::enc(&ev));
+    if get_opt(ctx, path).await?.is_none() {
+        return Err(Error::Usage(format!("{chain} → environment {en}:{ev} missing in workspace {}", ws.workspace_name)));
+    }
+    Ok(Some((format!("azureml:{base}/environments/{en}/versions/{ev}"), pinned)))
+}
+
+/// `version`: the version to register (`--version`), replacing the YAML's.
+pub(super) async fn prepare_component(ctx: &Context, ws: &WorkspaceRef, cfile: &Path, chain_prefix: &str, quiet: &Engine, version: Option<&str>) -> Result<LocalComponent> {
     let mut spec = read_yaml(cfile)?;
-    let cname = spec.get("name").and_then(Value::as_str).ok_or_else(|| Error::usage(format!("{}: no name", cfile.display())))?.to_string();
+    if let Some(v) = version {
+        job::check_version("component", v)?;
+        spec["version"] = json!(v);
+    }
+    component::check(&spec, cfile)?;
+    let cname = spec.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
     let version = match spec.get("version") {
         Some(Value::String(v)) => v.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => "1".into(),
     };
     spec["version"] = json!(version);
+    let cdir = cfile.parent().unwrap_or(Path::new("."));
+    component::inline_conda(&mut spec, cdir, cfile)?;
     let chain = format!("{chain_prefix} → component {cname}:{version}");
+    let mut pins = Vec::new();
     if let Some(env) = spec.get("environment").and_then(Value::as_str).map(str::to_string) {
-        if let Ref::Asset { workspace: None, name: en, version: ev, .. } = Ref::parse(&env, Kind::Environment) {
-            let ev = match ev {
-                VersionSpec::Exact(v) => v,
-                _ => {
-                    let c = exists(format!("{base}/environments/{}", assets::enc(&en))).await?;
-                    match c.and_then(|c| c.pointer("/properties/latestVersion").and_then(Value::as_str).map(str::to_string)) {
-                        Some(v) => v,
-                        None => return Err(Error::Usage(format!("{chain} → environment {en} missing in workspace {}", ws.workspace_name))),
-                    }
-                }
-            };
-            let path = format!("{base}/environments/{}/versions/{}", assets::enc(&en), assets::enc(&ev));
-            if exists(path).await?.is_none() {
-                return Err(Error::Usage(format!("{chain} → environment {en}:{ev} missing in workspace {}", ws.workspace_name)));
-            }
-            spec["environment"] = json!(format!("azureml:{base}/environments/{en}/versions/{ev}"));
+        if let Some((arm, pin)) = resolve_env(ctx, ws, &env, &chain).await? {
+            spec["environment"] = json!(arm);
+            pins.extend(pin);
         }
     }
     let code = match spec.get("code").and_then(Value::as_str).map(str::to_string) {
-        Some(c) if !c.starts_with("azureml:") => {
-            let cdir = cfile.parent().unwrap_or(Path::new("."));
-            Some(read_local(&cdir.join(&c), cfile, "code", quiet).await?)
-        }
+        Some(c) if !c.starts_with("azureml:") => Some(read_local(&cdir.join(&c), cfile, "code", quiet).await?),
         _ => None,
     };
-    Ok(LocalComponent { spec, version, code })
+    Ok(LocalComponent { spec, version, code, pins })
 }
 
 /// Registers a prepared component in `ws`: its local code uploaded (verified) and registered
@@ -424,8 +330,6 @@ pub(super) async fn register_component(
 ) -> Result<(String, bool)> {
     let base = workspace_path(ws);
     let exists = |path: String| get_opt(ctx, path);
-    let upload_ds = ds.default_blob()?.name.clone();
-    let dst = ds.open(&upload_ds).await?;
     let cname = l.spec["name"].as_str().unwrap_or_default().to_string();
     let label = format!("{label_prefix} → component {cname}:{}", l.version);
     let cpath = format!("{base}/components/{}/versions/{}", assets::enc(&cname), assets::enc(&l.version));
@@ -461,44 +365,46 @@ pub(super) async fn register_component(
         return Ok((format!("azureml:{base}/components/{cname}/versions/{}", l.version), false));
     }
     if let Some(lc) = &l.code {
-        let mut h = Sha256::new();
-        for (p, size, sha, _) in &lc.files {
-            h.update(format!("{p}\t{size}\t{sha}\n"));
-        }
-        let fp = hex::encode(h.finalize())[..32].to_string();
-        let jobs: Vec<FileJob> = lc
-            .files
-            .iter()
-            .map(|(p, size, sha, etag)| {
-                Ok(FileJob {
-                    src: lc.store.clone() as Arc<dyn Store>,
-                    src_path: p.clone(),
-                    dst: dst.clone() as Arc<dyn Store>,
-                    dst_path: StorePath::parse(&format!("LocalUpload/{fp}/{p}"))?,
-                    size: *size,
-                    expected_sha256: Some(sha.clone()),
-                    src_md5: None,
-                    src_tag: crate::storage::source_tag(&lc.store.uri(p), etag.as_deref()),
-                    src_etag: etag.clone(),
-                })
-            })
-            .collect::<Result<_>>()?;
-        for r in run_jobs(s, engine, &jobs).await {
-            r.map_err(|e| context(e, &format!("{label} → code: nothing registered (rerun to resume)")))?;
-        }
-        let code_name = format!("code-{}", &fp[..16]);
-        let code_path = format!("{base}/codes/{code_name}/versions/1");
-        if exists(format!("{base}/codes/{}/versions/1", assets::enc(&code_name))).await?.is_none() {
-            let uri = blob_folder_url(ctx, dst.account(), dst.container(), &format!("LocalUpload/{fp}/{}", lc.leaf));
-            assets::register_props(&ctx.arm, ws, Kind::Code, &code_name, &Value::Null, "1", false, &json!({"codeUri": uri})).await?;
-        }
-        l.spec["code"] = json!(format!("azureml:{code_path}"));
+        l.spec["code"] = json!(upload_code(s, engine, ctx, ws, ds, lc, &label).await?);
     }
     let props = json!({"componentSpec": l.spec, "description": l.spec.get("description").cloned().unwrap_or(Value::Null), "tags": l.spec.get("tags").cloned().unwrap_or(json!({}))});
     assets::register_props(&ctx.arm, ws, Kind::Component, &cname, &Value::Null, &l.version, false, &props).await?;
     Ok((format!("azureml:{base}/components/{cname}/versions/{}", l.version), true))
 }
 
+
+/// Local code uploaded (verified) to the default blob datastore under `LocalUpload/<fingerprint>/`
+/// and registered as code `code-<fingerprint>` version 1 (the same files always give the same
+/// code asset; an existing one is reused). Returns its `azureml:<ARM id>`.
+pub(super) async fn upload_code(
+    s: &Settings,
+    engine: &EngineOptions,
+    ctx: &Context,
+    ws: &WorkspaceRef,
+    ds: &Datastores,
+    lc: &super::assets_cmd::LocalContent,
+    label: &str,
+) -> Result<String> {
+    let base = workspace_path(ws);
+    let upload_ds = ds.default_blob()?.name.clone();
+    let dst = ds.open(&upload_ds).await?;
+    let mut h = Sha256::new();
+    for (p, size, sha, _) in &lc.files {
+        h.update(format!("{p}\t{size}\t{sha}\n"));
+    }
+    let fp = hex::encode(h.finalize())[..32].to_string();
+    let jobs = lc.upload_jobs(&(dst.clone() as Arc<dyn Store>), &format!("LocalUpload/{fp}"))?;
+    for r in run_jobs(s, engine, &jobs).await {
+        r.map_err(|e| context(e, &format!("{label} → code: nothing registered (rerun to resume)")))?;
+    }
+    let code_name = format!("code-{}", &fp[..16]);
+    let code_path = format!("{base}/codes/{code_name}/versions/1");
+    if get_opt(ctx, format!("{base}/codes/{}/versions/1", assets::enc(&code_name))).await?.is_none() {
+        let uri = blob_folder_url(ctx, dst.account(), dst.container(), &format!("LocalUpload/{fp}/{}", lc.leaf));
+        assets::register_props(&ctx.arm, ws, Kind::Code, &code_name, &Value::Null, "1", false, &json!({"codeUri": uri})).await?;
+    }
+    Ok(format!("azureml:{code_path}"))
+}
 
 pub(super) fn read_yaml(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
@@ -523,86 +429,174 @@ fn local_inputs(y: &Value) -> Vec<(String, String)> {
     out
 }
 
-pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
-    let ws = write_workspace(s, "pipeline create")?;
-    let y = read_yaml(&o.file)?;
-    if y.get("type").and_then(Value::as_str).is_some_and(|t| t != "pipeline") {
-        return Err(Error::usage(format!("{}: type is not pipeline", o.file.display())));
+/// The job's name: `--name`, the YAML's `name:`, else its folder's name made valid as a job
+/// name (`az ml` derives names from folders the same way); checked before anything is written.
+fn job_name(o: &CreateOptions, y: &Value) -> Result<String> {
+    let name = match o.name.clone().or_else(|| y.get("name").and_then(Value::as_str).map(str::to_string)) {
+        Some(n) => n,
+        None => o
+            .file
+            .canonicalize()
+            .ok()
+            .and_then(|f| f.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).and_then(job::job_name_from))
+            .ok_or_else(|| Error::usage(format!("{}: the job has no name: give --name", o.file.display())))?,
+    };
+    job::check_name("job", &name).map_err(|e| match e {
+        Error::Usage(m) => Error::Usage(format!("{m}; give --name")),
+        other => other,
+    })?;
+    Ok(name)
+}
+
+fn in_file(e: Error, file: &Path) -> Error {
+    match e {
+        Error::Usage(m) => Error::Usage(format!("{}: {m}", file.display())),
+        other => other,
     }
-    let name = o
-        .name
-        .clone()
-        .or_else(|| y.get("name").and_then(Value::as_str).map(str::to_string))
-        .or_else(|| o.file.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).map(str::to_string))
-        .ok_or_else(|| Error::usage("give the pipeline a --name"))?;
+}
+
+/// An inline environment registered as `az ml` does before creating a job that uses it:
+/// `CliV2AnonymousEnvironment`, its version a hash of the image and conda content. Returns its
+/// `azureml:<ARM id>`.
+async fn register_inline_env(ctx: &Context, ws: &WorkspaceRef, env: &Value) -> Result<String> {
+    let mut props = Map::new();
+    if let Some(i) = env.get("image") {
+        props.insert("image".into(), i.clone());
+    }
+    match env.get("conda_file") {
+        Some(Value::String(t)) => {
+            props.insert("condaFile".into(), json!(t));
+        }
+        Some(c @ Value::Object(_)) => {
+            props.insert("condaFile".into(), json!(to_yaml(c)?));
+        }
+        _ => {}
+    }
+    if let Some(b) = env.get("build") {
+        props.insert("build".into(), json!({"contextUri": b.get("path").cloned().unwrap_or(Value::Null), "dockerfilePath": b.get("dockerfile_path").cloned().unwrap_or(json!("Dockerfile"))}));
+    }
+    let props = Value::Object(props);
+    let version = hex::encode(Sha256::digest(props.to_string().as_bytes()))[..32].to_string();
+    let name = "CliV2AnonymousEnvironment";
+    let path = format!("{}/environments/{name}/versions/{version}", workspace_path(ws));
+    if get_opt(ctx, path.clone()).await?.is_none() {
+        assets::register_props(&ctx.arm, ws, Kind::Environment, name, &Value::Null, &version, false, &props).await?;
+    }
+    Ok(format!("azureml:{path}"))
+}
+
+pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
+    let ws = write_workspace(s, o.command)?;
+    let mut y = read_yaml(&o.file)?;
+    let t = JobType::of_yaml(&y).map_err(|e| in_file(e, &o.file))?;
+    let name = job_name(o, &y)?;
+    if !o.submit && matches!(t, JobType::AutoML | JobType::Spark | JobType::Other(_)) {
+        return Err(Error::usage(format!(
+            "{}: a {} job has no definition form (a component) in a workspace: give --submit to create the job itself",
+            o.file.display(),
+            t.yaml()
+        )));
+    }
     let dir = o.file.parent().unwrap_or(Path::new(".")).to_path_buf();
     let ctx = Context::connect(&s.connect)?;
     let ds = Datastores::load(&ctx, &ws).await?;
     let quiet = Engine::new(o.engine.clone(), Arc::new(Silent));
     let base = workspace_path(&ws);
-    let exists = |path: String| {
-        let ctx = &ctx;
-        async move {
-            match ctx.arm.get(&path).await {
-                Ok(v) => Ok(Some(v)),
-                Err(Error::NotFound(_)) => Ok(None),
-                Err(e) => Err(e),
-            }
-        }
-    };
+    let label = format!("{} {name}", t.yaml());
 
-    // 1. Read every local component and check what it needs, before writing anything.
-    let mut locals: Vec<(String, LocalComponent)> = Vec::new();
+    // 1. Read and check everything the job needs, before writing anything.
     if let Some((field, path)) = local_inputs(&y).into_iter().next() {
         return Err(Error::Usage(format!(
-            "{}: {field} '{path}' is local data, which pipeline create does not upload: register it as a data asset and use azureml:<name>:<version>",
-            o.file.display()
+            "{}: {field} '{path}' is local data, which {} does not upload: register it as a data asset and use azureml:<name>:<version>",
+            o.file.display(),
+            o.command
         )));
     }
+    let mut pins: Vec<String> = Vec::new();
+    // The code and environment of a command or spark job, or of a sweep's trial.
+    let body_ptr = if t == JobType::Sweep { "/trial" } else { "" };
+    let mut local_code = None;
+    let mut inline_env = false;
+    if matches!(t, JobType::Command | JobType::Sweep | JobType::Spark | JobType::AutoML) {
+        let body = y.pointer_mut(body_ptr).ok_or_else(|| Error::usage(format!("{}: a sweep job needs trial:", o.file.display())))?;
+        if let Some(c) = body.get("code").and_then(Value::as_str).filter(|c| !c.starts_with("azureml:")) {
+            let c = c.strip_prefix("file:").unwrap_or(c).to_string();
+            local_code = Some(read_local(&dir.join(&c), &o.file, "code", &quiet).await?);
+        }
+        match body.get("environment").cloned() {
+            Some(Value::String(env)) => {
+                if let Some((arm, pin)) = resolve_env(&ctx, &ws, &env, &label).await? {
+                    body["environment"] = json!(arm);
+                    pins.extend(pin);
+                }
+            }
+            Some(Value::Object(_)) => {
+                component::inline_conda(body, &dir, &o.file)?;
+                inline_env = true;
+            }
+            _ => {}
+        }
+    }
+    // A pipeline's local components (registered first, referenced by id).
+    let mut locals: Vec<(String, LocalComponent)> = Vec::new();
     for (step, j) in y.get("jobs").and_then(Value::as_object).cloned().unwrap_or_default() {
         let Some(c) = j.get("component").and_then(Value::as_str) else { continue };
         if c.starts_with("azureml:") {
             // A workspace component must be there already (registries are shared).
             if let Some((n, v)) = component_in_ws(&ctx, &ws, c).await.map_err(|e| match e {
-                Error::NotFound(_) => Error::Usage(format!("pipeline {name} → component {} missing in workspace {}", c.trim_start_matches("azureml:"), ws.workspace_name)),
+                Error::NotFound(_) => Error::Usage(format!("{label} → component {} missing in workspace {}", c.trim_start_matches("azureml:"), ws.workspace_name)),
                 other => other,
             })? {
-                if exists(format!("{base}/components/{}/versions/{}", assets::enc(&n), assets::enc(&v))).await?.is_none() {
-                    return Err(Error::Usage(format!("pipeline {name} → component {n}:{v} missing in workspace {}", ws.workspace_name)));
+                if get_opt(&ctx, format!("{base}/components/{}/versions/{}", assets::enc(&n), assets::enc(&v))).await?.is_none() {
+                    return Err(Error::Usage(format!("{label} → component {n}:{v} missing in workspace {}", ws.workspace_name)));
+                }
+                if !c.contains(&format!(":{v}")) {
+                    pins.push(format!("component {} → {n}:{v}", c.trim_start_matches("azureml:")));
+                    y["jobs"][&step]["component"] = json!(format!("azureml:{base}/components/{n}/versions/{v}"));
                 }
             }
             continue;
         }
         let cfile = dir.join(c.strip_prefix("file:").unwrap_or(c));
-        let l = prepare_component(&ctx, &ws, &cfile, &format!("pipeline {name}"), &quiet).await?;
+        let l = prepare_component(&ctx, &ws, &cfile, &label, &quiet, None).await?;
+        pins.extend(l.pins.iter().cloned());
         locals.push((step, l));
     }
 
-    // 2. Code (uploaded, verified, registered), then components.
-    let mut step_component: BTreeMap<String, String> = BTreeMap::new();
+    // 2. Code (uploaded, verified, registered), inline environments (with --submit), components.
     let mut registered = Vec::new();
+    if let Some(lc) = &local_code {
+        let code = upload_code(s, &o.engine, &ctx, &ws, &ds, lc, &label).await?;
+        y.pointer_mut(body_ptr).expect("checked")["code"] = json!(code);
+    }
+    if inline_env && o.submit {
+        let env = y.pointer(body_ptr).and_then(|b| b.get("environment")).cloned().unwrap_or(Value::Null);
+        let arm = register_inline_env(&ctx, &ws, &env).await?;
+        y.pointer_mut(body_ptr).expect("checked")["environment"] = json!(arm);
+    }
+    let mut step_component: BTreeMap<String, String> = BTreeMap::new();
     for (step, l) in &mut locals {
-        let (arm_ref, done) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, l, &format!("pipeline {name}")).await?;
+        let (arm_ref, done) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, l, &label).await?;
         if done {
             registered.push(format!("component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version));
         }
         step_component.insert(step.clone(), arm_ref);
     }
 
-    // 3. The pipeline: definition (default) or job (--submit).
-    let mut job = job_rest(&y, &ws);
+    // 3. The job: its definition (default) or the job itself (--submit).
+    let mut rest = job::to_rest(&y, &ws).map_err(|e| in_file(e, &o.file))?;
     for (step, c) in &step_component {
-        job["jobs"][step]["component"] = json!(c);
+        rest["jobs"][step]["component"] = json!(c);
     }
+    let def_name = job::definition_name(&name);
     let status = if o.submit {
         let path = format!("{base}/jobs/{}", assets::enc(&name));
-        ctx.arm.put(&path, &json!({"properties": job})).await.map_err(|e| context(e, &format!("pipeline {name}")))?;
+        ctx.arm.put(&path, &json!({"properties": rest})).await.map_err(|e| context(e, &label))?;
         "submitted"
     } else {
-        let def_name = pipeline::definition_name(&name);
-        let def = pipeline::definition(&name, &o.file.display().to_string(), &job);
+        let def = job::definition(&name, &o.file.display().to_string(), &rest).expect("types without a definition are refused above");
         let path = format!("{base}/components/{}/versions/1", assets::enc(&def_name));
-        match exists(path).await? {
+        match get_opt(&ctx, path).await? {
             Some(have) => {
                 let mut a = def.clone();
                 let mut b = have["properties"].clone();
@@ -613,7 +607,7 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
                 }
                 if crate::compare::spec_difference(&a, &b).is_some() {
                     return Err(Error::Usage(format!(
-                        "the definition of pipeline {name} (component {def_name}:1) already exists in workspace {} with another graph; give another --name",
+                        "the definition of {label} (component {def_name}:1) already exists in workspace {} and differs; give another --name",
                         ws.workspace_name
                     )));
                 }
@@ -627,49 +621,17 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
     };
     match s.output {
         OutputFormat::Json => super::print_json(&json!({
-            "schemaVersion": 1, "command": "pipeline create", "workspace": ws.arm_id(), "name": name, "status": status,
-            "definition": (!o.submit).then(|| pipeline::definition_name(&name)), "registered": registered,
+            "schemaVersion": 1, "command": o.command, "workspace": ws.arm_id(), "name": name, "type": t.yaml(), "status": status,
+            "definition": (!o.submit).then(|| def_name.clone()), "registered": registered, "pinned": pins,
         })),
         OutputFormat::Human => println!(
-            "pipeline {name} {status} in {} ({}){}",
+            "{label} {status} in {} ({}){}{}",
             ws.workspace_name,
-            if o.submit { "job created: a new run".to_string() } else { format!("definition: component {}:1, not run", pipeline::definition_name(&name)) },
-            if registered.is_empty() { String::new() } else { format!("; registered {}", registered.join(", ")) }
+            if o.submit { "job created: a new run".to_string() } else { format!("definition: component {def_name}:1, not run") },
+            if registered.is_empty() { String::new() } else { format!("; registered {}", registered.join(", ")) },
+            if pins.is_empty() { String::new() } else { format!("; pinned {}", pins.join(", ")) }
         ),
     }
     Ok(Exit::Ok)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ws() -> WorkspaceRef {
-        WorkspaceRef { subscription_id: "s".into(), resource_group: "g".into(), workspace_name: "w".into() }
-    }
-
-    #[test]
-    fn workspace_references_become_portable() {
-        let base = ws().arm_id();
-        assert_eq!(portable_ref(&format!("azureml:{base}/environments/e/versions/2"), &ws()).as_deref(), Some("azureml:e:2"));
-        assert_eq!(portable_ref(&format!("{}/computes/cpu", base.to_ascii_lowercase()), &ws()).as_deref(), Some("azureml:cpu"));
-        assert_eq!(portable_ref("azureml://registries/azureml/environments/x/labels/latest", &ws()), None);
-        assert_eq!(portable_ref("/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/other/codes/c/versions/1", &ws()), None);
-    }
-
-    #[test]
-    fn job_yaml_and_rest_round_trip() {
-        let base = ws().arm_id();
-        let rest = json!({"jobType": "Pipeline", "displayName": "d", "experimentName": "e", "computeId": format!("{base}/computes/cpu"),
-            "settings": {"default_compute": format!("{base}/computes/cpu")},
-            "inputs": {"lr": {"jobInputType": "literal", "value": "0.1"}, "raw": {"jobInputType": "uri_file", "uri": "azureml:titanic:1", "mode": "ReadOnlyMount"}},
-            "outputs": {"m": {"jobOutputType": "uri_folder", "mode": "Upload"}},
-            "jobs": {"t": {"type": "command", "component": "azureml:train:1"}}});
-        let y = job_yaml("p", &rest, &ws());
-        assert_eq!(y["compute"], "azureml:cpu");
-        assert_eq!(y["inputs"]["lr"], "0.1");
-        assert_eq!(y["inputs"]["raw"]["path"], "azureml:titanic:1");
-        let back = job_rest(&y, &ws());
-        assert_eq!(back, rest);
-    }
-}
