@@ -1,0 +1,282 @@
+//! az ml definitions through the built binary: a component with an inline conda environment, a
+//! command job, a sweep job and a pipeline with literal and data inputs each round-trip
+//! (register → copy → download/get → register elsewhere), checked directly against the
+//! emulator, and every YAML the tool writes loads and validates in Microsoft's azure-ai-ml
+//! (`load_component`/`load_job` of the pinned SDK in .venv-sdk).
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn examples() -> PathBuf {
+    let dir = std::env::var_os("AML_TESTDATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"))
+        .join("azureml-examples/cli");
+    assert!(dir.is_dir(), "shared test data missing at {} (set AML_TESTDATA_DIR)", dir.display());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+fn yaml(p: &Path) -> Value {
+    serde_norway::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+
+/// Loads a YAML the tool wrote with azure-ai-ml and validates it, as `az ml` would before use.
+fn sdk_loads(what: &str, path: &Path) {
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-sdk/bin/python");
+    assert!(py.exists(), "{} missing: run scripts/setup.sh", py.display());
+    let script = format!(
+        "import sys\nfrom azure.ai.ml import {what}\nx = {what}(sys.argv[1])\nv = getattr(x, '_validate', None)\nr = v() if v else None\nassert r is None or r.passed, r.error_messages\nprint(type(x).__name__)"
+    );
+    let out = std::process::Command::new(py).arg("-c").arg(script).arg(path).output().unwrap();
+    assert!(out.status.success(), "azure-ai-ml {what} refuses {}:\n{}\n{}", path.display(), String::from_utf8_lossy(&out.stderr), std::fs::read_to_string(path).unwrap_or_default());
+}
+
+fn copy_args<'a>(p: &'a str, f: &'a str, kinds: &'a str, name: &'a str, man: &'a str) -> Vec<&'a str> {
+    vec!["copy", "--from", p, "--to", f, "--kinds", kinds, "--name", name, "--manifest", man, "-o", "json"]
+}
+
+#[test]
+fn a_component_with_an_inline_conda_environment_round_trips() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    copy_dir(&examples().join("jobs/pipelines-with-components/basics/5c_env_conda_file"), &src);
+    let conda = yaml(&src.join("conda.yaml"));
+
+    run(command(&tb), &["component", "register", "-f", s(&src.join("component.yml")), "--to", &p, "-o", "json"]).expect_code(0);
+    let v1 = d.get(&format!("{p}/components/hello_python_world/versions/1")).expect("registered");
+    assert_eq!(v1["properties"]["componentSpec"]["environment"]["conda_file"], conda, "conda content inlined, not a local path");
+
+    let man = dir.path().join("m.json");
+    run(command(&tb), &copy_args(&p, &f, "components", "hello_python_world", s(&man))).expect_code(0);
+    let out = dir.path().join("out");
+    run(command(&tb), &["component", "download", "-n", "hello_python_world", "--from", &f, "-p", s(&out)]).expect_code(0);
+    let cyml = out.join("hello_python_world/component.yml");
+    assert_eq!(yaml(&cyml)["environment"]["conda_file"], "./conda.yaml");
+    assert_eq!(yaml(&out.join("hello_python_world/conda.yaml")), conda, "the conda file its YAML names is written");
+    assert!(out.join("hello_python_world/code/hello.py").is_file());
+    sdk_loads("load_component", &cyml);
+
+    // Registered elsewhere (a new version in the primary): the same conda content.
+    run(command(&tb), &["component", "register", "-f", s(&cyml), "--to", &p, "--version", "2", "-o", "json"]).expect_code(0);
+    let v2 = d.get(&format!("{p}/components/hello_python_world/versions/2")).expect("registered again");
+    assert_eq!(v2["properties"]["componentSpec"]["environment"], v1["properties"]["componentSpec"]["environment"]);
+    assert_eq!(v2["properties"]["componentSpec"]["command"], v1["properties"]["componentSpec"]["command"]);
+}
+
+#[test]
+fn a_command_job_becomes_a_command_component_and_round_trips_as_a_job() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let basics = examples().join("jobs/basics");
+    let src = dir.path().join("hello-iris");
+    copy_dir(&basics.join("src"), &src.join("src"));
+    std::fs::copy(basics.join("hello-iris-file.yml"), src.join("job.yml")).unwrap();
+    let original = yaml(&src.join("job.yml"));
+
+    // Default: its definition, a command component named after the job; nothing runs.
+    let r = run(command(&tb), &["job", "create", "-f", s(&src.join("job.yml")), "--to", &p, "--name", "hello-iris", "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["type"], "command");
+    assert!(d.get(&format!("{p}/jobs/hello-iris")).is_none(), "not submitted");
+    let def = d.get(&format!("{p}/components/hello_iris/versions/1")).expect("definition");
+    let spec = &def["properties"]["componentSpec"];
+    assert_eq!(spec["type"], "command");
+    assert_eq!(spec["command"], original["command"]);
+    assert_eq!(spec["environment"], original["environment"]);
+    assert!(spec["code"].as_str().unwrap().to_ascii_lowercase().starts_with(&format!("azureml:{}/codes/code-", p.to_ascii_lowercase())), "{spec}");
+    assert_eq!(spec["inputs"]["iris_csv"], json!({"type": "uri_file"}));
+    let kept: Value = serde_json::from_str(def["properties"]["properties"]["aml-failover.job"].as_str().unwrap()).unwrap();
+    assert_eq!(kept["inputs"]["iris_csv"]["uri"], original["inputs"]["iris_csv"]["path"]);
+
+    // The definition copies to the failover with its code, and downloads as a component the SDK loads.
+    let man = dir.path().join("m.json");
+    run(command(&tb), &copy_args(&p, &f, "components", "hello_iris", s(&man))).expect_code(0);
+    let out = dir.path().join("def");
+    run(command(&tb), &["component", "download", "-n", "hello_iris", "--from", &f, "-p", s(&out)]).expect_code(0);
+    assert_eq!(std::fs::read(out.join("hello_iris/code/hello-iris.py")).unwrap(), std::fs::read(basics.join("src/hello-iris.py")).unwrap());
+    sdk_loads("load_component", &out.join("hello_iris/component.yml"));
+
+    // --submit: the job itself; `job get` writes az ml YAML that creates the same job elsewhere.
+    run(command(&tb), &["job", "create", "-f", s(&src.join("job.yml")), "--to", &p, "--name", "hello-iris", "--submit", "-o", "json"]).expect_code(0);
+    let job = d.get(&format!("{p}/jobs/hello-iris")).expect("job created");
+    assert_eq!(job["properties"]["jobType"], "Command");
+    assert_eq!(job["properties"]["inputs"]["iris_csv"], json!({"jobInputType": "uri_file", "uri": original["inputs"]["iris_csv"]["path"]}));
+    let got = dir.path().join("got");
+    run(command(&tb), &["job", "get", "-n", "hello-iris", "--from", &p, "-p", s(&got)]).expect_code(0);
+    let jyml = got.join("hello-iris/job.yml");
+    let y = yaml(&jyml);
+    assert_eq!(y["type"], "command");
+    assert_eq!(y["code"], "./code");
+    assert_eq!(y["inputs"], original["inputs"]);
+    assert!(got.join("hello-iris/code/hello-iris.py").is_file());
+    sdk_loads("load_job", &jyml);
+    run(command(&tb), &["job", "create", "-f", s(&jyml), "--to", &f, "--submit", "-o", "json"]).expect_code(0);
+    let there = d.get(&format!("{f}/jobs/hello-iris")).expect("job created in the failover");
+    for k in ["jobType", "command", "environmentId", "inputs"] {
+        assert_eq!(there["properties"][k], job["properties"][k], "{k}");
+    }
+}
+
+#[test]
+fn a_sweep_job_round_trips_with_its_search_space_and_latest_pinned() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let basics = examples().join("jobs/basics");
+    let src = dir.path().join("sweep");
+    copy_dir(&basics.join("src"), &src.join("src"));
+    std::fs::copy(basics.join("hello-sweep.yml"), src.join("job.yml")).unwrap();
+    // The environment the example names (azureml:AzureML-sklearn-1.5@latest), in the primary.
+    let env = dir.path().join("env.yml");
+    std::fs::write(&env, "name: AzureML-sklearn-1.5\nversion: \"3\"\nimage: mcr.microsoft.com/azureml/sklearn-1.5:latest\n").unwrap();
+    run(command(&tb), &["environment", "register", "-f", s(&env), "--to", &p]).expect_code(0);
+
+    let r = run(command(&tb), &["job", "create", "-f", s(&src.join("job.yml")), "--to", &p, "--name", "hello-sweep", "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["pinned"], json!(["environment AzureML-sklearn-1.5@latest → AzureML-sklearn-1.5:3"]));
+    let def = d.get(&format!("{p}/components/hello_sweep/versions/1")).expect("the trial as a command component");
+    assert_eq!(def["properties"]["componentSpec"]["type"], "command");
+    assert!(def["properties"]["componentSpec"]["environment"].as_str().unwrap().ends_with("/environments/AzureML-sklearn-1.5/versions/3"));
+
+    run(command(&tb), &["job", "create", "-f", s(&src.join("job.yml")), "--to", &p, "--name", "hello-sweep", "--submit", "-o", "json"]).expect_code(0);
+    let job = d.get(&format!("{p}/jobs/hello-sweep")).expect("sweep job");
+    let props = &job["properties"];
+    assert_eq!(props["jobType"], "Sweep");
+    assert_eq!(props["searchSpace"]["B"], json!(["choice", [["hello", "world", "hello_world"]]]));
+    assert_eq!(props["searchSpace"]["C"], json!(["uniform", [0.1, 1.0]]));
+    assert_eq!(props["objective"], json!({"goal": "Minimize", "primaryMetric": "random_metric"}));
+    assert_eq!(props["samplingAlgorithm"], json!({"samplingAlgorithmType": "Random"}));
+    assert_eq!(props["limits"]["maxTotalTrials"], 4);
+
+    let got = dir.path().join("got");
+    run(command(&tb), &["job", "get", "-n", "hello-sweep", "--from", &p, "-p", s(&got)]).expect_code(0);
+    let jyml = got.join("hello-sweep/job.yml");
+    let y = yaml(&jyml);
+    let original = yaml(&src.join("job.yml"));
+    for k in ["search_space", "objective", "sampling_algorithm", "limits", "inputs"] {
+        assert_eq!(y[k], original[k], "{k}");
+    }
+    assert_eq!(y["trial"]["environment"], "azureml:AzureML-sklearn-1.5:3");
+    sdk_loads("load_job", &jyml);
+
+    // In the failover (its environment copied first): the same sweep.
+    let man = dir.path().join("m.json");
+    run(command(&tb), &copy_args(&p, &f, "environments", "AzureML-sklearn-1.5", s(&man))).expect_code(0);
+    run(command(&tb), &["job", "create", "-f", s(&jyml), "--to", &f, "--submit", "-o", "json"]).expect_code(0);
+    let there = d.get(&format!("{f}/jobs/hello-sweep")).expect("sweep in the failover");
+    for k in ["jobType", "searchSpace", "objective", "samplingAlgorithm", "limits", "inputs"] {
+        assert_eq!(there["properties"][k], props[k], "{k}");
+    }
+    assert_eq!(there["properties"]["trial"]["command"], props["trial"]["command"]);
+}
+
+#[test]
+fn a_pipeline_with_literal_and_data_inputs_becomes_a_definition_the_sdk_loads() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("4c");
+    copy_dir(&examples().join("jobs/pipelines-with-components/basics/4c_web_url_input"), &src);
+    std::fs::write(
+        src.join("pipeline.yml"),
+        r#"$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+display_name: literal_and_data
+inputs:
+  greeting: Hello_Pipeline_World
+  epochs: 3
+  rate: 0.25
+  titanic:
+    type: uri_file
+    path: https://dprepdata.blob.core.windows.net/demo/Titanic.csv
+outputs:
+  result:
+jobs:
+  hello:
+    type: command
+    component: ./component.yml
+    inputs:
+      sample_input_data: ${{parent.inputs.titanic}}
+      sample_input_string: ${{parent.inputs.greeting}}
+    outputs:
+      sample_output_data: ${{parent.outputs.result}}
+"#,
+    )
+    .unwrap();
+    let r = run(command(&tb), &["pipeline", "create", "-f", s(&src.join("pipeline.yml")), "--to", &p, "--name", "4c-literals", "-o", "json"]);
+    r.expect_code(0);
+    let def = d.get(&format!("{p}/components/job_4c_literals/versions/1")).expect("definition, its name made valid");
+    let spec = &def["properties"]["componentSpec"];
+    assert_eq!(spec["inputs"]["greeting"], json!({"type": "string", "default": "Hello_Pipeline_World"}));
+    assert_eq!(spec["inputs"]["epochs"], json!({"type": "integer", "default": 3}));
+    assert_eq!(spec["inputs"]["rate"], json!({"type": "number", "default": 0.25}));
+    assert_eq!(spec["inputs"]["titanic"], json!({"type": "uri_file"}), "no default on a data input");
+
+    let man = dir.path().join("m.json");
+    run(command(&tb), &copy_args(&p, &f, "components", "job_4c_literals", s(&man))).expect_code(0);
+    let out = dir.path().join("out");
+    run(command(&tb), &["component", "download", "-n", "job_4c_literals", "--from", &f, "-p", s(&out)]).expect_code(0);
+    let cyml = out.join("job_4c_literals/component.yml");
+    sdk_loads("load_component", &cyml);
+    run(command(&tb), &["component", "register", "-f", s(&cyml), "--to", &p, "--version", "2", "-o", "json"]).expect_code(0);
+    let again = d.get(&format!("{p}/components/job_4c_literals/versions/2")).expect("registered elsewhere");
+    assert_eq!(again["properties"]["componentSpec"]["inputs"], spec["inputs"]);
+}
+
+#[test]
+fn invalid_names_and_placeholder_versions_are_refused_before_any_write() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let p = tb.primary().arm_id();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("x.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::write(dir.path().join("data.yml"), "name: sample\nversion: <VERSION>\ntype: uri_folder\npath: ./data\n").unwrap();
+    let r = run(command(&tb), &["data", "register", "-f", s(&dir.path().join("data.yml")), "--to", &p]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("version '<VERSION>' is not valid") && r.stderr.lines().count() == 1, "{}", r.stderr);
+    std::fs::write(dir.path().join("bad.yml"), "name: _bad\ntype: uri_folder\npath: ./data\n").unwrap();
+    let r = run(command(&tb), &["data", "register", "-f", s(&dir.path().join("bad.yml")), "--to", &p]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("name '_bad' is not valid"), "{}", r.stderr);
+    assert!(d.list(&format!("{p}/data")).iter().all(|c| c["name"] != "sample"), "nothing registered");
+    let blobs = d.list(&format!("{p}/codes"));
+    assert!(blobs.is_empty(), "nothing uploaded or registered: {blobs:?}");
+
+    // A job whose name comes from a folder that starts with a digit: a valid definition name.
+    let job = dir.path().join("4d_data_input");
+    std::fs::create_dir_all(&job).unwrap();
+    std::fs::write(job.join("job.yml"), "command: echo hi\nenvironment: azureml://registries/azureml/environments/sklearn-1.5/labels/latest\n").unwrap();
+    let r = run(command(&tb), &["job", "create", "-f", s(&job.join("job.yml")), "--to", &p, "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["name"], "4d_data_input");
+    assert!(d.get(&format!("{p}/components/job_4d_data_input/versions/1")).is_some());
+}
