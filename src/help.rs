@@ -101,12 +101,14 @@ pub const DATA_REGISTER: &str = "\
 Register an az ml v2 data YAML (uri_file, uri_folder or mltable) in the workspace given by --to.
 
 A local path: is uploaded to the default blob datastore under LocalUpload/<fingerprint>/ (each
-file sha256-verified) and registered only after every file is verified. A path on a datastore of
-this workspace (azureml://datastores/<name>/paths/...) or a URL is registered as given. Version:
---version, else the YAML's version:, else the next free number. The name and version are checked
-before anything is uploaded (a placeholder such as <VERSION> is refused, exit 2). An existing
-version with the same type, description, tags and path is left unchanged; with other content
-nothing is written (exit 2).";
+file sha256-verified) and registered only after every file is verified. A remote path
+(azureml://datastores/<name>/paths/..., https or wasbs) is registered as given without reading
+it, as `az ml data create` does; --check-paths reads it first (through the workspace's
+datastores) and refuses it (exit 2) when no files are there. A path in another workspace is
+refused. Version: --version, else the YAML's version:, else the next free number. The name and
+version are checked against the service's rules before anything is uploaded (a placeholder such
+as <VERSION> is refused, exit 2). An existing version with the same type, description, tags and
+path is left unchanged; with other content nothing is written (exit 2).";
 
 pub const DATA_DOWNLOAD: &str = "\
 Download a data asset version (the latest unless --version) as an az ml v2 folder:
