@@ -654,7 +654,7 @@ async fn held_by_target(cmp: &TargetComparer<'_>, ctx: &Context, to: &WorkspaceR
         return ctx.arm.get(&target_path(to, item, &v, submit)).await.is_ok();
     }
     let listed: Vec<AssetItem> = tgt_by_name.get(&(item.kind, item.name.clone())).into_iter().flatten().filter(|t| t.version == v).cloned().collect();
-    cmp.copied_as(item, &listed).await.as_deref() == Some(v.as_str())
+    matches!(cmp.copied_as(item, &listed).await, Ok(Some(ref got)) if *got == v)
 }
 
 impl TargetComparer<'_> {
