@@ -38,7 +38,7 @@ fn subcommands(text: &str) -> Vec<String> {
             if !line.starts_with("  ") {
                 break;
             }
-            let word = line.trim_start().split_whitespace().next().unwrap_or("");
+            let word = line.split_whitespace().next().unwrap_or("");
             // A wrapped description line starts deeper than a command name.
             if line.starts_with("  ") && !line.starts_with("   ") && !word.is_empty() && word != "help" {
                 out.push(word.to_string());
