@@ -178,7 +178,8 @@ impl FileShareStore {
             let mut u = self.with_snapshot(self.item_url(dir));
             {
                 let mut q = u.query_pairs_mut();
-                q.append_pair("restype", "directory").append_pair("comp", "list");
+                // The ETag of each file, so that every later read is checked to be of that version.
+                q.append_pair("restype", "directory").append_pair("comp", "list").append_pair("include", "Etag");
                 if let Some(m) = &marker {
                     q.append_pair("marker", m);
                 }
@@ -530,6 +531,7 @@ mod tests {
         let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         conformance::write_all(&s, &p, &data, 1000).await.unwrap();
         let etag = s.head(&p).await.unwrap().unwrap().etag.unwrap();
+        assert_eq!(s.list("d").await.unwrap()[0].etag.as_deref(), Some(etag.as_str()), "the listing gives each file's ETag");
         let Read::Data(r) = s.read_range(&p, 100, 1100, Some(&etag)).await.unwrap() else { panic!("unchanged file read as changed") };
         assert_eq!(&r.data[..], &data[100..1100]);
         assert_eq!(r.md5, Some(md5::Md5::digest(&data[100..1100]).into()), "no range MD5 from the file service");

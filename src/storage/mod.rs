@@ -53,6 +53,18 @@ pub(crate) fn insert_verified(h: &mut reqwest::header::HeaderMap, sha256: &str, 
     Ok(())
 }
 
+/// An ETag as the `If-Match` / `x-ms-source-if-match` header wants it: quoted. Listings give
+/// it bare (`<Etag>0x8D…</Etag>`), response headers quoted (`ETag: "0x8D…"`).
+pub(crate) fn etag_header(tag: &str) -> Result<reqwest::header::HeaderValue> {
+    let bare = tag.trim_matches('"');
+    reqwest::header::HeaderValue::from_str(&format!("\"{bare}\"")).map_err(|_| Error::Internal(format!("ETag {tag:?} is not a header value")))
+}
+
+/// Whether two ETags name the same version, quoted or not.
+pub(crate) fn same_etag(a: &str, b: &str) -> bool {
+    a.trim_matches('"') == b.trim_matches('"')
+}
+
 /// Identifies one version of a source object: a hash of its URI plus its ETag. A copy that
 /// records the tag of a source whose ETag has not changed since holds the same bytes (the
 /// copy was verified then, and any write to the source changes its ETag), so later runs

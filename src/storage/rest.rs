@@ -195,8 +195,10 @@ pub(crate) fn range_headers(start: u64, end: u64) -> (HeaderMap, bool) {
 /// bytes (exactly `len` of them) with the service's MD5 of them when it was asked for.
 pub(crate) fn range_answer(h: &HeaderMap, data: Bytes, want_md5: bool, if_match: Option<&str>, url: &Url, len: u64) -> Result<super::Read> {
     let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
-    if if_match.is_some() && header("etag") != if_match {
-        return Ok(super::Read::Changed);
+    if let Some(want) = if_match {
+        if !header("etag").is_some_and(|got| super::same_etag(got, want)) {
+            return Ok(super::Read::Changed);
+        }
     }
     let md5 = if want_md5 {
         use base64::Engine as _;
