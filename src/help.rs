@@ -7,7 +7,10 @@ and no type: is a command job) in the workspace given by --to.
 
 Reads: the YAML, the local code folder it names (code:), the conda file of an inline environment
 (environment: {image:, conda_file: ./conda.yaml}, read and inlined as its content, as az ml does),
-and the local component YAML files of a pipeline's steps (jobs.<step>.component: ./x.yml).
+and the local component YAML files of a pipeline's steps (jobs.<step>.component: ./x.yml). A
+pipeline job whose graph is a pipeline component file (component: ./pipeline.yml) registers that
+component (its steps' component files first) and it is the job's definition; --submit refers to
+it by id. Inline step components with local code are refused: give them their own YAML file.
 
 Writes, in this order, each only after the one before it succeeded: local code uploaded to the
 default blob datastore under LocalUpload/<fingerprint>/ (each file sha256-verified) and

@@ -280,3 +280,52 @@ fn invalid_names_and_placeholder_versions_are_refused_before_any_write() {
     assert_eq!(r.json()["name"], "4d_data_input");
     assert!(d.get(&format!("{p}/components/job_4d_data_input/versions/1")).is_some());
 }
+
+#[test]
+fn a_pipeline_job_of_a_pipeline_component_file_registers_that_component() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("pc");
+    copy_dir(&examples().join("jobs/pipelines-with-components/basics/4c_web_url_input"), &src.join("hello"));
+    std::fs::write(
+        src.join("pipeline_component.yml"),
+        "$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json\ntype: pipeline\nname: hello_graph\nversion: 1\n\
+inputs:\n  data: {type: uri_file}\n  greeting: {type: string, default: hi}\noutputs:\n  result: {type: uri_folder}\n\
+jobs:\n  hello:\n    type: command\n    component: ./hello/component.yml\n    inputs:\n      sample_input_data: ${{parent.inputs.data}}\n      sample_input_string: ${{parent.inputs.greeting}}\n    outputs:\n      sample_output_data: ${{parent.outputs.result}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("pipeline.yml"),
+        "$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json\ntype: pipeline\ndisplay_name: of_a_component_file\ncomponent: ./pipeline_component.yml\n\
+inputs:\n  data: {type: uri_file, path: https://dprepdata.blob.core.windows.net/demo/Titanic.csv}\n",
+    )
+    .unwrap();
+    let r = run(command(&tb), &["job", "create", "-f", s(&src.join("pipeline.yml")), "--to", &p, "--name", "graph-job", "-o", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["definition"], "hello_graph");
+    assert_eq!(r.json()["registered"], json!(["component hello_python_world:1", "component hello_graph:1"]));
+    let pc = d.get(&format!("{p}/components/hello_graph/versions/1")).expect("the pipeline component file, registered");
+    let spec = &pc["properties"]["componentSpec"];
+    assert_eq!(spec["type"], "pipeline");
+    let step = spec["jobs"]["hello"]["component"].as_str().unwrap().to_ascii_lowercase();
+    assert_eq!(step, format!("azureml:{}/components/hello_python_world/versions/1", p.to_ascii_lowercase()), "its step by id, not a local path");
+    assert!(d.get(&format!("{p}/components/graph_job/versions/1")).is_none(), "no empty definition besides it");
+
+    let man = dir.path().join("m.json");
+    run(command(&tb), &copy_args(&p, &f, "components", "hello_graph", s(&man))).expect_code(0);
+    let out = dir.path().join("out");
+    run(command(&tb), &["component", "download", "-n", "hello_graph", "--from", &f, "-p", s(&out)]).expect_code(0);
+    let cyml = out.join("hello_graph/component.yml");
+    sdk_loads("load_component", &cyml);
+    run(command(&tb), &["component", "register", "-f", s(&cyml), "--to", &p, "--version", "2", "-o", "json"]).expect_code(0);
+    let again = d.get(&format!("{p}/components/hello_graph/versions/2")).expect("registered elsewhere");
+    let step2 = again["properties"]["componentSpec"]["jobs"]["hello"]["component"].as_str().unwrap().to_ascii_lowercase();
+    assert!(step2 == step || step2 == "azureml:hello_python_world:1", "{step2}");
+
+    // --submit: the job refers to the component by id.
+    run(command(&tb), &["job", "create", "-f", s(&src.join("pipeline.yml")), "--to", &p, "--name", "graph-job", "--submit", "-o", "json"]).expect_code(0);
+    let job = d.get(&format!("{p}/jobs/graph-job")).expect("job");
+    assert_eq!(job["properties"]["componentId"].as_str().unwrap().to_ascii_lowercase(), format!("{}/components/hello_graph/versions/1", p.to_ascii_lowercase()));
+}

@@ -537,6 +537,35 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
             _ => {}
         }
     }
+    // A pipeline job whose graph is a pipeline component file (`component: ./pipeline.yml`):
+    // that component is registered (the component files of its steps first) and the job refers
+    // to it by id, as az ml does.
+    let mut top: Option<(LocalComponent, Vec<(String, LocalComponent)>)> = None;
+    if let Some(c) = y.get("component").and_then(Value::as_str).filter(|c| t == JobType::Pipeline && !c.starts_with("azureml:")).map(str::to_string) {
+        let pfile = dir.join(c.strip_prefix("file:").unwrap_or(&c));
+        let pc = prepare_component(&ctx, &ws, &pfile, &label, &quiet, None).await?;
+        let pdir = pfile.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut inner = Vec::new();
+        for (step, j) in pc.spec.get("jobs").and_then(Value::as_object).cloned().unwrap_or_default() {
+            match j.get("component") {
+                Some(Value::String(sc)) if !sc.starts_with("azureml:") => {
+                    let l = prepare_component(&ctx, &ws, &pdir.join(sc.strip_prefix("file:").unwrap_or(sc)), &label, &quiet, None).await?;
+                    pins.extend(l.pins.iter().cloned());
+                    inner.push((step, l));
+                }
+                Some(Value::Object(ic)) if ic.get("code").and_then(Value::as_str).is_some_and(|cd| !cd.starts_with("azureml:")) => {
+                    return Err(Error::Usage(format!(
+                        "{}: jobs.{step}.component is inline with local code, which {} does not upload: put the component in its own YAML file and name it there",
+                        pfile.display(),
+                        o.command
+                    )));
+                }
+                _ => {}
+            }
+        }
+        pins.extend(pc.pins.iter().cloned());
+        top = Some((pc, inner));
+    }
     // A pipeline's local components (registered first, referenced by id).
     let mut locals: Vec<(String, LocalComponent)> = Vec::new();
     for (step, j) in y.get("jobs").and_then(Value::as_object).cloned().unwrap_or_default() {
@@ -583,19 +612,47 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
         step_component.insert(step.clone(), arm_ref);
     }
 
-    // 3. The job: its definition (default) or the job itself (--submit).
+    let mut top_def: Option<(String, String, bool)> = None;
+    if let Some((mut pc, mut inner)) = top {
+        for (step, l) in &mut inner {
+            let (arm_ref, done) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, l, &label).await?;
+            if done {
+                registered.push(format!("component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version));
+            }
+            pc.spec["jobs"][step.as_str()]["component"] = json!(arm_ref);
+        }
+        let (arm_ref, done) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, &mut pc, &label).await?;
+        let pname = pc.spec["name"].as_str().unwrap_or_default().to_string();
+        if done {
+            registered.push(format!("component {pname}:{}", pc.version));
+        }
+        y["component"] = json!(arm_ref);
+        top_def = Some((pname, pc.version.clone(), done));
+    }
+
+    // 3. The job: its definition (default) or the job itself (--submit). A job of a pipeline
+    // component file has that component as its definition.
     let mut rest = job::to_rest(&y, &ws).map_err(|e| in_file(e, &o.file))?;
     for (step, c) in &step_component {
         rest["jobs"][step]["component"] = json!(c);
     }
-    let def_name = job::definition_name(&name);
-    let status = if o.submit {
+    let def_name = match &top_def {
+        Some((n, v, _)) if !o.submit => format!("{n}:{v}"),
+        _ => format!("{}:1", job::definition_name(&name)),
+    };
+    let status = if let (Some((_, _, done)), false) = (&top_def, o.submit) {
+        if *done {
+            "registered"
+        } else {
+            "unchanged"
+        }
+    } else if o.submit {
         let path = format!("{base}/jobs/{}", assets::enc(&name));
         ctx.arm.put(&path, &json!({"properties": rest})).await.map_err(|e| context(e, &label))?;
         "submitted"
     } else {
         let def = job::definition(&name, &o.file.display().to_string(), &rest).expect("types without a definition are refused above");
-        let path = format!("{base}/components/{}/versions/1", assets::enc(&def_name));
+        let path = format!("{base}/components/{}/versions/1", assets::enc(&job::definition_name(&name)));
         match get_opt(&ctx, path).await? {
             Some(have) => {
                 let mut a = def.clone();
@@ -607,14 +664,14 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
                 }
                 if crate::compare::spec_difference(&a, &b).is_some() {
                     return Err(Error::Usage(format!(
-                        "the definition of {label} (component {def_name}:1) already exists in workspace {} and differs; give another --name",
+                        "the definition of {label} (component {def_name}) already exists in workspace {} and differs; give another --name",
                         ws.workspace_name
                     )));
                 }
                 "unchanged"
             }
             None => {
-                assets::register_props(&ctx.arm, &ws, Kind::Component, &def_name, &Value::Null, "1", false, &def).await?;
+                assets::register_props(&ctx.arm, &ws, Kind::Component, &job::definition_name(&name), &Value::Null, "1", false, &def).await?;
                 "registered"
             }
         }
@@ -622,12 +679,12 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
     match s.output {
         OutputFormat::Json => super::print_json(&json!({
             "schemaVersion": 1, "command": o.command, "workspace": ws.arm_id(), "name": name, "type": t.yaml(), "status": status,
-            "definition": (!o.submit).then(|| def_name.clone()), "registered": registered, "pinned": pins,
+            "definition": (!o.submit).then(|| def_name.split(':').next().unwrap_or_default().to_string()), "registered": registered, "pinned": pins,
         })),
         OutputFormat::Human => println!(
             "{label} {status} in {} ({}){}{}",
             ws.workspace_name,
-            if o.submit { "job created: a new run".to_string() } else { format!("definition: component {def_name}:1, not run") },
+            if o.submit { "job created: a new run".to_string() } else { format!("definition: component {def_name}, not run") },
             if registered.is_empty() { String::new() } else { format!("; registered {}", registered.join(", ")) },
             if pins.is_empty() { String::new() } else { format!("; pinned {}", pins.join(", ")) }
         ),
