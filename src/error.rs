@@ -143,11 +143,11 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Auth(_) => "auth",
             Error::NotFound(_) => "not_found",
-            Error::Unavailable(_) | Error::Tls(_) => "unavailable",
-            Error::Throttled(_) => "throttled",
-            Error::Conflict(_) => "conflict",
-            Error::Corrupted(_) => "corrupted",
-            Error::Service(_) => "service",
+            // The JSON `kind` is a closed set in schema version 1 (docs/json.md): the finer
+            // variants report as the kind whose exit code they share; [`Error::class`] keeps
+            // the distinction for retries.
+            Error::Unavailable(_) | Error::Tls(_) | Error::Throttled(_) => "unavailable",
+            Error::Service(_) | Error::Conflict(_) | Error::Corrupted(_) => "service",
             Error::Internal(_) => "internal",
         }
     }
