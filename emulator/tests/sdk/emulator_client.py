@@ -8,10 +8,11 @@ machine: the SDK must find every endpoint in the cloud metadata.
 """
 
 import os
-import socket
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SCRIPT = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "sdk"
 
@@ -40,21 +41,7 @@ CLIENT_SECRET = env("EMU_CLIENT_SECRET")
 os.environ["REQUESTS_CA_BUNDLE"] = CA
 os.environ.pop("CURL_CA_BUNDLE", None)
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_real_getaddrinfo = socket.getaddrinfo
-OUTSIDE = []
-
-
-def _guarded_getaddrinfo(host, *args, **kwargs):
-    h = host.decode() if isinstance(host, bytes) else str(host)
-    if h not in _LOOPBACK:
-        OUTSIDE.append(h)
-        raise OSError(f"{SCRIPT}: refused to resolve non-local host {h!r}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _guarded_getaddrinfo
-
+from loopback_guard import OUTSIDE  # noqa: E402,F401  (installs the guard; re-exported)
 from azure.ai.ml import MLClient  # noqa: E402
 from azure.core.credentials import AccessToken  # noqa: E402
 

@@ -17,7 +17,6 @@ run. Exits 0 when every check passed, 1 with the failures otherwise.
 import base64
 import hashlib
 import os
-import socket
 import sys
 import time
 import traceback
@@ -41,21 +40,8 @@ PAGE_SIZE = int(env("FILES_CHECK_PAGE_SIZE"))
 ACCOUNT_URL = TEMPLATE.replace("{account}", ACCOUNT)
 CODE_SHARE = "code-391ff5ac-6576-460f-ba4d-7e03433c68b6"
 
-# --- Nothing may leave the machine. ------------------------------------------------------------
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_real_getaddrinfo = socket.getaddrinfo
-OUTSIDE = []
-
-
-def _guarded_getaddrinfo(host, *args, **kwargs):
-    h = host.decode() if isinstance(host, bytes) else str(host)
-    if h not in _LOOPBACK:
-        OUTSIDE.append(h)
-        raise OSError(f"file_share_check: refused to resolve non-local host {h!r}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _guarded_getaddrinfo
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loopback_guard import OUTSIDE  # noqa: E402  (nothing may leave the machine)
 
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError  # noqa: E402
 from azure.storage.fileshare import (  # noqa: E402
