@@ -10,6 +10,14 @@
 //!
 //! One test bed serves every trial: each trial has its own asset-name prefix (`crash-tNN-`),
 //! state directory (journal, lock) and fresh emulator counters.
+//!
+//! The second test does the same for `failover`, `snapshot restore`, `outputs copy
+//! --register-as-data` and `notebooks copy` (21 trials: kills after k target writes, after k
+//! versions stored, and at seeded pseudo-random times). After each kill, what is registered is
+//! whole and no target file records a sha256 its bytes do not have; the rerun exits 0, every
+//! target file equals the source byte for byte (`common::oracle`), and nothing is duplicated:
+//! each model and data asset version registered once (one PUT across both runs), each job's
+//! outputs under one prefix, no extra notebook files.
 
 #![cfg(unix)]
 
@@ -99,20 +107,6 @@ impl SplitMix {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-}
-
-fn bytes_for(tag: &str, len: usize) -> Vec<u8> {
-    let h = sha256_hex(tag.as_bytes());
-    let k = u32::from_str_radix(&h[..8], 16).unwrap();
-    (0..len as u32).map(|b| (b.wrapping_mul(31).wrapping_add(k) % 251) as u8).collect()
-}
-
-/// `azureml://…/datastores/workspaceblobstore/paths/` of a workspace.
-fn datastore_base(ws: &aml_emulator::testbed::WorkspaceInfo) -> String {
-    format!(
-        "azureml://subscriptions/{}/resourcegroups/{}/workspaces/{}/datastores/workspaceblobstore/paths/",
-        ws.subscription_id, ws.resource_group, ws.name
-    )
 }
 
 /// Seeds the assets of one trial in the primary (and, for new-version trials, a different
@@ -509,5 +503,369 @@ fn sigkill_at_many_moments_then_resume_registers_everything_once_and_whole() {
     println!("crash test: {killed} of {} trials killed a running copy; wall time {:.1} s", trials.len(), wall.elapsed().as_secs_f64());
     if only.is_none() {
         assert!(killed >= 10, "only {killed} trials killed a running process");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The other writing commands: failover, snapshot restore, outputs copy, notebooks copy.
+
+/// Seed of the pseudo-random kill times of the second test (printed).
+const SEED_OTHERS: u64 = 0x5eed_c4a5_2026_0012;
+/// Files per trial of `outputs copy` and `notebooks copy`; models per failover/restore trial.
+const FILES: usize = 6;
+const WORKING_DIR: &str = "code-391ff5ac-6576-460f-ba4d-7e03433c68b6";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Which {
+    /// `failover --kinds models --name crash-kNN-* --skip-notebooks` (its outputs step copies the trial's job too).
+    Failover,
+    /// `snapshot restore` of a bundle exported (unkilled) before.
+    Restore,
+    /// `outputs copy --job crash_kNN --register-as-data`.
+    Outputs,
+    /// `notebooks copy` (Azure Files, through a storage proxy).
+    Notebooks,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum At {
+    /// At least k writes of the trial's files reached the target (the proxy answered them).
+    Landed(usize),
+    /// The service has stored k versions (models, or the output's data asset).
+    Stored(usize),
+    /// This many ms after the start (pseudo-random from SEED_OTHERS).
+    AfterMs(u64),
+}
+
+struct Kill {
+    id: usize,
+    which: Which,
+    at: At,
+}
+
+impl Kill {
+    /// In every file name, blob path and asset name of the trial (storage faults match it).
+    fn tag(&self) -> String {
+        format!("crash-k{:02}-", self.id)
+    }
+    fn job(&self) -> String {
+        format!("crash_k{:02}", self.id)
+    }
+    fn models(&self) -> Vec<String> {
+        match self.which {
+            Which::Failover => (0..3).map(|i| format!("{}m{i}", self.tag())).collect(),
+            Which::Restore => (0..4).map(|i| format!("{}m{i}", self.tag())).collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn registers_data(&self) -> bool {
+        self.which == Which::Outputs
+    }
+}
+
+/// The bed of the second test: files service behind its own storage proxy.
+struct KillBed {
+    tb: TestBed,
+    files_proxy: aml_emulator::storage_proxy::StorageProxy,
+    /// `AML_FAILOVER_FILE_ENDPOINT` through `files_proxy`.
+    files_endpoint: String,
+    dir: tempfile::TempDir,
+}
+
+impl KillBed {
+    fn cmd(&self, state: &Path) -> std::process::Command {
+        let mut c = command(&self.tb);
+        c.env("AML_FAILOVER_STATE_DIR", state);
+        c.env("AML_FAILOVER_FILE_ENDPOINT", &self.files_endpoint);
+        c
+    }
+}
+
+/// What a trial must leave in the target: place → source bytes.
+fn seed_kill(kb: &KillBed, d: &Direct, o: &common::oracle::Oracle, k: &Kill) -> Vec<(String, Vec<u8>)> {
+    let tb = &kb.tb;
+    let p = tb.primary();
+    let tag = k.tag();
+    let mut files = Vec::new();
+    match k.which {
+        Which::Failover | Which::Restore => {
+            let base = datastore_base(p);
+            for (i, name) in k.models().iter().enumerate() {
+                let bytes = bytes_for(name, 32 * 1024 + i * 777);
+                let blob = format!("crash/{name}/{name}.bin");
+                // Every other one in blocks (no Content-MD5), like large uploads.
+                if i % 2 == 0 {
+                    d.put_blob(p, &blob, &bytes);
+                } else {
+                    o.put_blob_in_blocks(&p.storage_account, &p.default_container(), &blob, &bytes, 16 * 1024);
+                }
+                let arm = p.arm_id();
+                assert!(d.put(&format!("{arm}/models/{name}"), &json!({"properties": {"description": "crash test"}})) < 300);
+                let v = json!({"properties": {"modelType": "custom_model", "modelUri": format!("{base}{blob}")}});
+                assert!(d.put(&format!("{arm}/models/{name}/versions/1"), &v) < 300);
+                files.push((name.clone(), bytes));
+            }
+        }
+        Which::Outputs | Which::Notebooks => {
+            for i in 0..FILES {
+                let rel = format!("{tag}{i}.bin");
+                files.push((rel.clone(), bytes_for(&rel, 24 * 1024 + i * 501)));
+            }
+        }
+    }
+    match k.which {
+        Which::Failover | Which::Outputs => {
+            // A job whose output holds the trial's files (failover copies it in its outputs step).
+            let outs: Vec<(String, Vec<u8>)> = if k.which == Which::Outputs {
+                files.clone()
+            } else {
+                (0..3).map(|i| format!("{tag}o{i}.bin")).map(|r| (r.clone(), bytes_for(&r, 20 * 1024))).collect()
+            };
+            seed_job_output(tb, kb.dir.path(), &k.job(), &outs);
+            if k.which == Which::Failover {
+                files.extend(outs.into_iter().map(|(r, b)| (format!("out/{r}"), b)));
+            }
+        }
+        Which::Notebooks => {
+            let dir = kb.dir.path().join(format!("nb-{:02}", k.id));
+            let user = dir.join("Users").join(tag.trim_end_matches('-'));
+            std::fs::create_dir_all(&user).unwrap();
+            for (rel, b) in &files {
+                std::fs::write(user.join(rel), b).unwrap();
+            }
+            tb.seed_share(&p.storage_account, WORKING_DIR, &dir).unwrap();
+        }
+        Which::Restore => {
+            let bundle = kb.dir.path().join(format!("bundle-{:02}", k.id));
+            let r = run(kb.cmd(&kb.dir.path().join("export-state")), &["snapshot", "export", "--from", &p.arm_id(), "--to", bundle.to_str().unwrap(), "--kinds", "models", "--name", &format!("{tag}*"), "-o", "json"]);
+            r.expect_code(0);
+        }
+    }
+    files
+}
+
+fn kill_args(kb: &KillBed, k: &Kill) -> Vec<String> {
+    let (from, to) = (kb.tb.primary().arm_id(), kb.tb.failover().arm_id());
+    let dir = kb.dir.path();
+    let s = |p: PathBuf| p.display().to_string();
+    let v: Vec<String> = match k.which {
+        Which::Failover => vec![
+            "failover".into(), "--from".into(), from, "--to".into(), to, "--kinds".into(), "models".into(), "--name".into(), format!("{}*", k.tag()),
+            "--skip-notebooks".into(), "--concurrency".into(), "2".into(), "--out-dir".into(), s(dir.join(format!("out-{:02}", k.id))),
+        ],
+        Which::Restore => vec!["snapshot".into(), "restore".into(), s(dir.join(format!("bundle-{:02}", k.id))), "--to".into(), to, "--concurrency".into(), "2".into()],
+        Which::Outputs => vec![
+            "outputs".into(), "copy".into(), "--from".into(), from, "--to".into(), to, "--job".into(), k.job(), "--register-as-data".into(),
+            "--concurrency".into(), "2".into(), "--manifest".into(), s(dir.join(format!("m-{:02}.json", k.id))),
+        ],
+        Which::Notebooks => vec!["notebooks".into(), "copy".into(), "--from".into(), from, "--to".into(), to, "--concurrency".into(), "2".into(), "--manifest".into(), s(dir.join(format!("m-{:02}.json", k.id)))],
+    };
+    v.into_iter().chain(["-o".to_string(), "json".to_string()]).collect()
+}
+
+/// Version PUTs into the failover workspace the service answered for asset `name` of `segment`.
+fn puts_of(tb: &TestBed, segment: &str, name: &str) -> usize {
+    let needle = format!("/workspaces/{}/{segment}/{name}/versions/", tb.failover().name);
+    tb.app().faults.log().iter().filter(|r| r.method == "PUT" && r.operation.ends_with("Versions_CreateOrUpdate") && percent_decode(&r.path).contains(&needle)).count()
+}
+
+/// Where the trial's files are in the target, by the oracle: (place, source bytes). Registered
+/// model versions are looked up (each must be whole); outputs under every prefix that holds the job.
+fn landed(kb: &KillBed, d: &Direct, o: &common::oracle::Oracle, k: &Kill, files: &[(String, Vec<u8>)]) -> (Vec<(common::oracle::Place, Vec<u8>)>, Vec<String>) {
+    use common::oracle::Place;
+    let f = kb.tb.failover();
+    let (acct, cont) = (f.storage_account.clone(), f.default_container());
+    let mut out = Vec::new();
+    let mut dupes = Vec::new();
+    let to = f.arm_id();
+    for name in k.models() {
+        let versions = if d.get(&format!("{to}/models/{name}")).is_some() { d.list(&format!("{to}/models/{name}/versions")) } else { Vec::new() };
+        if versions.len() > 1 {
+            dupes.push(format!("model {name} has {} versions in the target", versions.len()));
+        }
+        let bytes = &files.iter().find(|(n, _)| *n == name).unwrap().1;
+        for v in versions {
+            let uri = v["properties"]["modelUri"].as_str().unwrap_or_default();
+            out.push((Place::Blob(acct.clone(), cont.clone(), datastore_path(uri)), bytes.clone()));
+        }
+    }
+    let job_files: Vec<&(String, Vec<u8>)> = match k.which {
+        Which::Outputs => files.iter().collect(),
+        Which::Failover => files.iter().filter(|(n, _)| n.starts_with("out/")).collect(),
+        _ => Vec::new(),
+    };
+    if !job_files.is_empty() {
+        let needle = format!("/{}/outputs/out/", k.job());
+        let mut prefixes: Vec<String> = o.list_blobs(&acct, &cont, "failover-outputs/").into_iter().filter_map(|(n, _)| n.find(&needle).map(|i| n[..i + needle.len()].to_string())).collect();
+        prefixes.dedup();
+        if prefixes.len() > 1 {
+            dupes.push(format!("job {} copied under {} prefixes: {prefixes:?}", k.job(), prefixes.len()));
+        }
+        for pre in prefixes {
+            for (rel, b) in &job_files {
+                out.push((Place::Blob(acct.clone(), cont.clone(), format!("{pre}{}", rel.trim_start_matches("out/"))), b.clone()));
+            }
+        }
+    }
+    if k.which == Which::Notebooks {
+        let user = format!("Users/{}", k.tag().trim_end_matches('-'));
+        for (rel, b) in files {
+            out.push((Place::File(acct.clone(), WORKING_DIR.into(), format!("{user}/{rel}")), b.clone()));
+        }
+        let there = o.list_files(&acct, WORKING_DIR, &user);
+        if there.len() > files.len() {
+            dupes.push(format!("{} files under {user} for {} in the source: {there:?}", there.len(), files.len()));
+        }
+    }
+    (out, dupes)
+}
+
+#[test]
+fn sigkill_failover_restore_outputs_and_notebooks_then_rerun_ends_verified_once() {
+    use common::oracle::Oracle;
+    let wall = Instant::now();
+    let tb = TestBed::start_with_files(TestBedOptions { page_size: None, seed_primary: None, storage_proxy: true }, aml_emulator::testbed::FilesBedOptions::default())
+        .expect("test bed starts (run scripts/setup.sh first)");
+    let (files_proxy, files_endpoint) = files_proxy(&tb);
+    let kb = KillBed { tb, files_proxy, files_endpoint, dir: tempfile::tempdir().unwrap() };
+    let tb = &kb.tb;
+    let d = Direct::new(tb);
+    let o = Oracle::new(tb);
+
+    let mut rng = SplitMix(SEED_OTHERS);
+    let mut kills = Vec::new();
+    let chosen: [(Which, &[At]); 4] = [
+        (Which::Failover, &[At::Landed(1), At::Landed(3), At::Stored(1), At::Stored(2)]),
+        (Which::Restore, &[At::Landed(1), At::Landed(3), At::Stored(1), At::Stored(3)]),
+        (Which::Outputs, &[At::Landed(1), At::Landed(4), At::Stored(1)]),
+        (Which::Notebooks, &[At::Landed(1), At::Landed(5)]),
+    ];
+    for (which, ats) in chosen {
+        for &at in ats {
+            kills.push(Kill { id: kills.len(), which, at });
+        }
+        // Two random moments per command.
+        for _ in 0..2 {
+            let ms = 30 + rng.next() % 1500;
+            kills.push(Kill { id: kills.len(), which, at: At::AfterMs(ms) });
+        }
+    }
+    println!(
+        "crash test (failover, snapshot restore, outputs copy, notebooks copy): seed {SEED_OTHERS:#x}; {} trials; random kill times (ms after start): {:?}",
+        kills.len(),
+        kills.iter().filter_map(|k| match k.at {
+            At::AfterMs(ms) => Some((k.id, ms)),
+            _ => None,
+        }).collect::<Vec<_>>()
+    );
+    let only: Option<Vec<usize>> = std::env::var("CRASH_TRIALS").ok().map(|v| v.split(',').map(|x| x.trim().parse().expect("CRASH_TRIALS: trial numbers")).collect());
+    let mut killed = 0;
+    for k in kills.iter().filter(|k| only.as_ref().is_none_or(|o| o.contains(&k.id))) {
+        let ts = Instant::now();
+        let files = seed_kill(&kb, &d, &o, k);
+        let state = kb.dir.path().join(format!("state-k{:02}", k.id));
+        let args = kill_args(&kb, k);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let tag = k.tag();
+        let proxy = if k.which == Which::Notebooks { &kb.files_proxy } else { tb.storage_proxy().unwrap() };
+        let target_writes = |p: &aml_emulator::storage_proxy::StorageProxy| {
+            p.requests().iter().filter(|r| r.method == "PUT" && r.path.contains(&tag) && r.path.contains(&kb.tb.failover().storage_account) && r.status < 300).count()
+        };
+        let stored = || k.models().iter().map(|m| puts_of(tb, "models", m)).sum::<usize>() + if k.registers_data() { puts_of(tb, "data", &format!("{}-out", k.job())) } else { 0 };
+        proxy.set_fault(StorageFault::slow(STORAGE_SLOW_MS).on("PUT", &tag));
+        tb.set_fault(Fault::slow(ARM_SLOW_MS).on("PUT", "/versions/"));
+
+        let mut c = kb.cmd(&state);
+        c.args(&args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = c.spawn().expect("the binary starts");
+        let t = Trial::new(100 + k.id, Moment::Early);
+        let what = format!("{:?}", k.at);
+        match k.at {
+            At::Landed(n) => wait_for(&mut child, &t, &what, || target_writes(proxy) >= n),
+            At::Stored(n) => wait_every(&mut child, &t, &what, Duration::from_micros(200), || stored() >= n),
+            At::AfterMs(ms) => {
+                let until = started + Duration::from_millis(ms);
+                while Instant::now() < until && child.try_wait().unwrap().is_none() {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+        let at_ms = started.elapsed().as_millis();
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        let was_killed = status.signal() == Some(libc::SIGKILL);
+        killed += was_killed as usize;
+        if !was_killed {
+            let err = stderr_of(&mut child);
+            assert_eq!(status.code(), Some(0), "trial k{:02}: the run that was not killed failed:\n{err}", k.id);
+        }
+        tb.clear_faults();
+        proxy.clear_faults();
+        std::thread::sleep(Duration::from_millis(ARM_SLOW_MS + 150));
+        let stored_at_kill = stored();
+
+        // After the kill: whatever is registered is whole; nothing recorded as verified that is not.
+        let (places, _) = landed(&kb, &d, &o, k, &files);
+        let mut there_after_kill = 0;
+        for (place, bytes) in &places {
+            let got = o.get(place);
+            if !k.models().is_empty() {
+                let got = got.as_ref().unwrap_or_else(|| panic!("trial k{:02}: a registered version's file {place} is not in the target", k.id));
+                assert_eq!(got.sha256(), sha256_hex(bytes), "trial k{:02}: a registered version holds other bytes at {place}", k.id);
+            }
+            if let Some(g) = &got {
+                there_after_kill += 1;
+                assert!(g.false_record().is_none(), "trial k{:02}: after the kill, {}", k.id, g.false_record().unwrap());
+            }
+        }
+
+        // The rerun: the same command, exit 0.
+        let r = run(kb.cmd(&state), &args);
+        r.expect_code(0);
+        assert_no_secrets(tb, &r);
+        let (places, dupes) = landed(&kb, &d, &o, k, &files);
+        assert!(dupes.is_empty(), "trial k{:02} ({:?} at {:?}): duplicated: {dupes:?}", k.id, k.which, k.at);
+        let expected_places = k.models().len() + match k.which {
+            Which::Failover => 3,
+            Which::Outputs | Which::Notebooks => FILES,
+            Which::Restore => 0,
+        };
+        assert_eq!(places.len(), expected_places, "trial k{:02}: {} of {expected_places} files found in the target: {places:?}", k.id, places.len());
+        for (place, bytes) in &places {
+            let got = o.get(place).unwrap_or_else(|| panic!("trial k{:02}: {place} is not in the target after the rerun", k.id));
+            assert_eq!(got.sha256(), sha256_hex(bytes), "trial k{:02}: {place} holds other bytes than the source after the rerun", k.id);
+            assert!(got.false_record().is_none(), "trial k{:02}: {}", k.id, got.false_record().unwrap());
+        }
+        // Registered once across the killed run and the rerun.
+        for m in k.models() {
+            let log: Vec<String> = tb.app().faults.log().iter().filter(|r| percent_decode(&r.path).contains(&format!("/{m}/"))).map(|r| format!("{} {} {}", r.method, percent_decode(&r.path), r.status)).collect();
+            assert_eq!(puts_of(tb, "models", &m), 1, "trial k{:02} ({:?} at {:?}, killed at {at_ms} ms, {stored_at_kill} stored then): model {m} was registered {} times:\n{}\n--- rerun stdout\n{}", k.id, k.which, k.at, puts_of(tb, "models", &m), log.join("\n"), r.stdout);
+        }
+        if k.registers_data() {
+            let name = format!("{}-out", k.job());
+            let versions = d.list(&format!("{}/data/{name}/versions", tb.failover().arm_id()));
+            assert_eq!(versions.len(), 1, "trial k{:02}: data asset {name}: {versions:?}", k.id);
+            assert_eq!(puts_of(tb, "data", &name), 1, "trial k{:02}: data asset {name} was registered {} times", k.id, puts_of(tb, "data", &name));
+        }
+        // verify agrees for the model trials.
+        if !k.models().is_empty() {
+            let vr = run(command(tb), &["verify", "--from", &tb.primary().arm_id(), "--to", &tb.failover().arm_id(), "--kinds", "models", "--name", &format!("{tag}*"), "-o", "json"]);
+            vr.expect_code(0);
+            assert_eq!(vr.json()["items"].as_array().map(Vec::len).unwrap_or(0), k.models().len(), "trial k{:02}: {}", k.id, vr.stdout);
+        }
+        println!(
+            "trial k{:02} {:<10} {:<14} {} at {:>5} ms: versions stored by the service {stored_at_kill}, target files there after the kill {there_after_kill}; trial took {} ms",
+            k.id,
+            format!("{:?}", k.which),
+            format!("{:?}", k.at),
+            if was_killed { "killed" } else { "FINISHED before the kill" },
+            at_ms,
+            ts.elapsed().as_millis()
+        );
+    }
+    println!("crash test (other commands): {killed} of {} trials killed a running process; wall time {:.1} s", kills.len(), wall.elapsed().as_secs_f64());
+    if only.is_none() {
+        assert!(killed >= 16, "only {killed} trials killed a running process");
     }
 }

@@ -84,11 +84,16 @@ pub struct StorageFault {
     /// Applies to the next `count` matching requests, then is removed; every one while absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+    /// Lets the first `after` matching requests pass untouched (each consumes one), then applies:
+    /// `{"kind":"slow","delay_ms":500,"after":1,"count":1}` holds only the second matching request
+    /// (e.g. the second ranged GET of a file, while a test rewrites the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u32>,
 }
 
 impl StorageFault {
     pub fn new(kind: StorageFaultKind) -> StorageFault {
-        StorageFault { kind, method: None, path_contains: None, count: None }
+        StorageFault { kind, method: None, path_contains: None, count: None, after: None }
     }
     pub fn corrupt_response(offset: u64) -> StorageFault {
         StorageFault::new(StorageFaultKind::CorruptResponse { offset })
@@ -118,6 +123,11 @@ impl StorageFault {
     /// Limits the fault to the next `count` matching requests.
     pub fn times(mut self, count: u32) -> StorageFault {
         self.count = Some(count);
+        self
+    }
+    /// Lets the first `n` matching requests pass untouched before the fault applies.
+    pub fn after(mut self, n: u32) -> StorageFault {
+        self.after = Some(n);
         self
     }
 
@@ -176,6 +186,8 @@ fn target(path: &str, query: Option<&str>) -> String {
 struct Inner {
     faults: Vec<StorageFault>,
     log: Vec<StorageRequestRecord>,
+    /// (method, lower-case target) of every request as it arrives, before any delay or forwarding.
+    arrivals: Vec<(String, String)>,
 }
 
 /// Shared handle on the faults and counters of a storage proxy.
@@ -203,12 +215,19 @@ impl StorageFaults {
     pub fn decide(&self, method: &str, target: &str) -> (u64, Option<StorageAction>) {
         let target_lower = target.to_ascii_lowercase();
         let mut inner = self.lock();
+        inner.arrivals.push((method.to_string(), target_lower.clone()));
         let mut delay = 0;
         let mut action = None;
         let mut applied = Vec::new();
-        for (i, f) in inner.faults.iter().enumerate() {
+        for (i, f) in inner.faults.iter_mut().enumerate() {
             if !f.matches(method, &target_lower) {
                 continue;
+            }
+            if let Some(n) = &mut f.after {
+                if *n > 0 {
+                    *n -= 1;
+                    continue;
+                }
             }
             let a = match &f.kind {
                 StorageFaultKind::Slow { delay_ms } => {
@@ -254,6 +273,15 @@ impl StorageFaults {
             .count()
     }
 
+    /// Requests that have arrived with `method` whose decoded path plus `?query` contains
+    /// `path_substring` (both case-insensitive), counted on arrival: before a `slow` delay and
+    /// before anything is forwarded (unlike [`StorageFaults::request_count`], which counts once
+    /// the answer is known).
+    pub fn arrivals(&self, method: &str, path_substring: &str) -> usize {
+        let needle = path_substring.to_ascii_lowercase();
+        self.lock().arrivals.iter().filter(|(m, t)| m.eq_ignore_ascii_case(method) && t.contains(&needle)).count()
+    }
+
     /// Requests per `"METHOD /path"` (query left out).
     pub fn counters(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();
@@ -268,7 +296,9 @@ impl StorageFaults {
     }
 
     pub fn reset_counters(&self) {
-        self.lock().log.clear();
+        let mut inner = self.lock();
+        inner.log.clear();
+        inner.arrivals.clear();
     }
 }
 
@@ -497,6 +527,10 @@ impl StorageProxy {
     pub fn requests(&self) -> Vec<StorageRequestRecord> {
         self.faults.log()
     }
+    /// Requests that have arrived (counted before any delay or forwarding): [`StorageFaults::arrivals`].
+    pub fn arrivals(&self, method: &str, path_substring: &str) -> usize {
+        self.faults.arrivals(method, path_substring)
+    }
     pub fn reset_counters(&self) {
         self.faults.reset_counters()
     }
@@ -712,6 +746,21 @@ mod tests {
         assert_eq!(f.decide("GET", "/x").1, Some(StorageAction::CorruptResponse { offset: 3 }));
         assert_eq!(f.decide("GET", "/x").1, Some(StorageAction::Drop));
         assert_eq!(f.decide("GET", "/x").1, None);
+    }
+
+    #[test]
+    fn after_lets_the_first_matches_pass_and_arrivals_count_at_once() {
+        let f = StorageFaults::default();
+        f.set(StorageFault::slow(500).on("GET", "big.bin").after(1).times(1));
+        assert_eq!(f.decide("GET", "/a/c/big.bin"), (0, None));
+        assert_eq!(f.decide("GET", "/a/c/other.bin"), (0, None));
+        assert_eq!(f.decide("GET", "/a/c/big.bin"), (500, None));
+        assert_eq!(f.decide("GET", "/a/c/big.bin"), (0, None));
+        assert!(f.list().is_empty());
+        assert_eq!(f.arrivals("get", "BIG.bin"), 3);
+        assert_eq!(f.request_count("GET", "big.bin"), 0, "nothing was answered yet");
+        let j: StorageFault = serde_json::from_str(r#"{"kind":"slow","delay_ms":500,"after":1,"count":1}"#).unwrap();
+        assert_eq!(j, StorageFault::slow(500).after(1).times(1));
     }
 
     #[test]

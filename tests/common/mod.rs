@@ -218,3 +218,47 @@ pub fn yaml_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
+
+/// Reproducible test bytes of length `len`, different for each `tag`.
+pub fn bytes_for(tag: &str, len: usize) -> Vec<u8> {
+    let h = sha256_hex(tag.as_bytes());
+    let k = u32::from_str_radix(&h[..8], 16).unwrap();
+    (0..len as u32).map(|b| (b.wrapping_mul(31).wrapping_add(k) % 251) as u8).collect()
+}
+
+/// `azureml://…/datastores/workspaceblobstore/paths/` of a workspace.
+pub fn datastore_base(ws: &aml_emulator::testbed::WorkspaceInfo) -> String {
+    format!(
+        "azureml://subscriptions/{}/resourcegroups/{}/workspaces/{}/datastores/workspaceblobstore/paths/",
+        ws.subscription_id, ws.resource_group, ws.name
+    )
+}
+
+/// Seeds a completed command job `job` in the primary whose output `out` holds `files`
+/// (relative name, bytes), laid out as Azure ML writes it (`azureml/<job>/out/…`), through the
+/// emulator's seeding of a job YAML and its `.run/` folder (written under `scratch`).
+pub fn seed_job_output(tb: &TestBed, scratch: &Path, job: &str, files: &[(String, Vec<u8>)]) {
+    let jobs = scratch.join(job).join("jobs");
+    let out = jobs.join(format!("{job}.run/outputs/out"));
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        jobs.join(format!("{job}.yml")),
+        format!("$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\nname: {job}\nexperiment_name: tests\ncommand: echo\noutputs:\n  out:\n    type: uri_folder\nenvironment:\n  image: python\n"),
+    )
+    .unwrap();
+    for (rel, b) in files {
+        std::fs::write(out.join(rel), b).unwrap();
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(aml_emulator::seed::seed_workspace(tb.app(), &tb.primary().arm_id(), &scratch.join(job))).unwrap();
+}
+
+/// A storage proxy in front of the bed's Azure Files service (faults on notebooks), and the
+/// `AML_FAILOVER_FILE_ENDPOINT` value that sends the tool through it.
+pub fn files_proxy(tb: &TestBed) -> (aml_emulator::storage_proxy::StorageProxy, String) {
+    let p = aml_emulator::storage_proxy::StorageProxy::start(tb.files_endpoint()).expect("a storage proxy in front of Azure Files");
+    let template = format!("{}/{{account}}", p.blob_endpoint());
+    (p, template)
+}
+
+pub mod oracle;
