@@ -209,6 +209,23 @@ impl Oracle {
         assert!(r.status().is_success(), "Put Block List {name}: {}", r.status());
     }
 
+    /// `x-ms-lease-state` of a blob (`available`, `leased`, `expired`, `breaking`, `broken`); `None` when it does not exist.
+    pub fn lease_state(&self, account: &str, container: &str, name: &str) -> Option<String> {
+        let r = self.send(reqwest::Method::HEAD, account, &self.blob_url(account, container, name), BLOB_VERSION, &[], Vec::new());
+        if r.status() == 404 {
+            return None;
+        }
+        assert!(r.status().is_success(), "oracle HEAD {account}/{container}/{name}: {}", r.status());
+        Some(r.headers().get("x-ms-lease-state").and_then(|v| v.to_str().ok()).unwrap_or("available").to_string())
+    }
+
+    /// Breaks a blob's lease at once (what an operator does for a lease left behind).
+    pub fn break_lease(&self, account: &str, container: &str, name: &str) {
+        let extra = [("x-ms-lease-action", "break".to_string()), ("x-ms-lease-break-period", "0".to_string())];
+        let r = self.send(reqwest::Method::PUT, account, &format!("{}?comp=lease", self.blob_url(account, container, name)), BLOB_VERSION, &extra, Vec::new());
+        assert!(r.status().is_success(), "oracle break lease {account}/{container}/{name}: {}", r.status());
+    }
+
     fn file_url(&self, account: &str, share: &str, path: &str) -> String {
         let files = self.files_endpoint.as_deref().expect("the bed runs no Azure Files service");
         format!("{files}/{account}/{share}/{}", aml_emulator::blob::encode_path(path))
