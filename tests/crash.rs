@@ -582,7 +582,7 @@ impl KillBed {
 }
 
 /// What a trial must leave in the target: place → source bytes.
-fn seed_kill(kb: &KillBed, d: &Direct, o: &common::oracle::Oracle, k: &Kill) -> Vec<(String, Vec<u8>)> {
+fn seed_kill(kb: &KillBed, d: &Direct, k: &Kill) -> Vec<(String, Vec<u8>)> {
     let tb = &kb.tb;
     let p = tb.primary();
     let tag = k.tag();
@@ -597,7 +597,7 @@ fn seed_kill(kb: &KillBed, d: &Direct, o: &common::oracle::Oracle, k: &Kill) -> 
                 if i % 2 == 0 {
                     d.put_blob(p, &blob, &bytes);
                 } else {
-                    o.put_blob_in_blocks(&p.storage_account, &p.default_container(), &blob, &bytes, 16 * 1024);
+                    d.put_blob_in_blocks(p, &blob, &bytes, 16 * 1024);
                 }
                 let arm = p.arm_id();
                 assert!(d.put(&format!("{arm}/models/{name}"), &json!({"properties": {"description": "crash test"}})) < 300);
@@ -762,7 +762,7 @@ fn sigkill_failover_restore_outputs_and_notebooks_then_rerun_ends_verified_once(
     let mut killed = 0;
     for k in kills.iter().filter(|k| only.as_ref().is_none_or(|o| o.contains(&k.id))) {
         let ts = Instant::now();
-        let files = seed_kill(&kb, &d, &o, k);
+        let files = seed_kill(&kb, &d, k);
         let state = kb.dir.path().join(format!("state-k{:02}", k.id));
         let args = kill_args(&kb, k);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -133,33 +133,8 @@ fn none(_: Cmd, _: Way) -> Option<&'static str> {
     None
 }
 
-/// Issue 12 item 1: a corrupted read is written and called copied (exit 0): a notebook, or a
-/// streamed blob without Content-MD5 (which file the one corrupted GET hits depends on timing).
-fn files_item_1(c: Cmd, w: Way) -> Option<&'static str> {
-    match (c, w) {
-        (Cmd::NotebooksCopy | Cmd::NotebooksRecover, _) => Some("issue 12 item 1 (Azure Files: an independent check of every byte read)"),
-        (Cmd::Copy | Cmd::Failover, Way::Never) => Some("issue 12 item 1 (streaming, no Content-MD5: hashed as received)"),
-        _ => None,
-    }
-}
-
 /// A violation known to wait on an issue item whatever the fault: `[waits on …] what`.
 const REGISTER_LEASE: &str = "[waits on issue 12 item 10 (target lock: a failed model register leaves its lease)]";
-
-/// Issue 12 item 1: besides the notebooks, a file whose every read is corrupted leaves the
-/// target with a sha256 record of the corrupted bytes (the item fails, but a rerun would trust it).
-fn corrupt_always(c: Cmd, w: Way) -> Option<&'static str> {
-    match (c, w) {
-        (Cmd::NotebooksCopy | Cmd::NotebooksRecover, _) => Some("issue 12 item 1 (Azure Files: an independent check of every byte read)"),
-        (Cmd::Copy | Cmd::Failover, Way::Auto) | (Cmd::OutputsCopy, _) => Some("issue 12 item 1 (no sha256 recorded over bytes nothing independent checked)"),
-        _ => None,
-    }
-}
-
-/// Issue 12 item 2: ranged GETs without If-Match give a streamed copy of mixed bytes, registered.
-fn rewrite_item_2(c: Cmd, w: Way) -> Option<&'static str> {
-    (matches!(c, Cmd::Copy | Cmd::Failover) && w == Way::Never).then_some("issue 12 item 2 (conditional reads: If-Match on every GET)")
-}
 
 /// Every fault kind of the matrix. Storage faults name the case's files with `{tag}` (`fmNNN-`).
 fn faults() -> Vec<FaultSpec> {
@@ -169,12 +144,12 @@ fn faults() -> Vec<FaultSpec> {
         FaultSpec { name: "storage 500 InternalError (x1)", kind: Kind::Storage(|t| StorageFault::status(500, 0).on_any(t).times(1)), waits: none },
         FaultSpec { name: "storage drop_connection (x2)", kind: Kind::Storage(|t| StorageFault::drop_connection().on_any(t).times(2)), waits: none },
         FaultSpec { name: "storage truncate_response GET (x1)", kind: Kind::Storage(|t| StorageFault::truncate_response(100).on("GET", t).times(1)), waits: none },
-        FaultSpec { name: "storage corrupt_response GET (x1)", kind: Kind::Storage(|t| StorageFault::corrupt_response(10).on("GET", t).times(1)), waits: files_item_1 },
-        FaultSpec { name: "storage corrupt_response GET (always)", kind: Kind::Storage(|t| StorageFault::corrupt_response(10).on("GET", t)), waits: corrupt_always },
+        FaultSpec { name: "storage corrupt_response GET (x1)", kind: Kind::Storage(|t| StorageFault::corrupt_response(10).on("GET", t).times(1)), waits: none },
+        FaultSpec { name: "storage corrupt_response GET (always)", kind: Kind::Storage(|t| StorageFault::corrupt_response(10).on("GET", t)), waits: none },
         FaultSpec { name: "storage corrupt_request PUT (x1)", kind: Kind::Storage(|t| StorageFault::corrupt_request(10).on("PUT", t).times(1)), waits: none },
         FaultSpec { name: "storage slow 150 ms (all)", kind: Kind::Storage(|t| StorageFault::slow(150).on_any(t)), waits: none },
         FaultSpec { name: "storage 503 (always)", kind: Kind::Storage(|t| StorageFault::status(503, 0).on_any(t)), waits: none },
-        FaultSpec { name: "source rewritten mid-read", kind: Kind::Rewrite, waits: rewrite_item_2 },
+        FaultSpec { name: "source rewritten mid-read", kind: Kind::Rewrite, waits: none },
         FaultSpec { name: "target unreadable while comparing (503)", kind: Kind::CompareUnavailable, waits: none },
         FaultSpec { name: "control 429 Retry-After 1 on target (x1)", kind: Kind::Control(|| Fault::throttle(429, 1, 1).in_region("westus")), waits: none },
         FaultSpec { name: "control 503 on source (x2)", kind: Kind::Control(|| Fault::throttle(503, 0, 2).in_region("eastus")), waits: none },
@@ -291,7 +266,7 @@ fn write_share_file(tb: &TestBed, account: &str, share: &str, path: &str, bytes:
 }
 
 /// Seeds the source of a case; returns what the command reads (files) for the oracle.
-fn seed(bed: &Bed, d: &Direct, o: &Oracle, c: &Case, files: &[(String, Vec<u8>)]) {
+fn seed(bed: &Bed, d: &Direct, c: &Case, files: &[(String, Vec<u8>)]) {
     let (tb, p) = (&bed.tb, bed.p());
     let tag = c.tag();
     let put = |name: &str, bytes: &[u8], i: usize| {
@@ -299,7 +274,7 @@ fn seed(bed: &Bed, d: &Direct, o: &Oracle, c: &Case, files: &[(String, Vec<u8>)]
         if i == 0 {
             d.put_blob(p, name, bytes);
         } else {
-            o.put_blob_in_blocks(&p.storage_account, &p.default_container(), name, bytes, 1024 * 1024);
+            d.put_blob_in_blocks(p, name, bytes, 1024 * 1024);
         }
     };
     match c.cmd {
@@ -484,7 +459,7 @@ fn run_case(bed: &Bed, c: &Case, f: &FaultSpec) -> Outcome {
     let o = Oracle::new(tb);
     let rewrite = matches!(f.kind, Kind::Rewrite);
     let src = source_files(c, rewrite);
-    seed(bed, &d, &o, c, &src);
+    seed(bed, &d, c, &src);
     let overwrite = matches!(f.kind, Kind::CompareUnavailable);
     let args = args(bed, c, overwrite);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -540,8 +515,8 @@ fn run_case(bed: &Bed, c: &Case, f: &FaultSpec) -> Outcome {
                         let (p, rel) = (bed.p(), &src[2].0);
                         match c.cmd {
                             Cmd::NotebooksCopy | Cmd::NotebooksRecover => write_share_file(tb, &p.storage_account, WORKING_DIR, &format!("Users/{}/{rel}", c.tag()), &new),
-                            Cmd::OutputsCopy => o.put_blob_in_blocks(&p.storage_account, &p.default_container(), &format!("azureml/{}/out/{rel}", c.job()), &new, 1024 * 1024),
-                            _ => o.put_blob_in_blocks(&p.storage_account, &p.default_container(), &format!("fm/{}/{rel}", c.tag()), &new, 1024 * 1024),
+                            Cmd::OutputsCopy => d.put_blob_in_blocks(p, &format!("azureml/{}/out/{rel}", c.job()), &new, 1024 * 1024),
+                            _ => d.put_blob_in_blocks(p, &format!("fm/{}/{rel}", c.tag()), &new, 1024 * 1024),
                         }
                         rewrote.store(true, Ordering::SeqCst);
                         return;

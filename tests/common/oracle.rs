@@ -190,25 +190,6 @@ impl Oracle {
         }
     }
 
-    /// Uploads a blob in blocks (Put Block + Put Block List): like a large upload by the SDKs or
-    /// AzCopy, it has no Content-MD5, so nothing but a second read can check a copy of it.
-    pub fn put_blob_in_blocks(&self, account: &str, container: &str, name: &str, data: &[u8], block: usize) {
-        use base64::Engine;
-        let url = self.blob_url(account, container, name);
-        let mut ids = Vec::new();
-        for (i, chunk) in data.chunks(block.max(1)).enumerate() {
-            let id = base64::engine::general_purpose::STANDARD.encode(format!("block-{i:06}"));
-            let enc = percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC).to_string();
-            let r = self.send(reqwest::Method::PUT, account, &format!("{url}?comp=block&blockid={enc}"), BLOB_VERSION, &[], chunk.to_vec());
-            assert!(r.status().is_success(), "Put Block {name}: {}", r.status());
-            ids.push(id);
-        }
-        let list: String = ids.iter().map(|id| format!("<Latest>{id}</Latest>")).collect();
-        let body = format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>{list}</BlockList>").into_bytes();
-        let r = self.send(reqwest::Method::PUT, account, &format!("{url}?comp=blocklist"), BLOB_VERSION, &[], body);
-        assert!(r.status().is_success(), "Put Block List {name}: {}", r.status());
-    }
-
     /// `x-ms-lease-state` of a blob (`available`, `leased`, `expired`, `breaking`, `broken`); `None` when it does not exist.
     pub fn lease_state(&self, account: &str, container: &str, name: &str) -> Option<String> {
         let r = self.send(reqwest::Method::HEAD, account, &self.blob_url(account, container, name), BLOB_VERSION, &[], Vec::new());
