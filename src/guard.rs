@@ -140,9 +140,15 @@ fn container_key(described: &str) -> Option<Place> {
 }
 
 /// The lock of a target workspace, held while a command writes into it.
+///
+/// Released however the command ends: by [`TargetGuard::release`] on the normal path, and on an
+/// early return (an error after the lock was taken) by `Drop`, so that a failed command does not
+/// leave the target locked until the lease expires. Only a killed process leaves the lease to
+/// expire (and a rerun from the same state directory takes it over at once).
 pub struct TargetGuard {
     _local: Lock,
     lease: TargetLock,
+    released: bool,
 }
 
 impl TargetGuard {
@@ -167,12 +173,29 @@ impl TargetGuard {
         };
         let mut lease = TargetLock::check(store, &lease_id, me).await?;
         lease.acquire().await?;
-        Ok(TargetGuard { _local: local, lease })
+        Ok(TargetGuard { _local: local, lease, released: false })
     }
 
     /// Lets the lease go (the local lock goes with `self`).
     pub async fn release(mut self) {
         self.lease.release().await;
+        self.released = true;
+    }
+}
+
+impl Drop for TargetGuard {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        // Dropped without `release`: an early return with an error. Release the lease now, on
+        // this worker thread, while the runtime still runs (the binary's runtime is
+        // multi-threaded; elsewhere the lease is left to expire, as after a kill).
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+                tokio::task::block_in_place(|| rt.block_on(self.lease.release()));
+            }
+        }
     }
 }
 

@@ -133,8 +133,6 @@ fn none(_: Cmd, _: Way) -> Option<&'static str> {
     None
 }
 
-/// A violation known to wait on an issue item whatever the fault: `[waits on …] what`.
-const REGISTER_LEASE: &str = "[waits on issue 12 item 10 (target lock: a failed model register leaves its lease)]";
 /// Seen once (04:35, main 486b1f2, crash test running alongside, not reproduced alone): `snapshot restore`
 /// died by a signal (exit -1, lease left) under storage 429/503. Kept visible as XFAIL until explained.
 const RESTORE_SIGNAL: &str = "[waits on an explanation: snapshot restore died by a signal under storage throttling (seen once, under load)]";
@@ -611,7 +609,6 @@ fn run_case(bed: &Bed, c: &Case, f: &FaultSpec) -> Outcome {
     let (fa, fc) = (bed.f().storage_account.clone(), bed.f().default_container());
     if o.lease_state(&fa, &fc, LOCK_BLOB).is_some_and(|s| s == "leased") {
         let known = match c.cmd {
-            Cmd::Register => REGISTER_LEASE,
             Cmd::SnapshotRestore if r.code == -1 => RESTORE_SIGNAL,
             _ => "",
         };
