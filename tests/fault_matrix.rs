@@ -348,9 +348,13 @@ fn args(bed: &Bed, c: &Case, overwrite: bool) -> Vec<String> {
     a
 }
 
+/// Each place in the target and the contents it may hold (one of several, e.g. before and after
+/// a rewrite of the source).
+type Allowed = BTreeMap<Place, Vec<Vec<u8>>>;
+
 /// Where the case's files must land in the target, and the bytes each may hold. For asset
 /// commands, `None` while no version is registered (nothing claimed there yet).
-fn expected(bed: &Bed, d: &Direct, o: &Oracle, c: &Case, files: &[(String, Vec<Vec<u8>>)]) -> (Option<BTreeMap<Place, Vec<Vec<u8>>>>, Vec<String>) {
+fn expected(bed: &Bed, d: &Direct, o: &Oracle, c: &Case, files: &[(String, Vec<Vec<u8>>)]) -> (Option<Allowed>, Vec<String>) {
     let f = bed.f();
     let tag = c.tag();
     let mut notes = Vec::new();
