@@ -99,6 +99,28 @@ pub struct ItemRecord {
     pub files: Vec<FileRecord>,
 }
 
+impl ItemRecord {
+    /// An item of files without a version of its own (a notebook, a job's output): no URIs,
+    /// YAML or rewrites; callers add `version`/`files` where they have them.
+    pub fn files_item(kind: ItemKind, name: impl Into<String>, action: Action, status: Status, reason: String) -> ItemRecord {
+        ItemRecord {
+            kind,
+            name: name.into(),
+            version: String::new(),
+            target_version: String::new(),
+            action,
+            status,
+            reason,
+            source_uri: None,
+            target_uri: None,
+            target_name: None,
+            yaml: None,
+            rewrites: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {

@@ -296,19 +296,5 @@ async fn transfer(
 }
 
 fn item(path: &str, status: Status, reason: String, files: Vec<FileRecord>) -> ItemRecord {
-    ItemRecord {
-        kind: ItemKind::Notebook,
-        name: path.to_string(),
-        version: String::new(),
-        target_version: String::new(),
-        action: Action::Copy,
-        status,
-        reason,
-        source_uri: None,
-        target_uri: None,
-        target_name: None,
-        yaml: None,
-        rewrites: Vec::new(),
-        files,
-    }
+    ItemRecord { files, ..ItemRecord::files_item(ItemKind::Notebook, path, Action::Copy, status, reason) }
 }

@@ -287,21 +287,8 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
 
 /// A blob left out because its name is not a plain path.
 fn refused_record(job: &str, blob: &str) -> ItemRecord {
-    ItemRecord {
-        kind: crate::report::ItemKind::JobOutput,
-        name: job.to_string(),
-        version: String::new(),
-        target_version: String::new(),
-        action: Action::Fail,
-        status: Status::Failed,
-        reason: format!("skipped blob {blob}: its name has an empty, '.' or '..' segment, so it has no safe place in the destination; not copied (rename it in the source)"),
-        source_uri: None,
-        target_uri: None,
-        target_name: None,
-        yaml: None,
-        rewrites: Vec::new(),
-        files: Vec::new(),
-    }
+    let reason = format!("skipped blob {blob}: its name has an empty, '.' or '..' segment, so it has no safe place in the destination; not copied (rename it in the source)");
+    ItemRecord::files_item(crate::report::ItemKind::JobOutput, job, Action::Fail, Status::Failed, reason)
 }
 
 fn dest_prefix(root: &str, label: &str, p: &Part) -> String {
@@ -317,20 +304,12 @@ fn part_record(p: &Part, status: Status, reason: String, files: Vec<FileRecord>)
     } else {
         files
     };
+    let version = p.output.clone().unwrap_or_else(|| "artifacts".into());
     ItemRecord {
-        kind: crate::report::ItemKind::JobOutput,
-        name: p.job.clone(),
-        version: p.output.clone().unwrap_or_else(|| "artifacts".into()),
-        target_version: p.output.clone().unwrap_or_else(|| "artifacts".into()),
-        action: Action::Copy,
-        status,
-        reason,
-        source_uri: None,
-        target_uri: None,
-        target_name: None,
-        yaml: None,
-        rewrites: Vec::new(),
+        target_version: version.clone(),
+        version,
         files,
+        ..ItemRecord::files_item(crate::report::ItemKind::JobOutput, p.job.clone(), Action::Copy, status, reason)
     }
 }
 
