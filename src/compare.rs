@@ -34,7 +34,25 @@ pub enum Comparison {
 }
 
 /// Fields the service sets, dropped at any depth: they say nothing about the definition.
-pub const SERVICE_FIELDS: &[&str] = &["provisioningState", "isAnonymous", "environmentType", "$schema", "status", "parameters"];
+/// (Endpoints: keys, scoring and swagger URIs; computes: node counts and allocation state.)
+pub const SERVICE_FIELDS: &[&str] = &[
+    "provisioningState",
+    "isAnonymous",
+    "environmentType",
+    "$schema",
+    "status",
+    "parameters",
+    "systemData",
+    "keys",
+    "scoringUri",
+    "swaggerUri",
+    "allocationState",
+    "allocationStateTransitionTime",
+    "currentNodeCount",
+    "targetNodeCount",
+    "nodeStateCounts",
+    "createdByWorkspaceArmId",
+];
 
 /// Values the service fills in when a definition leaves them out, dropped at any depth, so a
 /// definition that states them equals one that does not.

@@ -2,11 +2,17 @@
 //! in another workspace. One place per kind for what differs; the stages around it are shared.
 
 pub mod component;
+pub mod compute;
+pub mod connection;
 pub mod data;
+pub mod datastore;
+pub mod definition;
+pub mod endpoint;
 pub mod graph;
 pub mod job;
 pub mod pipeline;
 pub mod refs;
+pub mod schedule;
 pub mod uri;
 pub mod yaml;
 
@@ -209,7 +215,7 @@ fn remove_pointer(v: &mut Value, pointer: &str) {
     }
 }
 
-fn set_pointer(v: &mut Value, pointer: &str, new: Value) {
+pub(crate) fn set_pointer(v: &mut Value, pointer: &str, new: Value) {
     let mut cur = v;
     let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
     for (i, part) in parts.iter().enumerate() {
