@@ -17,6 +17,17 @@
 //! (a child process of the tool) and async tests alike. Under the emulator
 //! ([`attach`]), the admin API exposes the faults at `/_emulator/storage-faults` and the
 //! counters at `/_emulator/storage-requests`.
+//!
+//! Two things Azurite 3.35 lacks are served by the proxy itself, for accounts whose key it knows
+//! ([`StorageFaults::add_account`]; [`attach`] adds the emulator's):
+//! - **Put Blob From URL** and **Put Block From URL** ([`from_url`]): the proxy reads the source
+//!   (`x-ms-copy-source`, with `x-ms-copy-source-authorization: Bearer` or the source URL's SAS,
+//!   under the `x-ms-source-if-*` conditions), checks `x-ms-source-content-md5` /
+//!   `x-ms-source-content-crc64`, and writes to Azurite with Put Block (+ Put Block List);
+//! - **Entra ID bearer tokens** (`Authorization: Bearer`): a token the emulator issued
+//!   ([`StorageFaults::set_token_check`]) is accepted and the request re-signed with the account
+//!   key. An account marked Entra-only ([`StorageFaults::set_entra_only`], "shared key access
+//!   disabled") refuses Shared Key and SAS with 403 `KeyBasedAuthenticationNotPermitted`.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -35,6 +46,7 @@ use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::Response;
 use axum::serve::{IncomingStream, Listener};
 use futures::{Stream, StreamExt, TryStreamExt};
+use azure_sharedkey::SharedKey;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -182,8 +194,18 @@ fn target(path: &str, query: Option<&str>) -> String {
     }
 }
 
+mod from_url;
+
+/// Decides whether a bearer token is one the emulator issued (and still valid).
+pub type TokenCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 #[derive(Default)]
 struct Inner {
+    /// Account keys the proxy signs with (bearer requests, From URL writes).
+    keys: BTreeMap<String, SharedKey>,
+    /// Accounts that accept only bearer tokens (shared key access disabled).
+    entra_only: std::collections::BTreeSet<String>,
+    token_check: Option<TokenCheck>,
     faults: Vec<StorageFault>,
     log: Vec<StorageRequestRecord>,
     /// (method, lower-case target) of every request as it arrives, before any delay or forwarding.
@@ -199,6 +221,42 @@ pub struct StorageFaults {
 impl StorageFaults {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lets the proxy act for `account` (base64 `key`): re-sign bearer requests, serve From URL.
+    pub fn add_account(&self, account: &str, key: &str) -> anyhow::Result<()> {
+        let k = SharedKey::new(account, key).map_err(|_| anyhow::anyhow!("the key of storage account {account} is not base64"))?;
+        self.lock().keys.insert(account.to_string(), k);
+        Ok(())
+    }
+
+    /// Marks `account` Entra-only (shared key access disabled): Shared Key and SAS requests are
+    /// refused with 403 `KeyBasedAuthenticationNotPermitted`; bearer tokens keep working.
+    pub fn set_entra_only(&self, account: &str, on: bool) {
+        let mut inner = self.lock();
+        if on {
+            inner.entra_only.insert(account.to_string());
+        } else {
+            inner.entra_only.remove(account);
+        }
+    }
+
+    /// How bearer tokens are checked (without one, every bearer token is refused).
+    pub fn set_token_check(&self, check: TokenCheck) {
+        self.lock().token_check = Some(check);
+    }
+
+    fn key(&self, account: &str) -> Option<SharedKey> {
+        self.lock().keys.get(account).cloned()
+    }
+
+    fn is_entra_only(&self, account: &str) -> bool {
+        self.lock().entra_only.contains(account)
+    }
+
+    fn token_ok(&self, token: &str) -> bool {
+        let check = self.lock().token_check.clone();
+        check.is_some_and(|c| c(token))
     }
     pub fn set(&self, fault: StorageFault) {
         self.lock().faults.push(fault);
@@ -308,8 +366,18 @@ impl StorageFaults {
 static ATTACHED: Mutex<Vec<(String, Weak<Mutex<Inner>>)>> = Mutex::new(Vec::new());
 
 /// Makes `faults` reachable through the admin API of the emulator `app`
-/// (`/_emulator/storage-faults`, `/_emulator/storage-requests`).
-pub fn attach(app: &crate::server::App, faults: &StorageFaults) {
+/// (`/_emulator/storage-faults`, `/_emulator/storage-requests`), gives the proxy the keys of
+/// the emulator's storage accounts and accepts the bearer tokens the emulator issues.
+pub fn attach(app: &Arc<crate::server::App>, faults: &StorageFaults) {
+    for a in &app.config.storage_accounts {
+        if let Err(e) = faults.add_account(&a.name, &a.key) {
+            tracing::warn!("storage proxy: {e}");
+        }
+    }
+    let weak = Arc::downgrade(app);
+    faults.set_token_check(Arc::new(move |token: &str| {
+        weak.upgrade().is_some_and(|app| app.auth.check(Some(&format!("Bearer {token}"))).is_ok())
+    }));
     let mut reg = ATTACHED.lock().unwrap_or_else(|e| e.into_inner());
     reg.retain(|(url, w)| w.strong_count() > 0 && *url != app.base_url);
     reg.push((app.base_url.clone(), Arc::downgrade(&faults.inner)));
@@ -441,6 +509,8 @@ struct ProxyState {
     upstream: String,
     client: reqwest::Client,
     faults: StorageFaults,
+    /// `127.0.0.1:PORT` of the proxy itself (a copy source there is read from Azurite directly).
+    authority: String,
 }
 
 impl StorageProxy {
@@ -460,7 +530,8 @@ impl StorageProxy {
             .http1_only()
             .build()
             .context("building the storage proxy's HTTP client")?;
-        let state = Arc::new(ProxyState { upstream: upstream.clone(), client, faults: faults.clone() });
+        let authority = format!("127.0.0.1:{}", addr.port());
+        let state = Arc::new(ProxyState { upstream: upstream.clone(), client, faults: faults.clone(), authority });
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<()>>();
         let thread = std::thread::Builder::new().name("aml-storage-proxy".into()).spawn(move || {
@@ -623,7 +694,7 @@ where
     })
 }
 
-fn error_response(status: u16, code: &str, message: &str, retry_after_secs: Option<u64>) -> Response {
+pub(crate) fn error_response(status: u16, code: &str, message: &str, retry_after_secs: Option<u64>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let body = format!(
@@ -682,11 +753,42 @@ async fn handle(State(st): State<Arc<ProxyState>>, ConnectInfo(conn): ConnectInf
         _ => {}
     }
 
+    // Who is asking: bearer tokens are checked here and re-signed with the account key;
+    // an Entra-only account refuses keys and SAS.
+    let account = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    let account = account.strip_suffix("-secondary").unwrap_or(account).to_string();
+    let auth = from_url::ClientAuth::of(&parts.headers, query.as_deref());
+    let mut resign: Option<SharedKey> = None;
+    match &auth {
+        from_url::ClientAuth::Bearer(token) => {
+            if let Some(key) = st.faults.key(&account) {
+                if !st.faults.token_ok(token) {
+                    st.faults.record(record(401));
+                    return error_response(401, "InvalidAuthenticationInfo", "Server failed to authenticate the request. The bearer token is not valid.", None);
+                }
+                resign = Some(key);
+            }
+        }
+        from_url::ClientAuth::SharedKey(_) | from_url::ClientAuth::Sas if st.faults.is_entra_only(&account) => {
+            st.faults.record(record(403));
+            return error_response(403, "KeyBasedAuthenticationNotPermitted", "Key based authentication is not permitted on this storage account.", None);
+        }
+        _ => {}
+    }
+    if from_url::is_from_url(&parts.method, &parts.headers, query.as_deref()) {
+        let resp = from_url::serve(&st, &parts, &account, auth, resign).await;
+        st.faults.record(record(resp.status().as_u16()));
+        return resp;
+    }
+
     // Forward.
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let url = format!("{}{path_and_query}", st.upstream);
     let mut headers = HeaderMap::new();
     copy_headers(&parts.headers, &mut headers);
+    if let Some(key) = &resign {
+        from_url::sign(key, &parts.method, &url, &mut headers);
+    }
     let has_body = parts.headers.contains_key("content-length") || parts.headers.contains_key("transfer-encoding");
     let mut rb = st.client.request(parts.method.clone(), &url).headers(headers);
     if has_body {

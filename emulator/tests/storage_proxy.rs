@@ -376,3 +376,187 @@ async fn testbed_without_proxy_is_unchanged() {
     assert_eq!(r.status(), 404);
     tokio::task::spawn_blocking(move || drop(bed)).await.unwrap();
 }
+
+// ---- Put Blob From URL / Put Block From URL and Entra-only accounts (served by the proxy) ----
+
+const TOKEN: &str = "test-bearer-token";
+
+fn b64(b: &[u8]) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b)
+}
+
+fn md5_b64(b: &[u8]) -> String {
+    use md5::Digest as _;
+    b64(&md5::Md5::digest(b))
+}
+
+fn crc64_b64(b: &[u8]) -> String {
+    b64(&crc::Crc::<u64>::new(&crc::CRC_64_NVME).checksum(b).to_le_bytes())
+}
+
+impl Fixture {
+    /// The fixture with the proxy acting for the dev account (its key) and accepting `TOKEN`.
+    async fn with_from_url() -> Fixture {
+        let f = Fixture::new().await;
+        f.proxy.faults().add_account(DEV_ACCOUNT, DEV_KEY).unwrap();
+        f.proxy.faults().set_token_check(std::sync::Arc::new(|t: &str| t == TOKEN));
+        f
+    }
+
+    /// A request through the proxy with `Authorization: Bearer <token>`.
+    async fn bearer(&self, token: &str, method: Method, path: &str, extra: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .request(method, format!("{}/{DEV_ACCOUNT}{path}", self.proxy_url()))
+            .header("authorization", format!("Bearer {token}"))
+            .header("x-ms-date", httpdate_now())
+            .header("x-ms-version", X_MS_VERSION)
+            .header("content-length", body.len().to_string());
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        req.body(body).send().await.unwrap()
+    }
+
+    fn source_url(&self, blob: &str) -> String {
+        format!("{}/{DEV_ACCOUNT}/{CONTAINER}/{blob}", self.proxy_url())
+    }
+
+    async fn head_direct(&self, blob: &str) -> reqwest::Response {
+        self.direct(Method::HEAD, &format!("/{CONTAINER}/{blob}"), &[], Vec::new()).await.unwrap()
+    }
+}
+
+async fn code_of(r: reqwest::Response) -> (u16, String) {
+    (r.status().as_u16(), r.headers().get("x-ms-error-code").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_blob_and_block_from_url_with_a_bearer_source_on_an_entra_only_account() {
+    let f = Fixture::with_from_url().await;
+    let data = pattern(10 * 1024 * 1024 + 123);
+    let md5 = f.put_direct("src.bin", &data).await;
+    f.proxy.faults().set_entra_only(DEV_ACCOUNT, true);
+
+    // Entra-only: Shared Key is refused, a bearer token works (the proxy re-signs it), a bad one is refused.
+    let (status, code) = code_of(f.via_proxy(Method::GET, &format!("/{CONTAINER}/src.bin"), &[], Vec::new()).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (403, "KeyBasedAuthenticationNotPermitted"));
+    let r = f.bearer(TOKEN, Method::GET, &format!("/{CONTAINER}/src.bin"), &[], Vec::new()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().len(), data.len());
+    assert_eq!(code_of(f.bearer("forged", Method::GET, &format!("/{CONTAINER}/src.bin"), &[], Vec::new()).await).await.0, 401);
+
+    // Put Blob From URL, source read with x-ms-copy-source-authorization: Bearer, MD5 checked.
+    let src = f.source_url("src.bin");
+    let auth = format!("Bearer {TOKEN}");
+    let from_url = |dst: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut h: Vec<(&str, String)> = vec![("x-ms-blob-type", "BlockBlob".into()), ("x-ms-copy-source", src.clone()), ("x-ms-copy-source-authorization", auth.clone())];
+        h.extend(extra);
+        let f = &f;
+        async move {
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            f.bearer(TOKEN, Method::PUT, &format!("/{CONTAINER}/{dst}"), &h, Vec::new()).await
+        }
+    };
+    let r = from_url("dst.bin", vec![("x-ms-source-content-md5", md5.clone()), ("x-ms-meta-sha256", "abc".into())]).await;
+    assert_eq!(r.status(), 201, "{:?}", r.headers());
+    assert_eq!(r.headers()["content-md5"].to_str().unwrap(), md5);
+    assert_eq!(r.headers()["x-ms-content-crc64"].to_str().unwrap(), crc64_b64(&data));
+    assert!(r.headers().contains_key("etag") && r.headers().contains_key("last-modified") && r.headers().contains_key("x-ms-request-id"));
+    assert_eq!(f.get_direct("dst.bin").await, data);
+    let h = f.head_direct("dst.bin").await;
+    assert_eq!(h.headers()["content-md5"].to_str().unwrap(), md5, "the blob keeps the MD5 of what was copied");
+    assert_eq!(h.headers()["x-ms-meta-sha256"], "abc");
+
+    // A source MD5 that does not match what the source holds: refused, nothing committed.
+    let r = from_url("bad.bin", vec![("x-ms-source-content-md5", md5_b64(b"other bytes"))]).await;
+    assert_eq!(code_of(r).await, (400, "Md5Mismatch".to_string()));
+    assert_eq!(f.head_direct("bad.bin").await.status(), 404);
+    // A source condition that fails: 412; a missing source and a bad source token: CannotVerifyCopySource.
+    let r = from_url("bad.bin", vec![("x-ms-source-if-match", "\"0x8D0000000000000\"".into())]).await;
+    assert_eq!(code_of(r).await, (412, "SourceConditionNotMet".to_string()));
+    let etag = f.head_direct("src.bin").await.headers()["etag"].to_str().unwrap().to_string();
+    let r = from_url("cond.bin", vec![("x-ms-source-if-match", etag.clone())]).await;
+    assert_eq!(r.status(), 201);
+    let r = f
+        .bearer(TOKEN, Method::PUT, &format!("/{CONTAINER}/bad.bin"), &[("x-ms-blob-type", "BlockBlob"), ("x-ms-copy-source", &f.source_url("missing.bin")), ("x-ms-copy-source-authorization", &auth)], Vec::new())
+        .await;
+    assert_eq!(r.headers()["x-ms-copy-source-status-code"], "404");
+    assert_eq!(code_of(r).await, (404, "CannotVerifyCopySource".to_string()));
+    let r = f
+        .bearer(TOKEN, Method::PUT, &format!("/{CONTAINER}/bad.bin"), &[("x-ms-blob-type", "BlockBlob"), ("x-ms-copy-source", &src), ("x-ms-copy-source-authorization", "Bearer forged")], Vec::new())
+        .await;
+    assert_eq!(code_of(r).await, (401, "CannotVerifyCopySource".to_string()));
+    // Only Bearer is accepted as the source's authorization; a SAS source on an Entra-only account is refused.
+    let r = f
+        .bearer(TOKEN, Method::PUT, &format!("/{CONTAINER}/bad.bin"), &[("x-ms-blob-type", "BlockBlob"), ("x-ms-copy-source", &src), ("x-ms-copy-source-authorization", "SharedKey x:y")], Vec::new())
+        .await;
+    assert_eq!(code_of(r).await, (400, "InvalidHeaderValue".to_string()));
+    let sas = azure_sharedkey::sas::ServiceSas {
+        account: DEV_ACCOUNT.into(),
+        container: CONTAINER.into(),
+        blob: Some("src.bin".into()),
+        permissions: "r".into(),
+        start: None,
+        expiry: azure_sharedkey::sas::sas_time(3600),
+        protocol: None,
+    }
+    .token(&f.key);
+    let r = f
+        .bearer(TOKEN, Method::PUT, &format!("/{CONTAINER}/bad.bin"), &[("x-ms-blob-type", "BlockBlob"), ("x-ms-copy-source", &format!("{src}?{sas}"))], Vec::new())
+        .await;
+    assert_eq!(code_of(r).await, (403, "CannotVerifyCopySource".to_string()));
+    assert_eq!(f.head_direct("bad.bin").await.status(), 404);
+
+    // Put Block From URL: two ranges, one checked by MD5 and one by CRC-64, then Put Block List.
+    let cut = 5 * 1024 * 1024;
+    let block = |id: &'static str, range: String, check: (&'static str, String)| {
+        let (src, auth) = (src.clone(), auth.clone());
+        let f = &f;
+        async move {
+            let q = format!("/{CONTAINER}/blocks.bin?comp=block&blockid={}", url::form_urlencoded::byte_serialize(b64(id.as_bytes()).as_bytes()).collect::<String>());
+            f.bearer(TOKEN, Method::PUT, &q, &[("x-ms-copy-source", &src), ("x-ms-copy-source-authorization", &auth), ("x-ms-source-range", &range), (check.0, &check.1)], Vec::new()).await
+        }
+    };
+    let r = block("block-0", format!("bytes=0-{}", cut - 1), ("x-ms-source-content-md5", md5_b64(&data[..cut]))).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["content-md5"].to_str().unwrap(), md5_b64(&data[..cut]));
+    let r = block("block-1", format!("bytes={cut}-{}", data.len() - 1), ("x-ms-source-content-crc64", crc64_b64(b"nope"))).await;
+    assert_eq!(code_of(r).await, (400, "Crc64Mismatch".to_string()));
+    let r = block("block-1", format!("bytes={cut}-{}", data.len() - 1), ("x-ms-source-content-crc64", crc64_b64(&data[cut..]))).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["x-ms-content-crc64"].to_str().unwrap(), crc64_b64(&data[cut..]));
+    let xml = format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><Latest>{}</Latest><Latest>{}</Latest></BlockList>", b64(b"block-0"), b64(b"block-1"));
+    let r = f.bearer(TOKEN, Method::PUT, &format!("/{CONTAINER}/blocks.bin?comp=blocklist"), &[], xml.into_bytes()).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    assert_eq!(f.get_direct("blocks.bin").await, data);
+    assert!(f.proxy.request_count("PUT", "comp=block&blockid") >= 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_blob_from_url_with_shared_key_and_a_sas_source() {
+    let f = Fixture::with_from_url().await;
+    let data = pattern(1000);
+    let md5 = f.put_direct("small.bin", &data).await;
+    let sas = azure_sharedkey::sas::ServiceSas {
+        account: DEV_ACCOUNT.into(),
+        container: CONTAINER.into(),
+        blob: Some("small.bin".into()),
+        permissions: "r".into(),
+        start: None,
+        expiry: azure_sharedkey::sas::sas_time(3600),
+        protocol: None,
+    }
+    .token(&f.key);
+    let src = format!("{}?{sas}", f.source_url("small.bin"));
+    let h = [("x-ms-blob-type", "BlockBlob"), ("x-ms-copy-source", src.as_str()), ("x-ms-source-content-md5", md5.as_str()), ("x-ms-blob-content-type", "text/plain")];
+    let r = f.via_proxy(Method::PUT, &format!("/{CONTAINER}/copy.bin"), &h, Vec::new()).await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    assert_eq!(f.get_direct("copy.bin").await, data);
+    assert_eq!(f.head_direct("copy.bin").await.headers()["content-type"], "text/plain");
+    // A Shared Key signature made with another key is refused before anything is read or written.
+    let wrong = SharedKey::new(DEV_ACCOUNT, &b64(&[7u8; 64])).unwrap();
+    let r = f.send_with(&wrong, &f.proxy_url(), Method::PUT, &format!("/{CONTAINER}/copy2.bin"), &h, Vec::new()).await.unwrap();
+    assert_eq!(code_of(r).await, (403, "AuthenticationFailed".to_string()));
+    assert_eq!(f.head_direct("copy2.bin").await.status(), 404);
+}
