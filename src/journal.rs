@@ -253,11 +253,8 @@ pub fn lease_id(dir: &Path) -> Result<String> {
         }
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let tmp = dir.join(format!("{LEASE_ID}.partial"));
-    let err = |e: std::io::Error| Error::usage(format!("cannot write {}: {e} (choose another --state-dir)", path.display()));
-    let mut f = File::create(&tmp).map_err(err)?;
-    f.write_all(format!("{id}\n").as_bytes()).and_then(|_| f.sync_all()).map_err(err)?;
-    std::fs::rename(&tmp, &path).map_err(err)?;
+    crate::atomic::write(&path, format!("{id}\n").as_bytes())
+        .map_err(|e| Error::usage(format!("cannot write {}: {e} (choose another --state-dir)", path.display())))?;
     Ok(id)
 }
 

@@ -5,6 +5,7 @@
 //! (`workspace`), the control-plane client (`azureml`) and the storage groundwork (`storage`).
 
 pub mod assets;
+pub mod atomic;
 pub mod azureml;
 pub mod cli;
 pub mod commands;

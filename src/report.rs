@@ -188,8 +188,7 @@ impl FileRecord {
 }
 
 impl Report {
-    /// Writes the report as the run's manifest (atomically: a `.partial` file renamed into
-    /// place) to `path`, or to `./<stem>-<UTC time>.json`, and records where.
+    /// Writes the report as the run's manifest (atomically, [`crate::atomic::write`]) to `path`, or to `./<stem>-<UTC time>.json`, and records where.
     pub fn write_manifest(&mut self, path: Option<std::path::PathBuf>, stem: &str) -> crate::error::Result<()> {
         let path = path.unwrap_or_else(|| {
             let stamp: String = self.started_at.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
@@ -197,9 +196,7 @@ impl Report {
             std::path::PathBuf::from(format!("{stem}-{d}T{t}Z.json"))
         });
         self.manifest = Some(path.display().to_string());
-        let text = serde_json::to_string_pretty(&self).expect("report serializes");
-        let tmp = path.with_extension("json.partial");
-        std::fs::write(&tmp, text.as_bytes()).and_then(|_| std::fs::rename(&tmp, &path)).map_err(|e| {
+        crate::atomic::write_json(&path, &self).map_err(|e| {
             crate::error::Error::usage(format!("cannot write the manifest {}: {e} (choose another --manifest path)", path.display()))
         })
     }

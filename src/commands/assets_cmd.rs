@@ -402,12 +402,7 @@ fn write_yaml_and_conda(p: &Placement) -> Result<PathBuf> {
 }
 
 pub(super) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".aml-failover-partial");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, data)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
+    crate::atomic::write(path, data).map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
 }
 
 pub(super) async fn run_jobs(s: &Settings, engine: &EngineOptions, jobs: &[FileJob]) -> Vec<Result<FileDone>> {

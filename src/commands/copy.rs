@@ -734,9 +734,7 @@ async fn register_spec(ctx: &Context, to: &WorkspaceRef, item: &AssetItem, versi
 fn write_data_yaml(dir: &std::path::Path, item: &AssetItem) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{}-{}.yml", item.name, item.version));
-    let tmp = path.with_extension("yml.partial");
-    std::fs::write(&tmp, data::yaml(item))?;
-    std::fs::rename(&tmp, &path)?;
+    crate::atomic::write(&path, data::yaml(item).as_bytes())?;
     Ok(path)
 }
 

@@ -359,12 +359,9 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
     Ok(exit)
 }
 
-/// Writes a JSON document atomically (temp file, then rename).
+/// Writes a JSON document atomically ([`crate::atomic::write_json`]).
 fn write_json(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
-    let tmp = path.with_extension("json.partial");
-    std::fs::write(&tmp, serde_json::to_string_pretty(doc).expect("serializes"))
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
+    crate::atomic::write_json(path, doc).map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
 }
 
 /// The most severe exit code of the steps (0 < 1 < the error codes).

@@ -793,9 +793,7 @@ pub async fn restore_into(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Re
 fn write_data_yaml(dir: &Path, item: &AssetItem) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{}-{}.yml", item.name, item.version));
-    let tmp = path.with_extension("yml.partial");
-    std::fs::write(&tmp, data::yaml(item))?;
-    std::fs::rename(&tmp, &path)?;
+    crate::atomic::write(&path, data::yaml(item).as_bytes())?;
     Ok(path)
 }
 

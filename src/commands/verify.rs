@@ -310,11 +310,7 @@ fn finish(s: &Settings, o: &VerifyOptions, mut report: VerifyReport) -> Result<E
     report.summarize();
     if let Some(path) = &o.manifest {
         report.manifest = Some(path.display().to_string());
-        let text = serde_json::to_string_pretty(&report).expect("report serializes");
-        let tmp = path.with_extension("json.partial");
-        std::fs::write(&tmp, text.as_bytes())
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| Error::usage(format!("cannot write the report {}: {e} (choose another --manifest path)", path.display())))?;
+        crate::atomic::write_json(path, &report).map_err(|e| Error::usage(format!("cannot write the report {}: {e} (choose another --manifest path)", path.display())))?;
     }
     match s.output {
         OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),
