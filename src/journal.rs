@@ -33,14 +33,120 @@
 
 use crate::error::{Error, Result};
 use crate::transfer::{FileDone, FileJob, Method, TransferReporter};
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// The journal format version (the header's `version`).
 pub const FORMAT_VERSION: u64 = 1;
+
+/// One line of the journal (schema: `docs/schemas/journal-record.v1.schema.json`, generated
+/// from these types by [`crate::wire`]).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Record {
+    Header(Header),
+    Resumed(Resumed),
+    File(FileVerified),
+    Registration(Registration),
+    Complete(Complete),
+}
+
+/// header: the first line
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
+pub struct Header {
+    #[schemars(extend("const" = "aml-failover"))]
+    pub journal: &'static str,
+    // FORMAT_VERSION
+    #[schemars(extend("const" = FORMAT_VERSION))]
+    pub version: u64,
+    #[schemars(extend("format" = "uuid"))]
+    pub plan_id: String,
+    /// ARM id
+    pub source: String,
+    /// ARM id
+    pub target: String,
+    /// RFC 3339, UTC
+    #[schemars(extend("format" = "date-time"))]
+    pub started_at: String,
+    pub pid: u32,
+    pub host: String,
+}
+
+/// a later run resumed this journal
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
+pub struct Resumed {
+    /// RFC 3339, UTC
+    #[schemars(extend("format" = "date-time"))]
+    pub resumed_at: String,
+    pub pid: u32,
+    pub host: String,
+}
+
+/// a file verified in the target
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
+pub struct FileVerified {
+    /// redacted target URI
+    pub file: String,
+    /// redacted source URI
+    pub source: String,
+    /// sha256 of the bytes, lowercase hex
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
+    /// the source version read (empty when unknown)
+    pub source_etag: String,
+    #[schemars(extend("const" = "verified"))]
+    pub state: &'static str,
+}
+
+/// a registration started or finished
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
+pub struct Registration {
+    /// <kind>/<name>/<version>
+    pub item: String,
+    pub target_version: String,
+    /// register-started: sha256 digest of what is registered (normalised specification and every file's sha256); a resumed run reuses targetVersion only when that version holds this content
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub content: Option<String>,
+    #[schemars(extend("enum" = ["register-started", "registered"]))]
+    pub state: &'static str,
+}
+
+/// the run finished with no failed item
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
+pub struct Complete {
+    #[schemars(extend("const" = "complete"))]
+    pub state: &'static str,
+    /// RFC 3339, UTC
+    #[schemars(extend("format" = "date-time"))]
+    pub finished_at: String,
+}
+
+/// The content of a target's `lock` file: who holds it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LockHolder {
+    pid: u32,
+    host: String,
+    started_at: String,
+    source: String,
+}
 const JOURNAL: &str = "journal.jsonl";
 const LOCK: &str = "lock";
 const LEASE_ID: &str = "lease-id";
@@ -133,7 +239,7 @@ impl Lock {
     pub fn acquire(dir: &Path, source: &str, stale: &mut Option<String>) -> Result<Lock> {
         std::fs::create_dir_all(dir).map_err(|e| Error::usage(format!("cannot create the state directory {}: {e} (choose another with --state-dir)", dir.display())))?;
         let path = dir.join(LOCK);
-        let me = json!({"pid": std::process::id(), "host": hostname(), "startedAt": now(), "source": source});
+        let me = serde_json::to_string(&LockHolder { pid: std::process::id(), host: hostname(), started_at: now(), source: source.to_string() }).expect("serializes");
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut f) => {
@@ -277,10 +383,18 @@ impl Journal {
         let plan_id = previous.as_ref().map(|p| p.plan_id.clone()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let j = Journal { path: path.clone(), file: Mutex::new(file), plan_id: plan_id.clone(), previous, failed: Mutex::new(None), lease_id, _lock: lock };
         if j.previous.is_some() {
-            j.append(&json!({"resumedAt": now(), "pid": std::process::id(), "host": hostname()}));
+            j.append(&Record::Resumed(Resumed { resumed_at: now(), pid: std::process::id(), host: hostname() }));
         } else {
-            j.append(&json!({"journal": "aml-failover", "version": FORMAT_VERSION, "planId": plan_id, "source": source, "target": target,
-                "startedAt": now(), "pid": std::process::id(), "host": hostname()}));
+            j.append(&Record::Header(Header {
+                journal: "aml-failover",
+                version: FORMAT_VERSION,
+                plan_id,
+                source: source.to_string(),
+                target: target.to_string(),
+                started_at: now(),
+                pid: std::process::id(),
+                host: hostname(),
+            }));
         }
         j.check()?;
         Ok((j, stale))
@@ -292,9 +406,10 @@ impl Journal {
 
     /// Appends one record and fsyncs it. A failure is remembered (see [`Journal::check`]):
     /// the copy itself stays correct without the journal, only resuming loses detail.
-    pub fn append(&self, record: &Value) {
+    pub fn append(&self, record: &Record) {
+        let line = serde_json::to_string(record).expect("a record serializes");
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let r = f.write_all(format!("{record}\n").as_bytes()).and_then(|_| f.sync_data());
+        let r = f.write_all(format!("{line}\n").as_bytes()).and_then(|_| f.sync_data());
         if let Err(e) = r {
             self.failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(format!("cannot write the journal {}: {e}", self.path.display()));
         }
@@ -311,24 +426,34 @@ impl Journal {
     /// A file verified in the target.
     pub fn file_verified(&self, target_uri: &str, source_uri: &str, sha256: &str, source_tag: Option<&str>) {
         let etag = source_tag.and_then(|t| t.split_once('-')).map(|(_, e)| e).unwrap_or("");
-        self.append(&json!({"file": crate::redact::url_str(target_uri), "source": crate::redact::url_str(source_uri),
-            "sha256": sha256, "sourceEtag": etag, "state": "verified"}));
+        self.append(&Record::File(FileVerified {
+            file: crate::redact::url_str(target_uri),
+            source: crate::redact::url_str(source_uri),
+            sha256: sha256.to_string(),
+            source_etag: etag.to_string(),
+            state: "verified",
+        }));
     }
 
     /// A registration about to start: the item, the version number it goes to, and the
     /// [`content_digest`] of what it registers (checked on resume, see [`Journal::registered_elsewhere`]).
     pub fn register_started(&self, item: &str, target_version: &str, content: &str) {
-        self.append(&json!({"item": item, "targetVersion": target_version, "content": content, "state": "register-started"}));
+        self.append(&Record::Registration(Registration {
+            item: item.to_string(),
+            target_version: target_version.to_string(),
+            content: Some(content.to_string()),
+            state: "register-started",
+        }));
     }
 
     pub fn registered(&self, item: &str, target_version: &str) {
-        self.append(&json!({"item": item, "targetVersion": target_version, "state": "registered"}));
+        self.append(&Record::Registration(Registration { item: item.to_string(), target_version: target_version.to_string(), content: None, state: "registered" }));
     }
 
     /// Marks the run complete and moves the journal aside (`last-complete.jsonl`), so the
     /// next run starts a new plan.
     pub fn complete(&self) {
-        self.append(&json!({"state": "complete", "finishedAt": now()}));
+        self.append(&Record::Complete(Complete { state: "complete", finished_at: now() }));
         let _ = std::fs::rename(&self.path, self.path.with_file_name("last-complete.jsonl"));
     }
 }
@@ -500,7 +625,7 @@ mod tests {
         assert!(e.contains(&format!("process {}", std::process::id())) && e.contains("remove the lock file"), "{e}");
         drop(l);
         // A lock of a process that is gone on this host is stale.
-        let dead = json!({"pid": 999_999_999u32, "host": hostname(), "startedAt": "2026-01-01T00:00:00Z"});
+        let dead = serde_json::json!({"pid": 999_999_999u32, "host": hostname(), "startedAt": "2026-01-01T00:00:00Z"});
         std::fs::write(d.join(LOCK), dead.to_string()).unwrap();
         let _l = Lock::acquire(&d, "src", &mut stale).unwrap();
         assert!(stale.unwrap().contains("stale"));

@@ -21,4 +21,5 @@ pub mod redact;
 pub mod report;
 pub mod storage;
 pub mod transfer;
+pub mod wire;
 pub mod workspace;

@@ -20,10 +20,7 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(e) => {
             if json {
-                commands::print_json(&serde_json::json!({
-                    "schemaVersion": 1,
-                    "error": { "kind": e.kind(), "exitCode": e.exit() as u8, "message": e.to_string() }
-                }));
+                commands::print_json(&serde_json::to_value(aml_failover::wire::ErrorDocument::new(&e)).expect("serializes"));
             }
             eprintln!("error: {e}");
             e.exit().into()

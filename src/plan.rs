@@ -51,8 +51,10 @@ pub struct Facts {
     pub target_versions: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What the plan decided (src/plan.rs Action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(inline)]
 pub enum Action {
     Copy,
     Skip,

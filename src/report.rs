@@ -2,19 +2,28 @@
 //! and the source of the human summary. Wire types only; versioned by `schemaVersion`.
 //!
 //! Schema (version 1): `docs/schemas/copy-report.v1.schema.json` (the same document for `copy`,
-//! `plan`, `outputs copy` and `notebooks copy|recover`), described in `docs/json.md`;
-//! `tests/json_schema.rs` checks the real output against it. A change here that removes or
-//! renames a field, or changes its meaning, bumps `SCHEMA_VERSION` and the schema file.
-//! No secrets: every URI is redacted before it gets here.
+//! `plan`, `outputs copy` and `notebooks copy|recover`), generated from these types
+//! ([`crate::wire`]; the doc comments of the fields are its descriptions) and described in
+//! `docs/json.md`; `tests/json_schema.rs` checks the real output against it. A change here that
+//! removes or renames a field, or changes its meaning, bumps `SCHEMA_VERSION` and the schema
+//! file. No secrets: every URI is redacted before it gets here.
 
 use crate::plan::Action;
 use crate::transfer::Method;
+use schemars::JsonSchema;
 use serde::Serialize;
 
+/// `schemaVersion` of the copy report.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
+/// What happened (src/report.rs Status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(inline)]
 pub enum Status {
     Planned,
     Copied,
@@ -25,21 +34,31 @@ pub enum Status {
     NeedsManualReregistration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// FileRecord (src/report.rs).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "file", deny_unknown_fields)]
 pub struct FileRecord {
+    /// path relative to the item's content root
     pub path: String,
     pub size: u64,
+    /// sha256 verified at the target; absent when the file failed or was not transferred (dry run)
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: Option<String>,
+    /// redacted source URI (or local path)
     pub source_uri: String,
+    /// redacted target URI; absent when the file failed or in a dry run
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<Method>,
-    /// What confirmed the file's bytes independently of the reader (empty until verified).
+    /// what confirmed the file's bytes independently of the reader's own hash (docs/json.md, "Checks"); at least one source-side check for every verified file
+    // (Empty until verified, and then left out.)
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub checks: Vec<crate::transfer::Check>,
+    /// why this file failed
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -53,6 +72,22 @@ pub enum ItemKind {
     JobOutput,
     #[serde(serialize_with = "notebook")]
     Notebook,
+}
+
+impl JsonSchema for ItemKind {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ItemKind".into()
+    }
+    /// Every asset kind (so a new kind is in the schema with no edit here), then
+    /// `job-output` and `notebook`.
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let kinds: Vec<String> =
+            crate::assets::Kind::ALL.iter().map(|k| ItemKind::Asset(*k)).chain([ItemKind::JobOutput, ItemKind::Notebook]).map(|k| k.to_string()).collect();
+        schemars::json_schema!({"type": "string", "enum": kinds})
+    }
 }
 
 fn notebook<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
@@ -73,12 +108,18 @@ impl std::fmt::Display for ItemKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// ItemRecord (src/report.rs).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "item", deny_unknown_fields)]
 pub struct ItemRecord {
+    /// an asset kind (copy), job-output (outputs copy) or notebook (notebooks copy|recover)
     pub kind: ItemKind,
+    /// asset name; the job name (job-output); the file path in the share (notebook)
     pub name: String,
+    /// source version; the output name or 'artifacts' (job-output); empty (notebook)
     pub version: String,
+    /// version written in the target (differs from version with new-version)
     pub target_version: String,
     pub action: Action,
     pub status: Status,
@@ -87,14 +128,15 @@ pub struct ItemRecord {
     pub source_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_uri: Option<String>,
-    /// The name in the target when it differs (a pipeline's definition component).
+    /// the name in the target when it differs (a pipeline's definition component)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_name: Option<String>,
-    /// The az ml YAML written for manual re-registration (data assets).
+    /// az ml YAML written for manual re-registration (data assets)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub yaml: Option<String>,
-    /// References rewritten from the source workspace to the target.
+    /// references rewritten from the source workspace to the target; absent when none
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub rewrites: Vec<crate::assets::refs::Rewrite>,
     pub files: Vec<FileRecord>,
 }
@@ -121,37 +163,95 @@ impl ItemRecord {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// Counters over items[] (Report::summarize in src/report.rs).
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "summary", deny_unknown_fields)]
 pub struct Summary {
+    /// number of items
     pub items: usize,
+    /// items with status copied
     pub copied: usize,
+    /// items with status skipped
     pub skipped: usize,
+    /// items with status conflict
     pub conflict: usize,
+    /// items with status failed
     pub failed: usize,
+    /// items with status needs-manual-reregistration
     pub needs_manual_reregistration: usize,
+    /// items with status planned (dry run)
     pub planned: usize,
+    /// file records over all items
     pub files: usize,
+    /// sum of the sizes of all file records
     pub bytes: u64,
+    /// bytes of the files that were streamed or copied server-side in this run (not those already present)
     pub bytes_transferred: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The copy report (see the module's documentation). Build it with [`Report::new`].
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+#[schemars(extend("allOf" = [
+    {"if": {"properties": {"command": {"enum": ["copy", "plan"]}}},
+     "then": {"properties": {"items": {"items": {"properties": {"kind": {"enum": ["model", "environment", "code", "component", "data", "pipeline"]}}}}},
+              "not": {"required": ["access"]}}},
+    {"if": {"properties": {"command": {"const": "outputs copy"}}},
+     "then": {"properties": {"items": {"items": {"properties": {"kind": {"const": "job-output"}, "action": {"const": "copy"}}}}}}},
+    {"if": {"properties": {"command": {"enum": ["notebooks copy", "notebooks recover"]}}},
+     "then": {"properties": {"items": {"items": {"properties": {"kind": {"const": "notebook"}, "action": {"const": "copy"}}}}},
+              "not": {"required": ["access"]}}}
+]))]
 pub struct Report {
+    // SCHEMA_VERSION
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("enum" = ["copy", "plan", "outputs copy", "notebooks copy", "notebooks recover"]))]
     pub command: &'static str,
+    /// true: nothing was written, items are planned (no manifest is written)
     pub dry_run: bool,
+    /// copy: ARM id of --from; outputs/notebooks: the redacted source store
     pub source: String,
+    /// copy: ARM id of --to; outputs/notebooks: the redacted destination store or local folder
     pub target: String,
+    /// RFC 3339, UTC
+    #[schemars(extend("format" = "date-time"))]
     pub started_at: String,
     pub duration_ms: u64,
+    /// absent when there is none
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub warnings: Vec<String>,
     pub summary: Summary,
     pub items: Vec<ItemRecord>,
+    /// path of the manifest written (absent in a dry run)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
+    /// outputs copy stdout only: how the source was reached (control plane, storage, secondary endpoint)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+}
+
+impl Report {
+    /// A report of `command` with no items yet (fill `items`, then [`Report::summarize`]).
+    pub fn new(command: &'static str, dry_run: bool, source: String, target: String, started_at: String) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            command,
+            dry_run,
+            source,
+            target,
+            started_at,
+            duration_ms: 0,
+            warnings: Vec::new(),
+            summary: Summary::default(),
+            items: Vec::new(),
+            manifest: None,
+            access: None,
+        }
+    }
 }
 
 impl FileRecord {
@@ -376,6 +476,7 @@ mod tests {
                 })
                 .collect(),
             manifest: None,
+            access: None,
         };
         r.summarize();
         r

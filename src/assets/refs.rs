@@ -264,9 +264,11 @@ fn inputs_deps(inputs: Option<&Value>, prefix: &str, out: &mut Vec<Dep>) {
     }
 }
 
-/// One rewritten reference, as the manifest lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Rewrite (src/assets/refs.rs).
+// (One rewritten reference, as the manifest lists it.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "rewrite", deny_unknown_fields)]
 pub struct Rewrite {
     pub field: String,
     pub from: String,

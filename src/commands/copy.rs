@@ -366,6 +366,7 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
         summary: Default::default(),
         items: Vec::new(),
         manifest: None,
+        access: None,
     };
     if !data_names.is_empty() {
         report.warnings.push(format!("{}; data assets met: {}", data::WARNING, data_names.join(", ")));

@@ -250,6 +250,7 @@ async fn transfer(
         summary: Default::default(),
         items: Vec::new(),
         manifest: None,
+        access: None,
     };
     let jobs: Vec<FileJob> = files
         .iter()

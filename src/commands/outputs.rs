@@ -216,6 +216,7 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
         summary: Default::default(),
         items: Vec::new(),
         manifest: None,
+        access: None,
     };
 
     let mut jobs = Vec::new();

@@ -215,7 +215,7 @@ fn to_json(shown: &[Shown]) -> Value {
             Err(e) => json!({
                 "role": x.role,
                 "reference": x.reference.arm_id(),
-                "error": { "kind": e.kind(), "exitCode": e.exit() as u8, "message": e.to_string() },
+                "error": crate::wire::ErrorBody::of(e),
             }),
         })
         .collect();

@@ -93,8 +93,9 @@ impl FileJob {
 }
 
 /// How a file got to its destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(inline)]
 pub enum Method {
     Streamed,
     ServerSide,
@@ -103,8 +104,9 @@ pub enum Method {
 
 /// A check that confirmed a file's bytes, independently of the reader's own hash of them.
 /// Every verified file has at least one source-side check (all but the last two).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline)]
 pub enum Check {
     /// The service's MD5 of every range read (`x-ms-range-get-content-md5`) matched.
     RangeMd5,

@@ -1,0 +1,69 @@
+//! The schemas in `docs/schemas/` that are generated from the wire types (`src/wire/`) are the
+//! ones committed: a change to a document's type that is not reflected in its committed schema
+//! fails here. `SCHEMAS_BLESS=1 cargo test --test schemas` rewrites them (review the diff: a
+//! removed or renamed field is a breaking change, see docs/json.md).
+
+use aml_failover::wire::{document, SchemaFile};
+use std::path::PathBuf;
+
+/// Every document whose schema is generated from its type.
+fn documents() -> Vec<SchemaFile> {
+    vec![
+        document::<aml_failover::report::Report>(
+            "copy-report",
+            aml_failover::report::SCHEMA_VERSION,
+            "aml-failover copy report and manifest",
+            "The Report of src/report.rs: stdout of `copy`, `outputs copy`, `notebooks copy` and `notebooks recover` with -o json, and the manifest file each writes (--manifest). `access` appears only on the stdout of `outputs copy`.",
+        ),
+        document::<aml_failover::wire::ErrorDocument>(
+            "error",
+            aml_failover::wire::ERROR_SCHEMA_VERSION,
+            "aml-failover error document",
+            "stdout of any command run with -o json that stops on an error (src/main.rs). It has no `command`. Argument errors found by the parser (unknown option, missing value) print clap's text on stderr and no JSON.",
+        ),
+        document::<aml_failover::journal::Record>(
+            "journal-record",
+            aml_failover::journal::FORMAT_VERSION as u32,
+            "aml-failover copy journal record",
+            "One line of <state dir>/<target>-<hash>/journal.jsonl (and last-complete.jsonl) written by `copy` (src/journal.rs): JSON Lines, one record per line. The header's `version` is the journal format version (FORMAT_VERSION).",
+        ),
+    ]
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/schemas")
+}
+
+#[test]
+fn committed_schemas_are_the_generated_ones() {
+    let bless = std::env::var_os("SCHEMAS_BLESS").is_some_and(|v| !v.is_empty() && v != "0");
+    let mut stale = Vec::new();
+    for doc in documents() {
+        let path = dir().join(&doc.file);
+        let text = serde_json::to_string_pretty(&doc.schema).unwrap() + "\n";
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed != text {
+            if bless {
+                std::fs::write(&path, &text).unwrap();
+                eprintln!("blessed {}", path.display());
+            } else {
+                stale.push(doc.file.clone());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "docs/schemas differs from the schemas generated from the wire types: {stale:?}; \
+         if the change is intended, run `SCHEMAS_BLESS=1 cargo test --test schemas` and review the diff"
+    );
+}
+
+#[test]
+fn every_generated_schema_names_its_file() {
+    for doc in documents() {
+        let stem = doc.file.trim_end_matches(".schema.json");
+        let (name, version) = stem.rsplit_once(".v").unwrap();
+        assert_eq!(doc.schema["$id"], format!("urn:aml-failover:schema:{name}:v{version}"), "{}", doc.file);
+        assert_eq!(doc.schema["$schema"], "https://json-schema.org/draft/2020-12/schema", "{}", doc.file);
+    }
+}
