@@ -203,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
             let (azurite, pk, fk) = tokio::task::spawn_blocking(aml_emulator::testbed::start_azurite).await??;
             let config = aml_emulator::testbed::standard_config(&azurite.blob_endpoint(), a.page_size, a.data_dir.clone(), &pk, &fk);
             let emu = aml_emulator::start(config).await?;
+            aml_emulator::testbed::standard_estate(emu.app())?;
             let mut facts = aml_emulator::testbed::facts(&emu)?;
             let proxy = if a.storage_proxy {
                 let p = aml_emulator::StorageProxy::start(&azurite.blob_endpoint())?;

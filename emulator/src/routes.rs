@@ -48,6 +48,10 @@ pub enum Route {
     Jobs { ws: WorkspaceRef },
     Job { ws: WorkspaceRef, id: String },
     JobCancel { ws: WorkspaceRef, id: String },
+    /// Microsoft.Storage (resources/storage_rp.rs).
+    Storage(crate::resources::storage_rp::Route),
+    /// Microsoft.ContainerRegistry (resources/acr.rs).
+    Registry(crate::resources::acr::Route),
 }
 
 /// Why a path is not served.
@@ -73,6 +77,9 @@ pub fn parse(path: &str) -> Result<Route, NoRoute> {
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     if s.len() < 2 || !eq(s[0], "subscriptions") {
         return Err(NoRoute::NotFound);
+    }
+    if let Some(r) = provider_route(&s) {
+        return r;
     }
     let sub = s[1].to_string();
     // /subscriptions/S/providers/P/workspaces
@@ -124,10 +131,50 @@ pub fn parse(path: &str) -> Result<Route, NoRoute> {
     }
 }
 
+/// The provider namespace a path names (for messages): Storage, Container Registry or Azure ML.
+pub fn namespace_of(path: &str) -> &'static str {
+    use crate::resources::{acr, storage_rp};
+    let p = path.to_ascii_lowercase();
+    if p.contains(&format!("/providers/{}/", storage_rp::PROVIDER.to_ascii_lowercase())) {
+        storage_rp::PROVIDER
+    } else if p.contains(&format!("/providers/{}/", acr::PROVIDER.to_ascii_lowercase())) {
+        acr::PROVIDER
+    } else {
+        PROVIDER
+    }
+}
+
+/// The other resource providers the emulator serves (Storage, Container Registry).
+fn provider_route(s: &[&str]) -> Option<Result<Route, NoRoute>> {
+    use crate::resources::{acr, storage_rp};
+    if let Some(r) = storage_rp::Route::parse(s) {
+        return Some(r.map(Route::Storage).map_err(NoRoute::UnknownType));
+    }
+    acr::Route::parse(s).map(|r| r.map(Route::Registry).map_err(NoRoute::UnknownType))
+}
+
 impl Route {
+    /// Whether `v` is an api-version of this route's resource provider.
+    pub fn api_version_accepted(&self, v: &str) -> bool {
+        match self {
+            Route::Storage(_) => crate::resources::storage_rp::API_VERSIONS.contains(&v),
+            Route::Registry(_) => crate::resources::acr::API_VERSIONS.contains(&v),
+            _ => crate::arm::api_version_accepted(v),
+        }
+    }
+
+    pub fn accepted_api_versions(&self) -> &'static [&'static str] {
+        match self {
+            Route::Storage(_) => crate::resources::storage_rp::API_VERSIONS,
+            Route::Registry(_) => crate::resources::acr::API_VERSIONS,
+            _ => crate::arm::ACCEPTED_API_VERSIONS,
+        }
+    }
+
     pub fn workspace(&self) -> Option<&WorkspaceRef> {
         match self {
             Route::WorkspacesBySubscription { .. } | Route::WorkspacesByResourceGroup { .. } => None,
+            Route::Storage(_) | Route::Registry(_) => None,
             Route::Workspace { ws }
             | Route::Datastores { ws }
             | Route::Datastore { ws, .. }
@@ -157,6 +204,11 @@ impl Route {
                 format!("workspaces/{}/versions", kind.segment)
             }
             Route::Jobs { .. } | Route::Job { .. } | Route::JobCancel { .. } => "workspaces/jobs".into(),
+            Route::Storage(_) => "storageAccounts".into(),
+            Route::Registry(crate::resources::acr::Route::Replications { .. } | crate::resources::acr::Route::Replication { .. }) => {
+                "registries/replications".into()
+            }
+            Route::Registry(_) => "registries".into(),
         }
     }
 
@@ -193,6 +245,8 @@ impl Route {
             Route::Jobs { .. } => crud("Jobs", true),
             Route::Job { .. } => crud("Jobs", false),
             Route::JobCancel { .. } => (m == "POST").then(|| "Jobs_Cancel".into()),
+            Route::Storage(r) => r.operation_id(&m),
+            Route::Registry(r) => r.operation_id(&m),
         }
     }
 }

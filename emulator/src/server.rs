@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::arm::{self, api_version_accepted, empty_response, json_response, ArmError, ACCEPTED_API_VERSIONS, PROVIDER};
+use crate::arm::{self, empty_response, json_response, ArmError, PROVIDER};
 use crate::auth::{Auth, Principal};
 use crate::blob::BlobService;
 use crate::config::EmulatorConfig;
@@ -143,6 +143,20 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         workspaces::create_or_update(&app, &ws, body.to_string().as_bytes(), &principal)
             .await
             .map_err(|e| anyhow::anyhow!("creating workspace {}: {} {}", w.name, e.code, e.message))?;
+    }
+
+    // Every configured storage account is a resource of the Storage RP (those no workspace uses
+    // land in the first workspace's group and region).
+    let homes: Vec<(String, String, String, String)> = app.store.read(|s| {
+        s.workspaces.iter().map(|w| (w.subscription_id.clone(), w.resource_group.clone(), w.storage_account.clone(), w.location.clone())).collect()
+    });
+    for (sub, rg, account, location) in &homes {
+        crate::resources::storage_rp::ensure(&app, sub, rg, account, location);
+    }
+    if let Some(first) = config.workspaces.first() {
+        for a in &config.storage_accounts {
+            crate::resources::storage_rp::ensure(&app, &first.subscription_id, &first.resource_group, &a.name, &first.location);
+        }
     }
 
     let handle = axum_server::Handle::new();
@@ -292,7 +306,8 @@ async fn arm_request(app: &App, parts: &axum::http::request::Parts, body: &Bytes
     };
     let route = routes::parse(parts.uri.path()).map_err(|e| match e {
         NoRoute::UnknownType(t) => ArmError::new(404, "InvalidResourceType", format!(
-            "The resource type '{t}' could not be found in the namespace '{PROVIDER}' for api version '{api_version}'.")),
+            "The resource type '{t}' could not be found in the namespace '{}' for api version '{api_version}'.",
+            routes::namespace_of(parts.uri.path()))),
         NoRoute::NotFound => ArmError::new(404, "NotFound", format!("The requested path '{}' is not served by this emulator.", parts.uri.path())),
     })?;
     let method = parts.method.as_str();
@@ -301,13 +316,13 @@ async fn arm_request(app: &App, parts: &axum::http::request::Parts, body: &Bytes
     };
     *operation = op.clone();
     let region = route.workspace().and_then(|ws| app.store.read(|s| s.workspace(&ws.key()).map(|w| w.location.clone())));
-    if !api_version_accepted(&api_version) {
+    if !route.api_version_accepted(&api_version) {
         let loc = region.clone().or_else(|| {
             serde_json::from_slice::<Value>(body).ok().and_then(|b| b.get("location").and_then(Value::as_str).map(str::to_string))
         });
         return Err(ArmError::bad_request("NoRegisteredProviderFound", format!(
             "No registered resource provider found for location '{}' and API version '{api_version}' for type '{}'. The supported api-versions are '{}'. The supported locations are 'eastus, eastus2, westus, westus2, westus3, centralus, northeurope, westeurope, uksouth, swedencentral, southeastasia, japaneast, australiaeast'.",
-            loc.unwrap_or_else(|| "global".into()), route.type_path(), ACCEPTED_API_VERSIONS.join(", "))));
+            loc.unwrap_or_else(|| "global".into()), route.type_path(), route.accepted_api_versions().join(", "))));
     }
 
     let (delay, action) = app.faults.decide(method, parts.uri.path(), region.as_deref());
@@ -381,6 +396,8 @@ async fn dispatch(app: &App, ctx: &Ctx, route: &Route, method: &str, body: &[u8]
         (Route::Job { ws, id }, "PUT") => jobs::create_or_update(app, ws, id, body, p, "NotStarted"),
         (Route::Job { ws, id }, _) => jobs::delete(app, ws, id),
         (Route::JobCancel { ws, id }, _) => jobs::cancel(app, ws, id),
+        (Route::Storage(r), _) => crate::resources::storage_rp::dispatch(app, ctx, r),
+        (Route::Registry(r), _) => crate::resources::acr::dispatch(app, ctx, r),
     }
 }
 

@@ -12,6 +12,12 @@ use crate::arm::workspace_key;
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct State {
     pub workspaces: Vec<WorkspaceRecord>,
+    /// The Storage resource provider's accounts.
+    #[serde(default)]
+    pub storage_accounts: Vec<crate::resources::storage_rp::StorageAccountRecord>,
+    /// The Container Registry resource provider's registries.
+    #[serde(default)]
+    pub registries: Vec<crate::resources::acr::RegistryRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -26,6 +26,33 @@ pub mod names {
     pub const FAILOVER_WORKSPACE: &str = "aml-failover";
     pub const FAILOVER_LOCATION: &str = "westus";
     pub const FAILOVER_STORAGE: &str = "amlfailoversa";
+    /// The container registry both workspaces share (Premium, replicated into both regions).
+    pub const REGISTRY: &str = "amlfailoveracr";
+    /// The Key Vault both workspaces share.
+    pub const KEY_VAULT: &str = "kv-aml-failover";
+}
+
+/// ARM id of a resource of `provider_type` (`Microsoft.KeyVault/vaults`) in the standard group.
+pub fn standard_id(provider_type: &str, name: &str) -> String {
+    format!("/subscriptions/{}/resourceGroups/{}/providers/{provider_type}/{name}", names::SUBSCRIPTION, names::RESOURCE_GROUP)
+}
+
+/// The standard bed's estate as Microsoft's disaster-recovery guidance for Azure ML wants it:
+/// each workspace its own RA-GRS storage account (the Storage RP's default) and Application
+/// Insights; one Key Vault and one Premium container registry, replicated into the failover
+/// region, shared by both. Tests then break one rule at a time.
+pub fn standard_estate(app: &App) -> anyhow::Result<()> {
+    use crate::resources::{acr, workspaces};
+    use names::*;
+    let registry = acr::RegistryRecord::new(SUBSCRIPTION, RESOURCE_GROUP, REGISTRY, PRIMARY_LOCATION, "Premium", &[FAILOVER_LOCATION]);
+    let registry_id = registry.arm_id();
+    acr::put(app, registry);
+    for ws in [PRIMARY_WORKSPACE, FAILOVER_WORKSPACE] {
+        let r = crate::arm::WorkspaceRef { subscription_id: SUBSCRIPTION.into(), resource_group: RESOURCE_GROUP.into(), name: ws.into() };
+        workspaces::set_property(app, &r, "containerRegistry", serde_json::json!(registry_id))?;
+        workspaces::set_property(app, &r, "keyVault", serde_json::json!(standard_id("Microsoft.KeyVault/vaults", KEY_VAULT)))?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -299,6 +326,7 @@ impl TestBed {
             rt.block_on(async move {
                 let started = async {
                     let emu = crate::server::start(config).await?;
+                    standard_estate(emu.app())?;
                     let facts = facts(&emu)?;
                     if let Some(folder) = &seed {
                         crate::seed::seed_workspace(emu.app(), &facts.primary.arm_id(), folder).await?;
@@ -432,6 +460,22 @@ impl TestBed {
     /// Panics without a Files service.
     pub fn seed_share(&self, account: &str, share: &str, folder: &Path) -> anyhow::Result<usize> {
         self.files_server().seed_share(account, share, folder)
+    }
+
+    /// Changes what the Storage resource provider says about an account (SKU, lastSyncTime,
+    /// allowSharedKeyAccess, replication status, region).
+    pub fn configure_storage_account(&self, name: &str, f: impl FnOnce(&mut crate::resources::storage_rp::StorageAccountRecord)) -> anyhow::Result<()> {
+        crate::resources::storage_rp::configure(&self.app, name, f)
+    }
+    /// Creates or replaces a container registry (`RegistryRecord::new(sub, rg, name, region, sku, replications)`).
+    pub fn put_registry(&self, registry: crate::resources::acr::RegistryRecord) {
+        crate::resources::acr::put(&self.app, registry)
+    }
+    /// Sets (null: removes) a property of a workspace of the bed: its `keyVault`,
+    /// `containerRegistry` or `applicationInsights` id.
+    pub fn set_workspace_property(&self, workspace: &str, key: &str, value: serde_json::Value) -> anyhow::Result<()> {
+        let ws = crate::arm::WorkspaceRef { subscription_id: names::SUBSCRIPTION.into(), resource_group: names::RESOURCE_GROUP.into(), name: workspace.into() };
+        crate::resources::workspaces::set_property(&self.app, &ws, key, value)
     }
 
     /// The `AML_FAILOVER_*` / `EMU_*` variables for a child process.

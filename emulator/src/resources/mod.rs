@@ -1,8 +1,10 @@
 //! Operation handlers, grouped by resource family.
 
+pub mod acr;
 pub mod assets;
 pub mod datastores;
 pub mod jobs;
+pub mod storage_rp;
 pub mod workspaces;
 
 use std::collections::HashMap;
@@ -75,6 +77,25 @@ impl Ctx {
             }
         }
     }
+}
+
+/// A path under another resource provider's namespace: `/subscriptions/S/providers/NS/rest..`
+/// gives (S, None, rest), `/subscriptions/S/resourceGroups/R/providers/NS/rest..` (S, Some(R), rest).
+pub fn provider_path<'a>(segs: &'a [&'a str], namespace: &str) -> Option<(String, Option<String>, &'a [&'a str])> {
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    match segs {
+        [s, sub, p, ns, rest @ ..] if eq(s, "subscriptions") && eq(p, "providers") && eq(ns, namespace) => Some((sub.to_string(), None, rest)),
+        [s, sub, r, rg, p, ns, rest @ ..] if eq(s, "subscriptions") && eq(r, "resourceGroups") && eq(p, "providers") && eq(ns, namespace) => {
+            Some((sub.to_string(), Some(rg.to_string()), rest))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a resource of subscription `sub` and group `rg` belongs in a list of `list_sub`
+/// (and of `list_rg` when the list is by resource group).
+pub fn listed(sub: &str, rg: &str, list_sub: &str, list_rg: Option<&str>) -> bool {
+    sub.eq_ignore_ascii_case(list_sub) && list_rg.is_none_or(|l| rg.eq_ignore_ascii_case(l))
 }
 
 pub fn system_data(principal: &Principal, previous: Option<&Value>) -> Value {

@@ -75,6 +75,7 @@ pub async fn create_or_update(app: &App, ws: &WorkspaceRef, body: &[u8], princip
             "The storage account '{account}' was not found. (The emulator knows only the storage accounts it was configured with.)")));
     };
     let rec = new_record(app, ws, &location, &account, &key, &body, principal);
+    super::storage_rp::ensure(app, &ws.subscription_id, &ws.resource_group, &account, &location);
     if let Some(blob) = &app.blob {
         for container in [rec.default_container(), "azureml".to_string()] {
             blob.create_container(&account, &key, &container)
@@ -198,6 +199,25 @@ fn apply_update(w: &mut WorkspaceRecord, body: &Value, principal: &Principal) {
     }
     let prev = w.resource.get("systemData").cloned();
     w.resource["systemData"] = system_data(principal, prev.as_ref());
+}
+
+/// Sets (or with null removes) one property of a workspace resource, e.g. its `keyVault`,
+/// `containerRegistry` or `applicationInsights` id (tests, demos: what Workspaces_Update does
+/// not let a client change).
+pub fn set_property(app: &App, ws: &WorkspaceRef, key: &str, value: Value) -> anyhow::Result<()> {
+    app.store.write(|s| {
+        let w = s.workspace_mut(&ws.key()).ok_or_else(|| anyhow::anyhow!("no workspace {}", ws.name))?;
+        match (&mut w.resource["properties"], value) {
+            (Value::Object(p), Value::Null) => {
+                p.remove(key);
+            }
+            (Value::Object(p), v) => {
+                p.insert(key.to_string(), v);
+            }
+            _ => anyhow::bail!("workspace {} has no properties object", ws.name),
+        }
+        Ok(())
+    })
 }
 
 /// Workspaces_Update (PATCH).

@@ -71,6 +71,26 @@ pub const ML_FILES: [&str; 5] = [
     "workspaceFeatures.json",
 ];
 pub const API_VERSION: &str = "2025-12-01";
+
+/// The other resource providers the emulator serves, for the readiness check: their documents
+/// (relative to the specs directory) and api-versions. Their operations are indexed under the
+/// provider's namespace, `Microsoft.Storage/StorageAccounts_GetProperties`,
+/// `Microsoft.ContainerRegistry/Registries_Get` (Azure ML has operationIds `Registries_Get` too).
+pub const PROVIDER_FILES: [&str; 4] = [
+    "storage/resource-manager/2025-01-01/storage.json",
+    "storage/resource-manager/2025-01-01/common.json",
+    "storage/resource-manager/2025-01-01/privatelinks.json",
+    "containerregistry/resource-manager/2025-04-01/containerregistry.json",
+];
+pub const STORAGE_API_VERSION: &str = "2025-01-01";
+pub const REGISTRY_API_VERSION: &str = "2025-04-01";
+/// ARM common types those documents use (v3 is the ML documents').
+const PROVIDER_COMMON: [&str; 4] = [
+    "common-types/resource-management/v1/types.json",
+    "common-types/resource-management/v1/privatelinks.json",
+    "common-types/resource-management/v2/types.json",
+    "common-types/resource-management/v5/types.json",
+];
 const COMMON_PREFIX: &str = "common-types/";
 
 /// `$AML_SPECS_DIR` or `<repo>/../shared/specs`; panics loudly when missing.
@@ -157,9 +177,22 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// `Microsoft.Storage` or `Microsoft.ContainerRegistry` for a provider document.
+fn provider_namespace(file: &Path) -> &'static str {
+    if file.to_string_lossy().contains("containerregistry") { "Microsoft.ContainerRegistry" } else { "Microsoft.Storage" }
+}
+
 fn key_of(id: &DefId) -> String {
     let stem = id.0.file_stem().and_then(|s| s.to_str()).unwrap_or("doc");
-    format!("{stem}.{}", id.1)
+    let s = id.0.to_string_lossy();
+    if s.contains("/azureml/") || s.contains("/resource-management/v3/") {
+        format!("{stem}.{}", id.1)
+    } else {
+        // storage/…/2025-01-01/common.json and common-types/…/v1/types.json: the folder tells
+        // documents of the same name apart.
+        let dir = id.0.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or("dir");
+        format!("{dir}-{stem}.{}", id.1)
+    }
 }
 fn self_key(id: &DefId) -> String {
     format!("{}__self", key_of(id))
@@ -184,6 +217,9 @@ impl Spec {
         let mut files: Vec<PathBuf> = ML_FILES.iter().map(|f| ml_dir.join(f)).collect();
         for f in ["types.json", "managedidentity.json", "privatelinks.json"] {
             files.push(common.join(f));
+        }
+        for f in PROVIDER_FILES.iter().chain(PROVIDER_COMMON.iter()) {
+            files.push(dir.join(f));
         }
         for f in files {
             let f = f.canonicalize().with_context(|| format!("spec file {}", f.display()))?;
@@ -253,8 +289,13 @@ impl Spec {
     fn index_operations(&mut self) -> Result<()> {
         let ml_dir = self.dir.join("azureml").join(API_VERSION);
         let mut ops = BTreeMap::new();
-        for f in ML_FILES {
-            let file = ml_dir.join(f).canonicalize()?;
+        let op_files: Vec<(PathBuf, bool)> = ML_FILES
+            .iter()
+            .map(|f| (ml_dir.join(f), true))
+            .chain([PROVIDER_FILES[0], PROVIDER_FILES[3]].iter().map(|f| (self.dir.join(f), false)))
+            .collect();
+        for (f, is_ml) in op_files {
+            let file = f.canonicalize()?;
             let doc = self.docs[&file].clone();
             for section in ["paths", "x-ms-paths"] {
                 let Some(paths) = doc.get(section).and_then(Value::as_object) else { continue };
@@ -272,6 +313,7 @@ impl Spec {
                             .as_str()
                             .ok_or_else(|| anyhow!("{method} {path} has no operationId"))?
                             .to_string();
+                        let id = if is_ml { id } else { format!("{}/{id}", provider_namespace(&file)) };
                         let mut params: Vec<Parameter> = Vec::new();
                         let own = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
                         for p in common.iter().chain(own.iter()) {
