@@ -156,8 +156,9 @@ impl TargetGuard {
     /// the target's lock blob (in its default blob datastore). `source` says what is read (an
     /// ARM id, a storage URL, a folder), for the holder's record. Fails (exit 6) naming the run
     /// that holds either.
-    pub async fn take(ctx: &Context, to: &WorkspaceRef, target: &Datastores, source: &str) -> Result<TargetGuard> {
-        let root = crate::journal::state_dir().ok_or_else(|| Error::usage("no state directory for the lock: give --state-dir or AML_FAILOVER_STATE_DIR"))?;
+    /// `state_dir`: where the local lock lives (`Settings::state_dir`).
+    pub async fn take(ctx: &Context, state_dir: Option<&std::path::Path>, to: &WorkspaceRef, target: &Datastores, source: &str) -> Result<TargetGuard> {
+        let root = state_dir.map(std::path::Path::to_path_buf).ok_or_else(|| Error::usage("no state directory for the lock: give --state-dir or AML_FAILOVER_STATE_DIR"))?;
         let dir = crate::journal::target_dir(&root, ctx.cloud.resource_manager.as_str(), &to.arm_id());
         let mut stale = None;
         let local = Lock::acquire(&dir, source, &mut stale)?;

@@ -151,19 +151,8 @@ const JOURNAL: &str = "journal.jsonl";
 const LOCK: &str = "lock";
 const LEASE_ID: &str = "lease-id";
 
-static STATE_DIR: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
-
-/// `--state-dir`, set once while parsing the arguments.
-pub fn set_state_dir(dir: Option<PathBuf>) {
-    *STATE_DIR.lock().unwrap_or_else(|p| p.into_inner()) = dir;
-}
-
-/// The state directory: `--state-dir`, else the platform's default.
-pub fn state_dir() -> Option<PathBuf> {
-    STATE_DIR.lock().unwrap_or_else(|p| p.into_inner()).clone().or_else(default_state_dir)
-}
-
-/// The default state directory of this platform.
+/// The default state directory of this platform (`--state-dir`, where a command has it, comes
+/// first: `Settings::state_dir` holds the one in effect and is passed down).
 pub fn default_state_dir() -> Option<PathBuf> {
     let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(d) = nonempty("AML_FAILOVER_STATE_DIR") {
@@ -518,7 +507,7 @@ pub fn content_digest(item: &crate::assets::AssetItem) -> String {
 /// The engine's reporter while a journal is open: journals every verified file, then
 /// passes on to the progress display.
 pub struct Journaling {
-    pub inner: std::sync::Arc<crate::commands::progress::Progress>,
+    pub inner: std::sync::Arc<crate::settings::Progress>,
     pub journal: std::sync::Arc<Journal>,
 }
 

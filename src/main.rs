@@ -15,12 +15,12 @@ fn main() -> ExitCode {
             return Exit::Internal.into();
         }
     };
-    let json = cli.global.output == cli::OutputFormat::Json;
+    let printer = cli.printer();
     match rt.block_on(commands::run(&cli)) {
         Ok(code) => code.into(),
         Err(e) => {
-            if json {
-                commands::print_json(&serde_json::to_value(aml_failover::wire::ErrorDocument::new(&e)).expect("serializes"));
+            if printer.is_json() {
+                printer.json(&aml_failover::wire::ErrorDocument::new(&e));
             }
             eprintln!("error: {e}");
             e.exit().into()

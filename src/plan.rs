@@ -3,8 +3,10 @@
 //! content), overwrite or new version (when asked), or fail (the item cannot be read) — and
 //! writes nothing. `--dry-run` prints it; the copy stage executes it.
 
-use crate::assets::{version_order, Kind};
+use crate::assets::{version_order, Kind, Selection};
+use crate::transfer::EngineOptions;
 use serde::Serialize;
+use std::path::PathBuf;
 
 /// Comparisons in flight while planning (and in `verify`), at least: each is one or two small
 /// metadata requests (a listing or HEAD per side), so on Azure the plan is bound by round trips,
@@ -34,6 +36,49 @@ impl OnConflict {
             ))),
         }
     }
+}
+
+/// Options of `copy`, validated.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    pub selection: Selection,
+    pub dry_run: bool,
+    pub on_conflict: OnConflict,
+    pub engine: EngineOptions,
+    pub manifest: Option<PathBuf>,
+    pub show_all_items: bool,
+    /// Submit pipeline jobs in the target instead of recreating them as definitions.
+    pub submit: bool,
+    pub data: DataOptions,
+}
+
+/// What `copy` does with data assets (see `assets::data`).
+#[derive(Debug, Clone, Default)]
+pub struct DataOptions {
+    /// Re-register data assets whose path is on a datastore both workspaces reach.
+    pub reregister_shared: bool,
+    /// `--shared-datastore SRC[=TGT]`: source datastore → target datastore with the same data.
+    pub shared: Vec<(String, String)>,
+    /// Where the YAML of data assets needing manual re-registration is written.
+    pub output_dir: PathBuf,
+    /// Data assets needing manual re-registration do not make the exit code "partial".
+    pub accept_warnings: bool,
+    /// Copy the files of uri_file/uri_folder data assets on the source workspace's storage.
+    pub copy_data: bool,
+}
+
+/// Options of `verify`, validated.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// `verify BUNDLE`: check a snapshot bundle (alone, or --to against it) instead of --from.
+    pub bundle: Option<String>,
+    /// Which snapshot of the bundle (default: the newest).
+    pub snapshot: Option<String>,
+    pub kinds: Vec<Kind>,
+    pub name: Option<String>,
+    pub manifest: Option<PathBuf>,
+    /// Also list in-sync items in the human output.
+    pub show_all_items: bool,
 }
 
 pub use crate::compare::Comparison;

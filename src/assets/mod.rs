@@ -10,6 +10,7 @@ pub mod definition;
 pub mod endpoint;
 pub mod graph;
 pub mod job;
+pub mod options;
 pub mod pipeline;
 pub mod refs;
 pub mod schedule;

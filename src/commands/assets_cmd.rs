@@ -3,12 +3,13 @@
 //! a local folder → YAML; register → read YAML → transfer (verified) into the default blob
 //! datastore → register.
 
-use super::progress::Progress;
+use crate::settings::Progress;
 use crate::assets::uri::ContentUri;
 use crate::assets::yaml::{self, ContentRef, LocalNames, ParsedAsset};
 use crate::assets::{self, AssetItem, Kind, Selection};
 use crate::azureml::workspace_path;
-use crate::cli::{OutputFormat, Settings};
+use crate::assets::options::{DownloadOptions, ListOptions, RegisterOptions};
+use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
@@ -22,33 +23,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Clone)]
-pub struct ListOptions {
-    pub kind: Kind,
-    pub name: Option<String>,
-    pub latest: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct DownloadOptions {
-    pub kind: Kind,
-    pub name: String,
-    pub version: Option<String>,
-    pub all_versions: bool,
-    pub download_path: PathBuf,
-    pub engine: EngineOptions,
-}
-
-#[derive(Debug, Clone)]
-pub struct RegisterOptions {
-    pub kind: Kind,
-    pub file: PathBuf,
-    pub version: Option<String>,
-    /// data: read a remote path before registering it (`--check-paths`).
-    pub check_paths: bool,
-    pub engine: EngineOptions,
-}
 
 /// The workspace a reading command acts on: --from / -w, else --to.
 pub(super) fn read_workspace(s: &Settings, what: &str) -> Result<WorkspaceRef> {
@@ -135,8 +109,8 @@ pub async fn list(s: &Settings, o: &ListOptions) -> Result<Exit> {
             }
         })
         .collect();
-    match s.output {
-        OutputFormat::Json => super::print_json(&json!({
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&json!({
             "schemaVersion": SCHEMA_VERSION,
             "command": command_name(o.kind, "list"),
             "workspace": ws.arm_id(),
@@ -358,8 +332,8 @@ pub async fn download(s: &Settings, o: &DownloadOptions) -> Result<Exit> {
         rec.files = files;
         out.push(rec);
     }
-    match s.output {
-        OutputFormat::Json => super::print_json(&json!({
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&json!({
             "schemaVersion": SCHEMA_VERSION,
             "command": command_name(o.kind, "download"),
             "workspace": ws.arm_id(),
@@ -407,7 +381,7 @@ pub(super) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 
 pub(super) async fn run_jobs(s: &Settings, engine: &EngineOptions, jobs: &[FileJob]) -> Vec<Result<FileDone>> {
     let total: u64 = jobs.iter().map(|j| j.size).sum();
-    let show = !s.quiet && s.output == OutputFormat::Human;
+    let show = s.printer.show_progress();
     let progress = Arc::new(Progress::new(show, total, jobs.len() as u64));
     let engine = Engine::new(engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
     let results = engine.run(jobs.to_vec()).await;
@@ -582,7 +556,7 @@ pub async fn register(s: &Settings, o: &RegisterOptions) -> Result<Exit> {
     }
 
     // The target's lock, before the first write (the upload).
-    let guard = crate::guard::TargetGuard::take(&ctx, &ws, &ds, &label_file).await?;
+    let guard = crate::guard::TargetGuard::take(&ctx, s.state_dir.as_deref(), &ws, &ds, &label_file).await?;
     // Content: upload local files (verified), or check a datastore path.
     let location = match (&parsed.content, &local) {
         (None, _) => None,
@@ -636,8 +610,8 @@ fn clone_err(e: &Error) -> Error {
 }
 
 fn finish_register(s: &Settings, r: RegisterReport) -> Result<Exit> {
-    match s.output {
-        OutputFormat::Json => super::print_json(&serde_json::to_value(&r).expect("report serializes")),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(&r).expect("report serializes")),
         OutputFormat::Human => {
             let uploaded = r.files.iter().filter(|f| matches!(f.method, Some(Method::Streamed | Method::ServerSide))).count();
             let bytes: u64 = r.files.iter().map(|f| f.size).sum();

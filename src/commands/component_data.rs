@@ -12,12 +12,13 @@
 //! uploaded (verified) into the default blob datastore; a datastore or URL path is registered
 //! as it is (a datastore path of this workspace must hold data).
 
-use super::assets_cmd::{context, next_version, read_local, read_workspace, run_jobs, write_atomic, write_workspace, DownloadOptions, RegisterOptions};
+use super::assets_cmd::{context, next_version, read_local, read_workspace, run_jobs, write_atomic, write_workspace};
+use crate::assets::options::{DownloadOptions, RegisterOptions};
 use super::pipeline_cmd::{portable_component, prepare_component, read_yaml, register_component, write_component_yaml};
 use crate::assets::uri::ContentUri;
 use crate::assets::{self, component, data, job, AssetItem, Kind, Selection};
 use crate::azureml::workspace_path;
-use crate::cli::{OutputFormat, Settings};
+use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
@@ -29,8 +30,8 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 fn report(s: &Settings, doc: Value, human: String) {
-    match s.output {
-        OutputFormat::Json => super::print_json(&doc),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&doc),
         OutputFormat::Human => println!("{human}"),
     }
 }

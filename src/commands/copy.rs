@@ -2,19 +2,20 @@
 //! resolve → enumerate (with the dependency graph) → compare → plan → transfer (verified) →
 //! register (dependencies first, references rewritten) → report.
 
-use super::progress::Progress;
+use crate::settings::Progress;
 use crate::assets::uri::ContentUri;
 use crate::assets::graph::{self, Edges};
 use crate::assets::refs::{self, Rewrite, Rewriter, VersionSpec, WsId};
 use crate::assets::{self, data, pipeline, AssetItem, Kind, Selection};
-use crate::cli::{OutputFormat, Settings};
+use crate::plan::CopyOptions;
+use crate::settings::{OutputFormat, Settings};
 use crate::compare;
 use crate::error::{Error, Exit, Result};
 use crate::plan::{self, Action, Comparison, Decision, Facts, OnConflict};
 use crate::report::{FileRecord, ItemRecord, Report, Status};
 use crate::storage::datastore::Datastores;
 use crate::storage::{Store, StorePath};
-use crate::transfer::{Engine, EngineOptions, FileJob, Silent, TransferReporter};
+use crate::transfer::{Engine, FileJob, Silent, TransferReporter};
 use crate::workspace::{Context, WorkspaceRef};
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -24,36 +25,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Options of `copy`, validated.
-#[derive(Debug, Clone)]
-pub struct CopyOptions {
-    pub selection: Selection,
-    pub dry_run: bool,
-    pub on_conflict: OnConflict,
-    pub engine: EngineOptions,
-    pub manifest: Option<PathBuf>,
-    pub show_all_items: bool,
-    /// Submit pipeline jobs in the target instead of recreating them as definitions.
-    pub submit: bool,
-    pub data: DataOptions,
-}
-
 type Key = (Kind, String, String);
-
-/// What `copy` does with data assets (see `assets::data`).
-#[derive(Debug, Clone, Default)]
-pub struct DataOptions {
-    /// Re-register data assets whose path is on a datastore both workspaces reach.
-    pub reregister_shared: bool,
-    /// `--shared-datastore SRC[=TGT]`: source datastore → target datastore with the same data.
-    pub shared: Vec<(String, String)>,
-    /// Where the YAML of data assets needing manual re-registration is written.
-    pub output_dir: PathBuf,
-    /// Data assets needing manual re-registration do not make the exit code "partial".
-    pub accept_warnings: bool,
-    /// Copy the files of uri_file/uri_folder data assets on the source workspace's storage.
-    pub copy_data: bool,
-}
 
 
 pub(crate) fn ws_id(w: &WorkspaceRef) -> WsId {
@@ -104,8 +76,8 @@ fn target_path(to: &WorkspaceRef, item: &AssetItem, version: &str, submit: bool)
 
 pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
     let report = run_report(s, o).await?;
-    match s.output {
-        OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(&report).expect("report serializes")),
         OutputFormat::Human => print!("{}", report.human(o.show_all_items || o.dry_run)),
     }
     Ok(report.exit_with(o.data.accept_warnings))
@@ -117,8 +89,8 @@ pub async fn plan(s: &Settings, o: &CopyOptions) -> Result<Exit> {
     o.dry_run = true;
     let mut report = run_report(s, &o).await?;
     report.command = "plan";
-    match s.output {
-        OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(&report).expect("report serializes")),
         OutputFormat::Human => print!("{}", report.human(true)),
     }
     Ok(report.exit_with(o.data.accept_warnings))
@@ -137,7 +109,7 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
     let (journal, stale_lock) = match o.dry_run {
         true => (None, None),
         false => {
-            let root = crate::journal::state_dir().ok_or_else(|| Error::usage("no state directory for the journal and lock: give --state-dir or AML_FAILOVER_STATE_DIR"))?;
+            let root = s.state_dir.clone().ok_or_else(|| Error::usage("no state directory for the journal and lock: give --state-dir or AML_FAILOVER_STATE_DIR"))?;
             let dir = crate::journal::target_dir(&root, s.connect.cloud.resource_manager.as_str(), &to.arm_id());
             let (j, stale) = crate::journal::Journal::open(&dir, &from.arm_id(), &to.arm_id())?;
             (Some(Arc::new(j)), stale)
@@ -421,7 +393,7 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
             new_locations.insert(key, (prefix, uri));
         }
         let total_bytes: u64 = jobs.iter().map(|j| j.size).sum();
-        let show_progress = !s.quiet && s.output == OutputFormat::Human;
+        let show_progress = s.printer.show_progress();
         let progress = Arc::new(Progress::new(show_progress, total_bytes, jobs.len() as u64));
         let reporter: Arc<dyn TransferReporter> = match &journal {
             Some(j) => Arc::new(crate::journal::Journaling { inner: progress.clone(), journal: j.clone() }),

@@ -12,39 +12,14 @@
 //!    left (data assets to re-register, pipelines to resubmit, endpoints to redeploy, code and
 //!    configs to point at the failover workspace).
 
-use super::copy::CopyOptions;
+use crate::failover::{FailoverOptions, SourceEndpoint};
 use crate::azureml::workspaces;
-use crate::cli::{OutputFormat, Settings};
+use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::report::{ItemKind, Report, Status};
 use crate::workspace::Context;
 use serde::Serialize;
 use serde_json::json;
-use std::path::PathBuf;
-
-/// `--source-endpoint` for the storage-only step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceEndpoint {
-    /// Primary while the source answers, the RA-GRS secondary when it does not.
-    Auto,
-    Primary,
-    Secondary,
-}
-
-#[derive(Debug, Clone)]
-pub struct FailoverOptions {
-    pub copy: CopyOptions,
-    pub storage_account: Option<String>,
-    pub workspace_id: Option<String>,
-    pub source_endpoint: SourceEndpoint,
-    pub out_dir: PathBuf,
-    pub skip_outputs: bool,
-    pub skip_notebooks: bool,
-    /// A snapshot bundle to restore the assets from when the primary does not answer.
-    pub snapshot: Option<String>,
-    /// Which snapshot of the bundle (default: the newest).
-    pub snapshot_id: Option<String>,
-}
 
 /// One step of the failover, as the report shows it.
 #[derive(Debug, Serialize)]
@@ -157,7 +132,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         exits.push(e);
     } else if let Some(bundle) = &o.snapshot {
         // The primary is down: the pre-staged snapshot gives the assets (data as YAML only).
-        let ro = super::snapshot::RestoreOptions {
+        let ro = crate::bundle::RestoreOptions {
             bundle: bundle.clone(),
             snapshot: o.snapshot_id.clone(),
             kinds: None,
@@ -166,7 +141,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         let r = if o.copy.dry_run {
             Err(Error::usage("--dry-run with the primary down and --snapshot: run `aml-failover verify --snapshot <bundle> --to <failover>` to see what a restore would register"))
         } else {
-            let data_o = super::snapshot::DataRestoreOptions { output_dir: o.copy.data.output_dir.clone(), accept_warnings: o.copy.data.accept_warnings };
+            let data_o = crate::bundle::DataRestoreOptions { output_dir: o.copy.data.output_dir.clone(), accept_warnings: o.copy.data.accept_warnings };
             super::snapshot::restore_into_with(s, &ctx, &to, &ro, &data_o).await
         };
         match r {
@@ -255,14 +230,14 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
             SourceEndpoint::Secondary => true,
             SourceEndpoint::Auto => !source_up,
         };
-        let oo = super::outputs::OutputsOptions {
+        let oo = crate::outputs::OutputsOptions {
             storage_account: o.storage_account.clone(),
             workspace_id: o.workspace_id.clone(),
             secondary,
             jobs: Vec::new(),
             experiment: None,
             since: None,
-            destination: Some(super::outputs::Destination::Workspace),
+            destination: Some(crate::outputs::Destination::Workspace),
             register_as_data: false,
             dry_run: o.copy.dry_run,
             engine: o.copy.engine.clone(),
@@ -301,13 +276,13 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
         manual.push("recover notebooks when the primary's storage answers again: `aml-failover notebooks recover --storage-account <account> --workspace-id <id> --to <failover>`".into());
         exits.push(Exit::Partial);
     } else {
-        let no = super::notebooks::NotebooksOptions {
+        let no = crate::notebooks::NotebooksOptions {
             storage_account: None,
             workspace_id: None,
             share: None,
             snapshot: None,
             secondary: false,
-            destination: Some(super::notebooks::Destination::Workspace),
+            destination: Some(crate::notebooks::Destination::Workspace),
             dry_run: o.copy.dry_run,
             engine: o.copy.engine.clone(),
             manifest: Some(o.out_dir.join("failover-notebooks.json")),
@@ -338,8 +313,8 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
     });
     let path = o.out_dir.join("failover-report.json");
     write_json(&path, &doc)?;
-    match s.output {
-        OutputFormat::Json => super::print_json(&doc),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&doc),
         OutputFormat::Human => {
             for c in &checks {
                 println!("check: {c}");

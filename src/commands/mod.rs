@@ -8,12 +8,12 @@ pub mod failover;
 pub mod notebooks;
 pub mod outputs;
 pub mod pipeline_cmd;
-pub mod progress;
 pub mod snapshot;
 pub mod verify;
 pub mod workspace_show;
 
-use crate::cli::{AssetCommand, Cli, Command, ComponentCommand, DataCommand, NotebooksCommand, OutputFormat, OutputsCommand, WorkspaceCommand};
+use crate::cli::{AssetCommand, Cli, Command, ComponentCommand, DataCommand, NotebooksCommand, OutputsCommand, WorkspaceCommand};
+use crate::settings::Settings;
 use crate::error::{Exit, Result};
 
 pub async fn run(cli: &Cli) -> Result<Exit> {
@@ -32,10 +32,10 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Notebooks(NotebooksCommand::Copy(a)) => notebooks::copy(&settings, &a.options(&settings)?).await,
         Command::Outputs(OutputsCommand::List(a)) => outputs::list(&settings, &a.options(&settings, false)?).await,
         Command::Outputs(OutputsCommand::Copy(a)) => outputs::copy(&settings, &a.options(&settings, true)?).await,
-        Command::Failover(args) => failover::run(&settings, &args.options(settings.verbose)?).await,
-        Command::Copy(args) => copy::run(&settings, &args.options(settings.verbose)?).await,
-        Command::Plan(args) => copy::plan(&settings, &args.options(settings.verbose)?).await,
-        Command::Verify(args) => verify::run(&settings, &args.options(settings.verbose)?).await,
+        Command::Failover(args) => failover::run(&settings, &args.options(settings.printer.verbose())?).await,
+        Command::Copy(args) => copy::run(&settings, &args.options(settings.printer.verbose())?).await,
+        Command::Plan(args) => copy::plan(&settings, &args.options(settings.printer.verbose())?).await,
+        Command::Verify(args) => verify::run(&settings, &args.options(settings.printer.verbose())?).await,
         Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
         Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,
         Command::Job(crate::cli::JobCommand::Get(a)) => pipeline_cmd::get(&settings, &a.options("job get")?).await,
@@ -52,7 +52,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
     }
 }
 
-async fn asset_command(settings: &crate::cli::Settings, kind: crate::assets::Kind, c: &AssetCommand) -> Result<Exit> {
+async fn asset_command(settings: &Settings, kind: crate::assets::Kind, c: &AssetCommand) -> Result<Exit> {
     match c {
         AssetCommand::List(a) => assets_cmd::list(settings, &a.options(kind)).await,
         AssetCommand::Download(a) => assets_cmd::download(settings, &a.options(kind)?).await,
@@ -60,7 +60,7 @@ async fn asset_command(settings: &crate::cli::Settings, kind: crate::assets::Kin
     }
 }
 
-async fn snapshot_command(settings: &crate::cli::Settings, to: Option<&str>, c: &crate::cli::SnapshotCommand) -> Result<Exit> {
+async fn snapshot_command(settings: &Settings, to: Option<&str>, c: &crate::cli::SnapshotCommand) -> Result<Exit> {
     use crate::cli::SnapshotCommand as S;
     match c {
         S::Export(a) => snapshot::export(settings, &a.options(to)?).await,
@@ -68,13 +68,4 @@ async fn snapshot_command(settings: &crate::cli::Settings, to: Option<&str>, c: 
         S::List(a) => snapshot::list(settings, &a.bundle).await,
         S::Prune(a) => snapshot::prune(settings, &a.options()?).await,
     }
-}
-
-/// Prints a JSON document on stdout, pretty, with a trailing newline.
-pub fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).expect("JSON values serialize"));
-}
-
-pub fn is_json(o: OutputFormat) -> bool {
-    o == OutputFormat::Json
 }

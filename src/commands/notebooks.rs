@@ -8,8 +8,8 @@
 //! Azure ML API. Share snapshots may hold files deleted later: `list` shows them and
 //! `--snapshot` restores from one.
 
-use super::progress::Progress;
-use crate::cli::{OutputFormat, Settings};
+use crate::notebooks::{Destination, NotebooksOptions};
+use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::plan::Action;
 use crate::report::{FileRecord, ItemKind, ItemRecord, Report, Status};
@@ -17,36 +17,15 @@ use crate::storage::datastore::Datastores;
 use crate::storage::fileshare::{list_shares, FileShareStore, ShareInfo};
 use crate::storage::local::LocalStore;
 use crate::storage::Store;
-use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
+use crate::transfer::{Engine, FileJob, TransferReporter};
 use crate::workspace::{Context, WorkspaceRef};
 use serde_json::json;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// The working-directory share's name, the same in every current workspace.
 pub const WORKING_DIRECTORY_SHARE: &str = "code-391ff5ac-6576-460f-ba4d-7e03433c68b6";
 const FILESTORE_PREFIX: &str = "azureml-filestore-";
-
-#[derive(Debug, Clone)]
-pub enum Destination {
-    Workspace,
-    Dir(PathBuf),
-}
-
-#[derive(Debug, Clone)]
-pub struct NotebooksOptions {
-    pub storage_account: Option<String>,
-    pub workspace_id: Option<String>,
-    pub share: Option<String>,
-    pub snapshot: Option<String>,
-    pub secondary: bool,
-    pub destination: Option<Destination>,
-    pub dry_run: bool,
-    pub engine: EngineOptions,
-    pub manifest: Option<PathBuf>,
-    pub show_all_items: bool,
-}
 
 /// A candidate share with what it holds.
 struct Candidate {
@@ -89,14 +68,14 @@ pub async fn list(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
 }
 
 fn print_candidates(s: &Settings, account: &str, cands: &[Candidate]) {
-    if s.output == OutputFormat::Json {
+    if s.printer.is_json() {
         let v: Vec<_> = cands
             .iter()
             .map(|c| json!({"share": c.info.name, "snapshot": c.info.snapshot, "files": c.files, "bytes": c.bytes,
                            "lastModified": c.info.last_modified,
                            "workspaceId": c.info.name.strip_prefix(FILESTORE_PREFIX)}))
             .collect();
-        super::print_json(&json!({"schemaVersion": 1, "command": "notebooks list", "storageAccount": account, "shares": v}));
+        crate::settings::print_json(&json!({"schemaVersion": 1, "command": "notebooks list", "storageAccount": account, "shares": v}));
         return;
     }
     println!("notebook shares in storage account {account}:");
@@ -185,8 +164,8 @@ pub async fn copy(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
 }
 
 fn print_report(s: &Settings, o: &NotebooksOptions, report: &Report) {
-    match s.output {
-        OutputFormat::Json => super::print_json(&serde_json::to_value(report).expect("serializes")),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(report).expect("serializes")),
         OutputFormat::Human => print!("{}", report.human(o.show_all_items || o.dry_run)),
     }
 }
@@ -231,7 +210,7 @@ async fn transfer(
 ) -> Result<Report> {
     crate::guard::distinct_stores(&share, &*dest)?;
     let guard = match (&target, o.dry_run) {
-        (Some((to, ds)), false) => Some(crate::guard::TargetGuard::take(ctx, to, ds, &share.describe()).await?),
+        (Some((to, ds)), false) => Some(crate::guard::TargetGuard::take(ctx, s.state_dir.as_deref(), to, ds, &share.describe()).await?),
         _ => None,
     };
     let started_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
@@ -260,7 +239,7 @@ async fn transfer(
         Vec::new()
     } else {
         let total = jobs.iter().map(|j| j.size).sum();
-        let progress = Arc::new(Progress::new(!s.quiet && s.output == OutputFormat::Human, total, jobs.len() as u64));
+        let progress = Arc::new(s.printer.progress(total, jobs.len() as u64));
         let engine = Engine::new(o.engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
         let r = engine.run(jobs.clone()).await;
         progress.finish();

@@ -18,10 +18,10 @@
 //! plane and one through storage only write the same paths and skip each other's files); the
 //! report says which workspace name the id stands for when the control plane gave it.
 
-use super::progress::Progress;
 use crate::assets::uri::ContentUri;
 use crate::azureml::{workspace_path, ArmClient};
-use crate::cli::{OutputFormat, Settings};
+use crate::outputs::{Destination, OutputsOptions};
+use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::plan::Action;
 use crate::report::{FileRecord, ItemRecord, Report, Status};
@@ -29,23 +29,14 @@ use crate::storage::blob::{self, BlobStore};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
 use crate::storage::{ObjectMeta, Store, StorePath};
-use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
+use crate::transfer::{Engine, FileJob, TransferReporter};
 use crate::workspace::{Context, WorkspaceRef};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 const DEST_ROOT: &str = "failover-outputs";
-
-#[derive(Debug, Clone)]
-pub enum Destination {
-    Workspace,
-    Dir(PathBuf),
-    /// Any blob container URL, optionally with a folder path and a SAS query.
-    Url(String),
-}
 
 /// Environment variable with a SAS for a `--to-url` container (instead of one in the URL).
 pub const ENV_TARGET_SAS: &str = "AML_FAILOVER_TARGET_SAS";
@@ -73,22 +64,6 @@ pub(crate) fn url_destination(ctx: &Context, raw: &str) -> Result<(Arc<dyn Store
     let url = ctx.cloud.blob_account_url(&account, false)?;
     let store = BlobStore::new(ctx.http.clone(), &url, &account, &container, cred, ctx.retry.clone())?;
     Ok((Arc::new(store), folder))
-}
-
-#[derive(Debug, Clone)]
-pub struct OutputsOptions {
-    pub storage_account: Option<String>,
-    pub workspace_id: Option<String>,
-    pub secondary: bool,
-    pub jobs: Vec<String>,
-    pub experiment: Option<String>,
-    pub since: Option<time::OffsetDateTime>,
-    pub destination: Option<Destination>,
-    pub register_as_data: bool,
-    pub dry_run: bool,
-    pub engine: EngineOptions,
-    pub manifest: Option<PathBuf>,
-    pub show_all_items: bool,
 }
 
 /// One thing to copy: a job output folder, or a job's logs and artifacts.
@@ -127,7 +102,7 @@ struct Source {
 pub async fn list(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
     let ctx = Context::connect(&s.connect)?;
     let src = enumerate(&ctx, s, o).await?;
-    if s.output == OutputFormat::Json {
+    if s.printer.is_json() {
         let parts: Vec<Value> = src
             .parts
             .iter()
@@ -136,7 +111,7 @@ pub async fn list(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
                        "bytes": p.files.iter().map(|f| f.size).sum::<u64>(), "uri": p.store.uri(&StorePath::parse(&format!("{}/x", p.base)).unwrap_or_else(|_| StorePath::parse("x").expect("valid"))).trim_end_matches("/x")})
             })
             .collect();
-        super::print_json(&json!({"schemaVersion": 1, "command": "outputs list", "source": src.describe, "access": src.way, "parts": parts}));
+        crate::settings::print_json(&json!({"schemaVersion": 1, "command": "outputs list", "source": src.describe, "access": src.way, "parts": parts}));
     } else {
         println!("source: {} ({})", src.describe, src.way);
         let mut by_job: BTreeMap<&str, Vec<&Part>> = BTreeMap::new();
@@ -157,11 +132,11 @@ pub async fn list(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
 
 pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
     let (report, way) = copy_report(s, o).await?;
-    match s.output {
+    match s.printer.format() {
         OutputFormat::Json => {
             let mut v = serde_json::to_value(&report).expect("serializes");
             v["access"] = json!(way);
-            super::print_json(&v);
+            crate::settings::print_json(&v);
         }
         OutputFormat::Human => {
             println!("source reached through {way}");
@@ -242,11 +217,11 @@ pub async fn copy_report(s: &Settings, o: &OutputsOptions) -> Result<(Report, St
 
     // The target's lock, before the first write into a workspace.
     let guard = match (&dest_ws, &target) {
-        (Some(to), Some(ds)) => Some(crate::guard::TargetGuard::take(&ctx, to, ds, &src.describe).await?),
+        (Some(to), Some(ds)) => Some(crate::guard::TargetGuard::take(&ctx, s.state_dir.as_deref(), to, ds, &src.describe).await?),
         _ => None,
     };
     let total: u64 = jobs.iter().map(|j| j.size).sum();
-    let progress = Arc::new(Progress::new(!s.quiet && s.output == OutputFormat::Human, total, jobs.len() as u64));
+    let progress = Arc::new(s.printer.progress(total, jobs.len() as u64));
     let engine = Engine::new(o.engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
     let results = engine.run(jobs.clone()).await;
     progress.finish();

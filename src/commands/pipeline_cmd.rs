@@ -20,7 +20,8 @@ use crate::assets::refs::{self, Ref, VersionSpec};
 use crate::assets::job::{self, portable_strings, JobType};
 use crate::assets::{self, component, pipeline, AssetItem, Kind};
 use crate::azureml::workspace_path;
-use crate::cli::{OutputFormat, Settings};
+use crate::assets::options::{CreateOptions, GetOptions};
+use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
@@ -34,25 +35,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub const PIPELINE_JOB_SCHEMA: &str = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json";
-
-#[derive(Debug, Clone)]
-pub struct GetOptions {
-    /// "job get" or "pipeline get" (the latter refuses other job types).
-    pub command: &'static str,
-    pub name: String,
-    pub download_path: PathBuf,
-    pub engine: EngineOptions,
-}
-
-#[derive(Debug, Clone)]
-pub struct CreateOptions {
-    /// "job create" or "pipeline create".
-    pub command: &'static str,
-    pub file: PathBuf,
-    pub name: Option<String>,
-    pub submit: bool,
-    pub engine: EngineOptions,
-}
 
 fn ws_id(w: &WorkspaceRef) -> refs::WsId {
     (w.subscription_id.clone(), w.resource_group.clone(), w.workspace_name.clone())
@@ -205,8 +187,8 @@ pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
     let yaml = job::to_yaml(Some(&o.name), &p, Some(&ws));
     let ypath = folder.join(if t == JobType::Pipeline { "pipeline.yml" } else { "job.yml" });
     write_atomic(&ypath, to_yaml(&yaml)?.as_bytes())?;
-    match s.output {
-        OutputFormat::Json => super::print_json(&json!({
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&json!({
             "schemaVersion": 1, "command": o.command, "workspace": ws.arm_id(), "name": o.name, "type": t.yaml(),
             "yaml": ypath.display().to_string(), "components": specs.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
             "files": files, "note": pipeline::NOT_TRANSFERRED,
@@ -676,8 +658,8 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
             }
         }
     };
-    match s.output {
-        OutputFormat::Json => super::print_json(&json!({
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&json!({
             "schemaVersion": 1, "command": o.command, "workspace": ws.arm_id(), "name": name, "type": t.yaml(), "status": status,
             "definition": (!o.submit).then(|| def_name.split(':').next().unwrap_or_default().to_string()), "registered": registered, "pinned": pins,
         })),

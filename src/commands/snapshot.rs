@@ -39,14 +39,15 @@ use crate::assets::uri::ContentUri;
 use crate::assets::yaml::{self, LocalNames};
 use crate::assets::{self, data, pipeline, AssetItem, Kind, Selection};
 use crate::azureml::workspace_path;
-use crate::cli::{OutputFormat, Settings};
+use crate::bundle::{DataRestoreOptions, ExportOptions, PruneOptions, RestoreCommand, RestoreOptions};
+use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::plan::Comparison;
 use crate::storage::bundle::{self, Bundle, BundleAsset, BundleContent, BundleFile, BundleJob, Manifest};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
 use crate::storage::{Store, StorePath};
-use crate::transfer::{Engine, EngineOptions, FileJob, Method, Silent};
+use crate::transfer::{Engine, FileJob, Method, Silent};
 use crate::workspace::{Context, WorkspaceRef};
 use futures::StreamExt;
 use serde::Serialize;
@@ -58,67 +59,8 @@ use std::sync::Arc;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Kinds a snapshot can hold: every kind (pipelines as their definition, data as YAML only).
-pub const SNAPSHOT_KINDS: &[Kind] = Kind::ALL;
-
 /// The status of a data asset a restore does not register.
 const MANUAL: &str = "needs-manual-reregistration";
-
-#[derive(Debug, Clone)]
-pub struct ExportOptions {
-    /// The bundle: a local directory or a blob container URL (from `--to`).
-    pub bundle: String,
-    pub kinds: Vec<Kind>,
-    pub name: Option<String>,
-    pub engine: EngineOptions,
-}
-
-#[derive(Debug, Clone)]
-pub struct RestoreOptions {
-    pub bundle: String,
-    pub snapshot: Option<String>,
-    pub kinds: Option<Vec<Kind>>,
-    pub engine: EngineOptions,
-}
-
-/// What a restore does with data assets (never registered: see the module doc).
-#[derive(Debug, Clone)]
-pub struct DataRestoreOptions {
-    /// Where the `az ml` YAML of each data asset to re-register is written.
-    pub output_dir: PathBuf,
-    /// Data assets needing manual re-registration do not make the exit code 1.
-    pub accept_warnings: bool,
-}
-
-impl Default for DataRestoreOptions {
-    fn default() -> Self {
-        DataRestoreOptions { output_dir: PathBuf::from("aml-failover-data"), accept_warnings: false }
-    }
-}
-
-/// `snapshot restore`'s options.
-#[derive(Debug, Clone)]
-pub struct RestoreCommand {
-    pub restore: RestoreOptions,
-    pub data: DataRestoreOptions,
-}
-
-#[derive(Debug, Clone)]
-pub struct PruneOptions {
-    pub bundle: String,
-    pub keep: Option<usize>,
-    pub older_than: Option<std::time::Duration>,
-    pub dry_run: bool,
-}
-
-/// Checks `--kinds` for snapshots.
-pub fn check_kinds(kinds: Vec<Kind>) -> Result<Vec<Kind>> {
-    let bad: Vec<String> = kinds.iter().filter(|k| !SNAPSHOT_KINDS.contains(k)).map(|k| k.plural().to_string()).collect();
-    if !bad.is_empty() {
-        return Err(Error::usage(format!("snapshots cannot hold {} (use `copy` for those)", bad.join(", "))));
-    }
-    Ok(kinds)
-}
 
 fn is_url(raw: &str) -> bool {
     let l = raw.to_ascii_lowercase();
@@ -528,10 +470,10 @@ pub async fn export(s: &Settings, o: &ExportOptions) -> Result<Exit> {
         },
         "items": out,
     });
-    match s.output {
-        OutputFormat::Json => super::print_json(&doc),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&doc),
         OutputFormat::Human => {
-            if s.verbose > 0 || failed > 0 {
+            if s.printer.verbose() > 0 || failed > 0 {
                 for it in &out {
                     let what = match &it.job {
                         Some(job) => format!("pipeline {job} (definition {}:{})", it.name, it.version),
@@ -776,9 +718,9 @@ pub async fn restore(s: &Settings, o: &RestoreCommand) -> Result<Exit> {
     let to = write_workspace(s, "snapshot restore")?;
     let ctx = Context::connect(&s.connect)?;
     let r = restore_into_with(s, &ctx, &to, &o.restore, &o.data).await?;
-    match s.output {
-        OutputFormat::Json => super::print_json(&r.doc),
-        OutputFormat::Human => print!("{}", r.human(s.verbose > 0)),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&r.doc),
+        OutputFormat::Human => print!("{}", r.human(s.printer.verbose() > 0)),
     }
     Ok(r.exit)
 }
@@ -803,7 +745,7 @@ pub async fn restore_into_with(s: &Settings, ctx: &Context, to: &WorkspaceRef, o
     let (bundle, m) = open_snapshot(Some(ctx), &o.bundle, o.snapshot.as_deref()).await?;
     let id = m.id.clone();
     let ds = Datastores::load(ctx, to).await?;
-    let guard = crate::guard::TargetGuard::take(ctx, to, &ds, &bundle.describe()).await?;
+    let guard = crate::guard::TargetGuard::take(ctx, s.state_dir.as_deref(), to, &ds, &bundle.describe()).await?;
     let upload_ds = ds.default_blob()?.name.clone();
     let dst = ds.open(&upload_ds).await?;
     let dst_dyn: Arc<dyn Store> = dst.clone();
@@ -1079,8 +1021,8 @@ pub async fn list(s: &Settings, raw: &str) -> Result<Exit> {
     }
     let objects = bundle.objects().await?;
     let stored: u64 = objects.values().sum();
-    match s.output {
-        OutputFormat::Json => super::print_json(&json!({
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&json!({
             "schemaVersion": SCHEMA_VERSION,
             "command": "snapshot list",
             "bundle": bundle.describe(),
@@ -1147,8 +1089,8 @@ pub async fn prune(s: &Settings, o: &PruneOptions) -> Result<Exit> {
     }
     let freed: u64 = unreferenced.iter().map(|(_, s)| **s).sum();
     let kept: Vec<&String> = manifests.iter().zip(&delete).filter(|(_, d)| !**d).map(|(m, _)| &m.id).collect();
-    match s.output {
-        OutputFormat::Json => super::print_json(&json!({
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&json!({
             "schemaVersion": SCHEMA_VERSION,
             "command": "snapshot prune",
             "dryRun": o.dry_run,

@@ -24,7 +24,8 @@
 use super::copy::{now_rfc3339, ws_id, TargetComparer};
 use crate::assets::refs::Rewriter;
 use crate::assets::{self, pipeline, AssetItem, Kind, Selection};
-use crate::cli::{OutputFormat, Settings};
+use crate::plan::VerifyOptions;
+use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::plan::Comparison;
 use crate::storage::datastore::Datastores;
@@ -33,23 +34,8 @@ use crate::workspace::Context;
 use futures::StreamExt;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Options of `verify`, validated.
-#[derive(Debug, Clone)]
-pub struct VerifyOptions {
-    /// `verify BUNDLE`: check a snapshot bundle (alone, or --to against it) instead of --from.
-    pub bundle: Option<String>,
-    /// Which snapshot of the bundle (default: the newest).
-    pub snapshot: Option<String>,
-    pub kinds: Vec<Kind>,
-    pub name: Option<String>,
-    pub manifest: Option<PathBuf>,
-    /// Also list in-sync items in the human output.
-    pub show_all_items: bool,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -312,8 +298,8 @@ fn finish(s: &Settings, o: &VerifyOptions, mut report: VerifyReport) -> Result<E
         report.manifest = Some(path.display().to_string());
         crate::atomic::write_json(path, &report).map_err(|e| Error::usage(format!("cannot write the report {}: {e} (choose another --manifest path)", path.display())))?;
     }
-    match s.output {
-        OutputFormat::Json => super::print_json(&serde_json::to_value(&report).expect("report serializes")),
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(&report).expect("report serializes")),
         OutputFormat::Human => print!("{}", report.human(o.show_all_items)),
     }
     Ok(report.exit())
@@ -325,7 +311,8 @@ fn finish(s: &Settings, o: &VerifyOptions, mut report: VerifyReport) -> Result<E
 /// of every asset of the snapshot is present and its bytes still have the sha256 it is
 /// named by (each object read once).
 async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
-    use super::snapshot::{against_target, open_snapshot, Against, SNAPSHOT_KINDS};
+    use super::snapshot::{against_target, open_snapshot, Against};
+    use crate::bundle::SNAPSHOT_KINDS;
     let started = Instant::now();
     let started_at = now_rfc3339();
     let raw = o.bundle.as_deref().expect("a bundle");

@@ -1,10 +1,9 @@
 //! `aml-failover workspace show`: the workspace, its region, storage account, default
 //! datastores, counts per asset kind, and whether its default blob storage answers.
 
-use super::{is_json, print_json};
 use crate::azureml::datastores::{self, Datastore, DatastoreSecret};
 use crate::azureml::workspaces::{self, Workspace};
-use crate::cli::Settings;
+use crate::settings::Settings;
 use crate::error::{Error, Exit, Result};
 use crate::storage::blob::BlobStore;
 use crate::storage::StorageCredential;
@@ -64,8 +63,8 @@ pub async fn run(s: &Settings) -> Result<Exit> {
         .map(Error::exit)
         .next()
         .unwrap_or(Exit::Ok);
-    if is_json(s.output) {
-        print_json(&to_json(&shown));
+    if s.printer.is_json() {
+        s.printer.json(&to_json(&shown));
     } else {
         for (i, x) in shown.iter().enumerate() {
             if i > 0 {
