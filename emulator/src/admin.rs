@@ -13,6 +13,10 @@
 //! | DELETE | `/_emulator/storage-faults` | clear them (also `POST /_emulator/storage-faults/clear`) |
 //! | GET | `/_emulator/storage-requests` | `{"counters":{"GET /acct/c/b":2},"requests":[{method,path,query?,status,fault?}]}`; with `?method=GET&path_contains=x` also `"count"` |
 //! | DELETE | `/_emulator/storage-requests` | reset the storage counters |
+//! | GET | `/_emulator/regions` | `{"regions":{location: RegionSettings}}` set at run time |
+//! | PUT | `/_emulator/regions/{location}` | VM sizes and quotas of a region (JSON [`RegionSettings`]) |
+//! | DELETE | `/_emulator/regions/{location}` | back to the configuration's / the defaults |
+//! | PUT | `/_emulator/lro` | `{"polls": n}`: polls before a long-running operation succeeds |
 //!
 //! The storage routes answer 404 `StorageProxyNotRunning` unless a storage proxy is attached
 //! ([`crate::storage_proxy::attach`]; `TestBedOptions::storage_proxy`, `up --storage-proxy`).
@@ -24,6 +28,7 @@ use serde_json::json;
 
 use crate::arm::{empty_response, json_response, ArmError};
 use crate::faults::Fault;
+use crate::resources::regions::RegionSettings;
 use crate::server::App;
 use crate::storage_proxy::StorageFault;
 
@@ -58,7 +63,44 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &Bytes) -> Re
             empty_response(StatusCode::NO_CONTENT)
         }
         (_, "/_emulator/storage-faults" | "/_emulator/storage-faults/clear" | "/_emulator/storage-requests") => storage(app, parts, path, body),
+        (&Method::GET, "/_emulator/regions") => json_response(StatusCode::OK, &json!({"regions": app.store.read(|s| s.regions.clone())})),
+        (&Method::PUT, "/_emulator/lro") => match serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| v.get("polls").and_then(serde_json::Value::as_u64)) {
+            Some(n) if n >= 1 => {
+                let _ = app.store.write(|s| {
+                    s.lro_polls = Some(n as u32);
+                    Ok::<_, ()>(())
+                });
+                json_response(StatusCode::OK, &json!({"polls": n}))
+            }
+            _ => ArmError::bad_request("InvalidRequestContent", "expected {\"polls\": n} with n >= 1").into_response(),
+        },
+        (m, p) if p.starts_with("/_emulator/regions/") => regions(app, m, &p["/_emulator/regions/".len()..], body),
         _ => ArmError::new(404, "NotFound", format!("No admin operation {} {path}.", parts.method)).into_response(),
+    }
+}
+
+/// Sets or resets the VM sizes and quotas of one region.
+fn regions(app: &App, method: &Method, location: &str, body: &Bytes) -> Response {
+    let key = location.to_ascii_lowercase();
+    match *method {
+        Method::PUT => match serde_json::from_slice::<RegionSettings>(body) {
+            Ok(r) => {
+                let _ = app.store.write(|s| {
+                    s.regions.insert(key.clone(), r.clone());
+                    Ok::<_, ()>(())
+                });
+                json_response(StatusCode::OK, &json!({"location": key, "settings": r}))
+            }
+            Err(e) => ArmError::bad_request("InvalidRequestContent", format!("invalid region settings: {e}")).into_response(),
+        },
+        Method::DELETE => {
+            let _ = app.store.write(|s| {
+                s.regions.remove(&key);
+                Ok::<_, ()>(())
+            });
+            empty_response(StatusCode::NO_CONTENT)
+        }
+        _ => ArmError::new(404, "NotFound", format!("No admin operation {method} /_emulator/regions/{location}.")).into_response(),
     }
 }
 

@@ -56,6 +56,14 @@ pub struct EmulatorConfig {
     pub storage_accounts: Vec<StorageAccount>,
     /// Workspaces to create at start.
     pub workspaces: Vec<WorkspaceSpec>,
+    /// Polls (of the operation's status URL or of the resource) before a long-running operation
+    /// reports `Succeeded` (at least 1). The admin API changes it at run time (`/_emulator/lro`).
+    pub lro_polls: u32,
+    /// `Retry-After` (seconds) of long-running operations' answers.
+    pub lro_retry_after_secs: u64,
+    /// VM sizes and quotas per region (lower-case location); absent regions use the defaults
+    /// (every size of the catalogue, see `resources::regions`). `/_emulator/regions/{location}` changes them.
+    pub regions: std::collections::BTreeMap<String, crate::resources::regions::RegionSettings>,
 }
 
 impl Default for EmulatorConfig {
@@ -70,6 +78,9 @@ impl Default for EmulatorConfig {
             blob_endpoint: None,
             storage_accounts: Vec::new(),
             workspaces: Vec::new(),
+            lro_polls: 1,
+            lro_retry_after_secs: 1,
+            regions: Default::default(),
         }
     }
 }

@@ -32,6 +32,101 @@ impl AssetKind {
     }
 }
 
+/// Workspace child families served by `resources::children` (ARM resources with their own
+/// ids, some long-running): one row each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildFamily {
+    Connections,
+    Computes,
+    OnlineEndpoints,
+    OnlineDeployments,
+    BatchEndpoints,
+    BatchDeployments,
+    Schedules,
+}
+
+impl ChildFamily {
+    /// Top-level families by their path segment under the workspace.
+    fn top(seg: &str) -> Option<ChildFamily> {
+        [ChildFamily::Connections, ChildFamily::Computes, ChildFamily::OnlineEndpoints, ChildFamily::BatchEndpoints, ChildFamily::Schedules]
+            .into_iter()
+            .find(|f| f.segment().eq_ignore_ascii_case(seg))
+    }
+    /// Path segment of the collection (`deployments` under an endpoint).
+    pub fn segment(&self) -> &'static str {
+        match self {
+            ChildFamily::Connections => "connections",
+            ChildFamily::Computes => "computes",
+            ChildFamily::OnlineEndpoints => "onlineEndpoints",
+            ChildFamily::BatchEndpoints => "batchEndpoints",
+            ChildFamily::OnlineDeployments | ChildFamily::BatchDeployments => "deployments",
+            ChildFamily::Schedules => "schedules",
+        }
+    }
+    /// operationId prefix.
+    pub fn op_prefix(&self) -> &'static str {
+        match self {
+            ChildFamily::Connections => "WorkspaceConnections",
+            ChildFamily::Computes => "Compute",
+            ChildFamily::OnlineEndpoints => "OnlineEndpoints",
+            ChildFamily::OnlineDeployments => "OnlineDeployments",
+            ChildFamily::BatchEndpoints => "BatchEndpoints",
+            ChildFamily::BatchDeployments => "BatchDeployments",
+            ChildFamily::Schedules => "Schedules",
+        }
+    }
+    /// ARM type below the provider (`workspaces/onlineEndpoints/deployments`).
+    pub fn type_path(&self) -> String {
+        match self {
+            ChildFamily::OnlineDeployments => "workspaces/onlineEndpoints/deployments".into(),
+            ChildFamily::BatchDeployments => "workspaces/batchEndpoints/deployments".into(),
+            f => format!("workspaces/{}", f.segment()),
+        }
+    }
+    /// The deployments family under an endpoint family.
+    fn deployments(&self) -> Option<ChildFamily> {
+        match self {
+            ChildFamily::OnlineEndpoints => Some(ChildFamily::OnlineDeployments),
+            ChildFamily::BatchEndpoints => Some(ChildFamily::BatchDeployments),
+            _ => None,
+        }
+    }
+    /// Actions (`POST|GET .../{name}/<action>`): (segment, method, operation suffix).
+    pub fn actions(&self) -> &'static [(&'static str, &'static str, &'static str)] {
+        match self {
+            ChildFamily::Connections => &[("listsecrets", "POST", "ListSecrets")],
+            ChildFamily::Computes => &[
+                ("listNodes", "POST", "ListNodes"),
+                ("listKeys", "POST", "ListKeys"),
+                ("start", "POST", "Start"),
+                ("stop", "POST", "Stop"),
+                ("restart", "POST", "Restart"),
+            ],
+            ChildFamily::OnlineEndpoints => &[("listKeys", "POST", "ListKeys"), ("regenerateKeys", "POST", "RegenerateKeys"), ("token", "POST", "GetToken")],
+            ChildFamily::OnlineDeployments => &[("getLogs", "POST", "GetLogs"), ("skus", "GET", "ListSkus")],
+            ChildFamily::BatchEndpoints => &[("listkeys", "POST", "ListKeys")],
+            ChildFamily::BatchDeployments | ChildFamily::Schedules => &[],
+        }
+    }
+    /// Canonical action segment for `seg` (case-insensitive).
+    fn action(&self, seg: &str) -> Option<&'static str> {
+        self.actions().iter().find(|a| a.0.eq_ignore_ascii_case(seg)).map(|a| a.0)
+    }
+}
+
+/// Subscription-level operations under `/providers/Microsoft.MachineLearningServices/locations/{location}/`.
+pub const REGIONAL: &[(&str, &str, &str)] = &[
+    ("usages", "GET", "Usages_List"),
+    ("vmSizes", "GET", "VirtualMachineSizes_List"),
+    ("quotas", "GET", "Quotas_List"),
+    ("updateQuotas", "POST", "Quotas_Update"),
+    // Long-running operations' polling URLs (Azure-AsyncOperation / Location); not in the spec's paths.
+    ("mfeOperationsStatus", "GET", "OperationStatus_Get"),
+    ("computeOperationsStatus", "GET", "OperationStatus_Get"),
+    ("mfeOperationResults", "GET", "OperationResults_Get"),
+    ("computeOperationResults", "GET", "OperationResults_Get"),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     WorkspacesBySubscription { subscription_id: String },
@@ -52,6 +147,11 @@ pub enum Route {
     Storage(crate::resources::storage_rp::Route),
     /// Microsoft.ContainerRegistry (resources/acr.rs).
     Registry(crate::resources::acr::Route),
+    /// A child family: a list (`name` None), one resource, or an action on it. `parent` is the
+    /// endpoint of deployments.
+    Child { ws: WorkspaceRef, family: ChildFamily, parent: Option<String>, name: Option<String>, action: Option<&'static str> },
+    /// `/subscriptions/S/providers/P/locations/L/<what>[/<id>]` (`what` canonical, see [`REGIONAL`]).
+    Regional { subscription_id: String, location: String, what: &'static str, id: Option<String> },
 }
 
 /// Why a path is not served.
@@ -82,6 +182,17 @@ pub fn parse(path: &str) -> Result<Route, NoRoute> {
         return r;
     }
     let sub = s[1].to_string();
+    // /subscriptions/S/providers/P/locations/L/<what>[/<id>]
+    if (7..=8).contains(&s.len()) && eq(s[2], "providers") && eq(s[3], PROVIDER) && eq(s[4], "locations") {
+        let Some(what) = REGIONAL.iter().find(|r| eq(r.0, s[6])).map(|r| r.0) else {
+            return Err(NoRoute::UnknownType(format!("locations/{}", s[6])));
+        };
+        let needs_id = what.contains("Operation");
+        if needs_id != (s.len() == 8) {
+            return Err(NoRoute::NotFound);
+        }
+        return Ok(Route::Regional { subscription_id: sub, location: s[5].to_string(), what, id: s.get(7).map(|x| x.to_string()) });
+    }
     // /subscriptions/S/providers/P/workspaces
     if s.len() == 5 && eq(s[2], "providers") && eq(s[3], PROVIDER) {
         return if eq(s[4], "workspaces") {
@@ -113,6 +224,25 @@ pub fn parse(path: &str) -> Result<Route, NoRoute> {
         [t] if eq(t, "jobs") => Ok(Route::Jobs { ws }),
         [t, n] if eq(t, "jobs") => Ok(Route::Job { ws, id: n.to_string() }),
         [t, n, a] if eq(t, "jobs") && eq(a, "cancel") => Ok(Route::JobCancel { ws, id: n.to_string() }),
+        [t, tail @ ..] if ChildFamily::top(t).is_some() => {
+            let family = ChildFamily::top(t).expect("checked");
+            let child = |family: ChildFamily, parent: Option<String>, tail: &[&str]| -> Result<Route, NoRoute> {
+                let ws = ws.clone();
+                match tail {
+                    [] => Ok(Route::Child { ws, family, parent, name: None, action: None }),
+                    [n] => Ok(Route::Child { ws, family, parent, name: Some(n.to_string()), action: None }),
+                    [n, a] => match family.action(a) {
+                        Some(action) => Ok(Route::Child { ws, family, parent, name: Some(n.to_string()), action: Some(action) }),
+                        None => Err(unknown()),
+                    },
+                    _ => Err(unknown()),
+                }
+            };
+            match (family.deployments(), tail) {
+                (Some(dep), [e, d, rest @ ..]) if eq(d, "deployments") => child(dep, Some(e.to_string()), rest),
+                _ => child(family, None, tail),
+            }
+        }
         [t, tail @ ..] => {
             let Some(kind) = AssetKind::by_segment(t) else { return Err(unknown()) };
             match tail {
@@ -186,7 +316,17 @@ impl Route {
             | Route::StartPendingUpload { ws, .. }
             | Route::Jobs { ws }
             | Route::Job { ws, .. }
-            | Route::JobCancel { ws, .. } => Some(ws),
+            | Route::JobCancel { ws, .. }
+            | Route::Child { ws, .. } => Some(ws),
+            Route::Regional { .. } => None,
+        }
+    }
+
+    /// The location of a subscription-level regional operation.
+    pub fn location(&self) -> Option<&str> {
+        match self {
+            Route::Regional { location, .. } => Some(location),
+            _ => None,
         }
     }
 
@@ -209,6 +349,8 @@ impl Route {
                 "registries/replications".into()
             }
             Route::Registry(_) => "registries".into(),
+            Route::Child { family, .. } => family.type_path(),
+            Route::Regional { what, .. } => format!("locations/{what}"),
         }
     }
 
@@ -247,6 +389,25 @@ impl Route {
             Route::JobCancel { .. } => (m == "POST").then(|| "Jobs_Cancel".into()),
             Route::Storage(r) => r.operation_id(&m),
             Route::Registry(r) => r.operation_id(&m),
+            Route::Child { family, name, action, .. } => {
+                let prefix = family.op_prefix();
+                let op = match (name, action, m.as_str()) {
+                    (None, _, "GET") => "List",
+                    (None, _, _) => return None,
+                    (Some(_), Some(a), _) => {
+                        let (_, verb, op) = family.actions().iter().find(|x| x.0 == *a)?;
+                        return (*verb == m).then(|| format!("{prefix}_{op}"));
+                    }
+                    (Some(_), None, "GET") => "Get",
+                    (Some(_), None, "PUT") if *family == ChildFamily::Connections => "Create",
+                    (Some(_), None, "PUT") => "CreateOrUpdate",
+                    (Some(_), None, "PATCH") if *family != ChildFamily::Schedules => "Update",
+                    (Some(_), None, "DELETE") => "Delete",
+                    _ => return None,
+                };
+                Some(format!("{prefix}_{op}"))
+            }
+            Route::Regional { what, .. } => REGIONAL.iter().find(|r| r.0 == *what).filter(|r| r.1 == m).map(|r| r.2.to_string()),
         }
     }
 }
@@ -278,9 +439,28 @@ mod tests {
         assert!(matches!(parse(&format!("{WS}/datastores/x/listSecrets")), Ok(Route::DatastoreListSecrets { .. })));
         assert!(matches!(parse(&format!("{WS}/codes/c/versions/1/startPendingUpload")), Ok(Route::StartPendingUpload { .. })));
         assert!(parse(&format!("{WS}/models/m/versions/1/startPendingUpload")).is_err());
-        assert_eq!(parse(&format!("{WS}/computes")), Err(NoRoute::UnknownType("workspaces/computes".into())));
+        assert_eq!(parse(&format!("{WS}/featuresets")), Err(NoRoute::UnknownType("workspaces/featuresets".into())));
         assert_eq!(parse("/foo"), Err(NoRoute::NotFound));
         assert_eq!(parse(&format!("{WS}/data/d%20x")).unwrap(), Route::Container {
             ws: WorkspaceRef::parse(WS).unwrap(), kind: AssetKind::by_segment("data").unwrap(), name: "d x".into() });
+    }
+
+    #[test]
+    fn routes_child_families_deployments_actions_and_regional_operations() {
+        let r = parse(&format!("{WS}/onlineEndpoints/ep/deployments/blue")).unwrap();
+        assert!(matches!(&r, Route::Child { family: ChildFamily::OnlineDeployments, parent: Some(p), name: Some(n), action: None, .. } if p == "ep" && n == "blue"));
+        assert_eq!(r.operation_id("PUT").as_deref(), Some("OnlineDeployments_CreateOrUpdate"));
+        assert_eq!(r.type_path(), "workspaces/onlineEndpoints/deployments");
+        assert_eq!(parse(&format!("{WS}/connections/c1")).unwrap().operation_id("PUT").as_deref(), Some("WorkspaceConnections_Create"));
+        assert_eq!(parse(&format!("{WS}/connections/c1/LISTSECRETS")).unwrap().operation_id("POST").as_deref(), Some("WorkspaceConnections_ListSecrets"));
+        assert_eq!(parse(&format!("{WS}/computes")).unwrap().operation_id("GET").as_deref(), Some("Compute_List"));
+        assert_eq!(parse(&format!("{WS}/schedules/s")).unwrap().operation_id("PATCH"), None);
+        assert_eq!(parse(&format!("{WS}/batchEndpoints/b/listkeys")).unwrap().operation_id("POST").as_deref(), Some("BatchEndpoints_ListKeys"));
+        assert!(parse(&format!("{WS}/schedules/s/deployments/x")).is_err());
+        let u = parse("/subscriptions/s/providers/Microsoft.MachineLearningServices/locations/westus/USAGES").unwrap();
+        assert_eq!(u.operation_id("GET").as_deref(), Some("Usages_List"));
+        assert_eq!(u.location(), Some("westus"));
+        assert!(matches!(parse("/subscriptions/s/providers/Microsoft.MachineLearningServices/locations/westus/mfeOperationsStatus/abc"), Ok(Route::Regional { what: "mfeOperationsStatus", id: Some(_), .. })));
+        assert!(parse("/subscriptions/s/providers/Microsoft.MachineLearningServices/locations/westus/vmSizes/x").is_err());
     }
 }

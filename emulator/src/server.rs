@@ -17,7 +17,7 @@ use crate::auth::{Auth, Principal};
 use crate::blob::BlobService;
 use crate::config::EmulatorConfig;
 use crate::faults::{Action, Fault, Faults, RequestRecord};
-use crate::resources::{assets, datastores, jobs, workspaces, Ctx};
+use crate::resources::{assets, children, datastores, jobs, regions, workspaces, Ctx, Reply};
 use crate::routes::{self, NoRoute, Route};
 use crate::store::Store;
 
@@ -315,7 +315,10 @@ async fn arm_request(app: &App, parts: &axum::http::request::Parts, body: &Bytes
         return Err(ArmError::new(405, "MethodNotAllowed", format!("The HTTP method '{method}' is not supported for the resource type '{}'.", route.type_path())));
     };
     *operation = op.clone();
-    let region = route.workspace().and_then(|ws| app.store.read(|s| s.workspace(&ws.key()).map(|w| w.location.clone())));
+    let region = route
+        .workspace()
+        .and_then(|ws| app.store.read(|s| s.workspace(&ws.key()).map(|w| w.location.clone())))
+        .or_else(|| route.location().map(str::to_ascii_lowercase));
     if !route.api_version_accepted(&api_version) {
         let loc = region.clone().or_else(|| {
             serde_json::from_slice::<Value>(body).ok().and_then(|b| b.get("location").and_then(Value::as_str).map(str::to_string))
@@ -361,8 +364,17 @@ async fn arm_request(app: &App, parts: &axum::http::request::Parts, body: &Bytes
         list_base.push_str(&format!("&{}={}", enc(&k).replace("%24", "$"), enc(&v)));
     }
     let ctx = Ctx { principal: principal.clone(), list_base, query, base_url, page_size: app.config.page_size };
-    let (status, value) = dispatch(app, &ctx, &route, method, body).await?;
-    let resp = if value.is_null() { empty_response(status) } else { json_response(status, &value) };
+    let reply: Reply = match &route {
+        Route::Child { .. } => children::dispatch(app, &ctx, &route, method, body)?,
+        Route::Regional { subscription_id, location, what, id } => regions::dispatch(app, &ctx, subscription_id, location, what, id.as_deref(), body)?,
+        _ => dispatch(app, &ctx, &route, method, body).await?.into(),
+    };
+    let mut resp = if reply.body.is_null() { empty_response(reply.status) } else { json_response(reply.status, &reply.body) };
+    for (k, v) in reply.headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
     Ok(Outcome::Respond(resp))
 }
 
@@ -398,6 +410,7 @@ async fn dispatch(app: &App, ctx: &Ctx, route: &Route, method: &str, body: &[u8]
         (Route::JobCancel { ws, id }, _) => jobs::cancel(app, ws, id),
         (Route::Storage(r), _) => crate::resources::storage_rp::dispatch(app, ctx, r),
         (Route::Registry(r), _) => crate::resources::acr::dispatch(app, ctx, r),
+        (Route::Child { .. } | Route::Regional { .. }, _) => Err(ArmError::internal("served by arm_request")),
     }
 }
 

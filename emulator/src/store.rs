@@ -18,6 +18,15 @@ pub struct State {
     /// The Container Registry resource provider's registries.
     #[serde(default)]
     pub registries: Vec<crate::resources::acr::RegistryRecord>,
+    /// Long-running operations (Azure-AsyncOperation / Location polling), oldest first.
+    #[serde(default)]
+    pub operations: Vec<OperationRecord>,
+    /// Per-region VM sizes and quotas, keyed by lower-case location (absent: the defaults).
+    #[serde(default)]
+    pub regions: BTreeMap<String, crate::resources::regions::RegionSettings>,
+    /// Run-time override of `EmulatorConfig::lro_polls` (admin API).
+    #[serde(default)]
+    pub lro_polls: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,6 +45,10 @@ pub struct WorkspaceRecord {
     /// Keyed by the kind's path segment (`models`, `codes`, ...).
     pub assets: BTreeMap<String, Vec<ContainerRecord>>,
     pub jobs: Vec<Value>,
+    /// Connections, computes, online/batch endpoints and deployments, schedules: keyed by
+    /// their ARM id (compared case-insensitively), in creation order.
+    #[serde(default)]
+    pub children: Vec<ChildRecord>,
 }
 
 impl WorkspaceRecord {
@@ -59,6 +72,41 @@ pub struct DatastoreRecord {
     pub resource: Value,
     /// What listSecrets answers.
     pub secrets: Option<Value>,
+}
+
+/// A workspace child resource of the families in `resources::children`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChildRecord {
+    /// Resource as answered by Get (secrets removed).
+    pub resource: Value,
+    /// Secret values kept apart (connections' credentials), answered by listsecrets only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Value>,
+}
+
+impl ChildRecord {
+    pub fn id(&self) -> &str {
+        self.resource.get("id").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+/// One long-running operation: polled through `Azure-AsyncOperation` (status document) or
+/// `Location` (202 until done). It completes after `remaining` polls (of its status or of the
+/// resource itself), then the resource's provisioning state becomes `Succeeded` (create/update)
+/// or the resource is removed (delete).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OperationRecord {
+    pub id: String,
+    /// ARM id of the resource the operation works on.
+    pub resource_id: String,
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    /// `InProgress`, `Succeeded`, `Failed`.
+    pub status: String,
+    pub remaining: u32,
+    pub start_time: String,
+    #[serde(default)]
+    pub end_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

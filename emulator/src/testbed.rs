@@ -482,6 +482,21 @@ impl TestBed {
     pub fn env(&self) -> Vec<(String, String)> {
         self.facts.env()
     }
+    /// VM sizes and quotas of one region from now on (a size missing, a family's quota short);
+    /// same as `PUT /_emulator/regions/{location}`.
+    pub fn set_region(&self, location: &str, settings: crate::resources::regions::RegionSettings) {
+        let _ = self.app.store.write(|s| {
+            s.regions.insert(location.to_ascii_lowercase(), settings);
+            Ok::<_, ()>(())
+        });
+    }
+    /// Polls before a long-running operation reports `Succeeded` (default 1); same as `PUT /_emulator/lro`.
+    pub fn set_lro_polls(&self, polls: u32) {
+        let _ = self.app.store.write(|s| {
+            s.lro_polls = Some(polls.max(1));
+            Ok::<_, ()>(())
+        });
+    }
     /// Direct access to the emulator's state (assertions in tests).
     pub fn app(&self) -> &Arc<App> {
         &self.app

@@ -26,6 +26,13 @@ struct Resp {
     status: u16,
     body: Option<Value>,
     raw: String,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
 }
 
 struct Emu {
@@ -80,13 +87,14 @@ impl Emu {
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b.to_string());
         }
-        let (status, text) = self.rt.block_on(async {
+        let (status, headers, text) = self.rt.block_on(async {
             let r = req.send().await.unwrap_or_else(|e| panic!("{method} {url}: {e:#}"));
             let st = r.status().as_u16();
-            (st, r.text().await.unwrap_or_default())
+            let h = r.headers().clone();
+            (st, h, r.text().await.unwrap_or_default())
         });
         let body = if text.trim().is_empty() { None } else { serde_json::from_str(&text).ok() };
-        Resp { status, body, raw: text }
+        Resp { status, body, raw: text, headers }
     }
 
     /// URL for an operation: the spec's path template filled from `params`
@@ -448,6 +456,7 @@ fn replay_files() -> Vec<String> {
         ["Model", "Environment", "Component", "Code", "Data"].iter().any(|k| {
             f.starts_with(&format!("Workspace/{k}Container/")) || f.starts_with(&format!("Workspace/{k}Version"))
         }) || f.starts_with("Datastore/")
+            || f.starts_with("WorkspaceConnection/")
             || f.starts_with("Job/")
             || f == "Workspace/get.json"
             || f.starts_with("Workspace/list")
@@ -473,6 +482,7 @@ fn example_operation(rel: &str) -> Option<String> {
 fn seed_ops(op_id: &str) -> Option<(String, String)> {
     let (family, verb) = op_id.split_once('_')?;
     match verb {
+        "Get" | "List" if family == "WorkspaceConnections" => Some((format!("{family}_Create"), format!("{family}_Get"))),
         "Get" | "List" if family != "Workspaces" => Some((format!("{family}_CreateOrUpdate"), format!("{family}_Get"))),
         _ => None,
     }
@@ -603,7 +613,7 @@ fn live_example_replay() {
         let r = if is_list {
             // follow all pages and merge them, so the example's items are found wherever they land
             let (items, _) = e.list_all(&op_id, &params, &query.iter().filter(|(k, _)| *k != "api-version").cloned().collect::<Vec<_>>());
-            Resp { status: 200, body: Some(json!({ "value": items })), raw: String::new() }
+            Resp { status: 200, body: Some(json!({ "value": items })), raw: String::new(), headers: Default::default() }
         } else {
             let r = if op.method == "PUT" { e.put_replacing(&url, body) } else { e.raw(&op.method, &url, body, true) };
             let what = format!("{rel}: {op_id}: {} {url} → {}", op.method, r.status);
@@ -661,4 +671,351 @@ fn live_wrong_shapes_are_rejected() {
     missing["properties"].as_object_mut().unwrap().remove("modelUri");
     assert!(!shape_diff(&ex, &missing, &[]).is_empty(), "shape diff accepted a missing property");
     e.finish("live_wrong_shapes_are_rejected");
+}
+
+// ---------------------------------------------------------------- the workspace's estate
+
+/// A long-running PUT: 201 with `Azure-AsyncOperation` (new) or 200; follows the status URL
+/// until `Succeeded` and returns the final GET of `get_op` (validated).
+fn lro_put(e: &mut Emu, op: &str, get_op: &str, p: &Map<String, Value>, body: &Value) -> Value {
+    let r = e.call(op, p, &[], Some(body), &[200, 201]);
+    if r.status == 201 {
+        let state = r.body.as_ref().and_then(|b| b.pointer("/properties/provisioningState")).cloned();
+        if state != Some(json!("Creating")) {
+            e.fail(format!("{op}: 201 with provisioningState {state:?}, expected \"Creating\""));
+        }
+        match r.header("azure-asyncoperation") {
+            None => e.fail(format!("{op}: 201 without Azure-AsyncOperation")),
+            Some(url) => {
+                let mut last = String::new();
+                for _ in 0..10 {
+                    let s = e.raw("GET", &url, None, true);
+                    last = s.body.as_ref().and_then(|b| b["status"].as_str()).unwrap_or("").to_string();
+                    if s.status != 200 || !["InProgress", "Succeeded"].contains(&last.as_str()) {
+                        e.fail(format!("{op}: operation status {url} → {} {}", s.status, truncate(&s.raw, 200)));
+                        break;
+                    }
+                    if last == "Succeeded" {
+                        break;
+                    }
+                }
+                if last != "Succeeded" {
+                    e.fail(format!("{op}: the operation never succeeded ({last})"));
+                }
+            }
+        }
+    }
+    let g = e.call(get_op, p, &[], None, &[200]);
+    let body = g.body.unwrap_or(Value::Null);
+    if body.pointer("/properties/provisioningState") != Some(&json!("Succeeded")) {
+        e.fail(format!("{get_op}: provisioningState {:?} after the operation, expected Succeeded", body.pointer("/properties/provisioningState")));
+    }
+    body
+}
+
+/// A long-running DELETE: 202 with `Location` that answers 202 then 200, after which Get is 404.
+fn lro_delete(e: &mut Emu, op: &str, get_op: &str, p: &Map<String, Value>, query: &[(&str, String)]) {
+    let r = e.call(op, p, query, None, &[202]);
+    if let Some(loc) = r.header("location") {
+        let mut done = false;
+        for _ in 0..10 {
+            let s = e.raw("GET", &loc, None, true);
+            if s.status == 200 || s.status == 204 {
+                done = true;
+                break;
+            }
+            if s.status != 202 {
+                e.fail(format!("{op}: Location {loc} → {}", s.status));
+                break;
+            }
+        }
+        if !done {
+            e.fail(format!("{op}: Location never reported completion"));
+        }
+    } else if r.status == 202 {
+        e.fail(format!("{op}: 202 without Location"));
+    }
+    e.call(get_op, p, &[], None, &[404]);
+    e.call(op, p, query, None, &[204]);
+}
+
+fn with(p: &Map<String, Value>, kv: &[(&str, &str)]) -> Map<String, Value> {
+    let mut p = p.clone();
+    for (k, v) in kv {
+        p.insert((*k).into(), json!(v));
+    }
+    p
+}
+
+#[test]
+fn live_estate_conforms_to_the_spec() {
+    let _ = spec();
+    let mut e = Emu::start();
+    let (sub, rg, wsn, location) = e.ws();
+    let wsp = obj(json!({ "subscriptionId": sub, "resourceGroupName": rg, "workspaceName": wsn }));
+    let ws_id = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{wsn}");
+
+    // --- datastores of every type and credential type
+    let sp = json!({"credentialsType": "ServicePrincipal", "clientId": "00000000-0000-0000-0000-0000000000c1", "tenantId": "00000000-0000-0000-0000-0000000000aa",
+        "authorityUrl": "https://login.microsoftonline.com", "resourceUrl": "https://datalake.azure.net/", "secrets": {"secretsType": "ServicePrincipal", "clientSecret": "sp-secret-value"}});
+    let cert = json!({"credentialsType": "Certificate", "clientId": "00000000-0000-0000-0000-0000000000c1", "tenantId": "00000000-0000-0000-0000-0000000000aa", "thumbprint": "ABCDEF0123",
+        "secrets": {"secretsType": "Certificate", "certificate": "cert-secret-value"}});
+    let stores = [
+        ("ds-blob-sas", json!({"datastoreType": "AzureBlob", "accountName": "amlprimarysa", "containerName": "c1", "credentials": {"credentialsType": "Sas", "secrets": {"secretsType": "Sas", "sasToken": "sv=2024&sig=sas-secret-value"}}}), Some(("sasToken", "sv=2024&sig=sas-secret-value"))),
+        ("ds-blob-identity", json!({"datastoreType": "AzureBlob", "accountName": "amlprimarysa", "containerName": "c2", "credentials": {"credentialsType": "None"}, "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity"}), None),
+        ("ds-file-key", json!({"datastoreType": "AzureFile", "accountName": "amlprimarysa", "fileShareName": "share1", "credentials": {"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey", "key": "account-key-secret"}}}), Some(("key", "account-key-secret"))),
+        ("ds-adls2-cert", json!({"datastoreType": "AzureDataLakeGen2", "accountName": "amlprimarysa", "filesystem": "fs1", "credentials": cert}), Some(("certificate", "cert-secret-value"))),
+        ("ds-adls1-sp", json!({"datastoreType": "AzureDataLakeGen1", "storeName": "store1", "credentials": sp}), Some(("clientSecret", "sp-secret-value"))),
+        ("ds-onelake", json!({"datastoreType": "OneLake", "oneLakeWorkspaceName": "fabric-ws", "artifact": {"artifactType": "LakeHouse", "artifactName": "lake1"}, "credentials": {"credentialsType": "None"}}), None),
+    ];
+    for (name, props, secret) in &stores {
+        let p = with(&wsp, &[("name", name)]);
+        let r = e.call("Datastores_CreateOrUpdate", &p, &[], Some(&json!({"properties": props})), &[201]);
+        if let Some((field, value)) = secret {
+            if r.raw.contains(value) {
+                e.fail(format!("Datastores_CreateOrUpdate {name}: the response shows the secret {field}"));
+            }
+            let g = e.call("Datastores_Get", &p, &[], None, &[200]);
+            if g.raw.contains(value) {
+                e.fail(format!("Datastores_Get {name}: shows the secret {field}"));
+            }
+            let s = e.call("Datastores_ListSecrets", &p, &[], None, &[200]);
+            if s.body.as_ref().and_then(|b| b.get(*field)).and_then(Value::as_str) != Some(*value) {
+                e.fail(format!("Datastores_ListSecrets {name}: {field} missing: {}", truncate(&s.raw, 200)));
+            }
+        } else {
+            e.call("Datastores_Get", &p, &[], None, &[200]);
+        }
+    }
+    let (items, _) = e.list_all("Datastores_List", &wsp, &[]);
+    if items.len() != 4 + stores.len() {
+        e.fail(format!("Datastores_List: {} datastores, expected {}", items.len(), 4 + stores.len()));
+    }
+    // refused: a credential type the datastore type does not take, an unknown credential type
+    let bad = json!({"properties": {"datastoreType": "AzureDataLakeGen1", "storeName": "s", "credentials": {"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey", "key": "k"}}}});
+    e.call("Datastores_CreateOrUpdate", &with(&wsp, &[("name", "ds-bad")]), &[], Some(&bad), &[400]);
+    let bad = json!({"properties": {"datastoreType": "AzureBlob", "accountName": "a", "containerName": "c", "credentials": {"credentialsType": "Kerberos"}}});
+    e.call("Datastores_CreateOrUpdate", &with(&wsp, &[("name", "ds-bad")]), &[], Some(&bad), &[400]);
+
+    // --- connections
+    let conns = [
+        ("conn-git-pat", json!({"category": "Git", "target": "https://github.com/contoso/repo", "authType": "PAT", "credentials": {"pat": "pat-secret-value"}}), Some("pat-secret-value")),
+        ("conn-acr-mi", json!({"category": "ContainerRegistry", "target": "contoso.azurecr.io", "authType": "ManagedIdentity", "credentials": {"resourceId": "/subscriptions/x/resourceGroups/y/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1", "clientId": "11111111-0000-0000-0000-000000000000"}}), None),
+        ("conn-sql-up", json!({"category": "AzureSqlDb", "target": "contoso.database.windows.net", "authType": "UsernamePassword", "credentials": {"username": "admin", "password": "password-secret-value"}}), Some("password-secret-value")),
+        ("conn-aoai-key", json!({"category": "AzureOpenAI", "target": "https://contoso.openai.azure.com/", "authType": "ApiKey", "credentials": {"key": "api-secret-value"}, "metadata": {"ApiType": "Azure", "ApiVersion": "2024-02-01"}}), Some("api-secret-value")),
+        ("conn-s3-access", json!({"category": "S3", "target": "s3://bucket", "authType": "AccessKey", "credentials": {"accessKeyId": "AKIA", "secretAccessKey": "s3-secret-value"}}), Some("s3-secret-value")),
+        ("conn-blob-sp", json!({"category": "AzureBlob", "target": "https://amlprimarysa.blob.core.windows.net/c", "authType": "ServicePrincipal", "credentials": {"clientId": "c", "tenantId": "t", "clientSecret": "sp-conn-secret"}}), Some("sp-conn-secret")),
+        ("conn-blob-sas", json!({"category": "AzureBlob", "target": "https://amlprimarysa.blob.core.windows.net/c", "authType": "SAS", "credentials": {"sas": "sig=conn-sas-secret"}}), Some("sig=conn-sas-secret")),
+        ("conn-custom", json!({"category": "CustomKeys", "target": "_", "authType": "CustomKeys", "credentials": {"keys": {"k1": "custom-secret-value"}}}), Some("custom-secret-value")),
+        ("conn-aad", json!({"category": "AzureBlob", "target": "https://amlprimarysa.blob.core.windows.net/c", "authType": "AAD"}), None),
+    ];
+    for (name, props, secret) in &conns {
+        let p = with(&wsp, &[("connectionName", name)]);
+        let r = e.call("WorkspaceConnections_Create", &p, &[], Some(&json!({"properties": props})), &[200]);
+        let g = e.call("WorkspaceConnections_Get", &p, &[], None, &[200]);
+        if g.body.as_ref().and_then(|b| b.pointer("/properties/group")).is_none() {
+            e.fail(format!("WorkspaceConnections_Get {name}: no read-only group"));
+        }
+        let s = e.call("WorkspaceConnections_ListSecrets", &p, &[], None, &[200]);
+        if let Some(value) = secret {
+            if r.raw.contains(value) || g.raw.contains(value) {
+                e.fail(format!("WorkspaceConnections_Create/Get {name}: shows the secret"));
+            }
+            if !s.raw.contains(value) {
+                e.fail(format!("WorkspaceConnections_ListSecrets {name}: the secret is missing: {}", truncate(&s.raw, 300)));
+            }
+        }
+    }
+    let (items, pages) = e.list_all("WorkspaceConnections_List", &wsp, &[]);
+    if items.len() != conns.len() || pages < 2 {
+        e.fail(format!("WorkspaceConnections_List: {} items over {pages} pages, expected {}", items.len(), conns.len()));
+    }
+    let (items, _) = e.list_all("WorkspaceConnections_List", &wsp, &[("category", "AzureBlob".into())]);
+    if items.len() != 3 {
+        e.fail(format!("WorkspaceConnections_List?category=AzureBlob: {} items, expected 3", items.len()));
+    }
+    let cp = with(&wsp, &[("connectionName", "conn-git-pat")]);
+    let u = e.call("WorkspaceConnections_Update", &cp, &[], Some(&json!({"properties": {"authType": "PAT", "category": "Git", "target": "https://github.com/contoso/other"}})), &[200]);
+    if u.body.as_ref().and_then(|b| b.pointer("/properties/target")) != Some(&json!("https://github.com/contoso/other")) {
+        e.fail("WorkspaceConnections_Update: target not changed".into());
+    }
+    let s = e.call("WorkspaceConnections_ListSecrets", &cp, &[], None, &[200]);
+    if !s.raw.contains("pat-secret-value") {
+        e.fail("WorkspaceConnections_Update without credentials lost the stored secret".into());
+    }
+    e.call("WorkspaceConnections_Create", &with(&wsp, &[("connectionName", "conn-bad")]), &[], Some(&json!({"properties": {"category": "Git", "target": "x", "authType": "Password"}})), &[400]);
+    e.call("WorkspaceConnections_Delete", &with(&wsp, &[("connectionName", "conn-custom")]), &[], None, &[200]);
+    e.call("WorkspaceConnections_Get", &with(&wsp, &[("connectionName", "conn-custom")]), &[], None, &[404]);
+    e.call("WorkspaceConnections_Delete", &with(&wsp, &[("connectionName", "conn-custom")]), &[], None, &[204]);
+
+    // --- regions: VM sizes, usages, quotas
+    let lp = obj(json!({ "subscriptionId": sub, "location": location }));
+    let sizes = e.call("VirtualMachineSizes_List", &lp, &[], None, &[200]).body.unwrap_or(Value::Null);
+    let names: Vec<&str> = sizes["value"].as_array().map(|a| a.iter().filter_map(|v| v["name"].as_str()).collect()).unwrap_or_default();
+    if !names.contains(&"Standard_DS3_v2") {
+        e.fail(format!("VirtualMachineSizes_List: no Standard_DS3_v2 in {names:?}"));
+    }
+    let (usages, _) = e.list_all("Usages_List", &lp, &[]);
+    let (quotas, _) = e.list_all("Quotas_List", &lp, &[]);
+    let usage = |items: &[Value], family: &str| items.iter().find(|u| u["name"]["value"] == family).and_then(|u| u["currentValue"].as_u64());
+    if usage(&usages, "standardDSv2Family") != Some(0) {
+        e.fail(format!("Usages_List: standardDSv2Family before any compute: {:?}", usage(&usages, "standardDSv2Family")));
+    }
+    if !quotas.iter().any(|q| q["id"].as_str().is_some_and(|i| i.starts_with(&ws_id))) {
+        e.fail("Quotas_List: no quota of the primary workspace".into());
+    }
+
+    // --- computes
+    let cluster = json!({"location": location, "properties": {"computeType": "AmlCompute", "description": "cpu cluster", "properties": {
+        "vmSize": "Standard_DS3_v2", "vmPriority": "Dedicated", "scaleSettings": {"minNodeCount": 1, "maxNodeCount": 4, "nodeIdleTimeBeforeScaleDown": "PT300S"}}}, "identity": {"type": "SystemAssigned"}});
+    let kp = with(&wsp, &[("computeName", "cpu-cluster")]);
+    let got = lro_put(&mut e, "Compute_CreateOrUpdate", "Compute_Get", &kp, &cluster);
+    if got.pointer("/properties/properties/scaleSettings/maxNodeCount") != Some(&json!(4)) || got.pointer("/identity/principalId").is_none() {
+        e.fail(format!("Compute_Get: definition not kept: {}", truncate(&got.to_string(), 400)));
+    }
+    let (usages, _) = e.list_all("Usages_List", &lp, &[]);
+    if usage(&usages, "standardDSv2Family") != Some(4) {
+        e.fail(format!("Usages_List: standardDSv2Family with one DS3_v2 node: {:?}", usage(&usages, "standardDSv2Family")));
+    }
+    let ci = json!({"location": location, "properties": {"computeType": "ComputeInstance", "properties": {"vmSize": "Standard_DS11_v2",
+        "personalComputeInstanceSettings": {"assignedUser": {"objectId": "22222222-0000-0000-0000-000000000000", "tenantId": "00000000-0000-0000-0000-0000000000aa"}}}}});
+    let ip = with(&wsp, &[("computeName", "ci-alice")]);
+    lro_put(&mut e, "Compute_CreateOrUpdate", "Compute_Get", &ip, &ci);
+    e.call("Compute_Stop", &ip, &[], None, &[202]);
+    e.call("Compute_Start", &ip, &[], None, &[202]);
+    e.call("Compute_ListNodes", &kp, &[], None, &[200]);
+    e.call("Compute_ListKeys", &kp, &[], None, &[200]);
+    e.call("Compute_Update", &kp, &[], Some(&json!({"properties": {"properties": {"scaleSettings": {"maxNodeCount": 6, "minNodeCount": 0}}}})), &[200]);
+    let (items, pages) = e.list_all("Compute_List", &wsp, &[]);
+    if items.len() != 2 || pages != 1 {
+        e.fail(format!("Compute_List: {} items over {pages} pages", items.len()));
+    }
+    // a size the region does not offer, a quota too short
+    let mut nosize = cluster.clone();
+    nosize["properties"]["properties"]["vmSize"] = json!("Standard_NC6s_v3");
+    e.tb.set_region(&location, aml_emulator::resources::regions::RegionSettings { vm_sizes: Some(vec!["Standard_DS3_v2".into(), "Standard_DS11_v2".into()]), ..Default::default() });
+    e.call("Compute_CreateOrUpdate", &with(&wsp, &[("computeName", "gpu-cluster")]), &[], Some(&nosize), &[400]);
+    let sizes = e.call("VirtualMachineSizes_List", &lp, &[], None, &[200]).body.unwrap_or(Value::Null);
+    if sizes["value"].as_array().map(Vec::len) != Some(2) {
+        e.fail(format!("VirtualMachineSizes_List after narrowing the region: {}", truncate(&sizes.to_string(), 300)));
+    }
+    let mut short = aml_emulator::resources::regions::RegionSettings::default();
+    short.family_limits.insert("standardDSv2Family".into(), 6);
+    e.tb.set_region(&location, short);
+    let mut big = cluster.clone();
+    big["properties"]["properties"]["scaleSettings"]["minNodeCount"] = json!(2);
+    let r = e.call("Compute_CreateOrUpdate", &with(&wsp, &[("computeName", "big-cluster")]), &[], Some(&big), &[400]);
+    if !r.raw.contains("QuotaExceeded") || !r.raw.contains("standardDSv2Family") {
+        e.fail(format!("Compute_CreateOrUpdate beyond quota: {}", truncate(&r.raw, 300)));
+    }
+    let (usages, _) = e.list_all("Usages_List", &lp, &[]);
+    let limit = usages.iter().find(|u| u["name"]["value"] == "standardDSv2Family").and_then(|u| u["limit"].as_u64());
+    if limit != Some(6) {
+        e.fail(format!("Usages_List: standardDSv2Family limit {limit:?}, expected 6"));
+    }
+    e.call("Compute_Delete", &ip, &[], None, &[400]); // underlyingResourceAction is required
+    lro_delete(&mut e, "Compute_Delete", "Compute_Get", &ip, &[("underlyingResourceAction", "Delete".into())]);
+
+    // --- online endpoint, two deployments, a traffic split
+    let ep = with(&wsp, &[("endpointName", "scoring")]);
+    let endpoint = json!({"location": location, "kind": "Managed", "identity": {"type": "SystemAssigned"}, "tags": {"team": "ml"},
+        "properties": {"authMode": "Key", "description": "scoring endpoint", "traffic": {}}});
+    let got = lro_put(&mut e, "OnlineEndpoints_CreateOrUpdate", "OnlineEndpoints_Get", &ep, &endpoint);
+    if got.pointer("/properties/scoringUri").and_then(Value::as_str).is_none_or(|u| !u.starts_with("https://")) || got.pointer("/properties/keys").is_some() {
+        e.fail(format!("OnlineEndpoints_Get: {}", truncate(&got.to_string(), 400)));
+    }
+    let model = format!("{ws_id}/models/m/versions/1");
+    for (d, cap) in [("blue", 2), ("green", 1)] {
+        let dp = with(&ep, &[("deploymentName", d)]);
+        let body = json!({"location": location, "kind": "Managed", "sku": {"name": "Default", "capacity": cap}, "properties": {
+            "endpointComputeType": "Managed", "model": model, "instanceType": "Standard_DS3_v2",
+            "codeConfiguration": {"codeId": format!("{ws_id}/codes/c/versions/1"), "scoringScript": "score.py"}, "environmentId": format!("{ws_id}/environments/e/versions/1")}});
+        lro_put(&mut e, "OnlineDeployments_CreateOrUpdate", "OnlineDeployments_Get", &dp, &body);
+    }
+    let mut split = endpoint.clone();
+    split["properties"]["traffic"] = json!({"blue": 90, "green": 10});
+    let got = lro_put(&mut e, "OnlineEndpoints_CreateOrUpdate", "OnlineEndpoints_Get", &ep, &split);
+    if got.pointer("/properties/traffic") != Some(&json!({"blue": 90, "green": 10})) {
+        e.fail(format!("OnlineEndpoints_Get: traffic {:?}", got.pointer("/properties/traffic")));
+    }
+    let mut wrong = endpoint.clone();
+    wrong["properties"]["traffic"] = json!({"blue": 50, "red": 50});
+    e.call("OnlineEndpoints_CreateOrUpdate", &ep, &[], Some(&wrong), &[400]);
+    wrong["properties"]["traffic"] = json!({"blue": 50, "green": 20});
+    e.call("OnlineEndpoints_CreateOrUpdate", &ep, &[], Some(&wrong), &[400]);
+    let (items, pages) = e.list_all("OnlineDeployments_List", &ep, &[]);
+    if items.len() != 2 || pages != 1 {
+        e.fail(format!("OnlineDeployments_List: {} items over {pages} pages", items.len()));
+    }
+    e.list_all("OnlineEndpoints_List", &wsp, &[]);
+    let keys = e.call("OnlineEndpoints_ListKeys", &ep, &[], None, &[200]);
+    if keys.body.as_ref().and_then(|b| b["primaryKey"].as_str()).is_none() {
+        e.fail("OnlineEndpoints_ListKeys: no primaryKey".into());
+    }
+    e.call("OnlineEndpoints_GetToken", &ep, &[], None, &[400]);
+    e.call("OnlineEndpoints_Update", &ep, &[], Some(&json!({"tags": {"team": "ml", "tier": "gold"}})), &[200]);
+    let gp = with(&ep, &[("deploymentName", "green")]);
+    e.call("OnlineDeployments_GetLogs", &gp, &[], Some(&json!({"containerType": "InferenceServer", "tail": 10})), &[200]);
+    e.call("OnlineDeployments_ListSkus", &gp, &[], None, &[200]);
+    e.call("OnlineDeployments_Update", &gp, &[], Some(&json!({"sku": {"name": "Default", "capacity": 3}})), &[200]);
+    e.call("OnlineDeployments_Delete", &gp, &[], None, &[400]); // receives 10% of the traffic
+    let mut all_blue = endpoint.clone();
+    all_blue["properties"]["traffic"] = json!({"blue": 100, "green": 0});
+    lro_put(&mut e, "OnlineEndpoints_CreateOrUpdate", "OnlineEndpoints_Get", &ep, &all_blue);
+    lro_delete(&mut e, "OnlineDeployments_Delete", "OnlineDeployments_Get", &gp, &[]);
+    e.call("OnlineDeployments_CreateOrUpdate", &with(&wsp, &[("endpointName", "nope"), ("deploymentName", "d")]), &[], Some(&json!({"location": location, "properties": {"endpointComputeType": "Managed"}})), &[404]);
+
+    // --- batch endpoint and deployment
+    let bp = with(&wsp, &[("endpointName", "nightly")]);
+    let be = json!({"location": location, "properties": {"authMode": "AADToken", "description": "nightly scoring"}});
+    lro_put(&mut e, "BatchEndpoints_CreateOrUpdate", "BatchEndpoints_Get", &bp, &be);
+    let bdp = with(&bp, &[("deploymentName", "v1")]);
+    let bd = json!({"location": location, "properties": {"compute": format!("{ws_id}/computes/cpu-cluster"),
+        "model": {"referenceType": "Id", "assetId": model}, "miniBatchSize": 5, "resources": {"instanceCount": 2}}});
+    let got = lro_put(&mut e, "BatchDeployments_CreateOrUpdate", "BatchDeployments_Get", &bdp, &bd);
+    if got.pointer("/properties/outputFileName") != Some(&json!("predictions.csv")) || got.pointer("/properties/miniBatchSize") != Some(&json!(5)) {
+        e.fail(format!("BatchDeployments_Get: {}", truncate(&got.to_string(), 400)));
+    }
+    let mut be2 = be.clone();
+    be2["properties"]["defaults"] = json!({"deploymentName": "v1"});
+    lro_put(&mut e, "BatchEndpoints_CreateOrUpdate", "BatchEndpoints_Get", &bp, &be2);
+    be2["properties"]["defaults"] = json!({"deploymentName": "v9"});
+    e.call("BatchEndpoints_CreateOrUpdate", &bp, &[], Some(&be2), &[400]);
+    e.list_all("BatchEndpoints_List", &wsp, &[]);
+    e.list_all("BatchDeployments_List", &bp, &[]);
+    e.call("BatchDeployments_Update", &bdp, &[], Some(&json!({"tags": {"a": "b"}})), &[200]);
+    e.call("BatchEndpoints_Update", &bp, &[], Some(&json!({"tags": {"a": "b"}})), &[200]);
+    e.call("BatchEndpoints_ListKeys", &bp, &[], None, &[400]);
+
+    // --- schedules
+    let job = example_request("Job/CommandJob/createOrUpdate.json")["properties"].clone();
+    let sp_ = with(&wsp, &[("name", "nightly-train")]);
+    let sched = json!({"properties": {"displayName": "nightly", "isEnabled": true, "trigger": {"triggerType": "Cron", "expression": "0 2 * * *", "timeZone": "UTC"},
+        "action": {"actionType": "CreateJob", "jobDefinition": job}}});
+    let got = lro_put(&mut e, "Schedules_CreateOrUpdate", "Schedules_Get", &sp_, &sched);
+    if got.pointer("/properties/isEnabled") != Some(&json!(true)) {
+        e.fail("Schedules_Get: isEnabled not true".into());
+    }
+    let rec = json!({"properties": {"isEnabled": false, "trigger": {"triggerType": "Recurrence", "frequency": "Day", "interval": 1, "schedule": {"hours": [3], "minutes": [0]}},
+        "action": {"actionType": "InvokeBatchEndpoint", "endpointInvocationDefinition": {"endpoint": "nightly"}}}});
+    lro_put(&mut e, "Schedules_CreateOrUpdate", "Schedules_Get", &with(&wsp, &[("name", "weekly-score")]), &rec);
+    let mut disabled = sched.clone();
+    disabled["properties"]["isEnabled"] = json!(false);
+    let got = lro_put(&mut e, "Schedules_CreateOrUpdate", "Schedules_Get", &sp_, &disabled);
+    if got.pointer("/properties/isEnabled") != Some(&json!(false)) {
+        e.fail("Schedules_CreateOrUpdate: isEnabled false not kept".into());
+    }
+    let (items, _) = e.list_all("Schedules_List", &wsp, &[]);
+    if items.len() != 2 {
+        e.fail(format!("Schedules_List: {} items", items.len()));
+    }
+    let bad = json!({"properties": {"trigger": {"triggerType": "Cron", "expression": "every day"}, "action": {"actionType": "CreateJob", "jobDefinition": job}}});
+    e.call("Schedules_CreateOrUpdate", &with(&wsp, &[("name", "bad")]), &[], Some(&bad), &[400]);
+    lro_delete(&mut e, "Schedules_Delete", "Schedules_Get", &with(&wsp, &[("name", "weekly-score")]), &[]);
+
+    // deleting an endpoint removes its deployments
+    lro_delete(&mut e, "BatchEndpoints_Delete", "BatchEndpoints_Get", &bp, &[]);
+    e.call("BatchDeployments_Get", &bdp, &[], None, &[404]);
+
+    e.finish("live_estate_conforms_to_the_spec");
 }

@@ -73,7 +73,7 @@ async fn testbed_end_to_end() {
     let (s, e) = get(&c, tok, &format!("{other}/models?{V}")).await;
     assert_eq!(s, 404);
     assert_eq!(e["error"]["message"], "The Resource 'Microsoft.MachineLearningServices/workspaces/nope' under resource group 'rg-aml-failover' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix");
-    assert_eq!(get(&c, tok, &format!("{ws}/computes?{V}")).await.1["error"]["code"], "InvalidResourceType");
+    assert_eq!(get(&c, tok, &format!("{ws}/featuresets?{V}")).await.1["error"]["code"], "InvalidResourceType");
 
     // Paging across pages (page size 2, 3 seeded models + anonymous code etc.).
     let mut url = format!("{ws}/models?{V}");

@@ -112,6 +112,37 @@ pub fn list_secrets(app: &App, ws: &WorkspaceRef, name: &str) -> Result<(StatusC
     })
 }
 
+/// The credential types of the spec, what each requires, and which datastore types take them.
+fn check_credentials(dtype: &str, props: &Map<String, Value>) -> Result<(), ArmError> {
+    let creds = props.get("credentials").cloned().unwrap_or(Value::Null);
+    let ct = creds.get("credentialsType").and_then(Value::as_str).unwrap_or("");
+    let (fields, has_secrets): (&[&str], bool) = match ct {
+        "None" => (&[], false),
+        "AccountKey" | "Sas" => (&[], true),
+        "ServicePrincipal" => (&["clientId", "tenantId"], true),
+        "Certificate" => (&["clientId", "tenantId", "thumbprint"], true),
+        _ => return Err(ArmError::user_error(format!("Invalid credentials.credentialsType '{ct}': expected AccountKey, Certificate, None, Sas or ServicePrincipal."))),
+    };
+    let allowed = match dtype {
+        "AzureDataLakeGen1" | "OneLake" => matches!(ct, "None" | "ServicePrincipal" | "Certificate"),
+        _ => true,
+    };
+    if !allowed {
+        return Err(ArmError::user_error(format!("Datastore type {dtype} does not support credentials of type {ct}.")));
+    }
+    for f in fields {
+        if creds.get(*f).and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(ArmError::user_error(format!("credentials.{f} is required for credentials of type {ct}.")));
+        }
+    }
+    // A definition without the secret value is accepted (the spec's own get/list examples);
+    // listSecrets then answers the secretsType alone.
+    if has_secrets && creds.pointer("/secrets/secretsType").and_then(Value::as_str).is_some_and(|t| t != ct) {
+        return Err(ArmError::user_error(format!("credentials.secrets.secretsType must be {ct}.")));
+    }
+    Ok(())
+}
+
 /// Removes secret values from credentials, keeping `secretsType`; returns the secrets.
 fn split_secrets(props: &mut Map<String, Value>) -> Option<Value> {
     let creds = props.get_mut("credentials")?.as_object_mut()?;
@@ -141,6 +172,14 @@ pub fn create_or_update(app: &App, ws: &WorkspaceRef, name: &str, body: &[u8], p
         if props.get(*r).is_none_or(Value::is_null) {
             return Err(ArmError::user_error(format!("The field '{r}' is required for datastoreType '{dtype}'.")));
         }
+    }
+    check_credentials(&dtype, &props)?;
+    if dtype == "OneLake" {
+        let artifact = props.get("artifact").cloned().unwrap_or(Value::Null);
+        if artifact.get("artifactType").and_then(Value::as_str) != Some("LakeHouse") || artifact.get("artifactName").and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(ArmError::user_error("A OneLake datastore needs artifact.artifactType 'LakeHouse' and artifact.artifactName."));
+        }
+        super::default_field(&mut props, "endpoint", json!("onelake.dfs.fabric.microsoft.com"));
     }
     let secrets = split_secrets(&mut props);
     for (k, v) in [("tags", json!({})), ("properties", json!({})), ("serviceDataAccessAuthIdentity", json!("None"))] {

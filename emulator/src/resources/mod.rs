@@ -2,17 +2,49 @@
 
 pub mod acr;
 pub mod assets;
+pub mod children;
+pub mod computes;
+pub mod connections;
 pub mod datastores;
+pub mod endpoints;
 pub mod jobs;
 pub mod storage_rp;
+pub mod lro;
+pub mod regions;
+pub mod schedules;
 pub mod workspaces;
 
 use std::collections::HashMap;
 
+use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
 
 use crate::arm::{ArmError, now_rfc3339};
 use crate::auth::Principal;
+
+/// A handler's answer: status, JSON body (`Null`: none) and extra headers (LRO polling URLs).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn new(status: StatusCode, body: Value) -> Reply {
+        Reply { status, body, headers: Vec::new() }
+    }
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl From<(StatusCode, Value)> for Reply {
+    fn from((status, body): (StatusCode, Value)) -> Reply {
+        Reply::new(status, body)
+    }
+}
 
 /// Per-request facts the handlers need.
 pub struct Ctx {

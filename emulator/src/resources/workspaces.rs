@@ -176,6 +176,7 @@ fn new_record(app: &App, ws: &WorkspaceRef, location: &str, account: &str, key: 
         datastores: Vec::new(),
         assets: BTreeMap::new(),
         jobs: Vec::new(),
+        children: Vec::new(),
     };
     rec.datastores = datastores::defaults(&rec, principal);
     rec
