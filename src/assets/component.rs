@@ -6,9 +6,37 @@
 //! the `component.yml` that names it). Fields not named here are carried verbatim.
 
 use super::job::{check_component_name, check_version};
+use super::kind::{AssetKind, Kind, Names};
+use super::refs::{self, Dep, Rewrite, Rewriter};
+use super::AssetItem;
 use crate::error::{Error, Result};
+use crate::workspace::WorkspaceRef;
 use serde_json::{json, Value};
 use std::path::Path;
+
+/// The component kind: compared and registered by its specification, references rewritten
+/// into the target (code, environment, and a pipeline component's steps).
+pub struct Component;
+
+impl AssetKind for Component {
+    fn kind(&self) -> Kind {
+        Kind::Component
+    }
+    fn names(&self) -> &'static Names {
+        &Names { name: "component", plural: "components", aliases: &["components", "component"], segment: "components" }
+    }
+    fn needs(&self) -> &'static [Kind] {
+        &[Kind::Code, Kind::Environment, Kind::Component]
+    }
+    fn dependencies(&self, props: &Value) -> Vec<Dep> {
+        refs::component_dependencies(props)
+    }
+    fn desired(&self, item: &AssetItem, _from: &WorkspaceRef, _submit: bool, rw: &Rewriter) -> Option<(Value, Vec<Rewrite>)> {
+        let mut v = item.portable_properties();
+        let rewrites = rw.rewrite(&mut v);
+        Some((v, rewrites))
+    }
+}
 
 /// The component types `az ml` knows.
 pub const TYPES: &[&str] = &["command", "pipeline", "parallel", "spark"];
@@ -68,6 +96,31 @@ pub fn conda_to_file(spec: &mut Value, file_name: &str) -> Result<Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_component_is_its_rewritten_spec() {
+        let src = "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/a";
+        let item = AssetItem {
+            kind: Kind::Component,
+            name: "train".into(),
+            version: "2".into(),
+            properties: json!({"componentSpec": {"name": "train", "code": format!("azureml:{src}/codes/c1/versions/1"),
+                "environment": "azureml:env:3"}, "provisioningState": "Succeeded"}),
+            container: Value::Null,
+            content: None,
+        };
+        let deps = Component.dependencies(&item.properties);
+        let named: Vec<(Kind, &str)> = deps.iter().map(|d| (d.kind, d.name.as_str())).collect();
+        assert_eq!(named, [(Kind::Code, "c1"), (Kind::Environment, "env")]);
+        let next = |_: Kind, _: &str, v: &str| format!("{v}0");
+        let rw = Rewriter { src: ("s".into(), "g".into(), "a".into()), dst: ("s".into(), "g".into(), "b".into()), version_of: &next };
+        let ws = WorkspaceRef { subscription_id: "s".into(), resource_group: "g".into(), workspace_name: "a".into() };
+        let (v, rewrites) = Component.desired(&item, &ws, false, &rw).expect("spec-only");
+        assert_eq!(v["componentSpec"]["code"], "azureml:/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/b/codes/c1/versions/10");
+        assert_eq!(v["componentSpec"]["environment"], "azureml:env:3", "relative references stay");
+        assert_eq!(rewrites.len(), 1);
+        assert!(v.get("provisioningState").is_none());
+    }
 
     #[test]
     fn conda_is_inlined_and_written_back() {

@@ -6,11 +6,46 @@
 //! container) is also a datastore of the target, or when the user names the pair with
 //! `--shared-datastore SRC[=TGT]` (a geo-replicated account the tool cannot detect).
 
+use super::kind::{AssetKind, Kind, Names};
 use super::uri::ContentUri;
 use super::AssetItem;
 use crate::azureml::datastores::Datastore;
 use crate::workspace::WorkspaceRef;
 use serde_json::{json, Map, Value};
+
+/// The data kind: compared by specification (its path may be anywhere), by files too when
+/// `--copy-data` copies them; recorded as an `azureml://datastores/…` URI; YAML `data.yml`.
+pub struct Data;
+
+impl AssetKind for Data {
+    fn kind(&self) -> Kind {
+        Kind::Data
+    }
+    fn names(&self) -> &'static Names {
+        &Names { name: "data", plural: "data", aliases: &["data"], segment: "data" }
+    }
+    fn location_pointer(&self) -> Option<&'static str> {
+        Some("/dataUri")
+    }
+    fn recorded_as_datastore_uri(&self) -> bool {
+        true
+    }
+    fn files_are_copied(&self, item: &AssetItem, from: &WorkspaceRef, src_ds: &[Datastore], copy_data: bool) -> bool {
+        copy_data && copyable(item, from, src_ds)
+    }
+    fn yaml_file(&self) -> Option<&'static str> {
+        Some("data.yml")
+    }
+    fn schema(&self) -> Option<&'static str> {
+        Some(DATA_SCHEMA)
+    }
+}
+
+/// Whether `--copy-data` can copy a data asset: uri_file/uri_folder on the source's storage.
+pub fn copyable(item: &AssetItem, from: &WorkspaceRef, src_ds: &[Datastore]) -> bool {
+    let t = item.properties.get("dataType").and_then(Value::as_str).unwrap_or("");
+    matches!(t, "uri_file" | "uri_folder") && source_datastore(item, from, src_ds).is_some()
+}
 
 pub const DATA_SCHEMA: &str = "https://azuremlschemas.azureedge.net/latest/data.schema.json";
 

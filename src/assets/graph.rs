@@ -13,18 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 /// enumerate these so every reference can be resolved.)
 pub fn needed_kinds(kinds: &[Kind]) -> Vec<Kind> {
     let mut out: Vec<Kind> = kinds.to_vec();
-    let mut add = |k: Kind| {
-        if !out.contains(&k) {
-            out.push(k);
+    for k in kinds {
+        for n in k.spec().needs() {
+            if !out.contains(n) {
+                out.push(*n);
+            }
         }
-    };
-    if kinds.contains(&Kind::Component) || kinds.contains(&Kind::Pipeline) {
-        add(Kind::Code);
-        add(Kind::Environment);
-        add(Kind::Component);
-    }
-    if kinds.contains(&Kind::Pipeline) {
-        add(Kind::Data);
     }
     out
 }

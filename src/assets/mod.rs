@@ -1,6 +1,10 @@
 //! Asset kinds: how each lists itself, where its files are, and how its version is written
-//! in another workspace. One place per kind for what differs; the stages around it are shared.
+//! in another workspace. One place per kind for what differs ([`kind`]: the `AssetKind` trait
+//! and its table; one module per kind: [`model`], [`environment`], [`code`], [`component`],
+//! [`data`], [`pipeline`]); the stages around it (listing versions, finding content,
+//! registering) are shared and live here.
 
+pub mod code;
 pub mod component;
 pub mod compute;
 pub mod connection;
@@ -8,8 +12,11 @@ pub mod data;
 pub mod datastore;
 pub mod definition;
 pub mod endpoint;
+pub mod environment;
 pub mod graph;
 pub mod job;
+pub mod kind;
+pub mod model;
 pub mod options;
 pub mod pipeline;
 pub mod refs;
@@ -22,110 +29,11 @@ use crate::error::{Error, Result};
 use crate::storage::datastore::Datastores;
 use crate::storage::{ObjectMeta, Store, StorePath};
 use crate::workspace::WorkspaceRef;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use uri::ContentUri;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Model,
-    Environment,
-    Code,
-    Component,
-    Data,
-    /// A pipeline job (not versioned: its `version` is always "1").
-    Pipeline,
-}
-
-impl Kind {
-    /// Every kind `copy` knows, in dependency order: what is needed comes first.
-    pub const ALL: &'static [Kind] = &[Kind::Environment, Kind::Code, Kind::Model, Kind::Data, Kind::Component, Kind::Pipeline];
-
-    /// The ARM path segment under a workspace.
-    pub fn segment(self) -> &'static str {
-        match self {
-            Kind::Model => "models",
-            Kind::Environment => "environments",
-            Kind::Code => "codes",
-            Kind::Component => "components",
-            Kind::Data => "data",
-            Kind::Pipeline => "jobs",
-        }
-    }
-
-    /// Kinds with containers and versions (all but pipeline jobs).
-    pub fn is_versioned(self) -> bool {
-        self != Kind::Pipeline
-    }
-
-    pub fn plural(self) -> &'static str {
-        match self {
-            Kind::Pipeline => "pipelines",
-            Kind::Code => "code",
-            k => k.segment(),
-        }
-    }
-
-    pub fn parse_list(s: &str) -> Result<Vec<Kind>> {
-        let mut out = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let k = match part.to_ascii_lowercase().as_str() {
-                "models" | "model" => Kind::Model,
-                "environments" | "environment" | "envs" => Kind::Environment,
-                "code" | "codes" => Kind::Code,
-                "components" | "component" => Kind::Component,
-                "pipelines" | "pipeline" => Kind::Pipeline,
-                "data" => Kind::Data,
-                "all" => {
-                    for k in Kind::ALL {
-                        if !out.contains(k) {
-                            out.push(*k);
-                        }
-                    }
-                    continue;
-                }
-                other => {
-                    return Err(Error::usage(format!(
-                        "unknown kind '{other}' in --kinds: use models, environments, code, components, pipelines, data (or all)"
-                    )))
-                }
-            };
-            if !out.contains(&k) {
-                out.push(k);
-            }
-        }
-        if out.is_empty() {
-            return Err(Error::usage("--kinds is empty: use models, environments, code, components, pipelines, data"));
-        }
-        Ok(out)
-    }
-
-    /// The property holding the content location (none for components and pipelines).
-    fn location_pointer(self) -> Option<&'static str> {
-        match self {
-            Kind::Model => Some("/modelUri"),
-            Kind::Environment => Some("/build/contextUri"),
-            Kind::Code => Some("/codeUri"),
-            Kind::Data => Some("/dataUri"),
-            Kind::Component | Kind::Pipeline => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Kind::Model => "model",
-            Kind::Environment => "environment",
-            Kind::Code => "code",
-            Kind::Component => "component",
-            Kind::Data => "data",
-            Kind::Pipeline => "pipeline",
-        })
-    }
-}
+pub use kind::{AssetKind, Kind};
 
 /// One file of an asset's content.
 #[derive(Debug, Clone)]
@@ -176,8 +84,8 @@ impl AssetItem {
     pub fn portable_properties(&self) -> Value {
         let mut p = strip_nulls(self.properties.clone());
         if let Value::Object(m) = &mut p {
-            for ro in ["provisioningState", "environmentType", "isAnonymous"] {
-                m.remove(ro);
+            for ro in self.kind.spec().read_only_fields() {
+                m.remove(*ro);
             }
         }
         if let Some(ptr) = self.kind.location_pointer() {
@@ -489,13 +397,5 @@ mod tests {
         let q = item.properties_with_location(Some("https://t.blob.x/c/q"));
         assert_eq!(q["build"]["contextUri"], "https://t.blob.x/c/q");
         assert_eq!(q["build"]["dockerfilePath"], "Dockerfile");
-    }
-
-    #[test]
-    fn kinds_parse() {
-        assert_eq!(Kind::parse_list("models, environments").unwrap(), [Kind::Model, Kind::Environment]);
-        assert_eq!(Kind::parse_list("pipelines,code").unwrap(), [Kind::Pipeline, Kind::Code]);
-        assert_eq!(Kind::parse_list("all").unwrap(), Kind::ALL);
-        assert!(Kind::parse_list("notebooks").unwrap_err().to_string().contains("unknown kind"));
     }
 }

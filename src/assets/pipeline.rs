@@ -12,11 +12,78 @@
 //! (Jobs_CreateOrUpdate), which queues a new run. Either way, status, history, metrics and
 //! outputs of the source run do not transfer.
 
-use super::{AssetItem, Kind};
+use super::kind::{AssetKind, Kind, Names};
+use super::refs::{self, Dep, Rewrite, Rewriter};
+use super::AssetItem;
 use crate::azureml::{workspace_path, ArmClient};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::workspace::WorkspaceRef;
+use async_trait::async_trait;
 use serde_json::{json, Value};
+
+/// The pipeline kind: a job (not versioned), listed from the workspace's jobs, recreated as
+/// its definition (a pipeline component named after it) or, with `--submit`, as a job.
+pub struct Pipeline;
+
+#[async_trait]
+impl AssetKind for Pipeline {
+    fn kind(&self) -> Kind {
+        Kind::Pipeline
+    }
+    fn names(&self) -> &'static Names {
+        &Names { name: "pipeline", plural: "pipelines", aliases: &["pipelines", "pipeline"], segment: "jobs" }
+    }
+    fn versioned(&self) -> bool {
+        false
+    }
+    fn needs(&self) -> &'static [Kind] {
+        &[Kind::Code, Kind::Environment, Kind::Component, Kind::Data]
+    }
+    fn dependencies(&self, props: &Value) -> Vec<Dep> {
+        refs::pipeline_dependencies(props)
+    }
+    fn desired(&self, item: &AssetItem, from: &WorkspaceRef, submit: bool, rw: &Rewriter) -> Option<(Value, Vec<Rewrite>)> {
+        // Rewrite the job first: the definition keeps some of it as text (settings).
+        let mut job = portable_job(&item.properties);
+        let rewrites = rw.rewrite(&mut job);
+        let v = if submit { job } else { definition(&item.name, &format!("{}/jobs/{}", from.arm_id(), item.name), &job) };
+        Some((v, rewrites))
+    }
+    fn compare_listed(&self) -> bool {
+        false
+    }
+    fn comparable_target(&self, have: Value, submit: bool) -> Value {
+        if submit {
+            portable_job(&have)
+        } else {
+            have
+        }
+    }
+    fn target_path(&self, to: &WorkspaceRef, name: &str, version: &str, submit: bool) -> String {
+        let base = workspace_path(to);
+        if submit {
+            format!("{base}/jobs/{}", super::enc(name))
+        } else {
+            format!("{base}/components/{}/versions/{}", super::enc(&definition_name(name)), super::enc(version))
+        }
+    }
+    async fn list(&self, arm: &ArmClient, ws: &WorkspaceRef, name: Option<&str>) -> Result<Vec<AssetItem>> {
+        list(arm, ws, name).await
+    }
+    async fn register(&self, arm: &ArmClient, to: &WorkspaceRef, item: &AssetItem, version: &str, replace: bool, props: &Value, submit: bool) -> Result<Option<String>> {
+        if submit {
+            if replace {
+                return Err(Error::Service("a job cannot be overwritten; delete it in the target first".into()));
+            }
+            arm.put(&self.target_path(to, &item.name, version, true), &json!({ "properties": props })).await?;
+            return Ok(None);
+        }
+        let name = definition_name(&item.name);
+        let container = json!({"description": props.get("description").cloned().unwrap_or(Value::Null)});
+        super::register_props(arm, to, Kind::Component, &name, &container, version, replace, props).await?;
+        Ok(Some(name))
+    }
+}
 
 pub use super::job::PIPELINE_COMPONENT_SCHEMA;
 
@@ -63,6 +130,23 @@ pub fn definition(name: &str, source_job_id: &str, props: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pipeline_lives_in_the_target_as_its_definition_or_a_job() {
+        let to = WorkspaceRef { subscription_id: "s".into(), resource_group: "g".into(), workspace_name: "b".into() };
+        assert!(Pipeline.target_path(&to, "Hello-Pipe", "1", false).ends_with("/workspaces/b/components/hello%5Fpipe/versions/1"));
+        assert!(Pipeline.target_path(&to, "Hello-Pipe", "1", true).ends_with("/workspaces/b/jobs/Hello%2DPipe"));
+        assert!(!Pipeline.versioned() && !Pipeline.compare_listed());
+        let job = json!({"jobType": "Pipeline", "status": "Completed", "jobs": {"t": {"component": "azureml:train:1"}}});
+        let same = |_: Kind, _: &str, v: &str| v.to_string();
+        let rw = Rewriter { src: ("s".into(), "g".into(), "a".into()), dst: ("s".into(), "g".into(), "b".into()), version_of: &same };
+        let item = AssetItem { kind: Kind::Pipeline, name: "p".into(), version: "1".into(), properties: job.clone(), container: Value::Null, content: None };
+        let (def, _) = Pipeline.desired(&item, &to, false, &rw).unwrap();
+        assert_eq!(def["componentSpec"]["type"], "pipeline");
+        let (sub, _) = Pipeline.desired(&item, &to, true, &rw).unwrap();
+        assert!(sub.get("status").is_none() && sub["jobs"] == job["jobs"]);
+        assert_eq!(Pipeline.dependencies(&job).len(), 1);
+    }
 
     #[test]
     fn names_are_component_names() {

@@ -179,20 +179,24 @@ pub struct Dep {
 }
 
 /// Every asset an item's specification refers to (registry references and URLs are not
-/// dependencies: they are shared).
+/// dependencies: they are shared). Each kind says which (`AssetKind::dependencies`).
 pub fn dependencies(kind: Kind, props: &Value) -> Vec<Dep> {
+    kind.spec().dependencies(props)
+}
+
+/// A component version's references (`componentSpec.code`, `.environment`, its `jobs` graph).
+pub fn component_dependencies(props: &Value) -> Vec<Dep> {
     let mut out = Vec::new();
-    match kind {
-        Kind::Component => {
-            if let Some(spec) = props.get("componentSpec") {
-                component_deps(spec, "componentSpec", &mut out);
-            }
-        }
-        Kind::Pipeline => {
-            pipeline_deps(props, "", &mut out);
-        }
-        _ => {}
+    if let Some(spec) = props.get("componentSpec") {
+        component_deps(spec, "componentSpec", &mut out);
     }
+    out
+}
+
+/// A pipeline job's references (its `jobs` graph and data inputs).
+pub fn pipeline_dependencies(props: &Value) -> Vec<Dep> {
+    let mut out = Vec::new();
+    pipeline_deps(props, "", &mut out);
     out
 }
 

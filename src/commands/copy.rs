@@ -18,7 +18,7 @@ use crate::storage::{Store, StorePath};
 use crate::transfer::{Engine, FileJob, Silent, TransferReporter};
 use crate::workspace::{Context, WorkspaceRef};
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -50,28 +50,9 @@ fn chain_text(chain: &[Key], last: &str) -> String {
 }
 
 /// The properties a spec-only item (component, pipeline) gets in the target, with its
-/// references rewritten, and the rewrites.
+/// references rewritten, and the rewrites; other kinds: their portable properties.
 fn desired(item: &AssetItem, from: &WorkspaceRef, submit: bool, rw: &Rewriter) -> (Value, Vec<Rewrite>) {
-    if item.kind == Kind::Pipeline {
-        // Rewrite the job first: the definition keeps some of it as text (settings).
-        let mut job = pipeline::portable_job(&item.properties);
-        let rewrites = rw.rewrite(&mut job);
-        let v = if submit { job } else { pipeline::definition(&item.name, &format!("{}/jobs/{}", from.arm_id(), item.name), &job) };
-        return (v, rewrites);
-    }
-    let mut v = item.portable_properties();
-    let rewrites = rw.rewrite(&mut v);
-    (v, rewrites)
-}
-
-/// The ARM path of an item in the target (a pipeline: its job, or its definition component).
-fn target_path(to: &WorkspaceRef, item: &AssetItem, version: &str, submit: bool) -> String {
-    let base = crate::azureml::workspace_path(to);
-    match item.kind {
-        Kind::Pipeline if submit => format!("{base}/jobs/{}", assets::enc(&item.name)),
-        Kind::Pipeline => format!("{base}/components/{}/versions/{}", assets::enc(&pipeline::definition_name(&item.name)), assets::enc(version)),
-        k => format!("{base}/{}/{}/versions/{}", k.segment(), assets::enc(&item.name), assets::enc(version)),
-    }
+    item.kind.spec().desired(item, from, submit, rw).unwrap_or_else(|| (item.portable_properties(), Vec::new()))
 }
 
 pub async fn run(s: &Settings, o: &CopyOptions) -> Result<Exit> {
@@ -479,7 +460,7 @@ pub async fn run_report(s: &Settings, o: &CopyOptions) -> Result<Report> {
                         (Kind::Component | Kind::Pipeline, _) => {
                             let (props, rewrites) = desired(item, &from, o.submit, &register_rw);
                             rec.rewrites = rewrites;
-                            register_spec(&ctx, &to, item, &d.target_version, replace, &props, o.submit).await.map(|name| {
+                            item.kind.spec().register(&ctx.arm, &to, item, &d.target_version, replace, &props, o.submit).await.map(|name| {
                                 rec.target_name = name;
                             })
                         }
@@ -573,40 +554,34 @@ impl TargetComparer<'_> {
     /// read (if so), and the comparison with `target` (the target's same name and version).
     pub(crate) async fn compare(&self, mut item: AssetItem, target: Option<AssetItem>) -> (AssetItem, Option<String>, Comparison) {
         let (ctx, from, to, o_submit) = (self.ctx, self.from, self.to, self.submit);
-        match item.kind {
-            Kind::Component | Kind::Pipeline => {
-                let (want, _) = desired(&item, from, o_submit, self.rw);
-                // A component is compared with the target's listed version (`target`); a
-                // pipeline's counterpart has another name or kind (its definition component,
-                // or a job with --submit), so it is asked for.
-                let found = if item.kind == Kind::Component {
-                    Ok(target.map(|t| t.properties))
-                } else {
-                    match ctx.arm.get(&target_path(to, &item, &item.version, o_submit)).await {
-                        Err(Error::NotFound(_)) => Ok(None),
-                        Err(e) => Err(e),
-                        Ok(t) => Ok(Some(t.get("properties").cloned().unwrap_or(Value::Null))),
-                    }
-                };
-                let comparison = match found {
-                    Ok(None) => Comparison::Missing,
-                    Err(e) => Comparison::Unknown(format!("cannot compare with the target: {e}")),
-                    Ok(Some(have)) => {
-                        let have = if item.kind == Kind::Pipeline && o_submit { pipeline::portable_job(&have) } else { have };
-                        compare::specs(&want, &have)
-                    }
-                };
-                return (item, None, comparison);
-            }
-            Kind::Data if !(self.copy_data && data_copyable(&item, from, self.src_ds)) => {
-                // Data is not read: compared by specification only (its path may be anywhere).
-                let comparison = match target {
-                    Some(t) => compare::specs(&item.portable_properties(), &t.portable_properties()),
-                    None => Comparison::Missing,
-                };
-                return (item, None, comparison);
-            }
-            _ => {}
+        let spec = item.kind.spec();
+        if let Some((want, _)) = spec.desired(&item, from, o_submit, self.rw) {
+            // A component is compared with the target's listed version (`target`); a
+            // pipeline's counterpart has another name or kind (its definition component,
+            // or a job with --submit), so it is asked for.
+            let found = if spec.compare_listed() {
+                Ok(target.map(|t| t.properties))
+            } else {
+                match ctx.arm.get(&spec.target_path(to, &item.name, &item.version, o_submit)).await {
+                    Err(Error::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                    Ok(t) => Ok(Some(t.get("properties").cloned().unwrap_or(Value::Null))),
+                }
+            };
+            let comparison = match found {
+                Ok(None) => Comparison::Missing,
+                Err(e) => Comparison::Unknown(format!("cannot compare with the target: {e}")),
+                Ok(Some(have)) => compare::specs(&want, &spec.comparable_target(have, o_submit)),
+            };
+            return (item, None, comparison);
+        }
+        if !spec.files_are_copied(&item, from, self.src_ds.all(), self.copy_data) {
+            // Not read (data: its path may be anywhere): compared by specification only.
+            let comparison = match target {
+                Some(t) => compare::specs(&item.portable_properties(), &t.portable_properties()),
+                None => Comparison::Missing,
+            };
+            return (item, None, comparison);
         }
         if let Err(e) = assets::resolve_content(&mut item, self.src_ds).await {
             return (item, Some(format!("cannot read the source's files: {e}")), Comparison::Missing);
@@ -624,7 +599,7 @@ impl TargetComparer<'_> {
 /// that the version exists).
 async fn held_by_target(cmp: &TargetComparer<'_>, ctx: &Context, to: &WorkspaceRef, item: &AssetItem, tgt_by_name: &HashMap<(Kind, String), Vec<AssetItem>>, v: String, submit: bool) -> bool {
     if item.kind == Kind::Pipeline {
-        return ctx.arm.get(&target_path(to, item, &v, submit)).await.is_ok();
+        return ctx.arm.get(&item.kind.spec().target_path(to, &item.name, &v, submit)).await.is_ok();
     }
     let listed: Vec<AssetItem> = tgt_by_name.get(&(item.kind, item.name.clone())).into_iter().flatten().filter(|t| t.version == v).cloned().collect();
     matches!(cmp.copied_as(item, &listed).await, Ok(Some(ref got)) if *got == v)
@@ -639,18 +614,22 @@ impl TargetComparer<'_> {
         others.sort_by(|a, b| assets::version_order(&b.version, &a.version));
         let mut unknown = None;
         for t in others {
-            let same = match item.kind {
-                Kind::Pipeline => false,
-                Kind::Component => compare::spec_difference(&desired(item, self.from, self.submit, self.rw).0, &t.properties).is_none(),
-                Kind::Data if item.content.is_none() => compare::spec_difference(&item.portable_properties(), &t.portable_properties()).is_none(),
-                _ => match compare::versions(item, &mut t.clone(), self.tgt_ds, self.engine).await {
+            let spec = item.kind.spec();
+            let same = if !spec.compare_listed() {
+                false
+            } else if let Some((want, _)) = spec.desired(item, self.from, self.submit, self.rw) {
+                compare::spec_difference(&want, &t.properties).is_none()
+            } else if !spec.files_are_copied(item, self.from, self.src_ds.all(), self.copy_data) {
+                compare::spec_difference(&item.portable_properties(), &t.portable_properties()).is_none()
+            } else {
+                match compare::versions(item, &mut t.clone(), self.tgt_ds, self.engine).await {
                     Comparison::Identical => true,
                     Comparison::Unknown(why) => {
                         unknown.get_or_insert(format!("version {}: {why}", t.version));
                         false
                     }
                     _ => false,
-                },
+                }
             };
             if same {
                 return Ok(Some(t.version.clone()));
@@ -663,12 +642,6 @@ impl TargetComparer<'_> {
     }
 }
 
-/// Whether `--copy-data` can copy a data asset: uri_file/uri_folder on the source's storage.
-fn data_copyable(item: &AssetItem, from: &WorkspaceRef, src_ds: &Datastores) -> bool {
-    let t = item.properties.get("dataType").and_then(Value::as_str).unwrap_or("");
-    matches!(t, "uri_file" | "uri_folder") && data::source_datastore(item, from, src_ds.all()).is_some()
-}
-
 /// Registers a data asset at `uri` on the target's datastore `tds`, after checking that the
 /// shared datastore really holds something at that path.
 async fn reregister_data(ctx: &Context, to: &WorkspaceRef, tgt_ds: &Datastores, item: &AssetItem, tds: &str, uri: &str, version: &str) -> Result<()> {
@@ -678,30 +651,6 @@ async fn reregister_data(ctx: &Context, to: &WorkspaceRef, tgt_ds: &Datastores, 
         Error::Service(format!("datastore {tds} of the target was named as shared, but its data is not there ({e}); is it replicated?"))
     })?;
     assets::register(&ctx.arm, to, item, version, false, Some(uri)).await
-}
-
-/// Registers a component, or a pipeline (definition component, or submitted job). Returns the
-/// target name when it differs from the source's.
-async fn register_spec(ctx: &Context, to: &WorkspaceRef, item: &AssetItem, version: &str, replace: bool, props: &Value, submit: bool) -> Result<Option<String>> {
-    match item.kind {
-        Kind::Pipeline if submit => {
-            if replace {
-                return Err(Error::Service("a job cannot be overwritten; delete it in the target first".into()));
-            }
-            ctx.arm.put(&target_path(to, item, version, true), &json!({ "properties": props })).await?;
-            Ok(None)
-        }
-        Kind::Pipeline => {
-            let name = pipeline::definition_name(&item.name);
-            let container = json!({"description": props.get("description").cloned().unwrap_or(Value::Null)});
-            assets::register_props(&ctx.arm, to, Kind::Component, &name, &container, version, replace, props).await?;
-            Ok(Some(name))
-        }
-        _ => {
-            assets::register_props(&ctx.arm, to, item.kind, &item.name, &item.container, version, replace, props).await?;
-            Ok(None)
-        }
-    }
 }
 
 fn write_data_yaml(dir: &std::path::Path, item: &AssetItem) -> std::io::Result<PathBuf> {
@@ -770,9 +719,9 @@ fn target_location(
     let leaf = content.base.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("content");
     let prefix = if content.single_file { format!("LocalUpload/{fp}") } else { format!("LocalUpload/{fp}/{leaf}") };
     let content_path = if content.single_file { format!("{prefix}/{}", content.files[0].rel) } else { prefix.clone() };
-    let uri = match item.kind {
-        Kind::Model | Kind::Data => ContentUri::datastore_uri(to, upload_ds, &content_path),
-        Kind::Environment | Kind::Code | Kind::Component | Kind::Pipeline => {
+    let uri = match item.kind.spec().recorded_as_datastore_uri() {
+        true => ContentUri::datastore_uri(to, upload_ds, &content_path),
+        false => {
             let d = tgt_ds.default_blob()?;
             format!(
                 "https://{}.blob.{}/{}/{}/",
