@@ -31,11 +31,14 @@ use super::{FinishInfo, Hold, Store, StorePath};
 use crate::assets::Kind;
 use crate::error::{Error, Result};
 use bytes::Bytes;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// `schemaVersion` of the manifest (schema: `docs/schemas/bundle-manifest.v1.schema.json`,
+/// generated from [`Manifest`] by [`crate::wire`]).
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
 /// Kinds kept under `assets` in the file (the rest under `specAssets`).
 pub const FILE_KINDS: &[Kind] = &[Kind::Environment, Kind::Code, Kind::Model];
@@ -44,60 +47,70 @@ const SNAPSHOTS: &str = "snapshots";
 const MANIFEST: &str = "manifest.json";
 
 /// One file of an asset in a snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct BundleFile {
-    /// Path relative to the asset's content root (a single-file model: the file name).
+    /// path relative to the asset's content root (a single-file model: the file name)
     pub path: String,
     pub size: u64,
+    /// sha256 of the bytes, lowercase hex
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: String,
-    /// The [`super::source_tag`] of the source object this was read from (URI + ETag), so
-    /// the next export knows the sha256 of an unchanged source file without reading it.
+    /// hash of the source URI + its ETag: an unchanged source file is not read again by the next export
+    // (`super::source_tag` of the source object this was read from.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_tag: Option<String>,
 }
 
 /// An asset's files in a snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct BundleContent {
-    /// The content is one file (a model `path:` to a file), not a folder.
+    /// the content is one file (a model `path:` to a file), not a folder
     pub single_file: bool,
-    /// The folder's own name (restored as `LocalUpload/<fingerprint>/<leaf>/...`).
+    /// the folder's own name (restored as `LocalUpload/<fingerprint>/<leaf>/...`)
     pub leaf: String,
     pub files: Vec<BundleFile>,
 }
 
 /// The pipeline job a definition component was made from.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+// (`pipeline::portable_job`; a restore rewrites the references, then builds the definition.)
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct BundleJob {
-    /// The job's name in the source workspace.
+    /// the job's name in the source workspace
     pub name: String,
-    /// The job's REST properties without its run state (`pipeline::portable_job`), references
-    /// as in the source: a restore rewrites them, then builds the definition from them.
+    #[schemars(extend("type" = "object"))]
     pub properties: Value,
 }
 
-/// One asset version in a snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// an asset version in the snapshot
+// (Its schema in a manifest: `asset_list_schema`, one per list.)
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct BundleAsset {
     #[serde(deserialize_with = "de_kind")]
+    #[schemars(with = "String")]
     pub kind: Kind,
     pub name: String,
     pub version: String,
-    /// The version's REST `properties` as the source returned them.
+    /// the version's REST properties as the source returned them (a definition: the component's properties, references as in the source)
+    #[schemars(extend("type" = "object"))]
     pub properties: Value,
-    /// The container's REST `properties` (description, tags).
+    /// the container's REST properties (description, tags); null when unknown
     #[serde(default)]
+    #[schemars(extend("type" = ["object", "null"]))]
     pub container: Value,
-    /// The `az ml` v2 YAML of the version (its content path named by `content.leaf`).
+    /// az ml v2 YAML of the version (its content path named by `content.leaf`); a component's: its specification; a data asset's: to re-register it, with the path it had
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub yaml: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<BundleContent>,
-    /// A pipeline job kept as its definition (this asset: the component `copy` would register).
+    /// a pipeline job kept as its definition (this asset: the component `copy` would register): the job's name and REST properties (run state dropped, references as in the source)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<BundleJob>,
     /// ARM id of the workspace it was exported from: the manifest's `source` (not stored per
@@ -122,7 +135,7 @@ impl BundleAsset {
 }
 
 /// `snapshots/<id>/manifest.json` (written as [`ManifestFile`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(from = "ManifestFile", into = "ManifestFile")]
 pub struct Manifest {
     pub schema_version: u32,
@@ -139,20 +152,76 @@ pub struct Manifest {
 
 /// The manifest as stored: models, environments and code under `kinds`/`assets` (what every
 /// reader of schemaVersion 1 restores), the other kinds under `specKinds`/`specAssets`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = true))]
 struct ManifestFile {
+    #[schemars(schema_with = "manifest_version")]
     schema_version: u32,
+    /// snapshot id: the export's UTC time, YYYYMMDDTHHMMSS.mmmZ (sorts by age)
+    #[schemars(regex(pattern = r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$"))]
     id: String,
+    /// RFC 3339, UTC
+    #[schemars(extend("format" = "date-time"))]
     created_at: String,
+    /// ARM id of the exported workspace
     source: String,
     #[serde(deserialize_with = "de_kinds")]
+    #[schemars(schema_with = "file_kinds_schema")]
     kinds: Vec<Kind>,
+    #[schemars(schema_with = "file_assets_schema")]
     assets: Vec<BundleAsset>,
+    /// the kinds selected besides models, environments and code
     #[serde(default, deserialize_with = "de_kinds", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "spec_kinds_schema")]
     spec_kinds: Vec<Kind>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "spec_assets_schema")]
     spec_assets: Vec<BundleAsset>,
+}
+
+fn manifest_version(_: &mut SchemaGenerator) -> Schema {
+    crate::wire::version_schema(MANIFEST_SCHEMA_VERSION)
+}
+
+fn kind_names(kinds: impl Iterator<Item = Kind>) -> Vec<Value> {
+    kinds.map(|k| serde_json::to_value(k).expect("a kind serializes")).collect()
+}
+
+/// The kinds kept under `specAssets`: every kind but [`FILE_KINDS`].
+fn spec_kinds() -> impl Iterator<Item = Kind> {
+    Kind::ALL.iter().copied().filter(|k| !FILE_KINDS.contains(k))
+}
+
+fn file_kinds_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "array", "items": {"enum": kind_names(FILE_KINDS.iter().copied())}})
+}
+
+fn spec_kinds_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "array", "items": {"enum": kind_names(spec_kinds())}})
+}
+
+/// `assets`: models, environments and code, with their files.
+fn file_assets_schema(g: &mut SchemaGenerator) -> Schema {
+    asset_list_schema(g, kind_names(FILE_KINDS.iter().copied()), "job", None)
+}
+
+/// `specAssets`: a component, a pipeline job's definition (a component with `job`) or a data
+/// asset; never files.
+fn spec_assets_schema(g: &mut SchemaGenerator) -> Schema {
+    let kinds = kind_names(spec_kinds().filter(|k| *k != Kind::Pipeline));
+    asset_list_schema(g, kinds, "content", Some("a component; a pipeline job kept as its definition (the pipeline component copy registers, named after the job, version 1; `job` holds the job); or a data asset (specification and YAML only, its data is never in the bundle). No files."))
+}
+
+/// An array of [`BundleAsset`] of these kinds, without the property `absent`.
+fn asset_list_schema(g: &mut SchemaGenerator, kinds: Vec<Value>, absent: &str, description: Option<&str>) -> Schema {
+    let mut item = BundleAsset::json_schema(g).to_value();
+    item["properties"]["kind"] = json!({"enum": kinds});
+    item["properties"].as_object_mut().expect("an object's properties").remove(absent);
+    if let Some(d) = description {
+        item["description"] = json!(d);
+    }
+    schemars::json_schema!({"type": "array", "items": item})
 }
 
 impl From<ManifestFile> for Manifest {
