@@ -183,6 +183,10 @@ pub fn check_capacity(name: &str, body: &Value, cap: &RegionCapacity, claimed: &
     let usage_name = if low { "TotalLowPriorityCores".to_string() } else { family.clone() };
     let named = |v: &&Value| v.pointer("/name/value").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case(&usage_name));
     let Some(usage) = cap.usages.iter().find(named) else {
+        // A region that reports no low-priority total does not cap it.
+        if low {
+            return Ok(());
+        }
         return Err(format!("compute {name}: {size} needs {need} vCPUs of {usage_name} in {}, which has no quota for it (Usages_List)", cap.region));
     };
     let current = usage.get("currentValue").and_then(Value::as_u64).unwrap_or(0);

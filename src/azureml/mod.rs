@@ -4,6 +4,8 @@
 //! operator-readable errors, and `nextLink` paging. One file per resource family beside it.
 
 pub mod datastores;
+pub mod definitions;
+pub mod lro;
 pub mod workspaces;
 
 use crate::error::{Error, Result};
@@ -122,8 +124,18 @@ impl ArmClient {
     /// reads the whole body, so a connection dropped mid-body is retried like one refused.
     async fn send(&self, method: reqwest::Method, url: Url, body: Option<&Value>) -> Result<Value> {
         let shown = redact::url(&url);
+        let (_, _, bytes) = self.send_raw(method.clone(), url, body).await?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Error::Service(format!("{method} {shown}: response is not JSON: {e}")))
+    }
+
+    /// [`Self::send`] keeping the status and headers (long-running operations read them).
+    async fn send_raw(&self, method: reqwest::Method, url: Url, body: Option<&Value>) -> Result<(u16, reqwest::header::HeaderMap, bytes::Bytes)> {
+        let shown = redact::url(&url);
         let what = format!("{method} {shown}");
-        let bytes = http::retry(&self.retry, &what, |attempt| {
+        http::retry(&self.retry, &what, |attempt| {
             let (method, url, shown) = (method.clone(), url.clone(), &shown);
             async move {
                 let token = self.tokens.token(&self.scope).await?;
@@ -134,20 +146,17 @@ impl ArmClient {
                 tracing::debug!(%method, url = %shown, attempt, "ARM request");
                 let resp = req.send().await.map_err(|e| transport_error(&self.base, shown, &e))?;
                 let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
                 let server_wait = http::retry_after(resp.headers());
                 let bytes = resp.bytes().await.map_err(|e| transport_error(&self.base, shown, &e))?;
                 if (200..300).contains(&status) {
-                    Ok(bytes)
+                    Ok((status, headers, bytes))
                 } else {
                     Err(Failed { error: status_error(status, &bytes, &method, shown, attempt), server_wait })
                 }
             }
         })
-        .await?;
-        if bytes.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&bytes).map_err(|e| Error::Service(format!("{method} {shown}: response is not JSON: {e}")))
+        .await
     }
 }
 
