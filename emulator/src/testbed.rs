@@ -418,6 +418,30 @@ impl TestBed {
         self.app.faults.reset_counters()
     }
     /// The storage proxy in front of Azurite (`TestBedOptions::storage_proxy`).
+    /// Makes both storage accounts Entra-only (shared key access disabled), as many enterprises
+    /// run them: the storage proxy refuses Shared Key and SAS and accepts the emulator's bearer
+    /// tokens, and the workspaces' blob datastores become identity-based (credentials type
+    /// `None`, no secrets). Needs the storage proxy.
+    pub fn make_storage_entra_only(&self) -> anyhow::Result<()> {
+        let proxy = self.storage_proxy.as_ref().ok_or_else(|| anyhow::anyhow!("Entra-only storage needs TestBedOptions::storage_proxy"))?;
+        for account in [names::PRIMARY_STORAGE, names::FAILOVER_STORAGE] {
+            proxy.faults().set_entra_only(account, true);
+        }
+        self.app.store.write(|s| {
+            for w in &mut s.workspaces {
+                for d in &mut w.datastores {
+                    if d.resource.pointer("/properties/datastoreType").and_then(|t| t.as_str()) == Some("AzureBlob") {
+                        if let Some(p) = d.resource.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                            p.insert("credentials".into(), serde_json::json!({"credentialsType": "None"}));
+                        }
+                        d.secrets = None;
+                    }
+                }
+            }
+            anyhow::Ok(())
+        })
+    }
+
     pub fn storage_proxy(&self) -> Option<&StorageProxy> {
         self.storage_proxy.as_ref()
     }

@@ -5,7 +5,7 @@
 //! `azure_storage_blob` crate has no Shared Key support, which datastores' `listSecrets` needs.
 
 use super::{
-    Capabilities, Copied, FinishInfo, Hold, ObjectMeta, ObjectWriter, RangeRead, Read, Store, StorageCredential, StorePath,
+    Capabilities, Copied, CopySource, FinishInfo, Hold, ObjectMeta, ObjectWriter, RangeRead, Read, Store, StorageCredential, StorePath,
     SHA256_METADATA, SOURCE_METADATA,
 };
 use crate::error::{Error, Result};
@@ -16,10 +16,14 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
+use futures::StreamExt;
+use md5::Digest as _;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -34,7 +38,21 @@ pub struct BlobStore {
     account: String,
     container: String,
     rest: StorageRest,
+    /// Whether the service offers Put Blob/Block From URL: unknown until the first copy
+    /// tries (shared by the store's clones).
+    from_url: Arc<AtomicU8>,
 }
+
+const FROM_URL_UNKNOWN: u8 = 0;
+const FROM_URL_YES: u8 = 1;
+const FROM_URL_NO: u8 = 2;
+
+/// Largest blob copied with one Put Blob From URL; larger ones go as parallel Put Block From URL.
+const PUT_FROM_URL_LIMIT: u64 = 64 * 1024 * 1024;
+/// Bytes per Put Block From URL (grown for blobs that would need more than 50,000 blocks).
+const FROM_URL_BLOCK: u64 = 16 * 1024 * 1024;
+/// Put Block From URL requests of one blob at once.
+const FROM_URL_IN_FLIGHT: usize = 8;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename = "EnumerationResults")]
@@ -139,7 +157,7 @@ impl BlobStore {
             .pop_if_empty()
             .push(container);
         let rest = StorageRest { http, cred, retry, service: Service::Blob };
-        Ok(BlobStore { url, account: account.to_string(), container: container.to_string(), rest })
+        Ok(BlobStore { url, account: account.to_string(), container: container.to_string(), rest, from_url: Arc::new(AtomicU8::new(FROM_URL_UNKNOWN)) })
     }
 
     async fn send(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
@@ -259,6 +277,102 @@ impl BlobStore {
         self.send(Method::PUT, self.blob_url(path.as_str()), h, Some(data)).await
     }
 
+    /// The From URL copy itself (see [`Store::copy_from_url`]); `probe`: a first try, not retried.
+    async fn copy_by_from_url(&self, path: &StorePath, source: &CopySource, size: u64, source_if_match: Option<&str>, source_md5: Option<[u8; 16]>, probe: bool) -> Result<Copied> {
+        let rest = if probe { StorageRest { retry: RetryPolicy { max_retries: 0, ..self.rest.retry.clone() }, ..self.rest.clone() } } else { self.rest.clone() };
+        let mut base = HeaderMap::new();
+        base.insert(
+            "x-ms-copy-source",
+            HeaderValue::from_str(&source.url).map_err(|_| Error::Internal("copy source is not a header value".into()))?,
+        );
+        if let Some(t) = &source.bearer {
+            let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| Error::Auth("the storage token is not a valid header value".into()))?;
+            base.insert("x-ms-copy-source-authorization", v);
+        }
+        if let Some(tag) = source_if_match {
+            base.insert("x-ms-source-if-match", super::etag_header(tag)?);
+        }
+        base.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
+        let url = self.blob_url(path.as_str());
+        if size <= PUT_FROM_URL_LIMIT {
+            let mut h = base;
+            h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
+            if let Some(m) = source_md5 {
+                h.insert("x-ms-source-content-md5", HeaderValue::from_str(&B64.encode(m)).expect("base64"));
+            }
+            let Some(resp) = rest.send_conditional(Method::PUT, url, h, Some(Bytes::new())).await? else {
+                return Ok(Copied::SourceChanged);
+            };
+            // The service checked the source's MD5 and echoes the MD5 of what it wrote.
+            let echoed = md5_from_b64(header_str(resp.headers(), "content-md5"));
+            return Ok(match source_md5 {
+                Some(m) if echoed == Some(m) => Copied::Checked,
+                Some(m) if echoed.is_some() => {
+                    return Err(Error::Corrupted(format!(
+                        "corrupted in transfer: {} was copied with MD5 {} but the source has {}",
+                        self.uri(path),
+                        B64.encode(echoed.unwrap_or_default()),
+                        B64.encode(m)
+                    )))
+                }
+                _ => Copied::Done,
+            });
+        }
+        // Large: Put Block From URL of each range, several at once, then Put Block List.
+        let block = FROM_URL_BLOCK.max(size.div_ceil(50_000));
+        let ranges: Vec<(u64, u64)> = (0..size.div_ceil(block)).map(|i| (i * block, ((i + 1) * block).min(size))).collect();
+        let ids: Vec<String> = (0..ranges.len()).map(|i| B64.encode(format!("aml-failover-block-{i:08}"))).collect();
+        let put_block = |i: usize, rest: StorageRest| {
+            let (a, b) = ranges[i];
+            let mut u = self.blob_url(path.as_str());
+            u.query_pairs_mut().append_pair("comp", "block").append_pair("blockid", &ids[i]);
+            let mut h = base.clone();
+            async move {
+                h.insert("x-ms-source-range", HeaderValue::from_str(&format!("bytes={a}-{}", b - 1)).expect("ascii"));
+                let Some(resp) = rest.send_conditional(Method::PUT, u, h, Some(Bytes::new())).await? else {
+                    return Ok(false);
+                };
+                // A service that took this for a plain (empty) Put Block answers no checksum of
+                // the range, or the MD5 of nothing.
+                let md5 = md5_from_b64(header_str(resp.headers(), "content-md5"));
+                let empty: [u8; 16] = md5::Md5::digest([]).into();
+                if (md5.is_none() && !resp.headers().contains_key("x-ms-content-crc64")) || md5 == Some(empty) {
+                    return Err(Error::Service(format!("Put Block From URL of block {i} came back without the checksum of the range it read")));
+                }
+                Ok(true)
+            }
+        };
+        // A first try sends one block alone: the others only once the service showed it can.
+        let first = if probe { 1 } else { 0 };
+        if probe && !put_block(0, rest.clone()).await? {
+            return Ok(Copied::SourceChanged);
+        }
+        let mut rest_blocks = futures::stream::iter(first..ranges.len()).map(|i| put_block(i, self.rest.clone())).buffer_unordered(FROM_URL_IN_FLIGHT);
+        while let Some(r) = rest_blocks.next().await {
+            if !r? {
+                return Ok(Copied::SourceChanged);
+            }
+        }
+        drop(rest_blocks);
+        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+        for id in &ids {
+            xml.push_str("<Latest>");
+            xml.push_str(id);
+            xml.push_str("</Latest>");
+        }
+        xml.push_str("</BlockList>");
+        let mut u = self.blob_url(path.as_str());
+        u.query_pairs_mut().append_pair("comp", "blocklist");
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(xml.len()));
+        if let Some(m) = source_md5 {
+            // Not checked by the service (each block was); kept as the blob's Content-MD5.
+            h.insert("x-ms-blob-content-md5", HeaderValue::from_str(&B64.encode(m)).expect("base64"));
+        }
+        self.rest.send(Method::PUT, u, h, Some(Bytes::from(xml))).await?;
+        Ok(Copied::Done)
+    }
+
     /// One request on the blob `name` of this container with extra query pairs (e.g.
     /// `comp=lease`), signed and retried like every other; a non-2xx answer is an error whose
     /// message carries the status and `x-ms-error-code` (as `create_if_missing` relies on).
@@ -358,7 +472,7 @@ impl Store for BlobStore {
         }
     }
 
-    async fn readable_url(&self, path: &StorePath) -> Result<Option<String>> {
+    async fn copy_source(&self, path: &StorePath) -> Result<Option<CopySource>> {
         let mut u = self.blob_url(path.as_str());
         match &self.rest.cred {
             StorageCredential::AccountKey(key) => {
@@ -375,12 +489,40 @@ impl Store for BlobStore {
             }
             StorageCredential::Sas(sas) => u.set_query(Some(sas.trim_start_matches('?'))),
             StorageCredential::Anonymous => {}
-            StorageCredential::Bearer(_) => return Ok(None),
+            // Entra ID only: the destination's service reads with our token
+            // (x-ms-copy-source-authorization: Bearer).
+            StorageCredential::Bearer(tp) => {
+                let token = tp.token(super::STORAGE_SCOPE).await?;
+                return Ok(Some(CopySource { url: u.to_string(), bearer: Some(token) }));
+            }
         }
-        Ok(Some(u.to_string()))
+        Ok(Some(CopySource { url: u.to_string(), bearer: None }))
     }
 
-    async fn copy_from_url(&self, path: &StorePath, source_url: &str, size: u64, source_if_match: Option<&str>) -> Result<Copied> {
+    /// Put Blob From URL (up to [`PUT_FROM_URL_LIMIT`], the source's MD5 checked by the
+    /// service) or parallel Put Block From URL + Put Block List, synchronous; where the service
+    /// has neither (Azurite 3.35), Copy Blob, which cannot take a bearer source.
+    async fn copy_from_url(&self, path: &StorePath, source: &CopySource, size: u64, source_if_match: Option<&str>, source_md5: Option<[u8; 16]>) -> Result<Copied> {
+        let state = self.from_url.load(Ordering::Relaxed);
+        if state != FROM_URL_NO {
+            // The first try is not retried: a service without From URL answers at once.
+            let probe = state == FROM_URL_UNKNOWN;
+            match self.copy_by_from_url(path, source, size, source_if_match, source_md5, probe).await {
+                Ok(c) => {
+                    self.from_url.store(FROM_URL_YES, Ordering::Relaxed);
+                    return Ok(c);
+                }
+                Err(e) if probe && !matches!(e, Error::Auth(_) | Error::Corrupted(_)) => {
+                    tracing::info!("{} offers no Put Blob/Block From URL ({e}); using Copy Blob", self.describe());
+                    self.from_url.store(FROM_URL_NO, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if source.bearer.is_some() {
+            return Err(Error::Service(format!("{} cannot copy from a source that takes only Entra ID (no Put Blob From URL)", self.describe())));
+        }
+        let source_url = source.url.as_str();
         let mut h = HeaderMap::new();
         if let Some(tag) = source_if_match {
             h.insert("x-ms-source-if-match", super::etag_header(tag)?);
@@ -617,10 +759,12 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(reqwest::header::IF_MATCH, HeaderValue::from_static("\"0x8D0000000000000\""));
         assert!(s.rest.send_conditional(Method::GET, s.blob_url(p.as_str()), h, None).await.unwrap().is_none(), "If-Match ignored (no 412)");
-        let url = s.readable_url(&p).await.unwrap().unwrap();
+        let url = s.copy_source(&p).await.unwrap().unwrap();
         let q = StorePath::parse("x/copy.bin").unwrap();
-        assert_eq!(s.copy_from_url(&q, &url, 5000, Some("\"0x8D0000000000000\"")).await.unwrap(), Copied::SourceChanged);
-        assert_eq!(s.copy_from_url(&q, &url, 5000, Some(&etag)).await.unwrap(), Copied::Done);
+        assert_eq!(s.copy_from_url(&q, &url, 5000, Some("\"0x8D0000000000000\""), None).await.unwrap(), Copied::SourceChanged);
+        assert_eq!(s.copy_from_url(&q, &url, 5000, Some(&etag), None).await.unwrap(), Copied::Done);
+        // Azurite 3.35 has no Put Blob From URL: the store found out once and uses Copy Blob.
+        assert_eq!(s.from_url.load(Ordering::Relaxed), FROM_URL_NO);
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -661,7 +805,8 @@ mod tests {
         assert_eq!(&sec.get_range(&p, 0, 11).await.unwrap()[..], &[1u8; 11][..]);
 
         // A read SAS made from the key lets another client (and Copy Blob) read the blob.
-        let url = s.readable_url(&p).await.unwrap().unwrap();
+        let src = s.copy_source(&p).await.unwrap().unwrap();
+        let url = src.url.clone();
         let (base, query) = url.split_once('?').unwrap();
         let sas_store = BlobStore::new(
             reqwest::Client::new(),
@@ -681,7 +826,7 @@ mod tests {
         t.create_if_missing().await.unwrap();
         assert!(t.capabilities().copy_from_url);
         let q = StorePath::parse("copied/f1.bin").unwrap();
-        assert_eq!(t.copy_from_url(&q, &url, 11, None).await.unwrap(), Copied::Done);
+        assert_eq!(t.copy_from_url(&q, &src, 11, None, None).await.unwrap(), Copied::Done);
         t.set_verified(&q, "abc", Some("tag-1")).await.unwrap();
         let m = t.head(&q).await.unwrap().unwrap();
         assert_eq!((m.size, m.sha256.as_deref(), m.source.as_deref()), (11, Some("abc"), Some("tag-1")));

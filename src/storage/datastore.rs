@@ -69,7 +69,7 @@ impl Datastores {
         let account = d.account_name.clone().ok_or_else(|| Error::Service(format!("datastore '{name}' has no accountName")))?;
         let container =
             d.container_name.clone().ok_or_else(|| Error::Service(format!("datastore '{name}' has no containerName")))?;
-        let cred = self.credential(&d.name, &account).await?;
+        let cred = self.credential(d, &account).await?;
         let store = Arc::new(self.blob_store(&account, &container, cred)?);
         self.open.lock().await.insert(name.to_string(), Arc::clone(&store));
         self.by_account.lock().await.insert((account, container), Arc::clone(&store));
@@ -88,7 +88,7 @@ impl Datastores {
         }
         let account = d.account_name.clone().ok_or_else(|| Error::Service(format!("datastore '{name}' has no accountName")))?;
         let share = d.file_share_name.clone().ok_or_else(|| Error::Service(format!("datastore '{name}' has no fileShareName")))?;
-        let cred = self.credential(&d.name, &account).await?;
+        let cred = self.credential(d, &account).await?;
         let url = self.ctx.cloud.file_account_url(&account, false)?;
         super::fileshare::FileShareStore::new(self.ctx.http.clone(), &url, &share, None, cred, self.ctx.retry.clone())
     }
@@ -112,13 +112,20 @@ impl Datastores {
             .ok_or_else(|| {
                 Error::Service(format!("no datastore of workspace {} is on storage account '{account}'", self.ws))
             })?;
-        let cred = self.credential(&d.name, account).await?;
+        let cred = self.credential(d, account).await?;
         let store = Arc::new(self.blob_store(account, container, cred)?);
         self.by_account.lock().await.insert(key, Arc::clone(&store));
         Ok(store)
     }
 
-    async fn credential(&self, datastore: &str, account: &str) -> Result<StorageCredential> {
+    /// The datastore's credential: an identity-based one (credentials type `None`, the only
+    /// kind an account with shared key access disabled takes) is the tool's Entra ID token;
+    /// otherwise what `listSecrets` hands out.
+    async fn credential(&self, d: &datastores::Datastore, account: &str) -> Result<StorageCredential> {
+        if d.credentials_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("None")) {
+            return Ok(StorageCredential::Bearer(Arc::clone(self.ctx.arm.tokens())));
+        }
+        let datastore = d.name.as_str();
         Ok(match datastores::list_secrets(&self.ctx.arm, &self.ws, datastore).await? {
             DatastoreSecret::AccountKey(k) => StorageCredential::AccountKey(
                 azure_sharedkey::SharedKey::new(account, &k).map_err(|e| Error::Service(format!("datastore '{datastore}': {e}")))?,

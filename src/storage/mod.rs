@@ -257,6 +257,9 @@ pub enum Read {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Copied {
     Done,
+    /// Done, and the service checked the bytes it copied against the source MD5 it was given
+    /// (`x-ms-source-content-md5`) and echoed that MD5 for what it wrote.
+    Checked,
     /// The source is no longer the version asked for (412 to `x-ms-source-if-match`).
     SourceChanged,
 }
@@ -267,6 +270,22 @@ pub enum Copied {
 pub struct Capabilities {
     /// The store can copy from a URL server-side (blob: Copy Blob).
     pub copy_from_url: bool,
+}
+
+/// Where the service of another store reads an object from in a server-side copy: a URL
+/// (with a read SAS in it, or bare) and, for a source that takes only Entra ID, the bearer
+/// token to send as `x-ms-copy-source-authorization`. `Debug` never shows the secrets.
+#[derive(Clone)]
+pub struct CopySource {
+    pub url: String,
+    pub bearer: Option<String>,
+}
+
+impl std::fmt::Debug for CopySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = url::Url::parse(&self.url).map(|u| crate::redact::url(&u)).unwrap_or_else(|_| "<url>".into());
+        f.debug_struct("CopySource").field("url", &shown).field("bearer", &self.bearer.as_ref().map(|_| "<redacted>")).finish()
+    }
 }
 
 /// The storage backend interface.
@@ -305,15 +324,17 @@ pub trait Store: Send + Sync {
     /// Deletes the object; a missing one is fine.
     async fn delete(&self, path: &StorePath) -> Result<()>;
 
-    /// A URL the service of another store can read `path` from server-side (blob: with a
-    /// short-lived read SAS), or `None` when this store cannot offer one.
-    async fn readable_url(&self, _path: &StorePath) -> Result<Option<String>> {
+    /// Where the service of another store can read `path` from server-side (blob: a URL with a
+    /// short-lived read SAS, or with an Entra ID token for the source), or `None` when this
+    /// store cannot offer one.
+    async fn copy_source(&self, _path: &StorePath) -> Result<Option<CopySource>> {
         Ok(None)
     }
 
-    /// Server-side copy of `source_url` into `path` (only when `capabilities().copy_from_url`),
-    /// of the source's version `source_if_match` only.
-    async fn copy_from_url(&self, _path: &StorePath, _source_url: &str, _size: u64, _source_if_match: Option<&str>) -> Result<Copied> {
+    /// Server-side copy of `source` into `path` (only when `capabilities().copy_from_url`),
+    /// of the source's version `source_if_match` only; `source_md5` (the source's stored MD5),
+    /// when given, is for the service to check the bytes it copies against.
+    async fn copy_from_url(&self, _path: &StorePath, _source: &CopySource, _size: u64, _source_if_match: Option<&str>, _source_md5: Option<[u8; 16]>) -> Result<Copied> {
         Err(Error::Internal(format!("{} cannot copy server-side", self.describe())))
     }
 

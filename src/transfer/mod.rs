@@ -380,9 +380,10 @@ impl Engine {
 
         // 2. Server-side where offered.
         if self.opts.server_side == ServerSide::Auto && job.dst.capabilities().copy_from_url {
-            if let Some(url) = job.src.readable_url(&job.src_path).await? {
-                match job.dst.copy_from_url(&job.dst_path, &url, job.size, job.src_etag.as_deref()).await {
+            if let Some(source) = job.src.copy_source(&job.src_path).await? {
+                match job.dst.copy_from_url(&job.dst_path, &source, job.size, job.src_etag.as_deref(), job.src_md5).await {
                     Ok(Copied::Done) => return self.verify_server_side(job, &src_uri, &dst_uri).await,
+                    Ok(Copied::Checked) => return self.trust_service_check(job, &src_uri, &dst_uri).await,
                     Ok(Copied::SourceChanged) => return Err(Fail::Changed),
                     Err(e @ Error::Auth(_)) => return Err(e.into()),
                     Err(e) => tracing::info!(file = %job.src_path, "server-side copy unavailable, streaming instead: {e}"),
@@ -415,6 +416,25 @@ impl Engine {
             checks.push(Check::ServiceEchoMd5);
         }
         Ok(done(src_d.sha256, Method::Streamed, checks))
+    }
+
+    /// After a server-side copy whose bytes the service checked against the source's stored
+    /// MD5 (and echoed that MD5 for what it wrote): when the source's sha256 is recorded too,
+    /// nothing is read back (both facts describe the version the copy was conditioned on);
+    /// otherwise the destination is read back as for any server-side copy, to learn its sha256.
+    async fn trust_service_check(&self, job: &FileJob, src_uri: &str, dst_uri: &str) -> Result<FileDone, Fail> {
+        let Some(sha256) = job.expected_sha256.clone().filter(|_| job.src_md5.is_some()) else {
+            return self.verify_server_side(job, src_uri, dst_uri).await;
+        };
+        job.dst.set_verified(&job.dst_path, &sha256, job.src_tag.as_deref()).await?;
+        self.reporter.bytes(job.size);
+        Ok(FileDone {
+            sha256,
+            size: job.size,
+            method: Method::ServerSide,
+            checks: vec![Check::SourceContentMd5, Check::RecordedSha256, Check::ServiceEchoMd5],
+            source_tag: job.src_tag.clone(),
+        })
     }
 
     /// After a server-side copy: read the destination back; it must match the source's
