@@ -453,6 +453,13 @@ impl Store for BlobStore {
         super::rest::range_answer(&headers, data, want_md5, if_match, &url, end - start)
     }
 
+    async fn writer_checked(&self, path: &StorePath, size: u64, md5: Option<[u8; 16]>) -> Result<Box<dyn ObjectWriter>> {
+        match md5 {
+            Some(md5) if size > STREAMED_PUT_FROM && size <= SINGLE_PUT_LIMIT => Ok(Box::new(StreamedPut::start(self, path, size, md5))),
+            _ => self.writer(path, size).await,
+        }
+    }
+
     async fn writer(&self, path: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>> {
         Ok(Box::new(BlobWriter {
             store: self.clone(),
@@ -565,6 +572,82 @@ impl Store for BlobStore {
         h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
         self.send(Method::PUT, u, h, Some(Bytes::new())).await?;
         Ok(())
+    }
+}
+
+/// Largest blob sent as one Put Blob (the service's limit: 5000 MiB).
+const SINGLE_PUT_LIMIT: u64 = 5000 * 1024 * 1024;
+/// Blobs with a known MD5 above this size go as one streamed Put Blob (smaller ones are one
+/// block, sent as one Put Blob anyway).
+const STREAMED_PUT_FROM: u64 = 4 * 1024 * 1024;
+
+/// Writes a blob whose MD5 is known before sending as one Put Blob whose body streams the
+/// blocks as they come, with that MD5 as `Content-MD5`: the service refuses the blob unless the
+/// bytes it received have that MD5, and echoes it — so what landed is confirmed without a
+/// read-back. Nothing is visible before the whole body arrived; a writer dropped before
+/// `finish` aborts the request (the service never sees the whole body and keeps nothing).
+struct StreamedPut {
+    store: BlobStore,
+    path: StorePath,
+    md5: [u8; 16],
+    tx: Option<tokio::sync::mpsc::Sender<(Bytes, Hold)>>,
+    request: Option<tokio::task::JoinHandle<Result<reqwest::Response>>>,
+}
+
+impl StreamedPut {
+    fn start(store: &BlobStore, path: &StorePath, size: u64, md5: [u8; 16]) -> StreamedPut {
+        let (tx, rx) = tokio::sync::mpsc::channel::<(Bytes, Hold)>(1);
+        // Each block's memory permit is kept until the next block is asked for (the body has
+        // taken the previous one by then).
+        let body = futures::stream::unfold((rx, None::<Hold>), |(mut rx, _previous)| async move {
+            rx.recv().await.map(|(b, hold)| (Ok::<Bytes, std::io::Error>(b), (rx, Some(hold))))
+        });
+        let mut h = HeaderMap::new();
+        h.insert("x-ms-blob-type", HeaderValue::from_static("BlockBlob"));
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(size));
+        h.insert("content-md5", HeaderValue::from_str(&B64.encode(md5)).expect("base64"));
+        let (rest, url) = (store.rest.clone(), store.blob_url(path.as_str()));
+        let request = tokio::spawn(async move { rest.send_stream(Method::PUT, url, h, reqwest::Body::wrap_stream(body)).await });
+        StreamedPut { store: store.clone(), path: path.clone(), md5, tx: Some(tx), request: Some(request) }
+    }
+
+    async fn outcome(&mut self) -> Result<reqwest::Response> {
+        let task = self.request.take().ok_or_else(|| Error::Internal("streamed Put Blob already finished".into()))?;
+        task.await.map_err(|e| Error::Internal(format!("streamed Put Blob task failed: {e}")))?
+    }
+}
+
+impl Drop for StreamedPut {
+    fn drop(&mut self) {
+        if let Some(r) = &self.request {
+            r.abort();
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectWriter for StreamedPut {
+    async fn write_block(&mut self, data: Bytes, _md5: [u8; 16], hold: Hold) -> Result<()> {
+        let tx = self.tx.as_ref().ok_or_else(|| Error::Internal("streamed Put Blob already finished".into()))?;
+        if tx.send((data, hold)).await.is_err() {
+            // The request ended before its body did: its answer says why.
+            self.tx = None;
+            self.outcome().await?;
+            return Err(Error::Unavailable(format!("{}: the service closed the upload early", self.store.uri(&self.path))));
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>, info: FinishInfo) -> Result<bool> {
+        self.tx = None;
+        let resp = self.outcome().await?;
+        let what = self.store.uri(&self.path);
+        if !landed(&resp, self.md5, &what)? || info.md5 != self.md5 {
+            return Ok(false);
+        }
+        // The sha256 is known only now: recorded with a second, small request.
+        self.store.set_verified(&self.path, &info.sha256, info.source.as_deref()).await?;
+        Ok(true)
     }
 }
 
@@ -765,6 +848,48 @@ mod tests {
         assert_eq!(s.copy_from_url(&q, &url, 5000, Some(&etag), None).await.unwrap(), Copied::Done);
         // Azurite 3.35 has no Put Blob From URL: the store found out once and uses Copy Blob.
         assert_eq!(s.from_url.load(Ordering::Relaxed), FROM_URL_NO);
+    }
+
+    /// A blob whose MD5 is known before sending goes as one streamed Put Blob with that MD5:
+    /// confirmed by the service (no read-back needed), and refused when the bytes differ.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_known_md5_streams_one_put_blob_the_service_checks() {
+        use md5::Digest as _;
+        let az = azurite().await;
+        let s = store(&az, false, DEV_KEY, "streamed");
+        s.create_if_missing().await.unwrap();
+        let data: Vec<u8> = (0..(6 * 1024 * 1024 + 77u32)).map(|i| (i % 251) as u8).collect();
+        let md5: [u8; 16] = md5::Md5::digest(&data).into();
+        let info = FinishInfo { sha256: hex::encode(sha2::Sha256::digest(&data)), md5, source: Some("tag-1".into()) };
+        let write = |p: StorePath, known: [u8; 16], data: Vec<u8>| {
+            let (s, info) = (s.clone(), info.clone());
+            async move {
+                let mut w = s.writer_checked(&p, data.len() as u64, Some(known)).await?;
+                for c in data.chunks(1024 * 1024) {
+                    w.write_block(Bytes::copy_from_slice(c), md5::Md5::digest(c).into(), Hold::none()).await?;
+                }
+                w.finish(info).await
+            }
+        };
+        let p = StorePath::parse("a/big.bin").unwrap();
+        assert!(write(p.clone(), md5, data.clone()).await.unwrap(), "the service's echo of the whole MD5 confirms it");
+        assert_eq!(&s.get_range(&p, 0, data.len() as u64).await.unwrap()[..], &data[..]);
+        let m = s.head(&p).await.unwrap().unwrap();
+        assert_eq!((m.content_md5, m.sha256.as_deref(), m.source.as_deref()), (Some(md5), Some(info.sha256.as_str()), Some("tag-1")));
+        // Bytes that differ from the known MD5: refused as corrupted, nothing published.
+        let q = StorePath::parse("a/bad.bin").unwrap();
+        let mut other = data.clone();
+        other[5_000_000] ^= 1;
+        let e = write(q.clone(), md5, other).await.unwrap_err();
+        assert!(matches!(e, Error::Corrupted(_)), "{e:?}");
+        assert!(s.head(&q).await.unwrap().is_none());
+        // A writer dropped halfway publishes nothing.
+        let r = StorePath::parse("a/dropped.bin").unwrap();
+        let mut w = s.writer_checked(&r, data.len() as u64, Some(md5)).await.unwrap();
+        w.write_block(Bytes::copy_from_slice(&data[..1024 * 1024]), [0; 16], Hold::none()).await.unwrap();
+        drop(w);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(s.head(&r).await.unwrap().is_none());
     }
 
     #[tokio::test(flavor = "multi_thread")]

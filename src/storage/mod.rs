@@ -321,6 +321,14 @@ pub trait Store: Send + Sync {
     /// Starts writing `path` (replacing it when `finish` succeeds).
     async fn writer(&self, path: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>>;
 
+    /// [`writer`](Self::writer) for an object whose MD5 is known before sending (the source's
+    /// stored Content-MD5): a store that can lets the service check the whole object against
+    /// it on arrival (blob: one streamed Put Blob with `Content-MD5`), so that what landed is
+    /// confirmed without reading it back.
+    async fn writer_checked(&self, path: &StorePath, size: u64, _md5: Option<[u8; 16]>) -> Result<Box<dyn ObjectWriter>> {
+        self.writer(path, size).await
+    }
+
     /// Deletes the object; a missing one is fine.
     async fn delete(&self, path: &StorePath) -> Result<()>;
 

@@ -81,41 +81,14 @@ impl StorageRest {
         F: Fn(reqwest::Response) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        if let StorageCredential::Sas(sas) = &self.cred {
-            let q = match url.query() {
-                Some(e) if !e.is_empty() => format!("{e}&{}", sas.trim_start_matches('?')),
-                _ => sas.trim_start_matches('?').to_string(),
-            };
-            url.set_query(Some(&q));
-        }
+        self.add_sas(&mut url);
         let shown = redact::url(&url);
         let what = format!("{}: {method} {shown}", self.noun());
         let sent_md5 = headers.contains_key("content-md5");
         http::retry(&self.retry, &what, |_| {
             let (method, url, headers, body, shown, read) = (method.clone(), url.clone(), headers.clone(), body.clone(), &shown, &read);
             async move {
-                let mut h = headers;
-                h.insert("x-ms-date", HeaderValue::from_str(&azure_sharedkey::httpdate_now()).expect("ascii"));
-                h.insert("x-ms-version", HeaderValue::from_static(STORAGE_VERSION));
-                match &self.cred {
-                    StorageCredential::AccountKey(key) => {
-                        let pairs: Vec<(String, String)> =
-                            h.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
-                        let auth = key.authorization(method.as_str(), &url, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                        h.insert(reqwest::header::AUTHORIZATION, HeaderValue::from_str(&auth).expect("ascii"));
-                    }
-                    StorageCredential::Bearer(tp) => {
-                        let t = tp.token(STORAGE_SCOPE).await?;
-                        let v = HeaderValue::from_str(&format!("Bearer {t}"))
-                            .map_err(|_| Error::Auth("the storage token is not a valid header value".into()))?;
-                        h.insert(reqwest::header::AUTHORIZATION, v);
-                        if self.service == Service::File {
-                            // Azure Files requires this with OAuth (File REST, "Authorize with Microsoft Entra ID").
-                            h.insert("x-ms-file-request-intent", HeaderValue::from_static("backup"));
-                        }
-                    }
-                    StorageCredential::Sas(_) | StorageCredential::Anonymous => {}
-                }
+                let h = self.authorize(&method, &url, headers).await?;
                 let mut req = self.http.request(method.clone(), url.clone()).headers(h);
                 if let Some(b) = body {
                     req = req.body(b);
@@ -136,6 +109,55 @@ impl StorageRest {
             }
         })
         .await
+    }
+
+    /// Appends the SAS (when that is the credential) to the query of `url`.
+    fn add_sas(&self, url: &mut Url) {
+        if let StorageCredential::Sas(sas) = &self.cred {
+            let q = match url.query() {
+                Some(e) if !e.is_empty() => format!("{e}&{}", sas.trim_start_matches('?')),
+                _ => sas.trim_start_matches('?').to_string(),
+            };
+            url.set_query(Some(&q));
+        }
+    }
+
+    /// `headers` plus `x-ms-date`, `x-ms-version` and the authorization of `method url`.
+    async fn authorize(&self, method: &Method, url: &Url, mut h: HeaderMap) -> Result<HeaderMap> {
+        h.insert("x-ms-date", HeaderValue::from_str(&azure_sharedkey::httpdate_now()).expect("ascii"));
+        h.insert("x-ms-version", HeaderValue::from_static(STORAGE_VERSION));
+        match &self.cred {
+            StorageCredential::AccountKey(key) => {
+                let pairs: Vec<(String, String)> = h.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+                let auth = key.authorization(method.as_str(), url, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                h.insert(reqwest::header::AUTHORIZATION, HeaderValue::from_str(&auth).expect("ascii"));
+            }
+            StorageCredential::Bearer(tp) => {
+                let t = tp.token(STORAGE_SCOPE).await?;
+                let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| Error::Auth("the storage token is not a valid header value".into()))?;
+                h.insert(reqwest::header::AUTHORIZATION, v);
+                if self.service == Service::File {
+                    // Azure Files requires this with OAuth (File REST, "Authorize with Microsoft Entra ID").
+                    h.insert("x-ms-file-request-intent", HeaderValue::from_static("backup"));
+                }
+            }
+            StorageCredential::Sas(_) | StorageCredential::Anonymous => {}
+        }
+        Ok(h)
+    }
+
+    /// Sends one request whose body is a stream, once (a stream cannot be sent again: the
+    /// caller retries the whole object); a non-2xx answer is an error.
+    pub async fn send_stream(&self, method: Method, mut url: Url, headers: HeaderMap, body: reqwest::Body) -> Result<reqwest::Response> {
+        self.add_sas(&mut url);
+        let sent_md5 = headers.contains_key("content-md5");
+        let h = self.authorize(&method, &url, headers).await?;
+        let resp = self.http.request(method.clone(), url.clone()).headers(h).body(body).send().await.map_err(|e| self.transport(&url, &e))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let code = resp.headers().get("x-ms-error-code").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        Err(self.status_error(resp.status().as_u16(), &code, &method, &redact::url(&url), sent_md5))
     }
 
     fn status_error(&self, status: u16, code: &str, method: &Method, url: &str, sent_md5: bool) -> Error {

@@ -561,7 +561,7 @@ impl Engine {
     /// destination confirmed every byte it received, and the source-side checks.
     async fn stream(&self, job: &FileJob) -> Result<(Digests, bool, Vec<Check>), Fail> {
         let src_uri = job.src.uri(&job.src_path);
-        let mut writer: Box<dyn ObjectWriter> = job.dst.writer(&job.dst_path, job.size).await?;
+        let mut writer: Box<dyn ObjectWriter> = job.dst.writer_checked(&job.dst_path, job.size, job.src_md5).await?;
         let mut sha = Sha256::new();
         let mut md5 = Md5::new();
         let mut written = 0u64;
