@@ -15,6 +15,9 @@
 #   bed 1 (fresh `aml-emulator up`, seeded):
 #     rclone streaming     primary account -> failover account, two azureblob remotes
 #     aml-failover         copy --kinds models --server-side never   (streaming, sha256 verify)
+#     AzCopy (second peer)  download primary -> local folder, then upload -> failover account
+#                          (AzCopy's service-to-service copy needs Put Blob From URL, which
+#                          Azurite lacks; set BENCH_AZCOPY=0 to leave AzCopy out)
 #   bed 2 (fresh `aml-emulator up`, same seed folder):
 #     rclone server-side   container -> container within the primary account (one remote)
 #     aml-failover         copy --kinds models --server-side auto    (Copy Blob, sha256 verify)
@@ -71,6 +74,23 @@ command -v rclone >/dev/null 2>&1 || apt_install rclone
 command -v python3 >/dev/null 2>&1 || apt_install python3
 command -v timeout >/dev/null 2>&1 || die "missing 'timeout' (coreutils)"
 [ -x "$ROOT/.tools/azurite/node_modules/.bin/azurite-blob" ] || "$ROOT/scripts/setup.sh"
+
+# AzCopy, pinned, from npm (the package ships the Linux binary), into target/bench/azcopy.
+AZCOPY_VERSION=10.32.2
+AZCOPY=""
+if [ "${BENCH_AZCOPY:-1}" != 0 ]; then
+  AZCOPY_DIR="$ROOT/target/bench/azcopy"
+  AZCOPY="$AZCOPY_DIR/node_modules/@azure-tools/azcopy-linux/dist/bin/azcopy_linux_amd64"
+  if [ ! -f "$AZCOPY" ]; then
+    command -v npm >/dev/null 2>&1 || die "missing npm (for AzCopy; or BENCH_AZCOPY=0)"
+    say "installing AzCopy $AZCOPY_VERSION (npm @azure-tools/azcopy-linux)"
+    mkdir -p "$AZCOPY_DIR"
+    npm install --prefix "$AZCOPY_DIR" --no-audit --no-fund --silent "@azure-tools/azcopy-linux@$AZCOPY_VERSION" >/dev/null \
+      || die "npm install @azure-tools/azcopy-linux@$AZCOPY_VERSION failed (or BENCH_AZCOPY=0)"
+  fi
+  chmod +x "$AZCOPY"
+  if ldd "$AZCOPY" 2>/dev/null | grep -q 'libsecret-1.so.0 => not found'; then apt_install libsecret-1-0; fi
+fi
 
 say "building release binaries (aml-failover, aml-emulator)"
 cargo build --release --locked --quiet -p aml-failover -p aml-emulator --bins \
@@ -245,6 +265,19 @@ aml_copy() {  # aml_copy ROW never|auto
   [ "$M_RC" = 0 ] || FAILED=1
 }
 
+azcopy_run() {  # azcopy_run ROW SRC DST FROM-TO
+  local row=$1 src=$2 dst=$3 fromto=$4
+  if [ -z "$AZCOPY" ]; then
+    WALL[$row]="-"; RSS[$row]="-"; RC[$row]="na"; NOTE[$row]="left out (BENCH_AZCOPY=0)"
+    return
+  fi
+  AZCOPY_LOG_LOCATION="$WORK/azcopy-logs" AZCOPY_JOB_PLAN_LOCATION="$WORK/azcopy-plans" AZCOPY_DISABLE_SYSLOG=true \
+    measure "$row" "$AZCOPY" copy "$src" "$dst" --recursive --from-to "$fromto" --output-level essential
+  WALL[$row]=$M_WALL; RSS[$row]=$M_RSS; RC[$row]=$M_RC
+  NOTE[$row]="exit $M_RC; $(grep -E 'Number of (File|Transfers) Transfers Completed|Total Number of Bytes Transferred|Final Job Status' "$WORK/$row.out" 2>/dev/null | tr -s ' ' | paste -sd ';' -)"
+  [ "$M_RC" = 0 ] || FAILED=1
+}
+
 rclone_copy() {  # rclone_copy ROW SRC DST
   local row=$1 src=$2 dst=$3
   measure "$row" rclone --config "$RCLONE_CONF" copy -v --stats 0 "$src" "$dst"
@@ -264,6 +297,17 @@ say "source: primary:$BED_P_CONTAINER/LocalUpload = ${SRC_SIZE% *} blobs / ${SRC
 
 rclone_copy rclone-streaming "primary:$BED_P_CONTAINER/LocalUpload" "failover:bench-rclone-stream/LocalUpload"
 aml_copy aml-streaming never
+if [ -n "$AZCOPY" ]; then
+  P_SAS=$(python3 "$ROOT/scripts/bench/account_sas.py" "$BED_BLOB/$BED_P_ACCOUNT" "$BED_P_ACCOUNT" "$BED_P_KEY")
+  F_SAS=$(python3 "$ROOT/scripts/bench/account_sas.py" "$BED_BLOB/$BED_F_ACCOUNT" "$BED_F_ACCOUNT" "$BED_F_KEY")
+  rcl mkdir "failover:bench-azcopy" >/dev/null 2>&1 || true   # AzCopy does not create it on Azurite
+  mkdir -p "$WORK/azcopy-local"
+  azcopy_run azcopy-download "${P_SAS%%\?*}/$BED_P_CONTAINER/LocalUpload?${P_SAS#*\?}" "$WORK/azcopy-local" BlobLocal
+  azcopy_run azcopy-upload "$WORK/azcopy-local/LocalUpload" "${F_SAS%%\?*}/bench-azcopy?${F_SAS#*\?}" LocalBlob
+  rm -rf "$WORK/azcopy-local"
+else
+  azcopy_run azcopy-download - - -; azcopy_run azcopy-upload - - -
+fi
 
 # --- Bed 2: server-side --------------------------------------------------------------------------
 if [ "$COPY_AVAILABLE" = 1 ]; then
@@ -283,14 +327,14 @@ aml_copy aml-server-side auto
 # --- Report --------------------------------------------------------------------------------------
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
-for row in aml-streaming rclone-streaming aml-server-side rclone-server-side; do
+for row in aml-streaming rclone-streaming azcopy-download azcopy-upload aml-server-side rclone-server-side; do
   printf '%s\t%s\t%s\t%s\t%s\n' "$row" "${WALL[$row]}" "${RSS[$row]}" "${RC[$row]}" "${NOTE[$row]//$'\t'/ }" >> "$RESULTS"
 done
 GIT_DIRTY=""
 [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] || GIT_DIRTY=" + uncommitted changes"
 BENCH_MODE=$MODE BENCH_DATA_FILES=$DATA_FILES BENCH_DATA_BYTES=$DATA_BYTES BENCH_SMALL=$SMALL_COUNT \
 BENCH_LARGE_MIB=$LARGE_MIB BENCH_GEN_S=$GEN_S BENCH_SEED1_S=$SEED1_S BENCH_SEED1_HWM=$SEED1_HWM \
-BENCH_SEED2_S=$SEED2_S BENCH_RCLONE="$(rclone version 2>/dev/null | head -n 1)" \
+BENCH_SEED2_S=$SEED2_S BENCH_RCLONE="$(rclone version 2>/dev/null | head -n 1)" BENCH_AZCOPY_VERSION="${AZCOPY:+AzCopy $AZCOPY_VERSION}" \
 BENCH_AZURITE="$(node -p "require('$ROOT/.tools/azurite/node_modules/azurite/package.json').version" 2>/dev/null || echo '?')" \
 BENCH_GIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$GIT_DIRTY" BENCH_CORES="$(nproc)" \
   python3 "$ROOT/scripts/bench/report.py" "$RESULTS" "$OUT"

@@ -14,12 +14,16 @@ RSS_LIMIT_MIB = 100.0
 LABELS = [
     ("aml-streaming", "aml-failover streaming"),
     ("rclone-streaming", "rclone streaming"),
+    ("azcopy-download", "AzCopy download (blob -> local)"),
+    ("azcopy-upload", "AzCopy upload (local -> blob)"),
     ("aml-server-side", "aml-failover server-side"),
     ("rclone-server-side", "rclone server-side"),
 ]
 HOW = {
     "aml-streaming": "`aml-failover copy --kinds models --server-side never` (bed 1)",
     "rclone-streaming": "`rclone copy primary:<blobstore>/LocalUpload failover:<new container>/LocalUpload` (bed 1)",
+    "azcopy-download": "`azcopy copy <primary>/<blobstore>/LocalUpload <local> --recursive --from-to BlobLocal` (bed 1)",
+    "azcopy-upload": "`azcopy copy <local>/LocalUpload <failover>/<new container> --recursive --from-to LocalBlob` (bed 1)",
     "aml-server-side": "`aml-failover copy --kinds models --server-side auto` (bed 2)",
     "rclone-server-side": "`rclone copy primary:<blobstore>/LocalUpload primary:<new container>/LocalUpload` (one remote)",
 }
@@ -60,6 +64,9 @@ def main():
                 m_ok = m is not None and m <= RSS_LIMIT_MIB
                 met = f"time {'yes' if t_ok else 'NO'}, RSS {'yes' if m_ok else 'NO'}"
             table.append((label, r["wall"], r["rss"], f"{ratio:.2f}" if ratio is not None else "?", target, met))
+        elif key.startswith("azcopy"):
+            met = {"0": "second peer", "na": "left out"}.get(r["rc"], f"failed (exit {r['rc']})")
+            table.append((label, r["wall"], r["rss"], "-", "-", met))
         else:
             met = "reference" if r["rc"] == "0" else f"failed (exit {r['rc']})"
             table.append((label, r["wall"], r["rss"], "1.00", "-", met))
@@ -75,13 +82,17 @@ def main():
         "|---|---:|---:|---:|---|---|",
     ]
     lines += ["| " + " | ".join(t) + " |" for t in table]
+    a, d, u = (num(res.get(k, {}).get("wall", "")) for k in ("aml-streaming", "azcopy-download", "azcopy-upload"))
+    if a and d and u and all(res[k]["rc"] == "0" for k in ("aml-streaming", "azcopy-download", "azcopy-upload")):
+        lines += ["", f"aml-failover streaming vs AzCopy download + upload ({d + u:.2f} s, the same bytes account to account "
+                  f"through a local folder): ratio {a / (d + u):.2f}."]
     lines += ["", "Details:"]
     for key, label in LABELS:
         lines.append(f"- {label}: {HOW[key]}: {res[key]['note']}")
     lines += [
         f"- Setup, not timed: data generation {env('BENCH_GEN_S')} s; bed 1 start + seed {env('BENCH_SEED1_S')} s "
         f"(emulator peak RSS {env('BENCH_SEED1_HWM')} MiB); bed 2 start + seed {env('BENCH_SEED2_S')} s.",
-        f"- Tools: {env('BENCH_RCLONE')} (default flags: --transfers 4 --checkers 8); aml-failover release build of "
+        f"- Tools: {env('BENCH_RCLONE')} (default flags: --transfers 4 --checkers 8); {env('BENCH_AZCOPY_VERSION') or 'no AzCopy'}; aml-failover release build of "
         f"{env('BENCH_GIT')}; {env('BENCH_CORES')} cores.",
         "- In each bed rclone runs first. Ratios compare runs of this invocation only (same machine, same data); "
         "absolute times vary with the machine's load.",
