@@ -204,10 +204,15 @@ impl BlobStore {
         self.list_inner(prefix, None).await
     }
 
-    async fn list_inner(&self, prefix: &str, limit: Option<usize>) -> Result<(Vec<ObjectMeta>, Vec<String>)> {
-        let mut out = Vec::new();
+    /// One flat listing of `prefix` (with metadata), page by page (`page_size` blobs a page;
+    /// the service's maximum, 5000, when `None`): `each` gets every object as its page
+    /// arrives, so no more than a page is held, and stops the listing by answering `false`.
+    /// Returns the pages (requests) it took and the names left out because they are not plain
+    /// paths.
+    pub async fn list_pages(&self, prefix: &str, page_size: Option<usize>, mut each: impl FnMut(ObjectMeta) -> bool) -> Result<(usize, Vec<String>)> {
         let mut refused = Vec::new();
         let mut marker: Option<String> = None;
+        let mut pages = 0;
         loop {
             let mut u = self.url.clone();
             {
@@ -219,20 +224,20 @@ impl BlobStore {
                 if let Some(m) = &marker {
                     q.append_pair("marker", m);
                 }
-                if let Some(l) = limit {
+                if let Some(l) = page_size {
                     q.append_pair("maxresults", &l.clamp(1, 5000).to_string());
                 }
             }
             let (_, body) = self.rest.fetch(Method::GET, u, HeaderMap::new(), None).await?;
-            let text = String::from_utf8_lossy(&body);
-            let parsed: ListResult = quick_xml::de::from_str(&text)
+            pages += 1;
+            let parsed: ListResult = quick_xml::de::from_reader(&body[..])
                 .map_err(|e| Error::Service(format!("listing {}: unexpected XML: {e}", redact::url(&self.url))))?;
             for b in parsed.blobs.items {
                 let Ok(path) = StorePath::parse(&b.name) else {
-                    refused.push(b.name.clone());
+                    refused.push(b.name);
                     continue;
                 };
-                out.push(ObjectMeta {
+                let more = each(ObjectMeta {
                     path,
                     size: b.properties.content_length,
                     etag: b.properties.etag,
@@ -240,16 +245,25 @@ impl BlobStore {
                     sha256: b.metadata.get(SHA256_METADATA).cloned(),
                     source: b.metadata.get(SOURCE_METADATA).cloned(),
                 });
-            }
-            if limit.is_some_and(|l| out.len() >= l) {
-                out.truncate(limit.unwrap_or(usize::MAX));
-                break;
+                if !more {
+                    return Ok((pages, refused));
+                }
             }
             match parsed.next_marker.filter(|m| !m.is_empty()) {
                 Some(m) => marker = Some(m),
-                None => break,
+                None => return Ok((pages, refused)),
             }
         }
+    }
+
+    async fn list_inner(&self, prefix: &str, limit: Option<usize>) -> Result<(Vec<ObjectMeta>, Vec<String>)> {
+        let mut out = Vec::new();
+        let (_, refused) = self
+            .list_pages(prefix, limit, |m| {
+                out.push(m);
+                limit.is_none_or(|l| out.len() < l)
+            })
+            .await?;
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok((out, refused))
     }

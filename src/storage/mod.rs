@@ -15,6 +15,7 @@ pub mod blob;
 pub mod bundle;
 pub mod datastore;
 pub mod fileshare;
+pub mod index;
 pub mod local;
 pub mod rest;
 

@@ -113,7 +113,10 @@ impl Oracle {
         }
         Oracle {
             rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
-            http: reqwest::Client::builder().no_proxy().timeout(std::time::Duration::from_secs(60)).build().unwrap(),
+            // No idle connections kept: the oracle's runtime runs only inside its calls, so a
+            // pooled connection that Azurite closed meanwhile (Node's 5 s keep-alive) is not
+            // noticed and the next request on it fails with IncompleteMessage (seen under load).
+            http: reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).timeout(std::time::Duration::from_secs(60)).build().unwrap(),
             // Azurite itself: what landed, never what the proxy would make of it.
             blob_endpoint: tb.azurite_blob_endpoint().trim_end_matches('/').to_string(),
             files_endpoint: tb.files().map(|f| f.endpoint().trim_end_matches('/').to_string()),
