@@ -84,7 +84,8 @@ fn lists_are_followed_across_pages() {
     let v = r.json();
     let names: Vec<&str> =
         v["workspaces"][0]["datastores"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(names.len(), 4, "{names:?}");
+    // The four defaults and the seed's two (testdata/seed/primary/estate: an account-key and an identity-based one).
+    assert_eq!(names.len(), 6, "{names:?}");
     assert!(tb.request_count("GET", "/datastores") >= 2, "datastores were not fetched over several pages");
     // The seeded primary has more models than a page holds; the count must include every page.
     let models = v["workspaces"][0]["assetCounts"]["models"].as_u64().unwrap();

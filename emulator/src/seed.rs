@@ -6,9 +6,16 @@
 //! pipelineJob/commandJob (stored as seeded jobs with status `Completed`; a `<stem>.run/`
 //! folder beside a job's YAML holds the outputs and logs it "wrote", see `job_run_files`).
 //!
+//! The workspace's estate ([`estate`]): datastores (azureBlob, azureFile, azureDataLakeGen1/2,
+//! oneLake), workspaceConnection, amlCompute/computeInstance, batch and managed online endpoints
+//! and deployments (an endpoint's traffic split or default deployment is set once its
+//! deployments exist), and schedules whose `create_job` is `azureml:<seeded job name>`.
+//! Long-running resources are seeded as `Succeeded`.
+//!
 //! [`bulk`] creates thousands of versions for benchmarks without a YAML file or upload each.
 
 pub mod bulk;
+pub mod estate;
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +25,7 @@ use serde_json::{json, Map, Value};
 
 use crate::arm::WorkspaceRef;
 use crate::auth::Principal;
-use crate::routes::AssetKind;
+use crate::routes::{AssetKind, ChildFamily};
 use crate::server::App;
 
 /// What a seed run created.
@@ -39,6 +46,9 @@ struct Seeder<'a> {
     container: String,
     principal: Principal,
     report: SeedReport,
+    location: String,
+    /// Endpoint bodies with their traffic split / default deployment, PUT after the deployments.
+    later: Vec<(ChildFamily, String, Value)>,
 }
 
 fn kind_of(schema: &str) -> Option<&'static str> {
@@ -51,6 +61,14 @@ fn kind_of(schema: &str) -> Option<&'static str> {
         "commandcomponent.schema.json" => "component",
         "data.schema.json" => "data",
         "pipelinejob.schema.json" | "commandjob.schema.json" => "job",
+        "azureblob.schema.json" | "azurefile.schema.json" | "azuredatalakegen1.schema.json" | "azuredatalakegen2.schema.json" | "onelake.schema.json" => "datastore",
+        "workspaceconnection.schema.json" => "connection",
+        "amlcompute.schema.json" | "computeinstance.schema.json" => "compute",
+        "batchendpoint.schema.json" => "batch_endpoint",
+        "batchdeployment.schema.json" | "modelbatchdeployment.schema.json" => "batch_deployment",
+        "managedonlineendpoint.schema.json" => "online_endpoint",
+        "managedonlinedeployment.schema.json" => "online_deployment",
+        "schedule.schema.json" => "schedule",
         _ => return None,
     })
 }
@@ -62,7 +80,15 @@ fn order(kind: &str) -> u8 {
         "component" => 2,
         "model" => 3,
         "data" => 4,
-        _ => 5,
+        "job" => 5,
+        "datastore" => 6,
+        "connection" => 7,
+        "compute" => 8,
+        "batch_endpoint" => 9,
+        "batch_deployment" => 10,
+        "online_endpoint" => 11,
+        "online_deployment" => 12,
+        _ => 13,
     }
 }
 
@@ -393,8 +419,88 @@ impl Seeder<'_> {
     }
 }
 
+impl Seeder<'_> {
+    fn child(&mut self, family: ChildFamily, parent: Option<&str>, name: &str, body: Value) -> anyhow::Result<()> {
+        crate::resources::children::seed_put(self.app, &self.ws, family, parent, name, body, &self.principal)
+            .map_err(|e| anyhow!("{} {name}: {} {}", family.segment(), e.code, e.message))?;
+        let path = match parent {
+            Some(p) => format!("{}/{p}/deployments/{name}", if family == ChildFamily::OnlineDeployments { "onlineEndpoints" } else { "batchEndpoints" }),
+            None => format!("{}/{name}", family.segment()),
+        };
+        self.report.created.push(path);
+        Ok(())
+    }
+
+    async fn estate(&mut self, kind: &str, doc: &Value, dir: &Path) -> anyhow::Result<()> {
+        match kind {
+            "datastore" => {
+                let (name, body) = estate::datastore(doc)?;
+                crate::resources::datastores::create_or_update(self.app, &self.ws, &name, body.to_string().as_bytes(), &self.principal)
+                    .map_err(|e| anyhow!("datastore {name}: {} {}", e.code, e.message))?;
+                self.report.created.push(format!("datastores/{name}"));
+            }
+            "connection" => {
+                let (name, body) = estate::connection(doc)?;
+                self.child(ChildFamily::Connections, None, &name, body)?;
+            }
+            "compute" => {
+                let (name, body) = estate::compute(doc, &self.location)?;
+                self.child(ChildFamily::Computes, None, &name, body)?;
+            }
+            "batch_endpoint" | "online_endpoint" => {
+                let batch = kind == "batch_endpoint";
+                let family = if batch { ChildFamily::BatchEndpoints } else { ChildFamily::OnlineEndpoints };
+                let (name, body, later) = estate::endpoint(doc, &self.location, batch)?;
+                self.child(family, None, &name, body)?;
+                if let Some(l) = later {
+                    self.later.push((family, name, l));
+                }
+            }
+            "batch_deployment" | "online_deployment" => {
+                let batch = kind == "batch_deployment";
+                let code = match doc.pointer("/code_configuration/code").and_then(Value::as_str) {
+                    Some(c) if is_remote(c) => Some(self.asset_ref("codes", c).trim_start_matches("azureml:").to_string()),
+                    Some(c) => Some(self.code_from(&uuid::Uuid::new_v4().to_string(), "1", &dir.join(c), true, None).await?),
+                    None => None,
+                };
+                let arm_id = self.arm_id.clone();
+                let arm_ref = |segment: &str, r: &str| -> String {
+                    let rest = r.strip_prefix("azureml:").unwrap_or(r);
+                    if rest.starts_with('/') {
+                        return rest.to_string();
+                    }
+                    match rest.split_once(':') {
+                        Some((n, v)) => format!("{arm_id}/{segment}/{n}/versions/{v}"),
+                        None => format!("{arm_id}/{segment}/{rest}"),
+                    }
+                };
+                let (endpoint, name, body) = estate::deployment(doc, &self.location, batch, code, &arm_ref)?;
+                let family = if batch { ChildFamily::BatchDeployments } else { ChildFamily::OnlineDeployments };
+                self.child(family, Some(&endpoint), &name, body)?;
+            }
+            _ => {
+                let job = match doc.get("create_job").and_then(Value::as_str) {
+                    Some(r) if r.starts_with("azureml:") => {
+                        let (_, j) = crate::resources::jobs::get(self.app, &self.ws, &r["azureml:".len()..])
+                            .map_err(|e| anyhow!("schedule: create_job {r}: {}", e.message))?;
+                        let mut p = j["properties"].clone();
+                        if let Some(o) = p.as_object_mut() {
+                            o.remove("status");
+                        }
+                        p
+                    }
+                    other => bail!("schedule: create_job must be azureml:<seeded job name>, got {other:?}"),
+                };
+                let (name, body) = estate::schedule(doc, job)?;
+                self.child(ChildFamily::Schedules, None, &name, body)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Tags/properties are string maps in the REST API; YAML may hold numbers.
-fn stringify_map(v: &Value) -> Value {
+pub(crate) fn stringify_map(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
@@ -426,9 +532,9 @@ fn mlflow_flavors(mlmodel: &Path) -> Option<Value> {
 /// Loads every YAML asset under `folder` into the workspace `workspace_arm_id`.
 pub async fn seed_workspace(app: &App, workspace_arm_id: &str, folder: &Path) -> anyhow::Result<SeedReport> {
     let ws = WorkspaceRef::parse(workspace_arm_id).ok_or_else(|| anyhow!("not a workspace ARM id: {workspace_arm_id}"))?;
-    let (account, key, container, arm_id) = app
+    let (account, key, container, arm_id, location) = app
         .store
-        .read(|s| s.workspace(&ws.key()).map(|w| (w.storage_account.clone(), w.storage_key.clone(), w.default_container(), w.arm_id())))
+        .read(|s| s.workspace(&ws.key()).map(|w| (w.storage_account.clone(), w.storage_key.clone(), w.default_container(), w.arm_id(), w.location.clone())))
         .ok_or_else(|| anyhow!("workspace {workspace_arm_id} does not exist in the emulator"))?;
     let mut files = Vec::new();
     yaml_files(folder, &mut files).with_context(|| format!("reading seed folder {}", folder.display()))?;
@@ -454,6 +560,8 @@ pub async fn seed_workspace(app: &App, workspace_arm_id: &str, folder: &Path) ->
         container,
         principal: Principal { name: "seed@aml-emulator".into(), kind: "User" },
         report: SeedReport::default(),
+        location,
+        later: Vec::new(),
     };
     for (_, kind, file, doc) in docs {
         let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -463,9 +571,14 @@ pub async fn seed_workspace(app: &App, workspace_arm_id: &str, folder: &Path) ->
             "code" => s.code(&doc, &dir).await,
             "component" => s.component(&doc, &dir).await,
             "data" => s.data(&doc, &dir).await,
-            _ => s.job(&doc, &file).await,
+            "job" => s.job(&doc, &file).await,
+            estate_kind => s.estate(estate_kind, &doc, &dir).await,
         };
         r.with_context(|| format!("seeding {}", file.display()))?;
+    }
+    for (family, name, body) in std::mem::take(&mut s.later) {
+        crate::resources::children::seed_put(app, &s.ws, family, None, &name, body, &s.principal)
+            .map_err(|e| anyhow!("{} {name}: {} {}", family.segment(), e.code, e.message))?;
     }
     tracing::info!(created = s.report.created.len(), files = s.report.uploaded_files, "seeded {workspace_arm_id}");
     Ok(s.report)

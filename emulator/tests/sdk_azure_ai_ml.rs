@@ -3,6 +3,10 @@
 //! reads the seeded primary workspace through `MLClient` (static token and azure-identity's
 //! ClientSecretCredential against the emulator's token endpoint), compares with the seed, creates
 //! a model version, an environment version and a command job and reads them back, and submits a
+//! two-step pipeline job through ClientSecretCredential; reads the seeded estate (datastores with
+//! and without secrets, a connection, a cluster, VM sizes and usage, an online endpoint with two
+//! deployments and a traffic split, a batch endpoint and deployment, a schedule) and creates one
+//! of each through the SDK's (long-running) create calls; it submits a
 //! two-step pipeline job through ClientSecretCredential (the SDK checks that the token minted for
 //! the workspace audience has `aud` equal to it, as Entra issues it). Page size 2,
 //! so the SDK follows `nextLink` in every list longer than two.
@@ -101,6 +105,29 @@ fn azure_ai_ml_sdk_against_the_emulator() {
         ("Jobs_List", 2),
         ("Jobs_CreateOrUpdate", 2),
         ("Jobs_Get", 2),
+        ("Datastores_ListSecrets", 2),
+        ("Datastores_CreateOrUpdate", 1),
+        ("WorkspaceConnections_List", 2),
+        ("WorkspaceConnections_ListSecrets", 2),
+        ("WorkspaceConnections_Create", 1),
+        ("Compute_List", 2),
+        ("Compute_Get", 2),
+        ("Compute_CreateOrUpdate", 1),
+        ("VirtualMachineSizes_List", 2),
+        ("Usages_List", 2),
+        ("OnlineEndpoints_Get", 2),
+        ("OnlineEndpoints_CreateOrUpdate", 2),
+        ("OnlineEndpoints_ListKeys", 1),
+        ("OnlineDeployments_List", 2),
+        ("OnlineDeployments_CreateOrUpdate", 1),
+        ("BatchEndpoints_Get", 2),
+        ("BatchEndpoints_CreateOrUpdate", 1),
+        ("BatchDeployments_List", 2),
+        ("BatchDeployments_CreateOrUpdate", 1),
+        ("Schedules_List", 2),
+        ("Schedules_Get", 2),
+        ("Schedules_CreateOrUpdate", 2),
+        ("OperationStatus_Get", 6),
     ] {
         let n = bed.operation_count(op);
         assert!(n >= at_least, "{op}: {n} requests, expected at least {at_least}\n{report}");

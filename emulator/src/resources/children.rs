@@ -258,6 +258,21 @@ fn store_definition(app: &App, ctx: &Ctx, ws: &WorkspaceRef, family: ChildFamily
     })
 }
 
+/// Creates or replaces a definition outside a request (seeding): its operation completes at
+/// once, so the resource is `Succeeded`.
+pub fn seed_put(app: &App, ws: &WorkspaceRef, family: ChildFamily, parent: Option<&str>, name: &str, body: Value, principal: &Principal) -> Result<Value, ArmError> {
+    let ctx = crate::server::internal_ctx(app);
+    let r = store_definition(app, &ctx, ws, family, parent, name, body, principal, true)?;
+    let id = r.body.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    app.store.write(|s| {
+        while lro::pending(s, &id, "create") || lro::pending(s, &id, "update") {
+            lro::touch(s, &id);
+        }
+        let w = s.workspace(&ws.key()).ok_or_else(|| super::workspaces::not_found(ws))?;
+        Ok(find(w, &id).map(|c| c.resource.clone()).unwrap_or(Value::Null))
+    })
+}
+
 /// Deep merge of `patch` into `target` (objects merge, anything else replaces).
 pub fn merge(target: &mut Value, patch: &Value) {
     match (target, patch) {

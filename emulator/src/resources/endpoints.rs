@@ -38,11 +38,14 @@ fn endpoint(family: ChildFamily, n: &Norm, body: Value) -> Result<Normalized, Ar
     top.insert("identity".into(), identity.unwrap_or(json!({"type": "None"})));
     top.entry("kind").or_insert(json!("Managed"));
     let mut p = props(&body)?;
-    let auth = p.get("authMode").and_then(Value::as_str).unwrap_or("").to_string();
-    if auth.is_empty() {
+    let given_mode = p.get("authMode").and_then(Value::as_str).unwrap_or("").to_string();
+    if given_mode.is_empty() {
         return Err(ArmError::user_error("The field 'authMode' is required for an endpoint."));
     }
+    // The service takes enum values case-insensitively (azure-ai-ml sends `aadToken`) and answers the canonical form.
+    let auth = AUTH_MODES.iter().find(|m| m.eq_ignore_ascii_case(&given_mode)).map(|m| m.to_string()).unwrap_or(given_mode);
     one_of(&auth, AUTH_MODES, "authMode")?;
+    p.insert("authMode".into(), json!(auth));
     if !online && auth == "Key" {
         return Err(ArmError::user_error("Batch endpoints support authMode 'AADToken' only."));
     }

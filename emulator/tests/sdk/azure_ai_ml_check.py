@@ -36,6 +36,16 @@ import yaml  # noqa: E402  (PyYAML, an azure-ai-ml dependency)
 # --- What the seed folder holds (az ml YAML; defaults as az ml applies them) ----------------------
 
 
+def load_estate():
+    """The estate YAML (testdata/seed/primary/estate) by $schema file name."""
+    estate = {}
+    for f in sorted((SEED / "estate").glob("*.y*ml")):
+        doc = yaml.safe_load(f.read_text())
+        kind = doc["$schema"].rsplit("/", 1)[-1].split(".")[0]
+        estate.setdefault(kind, {})[doc["name"]] = doc
+    return estate
+
+
 def load_seed():
     seed = {"model": {}, "environment": {}, "component": {}, "data": {}}
     jobs = {}
@@ -51,6 +61,7 @@ def load_seed():
             version = str(doc.get("version", "1"))
             seed[kind].setdefault(doc["name"], {})[version] = doc
     seed["job"] = jobs
+    seed["estate"] = load_estate()
     return seed
 
 
@@ -75,7 +86,7 @@ def eq(actual, expected, what):
         raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
 
 
-def run(ml, label, seed, created):
+def run(ml, label, seed, created):  # noqa: C901 - one check per SDK family
     ws_arm = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/{WS}"
 
     def workspaces_get():
@@ -89,7 +100,9 @@ def run(ml, label, seed, created):
 
     def datastores():
         listed = {d.name: d for d in ml.datastores.list()}
-        eq(sorted(listed), sorted(["workspaceblobstore", "workspaceartifactstore", "workspacefilestore", "workspaceworkingdirectory"]), "datastore names")
+        seeded = [n for k in ("azureBlob", "azureFile", "azureDataLakeGen2", "azureDataLakeGen1", "oneLake") for n in seed["estate"].get(k, {})]
+        defaults = ["workspaceblobstore", "workspaceartifactstore", "workspacefilestore", "workspaceworkingdirectory"]
+        eq(sorted(listed), sorted(defaults + seeded + list(created.get("datastore", {}))), "datastore names")
         eq(listed["workspaceblobstore"].type, "AzureBlob", "workspaceblobstore type")
         eq(listed["workspacefilestore"].type, "AzureFile", "workspacefilestore type")
         blob = ml.datastores.get("workspaceblobstore")
@@ -197,8 +210,106 @@ def run(ml, label, seed, created):
                 eq(sorted(j.jobs), ["greet", "repeat"], f"steps of pipeline job {name}")
                 eq(j.jobs["greet"].type, "command", f"type of step greet of pipeline job {name}")
 
+    def estate_datastores():
+        for name, doc in seed["estate"].get("azureBlob", {}).items():
+            d = ml.datastores.get(name)
+            eq((d.type, d.account_name, d.container_name), ("AzureBlob", doc["account_name"], doc["container_name"]), f"datastore {name}")
+            eq(type(d.credentials).__name__, "AccountKeyConfiguration", f"credentials of datastore {name}")
+            eq(getattr(d.credentials, "account_key", None), None, f"account key of datastore {name} without include_secrets")
+            with_secret = ml.datastores.get(name, include_secrets=True)
+            eq(with_secret.credentials.account_key, doc["credentials"]["account_key"], f"account key of datastore {name} (listSecrets)")
+        for name, doc in seed["estate"].get("azureDataLakeGen2", {}).items():
+            d = ml.datastores.get(name)
+            eq((d.type, d.account_name, d.filesystem), ("AzureDataLakeGen2", doc["account_name"], doc["filesystem"]), f"datastore {name}")
+            eq(type(d.credentials).__name__, "NoneCredentialConfiguration", f"credentials of identity-based datastore {name}")
+
+    def connections():
+        listed = {c.name: c for c in ml.connections.list()}
+        want = seed["estate"].get("workspaceConnection", {})
+        eq(sorted(listed), sorted(set(want) | set(created.get("connection", {}))), "connection names")
+        for name, doc in want.items():
+            c = ml.connections.get(name)
+            eq((c.type, c.target), (doc["type"], doc["target"]), f"type/target of connection {name}")
+            eq(getattr(c.credentials, "pat", None), None, f"PAT of connection {name} on get")
+            # populate_secrets fills API keys only; the PAT through the SDK's generated client (listsecrets).
+            raw = ml.connections._operation.list_secrets(connection_name=name, resource_group_name=RG, workspace_name=WS)
+            eq(raw.properties.credentials.pat, doc["credentials"]["pat"], f"PAT of connection {name} (listsecrets)")
+
+    def computes():
+        listed = {c.name: c for c in ml.compute.list()}
+        want = seed["estate"].get("amlCompute", {})
+        eq(sorted(listed), sorted(set(want) | set(created.get("compute", {}))), "compute names")
+        for name, doc in want.items():
+            c = ml.compute.get(name)
+            eq((c.type, c.size, c.min_instances, c.max_instances, c.idle_time_before_scale_down), ("amlcompute", doc["size"], doc["min_instances"], doc["max_instances"], doc["idle_time_before_scale_down"]), f"compute {name}")
+            eq(c.provisioning_state, "Succeeded", f"provisioning state of compute {name}")
+            eq(c.identity.type, "system_assigned", f"identity of compute {name}")
+        sizes = {s.name: s for s in ml.compute.list_sizes(location="westus")}
+        if "Standard_DS3_v2" not in sizes:
+            raise AssertionError(f"list_sizes(westus): {sorted(sizes)}")
+        usage = {(u.name["value"] if isinstance(u.name, dict) else u.name.value): u for u in ml.compute.list_usage(location="eastus")}
+        # azure-ai-ml 1.35's Usage keeps the wire names of the REST model (currentValue), its
+        # current_value attribute stays None, against Azure as here.
+        u = vars(usage["standardDSv2Family"])
+        eq((u["currentValue"], u["limit"]), (4, 100), "DSv2 vCPUs in use / limit in eastus (one DS3_v2 node of cpu-cluster)")
+
+    def online():
+        for name, doc in seed["estate"].get("managedOnlineEndpoint", {}).items():
+            ep = ml.online_endpoints.get(name)
+            eq((ep.auth_mode, dict(ep.traffic)), (doc["auth_mode"], doc["traffic"]), f"auth mode and traffic of online endpoint {name}")
+            eq(ep.provisioning_state, "Succeeded", f"provisioning state of online endpoint {name}")
+            if not ep.scoring_uri.startswith("https://"):
+                raise AssertionError(f"scoring uri of {name}: {ep.scoring_uri!r}")
+            deps = {d.name: d for d in ml.online_deployments.list(endpoint_name=name)}
+            want = {n: d for n, d in seed["estate"].get("managedOnlineDeployment", {}).items() if d["endpoint_name"] == name}
+            eq(sorted(deps), sorted(want), f"deployments of online endpoint {name}")
+            for dname, ddoc in want.items():
+                d = ml.online_deployments.get(dname, endpoint_name=name)
+                eq((d.instance_type, d.instance_count), (ddoc["instance_type"], ddoc["instance_count"]), f"instance type/count of {name}/{dname}")
+                model_name, model_version = ddoc["model"].removeprefix("azureml:").split(":")
+                if not str(d.model).endswith(f"/models/{model_name}/versions/{model_version}"):
+                    raise AssertionError(f"model of {name}/{dname}: {d.model!r}")
+                if "code_configuration" in ddoc:
+                    eq(d.code_configuration.scoring_script, ddoc["code_configuration"]["scoring_script"], f"scoring script of {name}/{dname}")
+        listed = sorted(e.name for e in ml.online_endpoints.list())
+        eq(listed, sorted(set(seed["estate"].get("managedOnlineEndpoint", {})) | set(created.get("online_endpoint", {}))), "online endpoint names")
+
+    def batch():
+        for name, doc in seed["estate"].get("batchEndpoint", {}).items():
+            ep = ml.batch_endpoints.get(name)
+            eq(ep.defaults.deployment_name, doc["defaults"]["deployment_name"], f"default deployment of batch endpoint {name}")
+            eq(ep.provisioning_state, "Succeeded", f"provisioning state of batch endpoint {name}")
+            deps = {d.name: d for d in ml.batch_deployments.list(endpoint_name=name)}
+            want = {n: d for n, d in seed["estate"].get("modelBatchDeployment", {}).items() if d["endpoint_name"] == name}
+            eq(sorted(deps), sorted(want), f"deployments of batch endpoint {name}")
+            for dname, ddoc in want.items():
+                d = ml.batch_deployments.get(dname, endpoint_name=name)
+                if not str(d.compute).endswith("/computes/" + ddoc["compute"].removeprefix("azureml:")):
+                    raise AssertionError(f"compute of {name}/{dname}: {d.compute!r}")
+                eq(d.resources.instance_count, ddoc["resources"]["instance_count"], f"instance count of {name}/{dname}")
+        listed = sorted(e.name for e in ml.batch_endpoints.list())
+        eq(listed, sorted(set(seed["estate"].get("batchEndpoint", {})) | set(created.get("batch_endpoint", {}))), "batch endpoint names")
+
+    def schedules():
+        from azure.ai.ml._restclient.arm_ml_service.models import ScheduleListViewType
+        want = seed["estate"].get("schedule", {})
+        enabled = sorted(s.name for s in ml.schedules.list())
+        every = sorted(s.name for s in ml.schedules.list(list_view_type=ScheduleListViewType.ALL))
+        eq(every, sorted(set(want) | set(created.get("schedule", {}))), "schedule names (all)")
+        eq(enabled, sorted(set(want) | {n for n, on in created.get("schedule", {}).items() if on}), "enabled schedule names")
+        for name, doc in want.items():
+            sc = ml.schedules.get(name)
+            eq((sc.is_enabled, sc.trigger.expression, sc.display_name), (True, doc["trigger"]["expression"], doc["display_name"]), f"schedule {name}")
+            eq(sc.create_job.type, "command", f"job type of schedule {name}")
+
     for name, fn in [
         ("workspaces.get", workspaces_get),
+        ("datastores.get (account key, identity) / include_secrets", estate_datastores),
+        ("connections.list/get/populate_secrets", connections),
+        ("compute.list/get/list_sizes/list_usage", computes),
+        ("online_endpoints.list/get, online_deployments.list/get", online),
+        ("batch_endpoints.list/get, batch_deployments.list/get", batch),
+        ("schedules.list/get", schedules),
         ("datastores.list/get/get_default", datastores),
         ("models.list/list(name)/get", models),
         ("environments.list/list(name)/get", environments),
@@ -279,6 +390,79 @@ def create(ml, label, created):
         eq(out.status, "NotStarted", "status of the submitted job")
         created.setdefault("job", {})[out.name] = ("command", (f"sdk-job-{suffix}", "sdk-check", {"source": "azure-ai-ml"}))
 
+    def datastore():
+        from azure.ai.ml.entities import AccountKeyConfiguration, AzureBlobDatastore
+        name = f"sdk_blob_{suffix}"
+        ml.datastores.create_or_update(AzureBlobDatastore(name=name, account_name="amlprimarysa", container_name="sdk-check",
+                                                          credentials=AccountKeyConfiguration(account_key="c2RrLWtleQ==")))
+        back = ml.datastores.get(name, include_secrets=True)
+        eq((back.container_name, back.credentials.account_key), ("sdk-check", "c2RrLWtleQ=="), "created datastore")
+        created.setdefault("datastore", {})[name] = True
+
+    def connection():
+        from azure.ai.ml.entities import AzureOpenAIConnection
+        name = f"sdk-aoai-{suffix}"
+        ml.connections.create_or_update(AzureOpenAIConnection(name=name, azure_endpoint="https://contoso.openai.azure.com/", api_key="sdk-api-key", api_version="2024-02-01"))
+        plain = ml.connections.get(name)
+        eq((plain.type, plain.target, plain.credentials.key), ("azure_open_ai", "https://contoso.openai.azure.com/", None), "created connection (no secret on get)")
+        eq(ml.connections.get(name, populate_secrets=True).credentials.key, "sdk-api-key", "created connection's key (populate_secrets)")
+        created.setdefault("connection", {})[name] = True
+
+    def compute():
+        from azure.ai.ml.entities import AmlCompute
+        name = f"sdk-{suffix}"
+        out = ml.compute.begin_create_or_update(AmlCompute(name=name, size="Standard_F4s_v2", min_instances=0, max_instances=2, idle_time_before_scale_down=600)).result()
+        eq((out.name, out.provisioning_state), (name, "Succeeded"), "created compute")
+        back = ml.compute.get(name)
+        eq((back.size, back.max_instances, back.idle_time_before_scale_down), ("Standard_F4s_v2", 2, 600), "created compute read back")
+        created.setdefault("compute", {})[name] = True
+
+    def online_endpoint():
+        from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
+        name = f"sdk-online-{suffix}"
+        ep = ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key", tags={"source": "azure-ai-ml"})).result()
+        eq((ep.name, ep.provisioning_state), (name, "Succeeded"), "created online endpoint")
+        created.setdefault("online_endpoint", {})[name] = True
+        d = ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+            name="blue", endpoint_name=name, model="azureml:local-mlflow-example:1", instance_type="Standard_DS3_v2", instance_count=1)).result()
+        eq((d.name, d.provisioning_state), ("blue", "Succeeded"), "created online deployment")
+        ep = ml.online_endpoints.get(name)
+        ep.traffic = {"blue": 100}
+        ml.online_endpoints.begin_create_or_update(ep).result()
+        eq(dict(ml.online_endpoints.get(name).traffic), {"blue": 100}, "traffic of the created endpoint")
+        keys = ml.online_endpoints.get_keys(name)
+        if not keys.primary_key:
+            raise AssertionError("get_keys: no primary key")
+
+    def batch_endpoint():
+        from azure.ai.ml.entities import BatchEndpoint, ModelBatchDeployment, ModelBatchDeploymentSettings
+        name = f"sdk-batch-{suffix}"
+        ep = ml.batch_endpoints.begin_create_or_update(BatchEndpoint(name=name, description="sdk batch")).result()
+        eq((ep.name, ep.provisioning_state), (name, "Succeeded"), "created batch endpoint")
+        created.setdefault("batch_endpoint", {})[name] = True
+        d = ml.batch_deployments.begin_create_or_update(ModelBatchDeployment(
+            name="v1", endpoint_name=name, model="azureml:local-mlflow-example:1", compute="cpu-cluster",
+            settings=ModelBatchDeploymentSettings(mini_batch_size=5, instance_count=1))).result()
+        eq((d.name, d.provisioning_state), ("v1", "Succeeded"), "created batch deployment")
+        eq(ml.batch_deployments.get("v1", endpoint_name=name).mini_batch_size, 5, "mini batch size of the created batch deployment")
+
+    def schedule():
+        from azure.ai.ml.entities import CronTrigger, JobSchedule
+        name = f"sdk-schedule-{suffix}"
+        # The SDK schedules pipeline jobs (a job's ARM id becomes a pipeline job definition with sourceJobId).
+        source = ml.jobs.get("hello_outputs_1714").id
+        out = ml.schedules.begin_create_or_update(JobSchedule(name=name, trigger=CronTrigger(expression="15 4 * * *"), create_job=source)).result()
+        eq((out.name, out.is_enabled, out.provisioning_state), (name, True, "Succeeded"), "created schedule")
+        off = ml.schedules.begin_disable(name).result()
+        eq(off.is_enabled, False, "disabled schedule")
+        created.setdefault("schedule", {})[name] = False
+
+    check(f"[{label}] datastores.create_or_update (account key)", datastore)
+    check(f"[{label}] connections.create_or_update (Azure OpenAI, API key)", connection)
+    check(f"[{label}] compute.begin_create_or_update (AmlCompute)", compute)
+    check(f"[{label}] online_endpoints/online_deployments.begin_create_or_update + traffic", online_endpoint)
+    check(f"[{label}] batch_endpoints/batch_deployments.begin_create_or_update", batch_endpoint)
+    check(f"[{label}] schedules.begin_create_or_update (job id)/begin_disable", schedule)
     check(f"[{label}] models.create_or_update (azureml:// path)", model)
     check(f"[{label}] environments.create_or_update (image + inline conda)", environment)
     check(f"[{label}] jobs.create_or_update (command job)", job)
