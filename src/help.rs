@@ -7,15 +7,19 @@ and no type: is a command job) in the workspace given by --to.
 
 Reads: the YAML, the local code folder it names (code:), the conda file of an inline environment
 (environment: {image:, conda_file: ./conda.yaml}, read and inlined as its content, as az ml does),
-and the local component YAML files of a pipeline's steps (jobs.<step>.component: ./x.yml). A
-pipeline job whose graph is a pipeline component file (component: ./pipeline.yml) registers that
-component (its steps' component files first) and it is the job's definition; --submit refers to
-it by id. Inline step components with local code are refused: give them their own YAML file.
+the local component YAML files of a pipeline's steps (jobs.<step>.component: ./x.yml, and the
+steps of those when they are pipeline components), and local data inputs (inputs.<x>.path:
+./data, of the job or of a step). A pipeline job whose graph is a pipeline component file
+(component: ./pipeline.yml) registers that component (its steps' component files first) and it
+is the job's definition; --submit refers to it by id. An inline command or parallel step
+(command:/task: and no component:) gets an inline component, as az ml makes an anonymous one.
 
-Writes, in this order, each only after the one before it succeeded: local code uploaded to the
-default blob datastore under LocalUpload/<fingerprint>/ (each file sha256-verified) and
-registered as code `code-<fingerprint>`; the pipeline's local components (dependency order,
-then referenced by id); then the job.
+Writes, in this order, each only after the one before it succeeded: local data inputs uploaded
+to the default blob datastore under LocalUpload/<hash>/<name> (each file sha256-verified; the
+input then names azureml://datastores/<datastore>/paths/LocalUpload/<hash>/<name>, as az ml
+writes it, listed in the report as uploaded); local code (the job's and inline steps') uploaded
+the same way and registered as code `code-<fingerprint>`; the pipeline's local components
+(dependency order, then referenced by id); then the job.
 
 By default a job becomes its definition, since creating a job runs it: a command job a command
 component, a pipeline job a pipeline component, a sweep job a command component of its trial,
@@ -36,8 +40,8 @@ References: azureml:<name>:<version> and azureml:<name>@latest of this workspace
 before anything is written; @latest is pinned to the version it resolves to, and the pins are
 listed in the report (pinned). Registry references and URLs are kept as given.
 
-Refused before any write (exit 2, one line): an unknown type, an invalid job name, local data
-inputs (register them with `data register` first), a component or environment missing in --to,
+Refused before any write (exit 2, one line): an unknown type, an invalid job name, a local
+input or code path that does not exist, a component or environment missing in --to,
 a component YAML whose name az ml would refuse (lower-case letters, digits, '_', starting with a
 letter) or whose version is a placeholder such as <VERSION>, a definition that already exists
 with other content.";
@@ -65,8 +69,8 @@ name components by relative YAML path (registered first, code uploaded and verif
 azureml: reference. By default the pipeline is registered as its definition: a pipeline
 component named after the job (lower-case, `_` for other characters), version 1, whose inputs
 are the job's (data inputs without default, literal inputs typed, as azure-ai-ml requires);
-with --submit the job itself is created (a new run). Local data inputs are refused: register
-them with `data register` and use azureml:<name>:<version>. Other job types are accepted too.";
+with --submit the job itself is created (a new run). Local data inputs are uploaded (verified)
+to the default blob datastore as az ml uploads them. Other job types are accepted too.";
 
 pub const PIPELINE_GET: &str = "\
 Write a pipeline job as pipeline.yml, components/<c>_<v>.yml and each component's code and
@@ -77,7 +81,10 @@ Register an az ml v2 component YAML (command, pipeline, parallel or spark compon
 workspace given by --to.
 
 Reads: the YAML, its local code: folder, and an inline environment's conda_file (read and
-inlined as its content, as az ml does, so the registered component needs no local file).
+inlined as its content, as az ml does, so the registered component needs no local file). A
+pipeline component's steps: component files (jobs.<step>.component: ./x.yml) are registered
+first and named by id; inline components' local code is uploaded and registered as code;
+azureml:<name>@latest is pinned to the version found.
 Checks before any write: the name (lower-case letters, digits and '_', starting with a letter,
 as az ml requires), the version (a placeholder such as <VERSION> is refused: give --version),
 the type, and that a referenced environment (azureml:<name>:<version> or @latest, pinned to the

@@ -329,3 +329,90 @@ inputs:\n  data: {type: uri_file, path: https://dprepdata.blob.core.windows.net/
     let job = d.get(&format!("{p}/jobs/graph-job")).expect("job");
     assert_eq!(job["properties"]["componentId"].as_str().unwrap().to_ascii_lowercase(), format!("{}/components/hello_graph/versions/1", p.to_ascii_lowercase()));
 }
+
+#[test]
+fn local_inputs_inline_steps_and_step_component_files_are_resolved_like_az_ml() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("local");
+    copy_dir(&examples().join("jobs/pipelines-with-components/basics/4c_web_url_input"), &src.join("hello"));
+    std::fs::create_dir_all(src.join("data")).unwrap();
+    std::fs::write(src.join("data/rows.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::create_dir_all(src.join("prep_src")).unwrap();
+    std::fs::write(src.join("prep_src/prep.py"), "print('prep')\n").unwrap();
+    std::fs::write(
+        src.join("pipeline.yml"),
+        r#"$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+display_name: local_references
+inputs:
+  raw:
+    type: uri_folder
+    path: ./data
+  epochs: 3
+jobs:
+  prep:
+    type: command
+    command: python prep.py --raw ${{inputs.raw}} --epochs ${{inputs.epochs}} --out ${{outputs.prepped}}
+    code: ./prep_src
+    environment: azureml://registries/azureml/environments/sklearn-1.5/labels/latest
+    inputs:
+      raw: ${{parent.inputs.raw}}
+      epochs: ${{parent.inputs.epochs}}
+    outputs:
+      prepped:
+        type: uri_folder
+  hello:
+    type: command
+    component: ./hello/component.yml
+    inputs:
+      sample_input_data: ${{parent.jobs.prep.outputs.prepped}}
+      sample_input_string: hi
+"#,
+    )
+    .unwrap();
+
+    // The local folder is uploaded (verified) where az ml puts it, and the input names it there.
+    let r = run(command(&tb), &["job", "create", "-f", s(&src.join("pipeline.yml")), "--to", &p, "--name", "local-refs", "-o", "json"]);
+    r.expect_code(0);
+    let uploaded = r.json()["uploaded"].as_array().cloned().unwrap_or_default();
+    assert_eq!(uploaded.len(), 1, "{}", r.stdout);
+    let uri = uploaded[0].as_str().unwrap().split(" → ").nth(1).unwrap().to_string();
+    assert!(uri.starts_with("azureml://datastores/workspaceblobstore/paths/LocalUpload/") && uri.ends_with("/data/"), "{uri}");
+    assert_eq!(d.blob(tb.primary(), &format!("{}/rows.csv", datastore_path(&uri))).as_deref(), Some(&b"a,b\n1,2\n"[..]), "the file is on the default datastore");
+    let def = d.get(&format!("{p}/components/local_refs/versions/1")).expect("definition");
+    let kept: Value = serde_json::from_str(def["properties"]["properties"]["aml-failover.job"].as_str().unwrap()).unwrap();
+    assert_eq!(kept["inputs"]["raw"]["uri"], uri.as_str(), "the job's input names the uploaded folder");
+    let spec = &def["properties"]["componentSpec"];
+    // The inline step has a component (az ml's anonymous one) with its code uploaded.
+    let prep = &spec["jobs"]["prep"]["component"];
+    assert_eq!(prep["type"], "command", "{spec}");
+    assert!(prep["code"].as_str().unwrap().to_ascii_lowercase().starts_with(&format!("azureml:{}/codes/code-", p.to_ascii_lowercase())), "{prep}");
+    assert_eq!(prep["inputs"]["epochs"], json!({"type": "integer"}));
+    let hello = spec["jobs"]["hello"]["component"].as_str().unwrap().to_ascii_lowercase();
+    assert_eq!(hello, format!("azureml:{}/components/hello_python_world/versions/1", p.to_ascii_lowercase()));
+
+    // Copied, downloaded: the definition loads in the SDK, its inline step's code written.
+    let man = dir.path().join("m.json");
+    run(command(&tb), &copy_args(&p, &f, "components", "local_refs", s(&man))).expect_code(0);
+    let out = dir.path().join("out");
+    run(command(&tb), &["component", "download", "-n", "local_refs", "--from", &f, "-p", s(&out)]).expect_code(0);
+    sdk_loads("load_component", &out.join("local_refs/component.yml"));
+
+    // A pipeline component whose step names a component file, registered on its own: that
+    // file is registered first and the step names it by id (not a local path).
+    std::fs::write(
+        src.join("graph.yml"),
+        "$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json\ntype: pipeline\nname: local_graph\nversion: 1\n\
+inputs:\n  data: {type: uri_file}\njobs:\n  hello:\n    type: command\n    component: ./hello/component.yml\n    inputs:\n      sample_input_data: ${{parent.inputs.data}}\n      sample_input_string: hi\n",
+    )
+    .unwrap();
+    run(command(&tb), &["component", "register", "-f", s(&src.join("graph.yml")), "--to", &p, "-o", "json"]).expect_code(0);
+    let g = d.get(&format!("{p}/components/local_graph/versions/1")).expect("registered");
+    assert_eq!(g["properties"]["componentSpec"]["jobs"]["hello"]["component"].as_str().unwrap().to_ascii_lowercase(), hello);
+    let out = dir.path().join("graph");
+    run(command(&tb), &["component", "download", "-n", "local_graph", "--from", &p, "-p", s(&out)]).expect_code(0);
+    sdk_loads("load_component", &out.join("local_graph/component.yml"));
+}

@@ -93,6 +93,87 @@ pub fn conda_to_file(spec: &mut Value, file_name: &str) -> Result<Option<String>
     Ok(Some(text))
 }
 
+/// Keys of an inline step (`jobs.<step>` with no `component:`) that belong to the anonymous
+/// component `az ml` makes of it, by step type; the rest (inputs' values, outputs, compute,
+/// resources, distribution, limits, a parallel step's batch settings…) stays on the step.
+fn inline_component_keys(step: &serde_json::Map<String, Value>) -> Option<(&'static str, &'static [&'static str])> {
+    match step.get("type").and_then(Value::as_str) {
+        Some("parallel") if step.get("task").is_some_and(Value::is_object) => Some(("parallel", &["task"])),
+        None | Some("command") if step.get("command").is_some_and(Value::is_string) => Some(("command", &["command", "code", "environment"])),
+        _ => None,
+    }
+}
+
+/// Where an inline component keeps its code and its environment: (`/code`, `/environment`) for
+/// a command component, under `/task` for a parallel one.
+pub fn inline_component_body(component: &Value) -> &'static str {
+    if component.get("type").and_then(Value::as_str) == Some("parallel") {
+        "/task"
+    } else {
+        ""
+    }
+}
+
+/// An inline command or parallel step of a pipeline made a step with an inline component, as
+/// `az ml` turns it into an anonymous component: `command`, `code` and `environment` (a
+/// parallel step: `task`) move into `component:`, whose inputs and outputs are declared from
+/// the step's (a literal as a primitive of its type, a data input by its type, a binding by
+/// the parent input it names, else `uri_folder`). `parent_inputs`: the pipeline's `inputs:`.
+/// Returns whether the step changed (a step with a `component:` is left alone).
+pub fn inline_command_step(step: &mut Value, parent_inputs: Option<&Value>) -> bool {
+    let Some(m) = step.as_object_mut() else { return false };
+    if m.contains_key("component") {
+        return false;
+    }
+    let Some((ctype, keys)) = inline_component_keys(m) else { return false };
+    let mut c = serde_json::Map::new();
+    c.insert("type".into(), json!(ctype));
+    for k in keys {
+        if let Some(v) = m.remove(*k) {
+            c.insert((*k).into(), v);
+        }
+    }
+    let declare = |v: &Value| -> Value {
+        let named = v.as_str().and_then(|s| s.trim().strip_prefix("${{parent.inputs.")).and_then(|s| s.strip_suffix("}}")).map(str::trim);
+        match (v, named) {
+            (_, Some(n)) => parent_inputs.and_then(|p| p.get(n)).map(primitive_or_type).unwrap_or_else(|| json!({"type": "uri_folder"})),
+            (Value::String(s), None) if s.trim().starts_with("${{") => json!({"type": "uri_folder"}),
+            (other, None) => primitive_or_type(other),
+        }
+    };
+    let inputs: serde_json::Map<String, Value> = m.get("inputs").and_then(Value::as_object).into_iter().flatten().map(|(k, v)| (k.clone(), declare(v))).collect();
+    let outputs: serde_json::Map<String, Value> = m
+        .get("outputs")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), json!({"type": v.get("type").cloned().unwrap_or(json!("uri_folder"))})))
+        .collect();
+    if !inputs.is_empty() {
+        c.insert("inputs".into(), Value::Object(inputs));
+    }
+    if !outputs.is_empty() {
+        c.insert("outputs".into(), Value::Object(outputs));
+    }
+    m.insert("type".into(), json!(ctype));
+    m.insert("component".into(), Value::Object(c));
+    true
+}
+
+/// A component input declared for a value: a literal as a primitive of its type, a data input
+/// (`{type, path}`) by its type, a `type: literal` input by its value's type.
+fn primitive_or_type(v: &Value) -> Value {
+    match v {
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
+        Value::Number(_) => json!({"type": "number"}),
+        Value::String(_) => json!({"type": "string"}),
+        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("literal") => primitive_or_type(o.get("value").unwrap_or(&Value::Null)),
+        Value::Object(o) => json!({"type": o.get("type").cloned().unwrap_or(json!("uri_folder"))}),
+        _ => json!({"type": "string"}),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +201,33 @@ mod tests {
         assert_eq!(v["componentSpec"]["environment"], "azureml:env:3", "relative references stay");
         assert_eq!(rewrites.len(), 1);
         assert!(v.get("provisioningState").is_none());
+    }
+
+    #[test]
+    fn an_inline_command_step_gets_a_component() {
+        let parent = json!({"lr": 0.1, "raw": {"type": "uri_file", "path": "azureml:x:1"}});
+        let mut step = json!({"type": "command", "command": "python main.py", "code": "src/train", "environment": "azureml:e:1",
+            "compute": "azureml:gpu", "resources": {"instance_count": 2},
+            "inputs": {"epochs": 1, "lr": "${{parent.inputs.lr}}", "raw": "${{parent.inputs.raw}}", "cifar": "${{parent.jobs.get.outputs.cifar}}", "name": "x"},
+            "outputs": {"model_dir": {"type": "uri_folder", "mode": "upload"}}});
+        assert!(inline_command_step(&mut step, Some(&parent)));
+        let c = &step["component"];
+        assert_eq!(c["command"], "python main.py");
+        assert_eq!(c["code"], "src/train");
+        assert_eq!(c["environment"], "azureml:e:1");
+        assert_eq!(c["inputs"], json!({"epochs": {"type": "integer"}, "lr": {"type": "number"}, "raw": {"type": "uri_file"}, "cifar": {"type": "uri_folder"}, "name": {"type": "string"}}));
+        assert_eq!(c["outputs"], json!({"model_dir": {"type": "uri_folder"}}));
+        assert_eq!(step["compute"], "azureml:gpu");
+        assert_eq!(step["inputs"]["epochs"], 1);
+        assert!(step.get("command").is_none() && step.get("code").is_none());
+        let mut named = json!({"component": "azureml:c:1", "command": "x"});
+        assert!(!inline_command_step(&mut named, None));
+        let mut par = json!({"type": "parallel", "mini_batch_size": "10kb", "task": {"type": "run_function", "code": "./script"}, "inputs": {"d": {"type": "mltable", "path": "x"}}});
+        assert!(inline_command_step(&mut par, None));
+        assert_eq!(par["component"]["type"], "parallel");
+        assert_eq!(par["component"]["task"]["code"], "./script");
+        assert_eq!(inline_component_body(&par["component"]), "/task");
+        assert_eq!(par["mini_batch_size"], "10kb");
     }
 
     #[test]

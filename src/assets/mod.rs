@@ -16,6 +16,7 @@ pub mod environment;
 pub mod graph;
 pub mod job;
 pub mod kind;
+pub mod local;
 pub mod model;
 pub mod options;
 pub mod pipeline;

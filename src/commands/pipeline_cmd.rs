@@ -6,7 +6,8 @@
 //! YAML paths, environments and data `azureml:<name>:<version>`, computes `azureml:<name>`;
 //! registry references and URLs stay.
 //!
-//! create: folder → the workspace given by --to: each local component's code is uploaded
+//! create: folder → the workspace given by --to: local data inputs are uploaded (verified) to
+//! the default blob datastore as az ml uploads them (`assets::local`), each local component's code is uploaded
 //! (verified) to the default blob datastore and registered as code `code-<fingerprint>` (the
 //! same files always give the same code asset), the component is registered with its
 //! environment resolved in that workspace (a missing one fails with the chain named, before
@@ -229,6 +230,116 @@ pub(super) struct LocalComponent {
     code: Option<super::assets_cmd::LocalContent>,
     /// `@latest` references pinned to the version they resolved to.
     pub(super) pins: Vec<String>,
+    /// A pipeline component's steps that need something registered first.
+    steps: Vec<(String, LocalStep)>,
+    /// What registering it registered on the way (its steps' components).
+    pub(super) registered: Vec<String>,
+}
+
+/// What a step of a pipeline (job or component) needs in the workspace before the pipeline.
+enum LocalStep {
+    /// `component: ./x.yml`: that component, registered first and named by its id.
+    File(Box<LocalComponent>),
+    /// An inline component with local `code:` (at this JSON pointer in the pipeline): the code
+    /// uploaded and registered as a code asset.
+    InlineCode(String, super::assets_cmd::LocalContent),
+}
+
+/// A component reference of `ws` checked there and pinned: `azureml:<ARM id>` and the pin when
+/// it named `@latest` or no version; `None` for registry references.
+async fn resolve_component(ctx: &Context, ws: &WorkspaceRef, c: &str, label: &str) -> Result<Option<(String, Option<String>)>> {
+    let missing = || Error::Usage(format!("{label} → component {} missing in workspace {}", c.trim_start_matches("azureml:"), ws.workspace_name));
+    let Some((n, v)) = component_in_ws(ctx, ws, c).await.map_err(|e| if matches!(e, Error::NotFound(_)) { missing() } else { e })? else { return Ok(None) };
+    let base = workspace_path(ws);
+    if get_opt(ctx, format!("{base}/components/{}/versions/{}", assets::enc(&n), assets::enc(&v))).await?.is_none() {
+        return Err(Error::Usage(format!("{label} → component {n}:{v} missing in workspace {}", ws.workspace_name)));
+    }
+    let pin = (!c.contains(&format!(":{v}"))).then(|| format!("component {} → {n}:{v}", c.trim_start_matches("azureml:")));
+    Ok(Some((format!("azureml:{base}/components/{n}/versions/{v}"), pin)))
+}
+
+/// The steps of a pipeline (`jobs:` of a pipeline job or component in `file`), read and
+/// checked the way az ml resolves them, nothing written: `component: ./x.yml` prepared (and its
+/// own steps, recursively); registered components checked and `@latest` pinned in place; an
+/// inline command step made an inline component (az ml's anonymous component); an inline
+/// component's conda file inlined, its environment checked, its local code hashed.
+async fn prepare_steps(ctx: &Context, ws: &WorkspaceRef, pipeline: &mut Value, file: &Path, label: &str, quiet: &Engine, pins: &mut Vec<String>) -> Result<Vec<(String, LocalStep)>> {
+    let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let parent_inputs = pipeline.get("inputs").cloned();
+    let mut out = Vec::new();
+    let Some(jobs) = pipeline.get_mut("jobs").and_then(Value::as_object_mut) else { return Ok(out) };
+    for (step, j) in jobs.iter_mut() {
+        component::inline_command_step(j, parent_inputs.as_ref());
+        match j.get("component").cloned() {
+            Some(Value::String(c)) if c.starts_with("azureml:") => {
+                if let Some((arm, pin)) = resolve_component(ctx, ws, &c, label).await? {
+                    j["component"] = json!(arm);
+                    pins.extend(pin);
+                }
+            }
+            Some(Value::String(c)) => {
+                let cfile = dir.join(c.strip_prefix("file:").unwrap_or(&c));
+                let l = Box::pin(prepare_component(ctx, ws, &cfile, label, quiet, None)).await?;
+                pins.extend(l.pins.iter().cloned());
+                out.push((step.clone(), LocalStep::File(Box::new(l))));
+            }
+            Some(Value::Object(c)) => {
+                let body = component::inline_component_body(&Value::Object(c));
+                let Some(ic) = j.pointer_mut(&format!("/component{body}")) else { continue };
+                component::inline_conda(ic, &dir, file)?;
+                let chain = format!("{label} → step {step}");
+                if let Some(env) = ic.get("environment").and_then(Value::as_str).map(str::to_string) {
+                    if let Some((arm, pin)) = resolve_env(ctx, ws, &env, &chain).await? {
+                        ic["environment"] = json!(arm);
+                        pins.extend(pin);
+                    }
+                }
+                if let Some(code) = ic.get("code").and_then(Value::as_str).filter(|c| !c.starts_with("azureml:") && !c.contains("://")) {
+                    let code = code.strip_prefix("file:").unwrap_or(code).to_string();
+                    let lc = read_local(&dir.join(&code), file, &format!("jobs.{step}.code"), quiet).await?;
+                    out.push((step.clone(), LocalStep::InlineCode(format!("/jobs/{}/component{body}/code", assets::local::esc(step)), lc)));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Registers what `prepare_steps` found, in dependency order, and names it in `pipeline`'s
+/// steps by id. Returns what was registered (`component <name>:<version>`).
+#[allow(clippy::too_many_arguments)]
+async fn register_steps(
+    s: &Settings,
+    engine: &EngineOptions,
+    ctx: &Context,
+    ws: &WorkspaceRef,
+    ds: &Datastores,
+    quiet: &Engine,
+    steps: &mut [(String, LocalStep)],
+    pipeline: &mut Value,
+    label: &str,
+) -> Result<Vec<String>> {
+    let mut registered = Vec::new();
+    for (step, ls) in steps.iter_mut() {
+        match ls {
+            LocalStep::File(l) => {
+                let (arm, done) = Box::pin(register_component(s, engine, ctx, ws, ds, quiet, l, label)).await?;
+                registered.append(&mut l.registered);
+                if done {
+                    registered.push(format!("component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version));
+                }
+                pipeline["jobs"][step.as_str()]["component"] = json!(arm);
+            }
+            LocalStep::InlineCode(at, lc) => {
+                let code = upload_code(s, engine, ctx, ws, ds, lc, &format!("{label} → step {step}")).await?;
+                if let Some(c) = pipeline.pointer_mut(at) {
+                    *c = json!(code);
+                }
+            }
+        }
+    }
+    Ok(registered)
 }
 
 async fn get_opt(ctx: &Context, path: String) -> Result<Option<Value>> {
@@ -292,7 +403,12 @@ pub(super) async fn prepare_component(ctx: &Context, ws: &WorkspaceRef, cfile: &
         Some(c) if !c.starts_with("azureml:") => Some(read_local(&cdir.join(&c), cfile, "code", quiet).await?),
         _ => None,
     };
-    Ok(LocalComponent { spec, version, code, pins })
+    let steps = if spec.get("type").and_then(Value::as_str) == Some("pipeline") {
+        prepare_steps(ctx, ws, &mut spec, cfile, &chain, quiet, &mut pins).await?
+    } else {
+        Vec::new()
+    };
+    Ok(LocalComponent { spec, version, code, pins, steps, registered: Vec::new() })
 }
 
 /// Registers a prepared component in `ws`: its local code uploaded (verified) and registered
@@ -315,6 +431,9 @@ pub(super) async fn register_component(
     let cname = l.spec["name"].as_str().unwrap_or_default().to_string();
     let label = format!("{label_prefix} → component {cname}:{}", l.version);
     let cpath = format!("{base}/components/{}/versions/{}", assets::enc(&cname), assets::enc(&l.version));
+    // Its steps' components first: the specification names them by id.
+    let mut steps = std::mem::take(&mut l.steps);
+    l.registered = register_steps(s, engine, ctx, ws, ds, quiet, &mut steps, &mut l.spec, &label).await?;
     if let Some(existing) = exists(cpath.clone()).await? {
         // Reuse only when the specification and the code's files are the same.
         let have = existing.pointer("/properties/componentSpec").cloned().unwrap_or(Value::Null);
@@ -368,17 +487,7 @@ pub(super) async fn upload_code(
     label: &str,
 ) -> Result<String> {
     let base = workspace_path(ws);
-    let upload_ds = ds.default_blob()?.name.clone();
-    let dst = ds.open(&upload_ds).await?;
-    let mut h = Sha256::new();
-    for (p, size, sha, _) in &lc.files {
-        h.update(format!("{p}\t{size}\t{sha}\n"));
-    }
-    let fp = hex::encode(h.finalize())[..32].to_string();
-    let jobs = lc.upload_jobs(&(dst.clone() as Arc<dyn Store>), &format!("LocalUpload/{fp}"))?;
-    for r in run_jobs(s, engine, &jobs).await {
-        r.map_err(|e| context(e, &format!("{label} → code: nothing registered (rerun to resume)")))?;
-    }
+    let (_, dst, fp) = upload_local(s, engine, ds, lc, &format!("{label} → code")).await?;
     let code_name = format!("code-{}", &fp[..16]);
     let code_path = format!("{base}/codes/{code_name}/versions/1");
     if get_opt(ctx, format!("{base}/codes/{}/versions/1", assets::enc(&code_name))).await?.is_none() {
@@ -388,27 +497,28 @@ pub(super) async fn upload_code(
     Ok(format!("azureml:{code_path}"))
 }
 
+/// Local files uploaded (verified) to the default blob datastore under `LocalUpload/<hash>/`,
+/// as az ml uploads them: (datastore name, its store, hash).
+async fn upload_local(s: &Settings, engine: &EngineOptions, ds: &Datastores, lc: &super::assets_cmd::LocalContent, label: &str) -> Result<(String, Arc<crate::storage::blob::BlobStore>, String)> {
+    let upload_ds = ds.default_blob()?.name.clone();
+    let dst = ds.open(&upload_ds).await?;
+    let hash = assets::local::upload_hash(lc.files.iter().map(|(p, size, sha, _)| (p.as_str(), *size, sha.as_str())));
+    let jobs = lc.upload_jobs(&(dst.clone() as Arc<dyn Store>), &format!("LocalUpload/{hash}"))?;
+    for r in run_jobs(s, engine, &jobs).await {
+        r.map_err(|e| context(e, &format!("{label}: nothing registered (rerun to resume)")))?;
+    }
+    Ok((upload_ds, dst, hash))
+}
+
+/// A local job input uploaded (see `upload_local`); returns the path the input names then.
+async fn upload_local_input(s: &Settings, engine: &EngineOptions, ds: &Datastores, lc: &super::assets_cmd::LocalContent, input_type: &str, label: &str) -> Result<String> {
+    let (upload_ds, _, hash) = upload_local(s, engine, ds, lc, label).await?;
+    Ok(assets::local::uploaded_uri(&upload_ds, &hash, &lc.leaf, input_type))
+}
+
 pub(super) fn read_yaml(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
     serde_norway::from_str(&text).map_err(|e| Error::usage(format!("{}: not YAML: {e}", path.display())))
-}
-
-/// Inputs (of the pipeline and of its steps) whose `path` is a local file or folder.
-fn local_inputs(y: &Value) -> Vec<(String, String)> {
-    let is_local = |p: &str| !(p.contains("://") || p.starts_with("azureml:") || p.starts_with("${{"));
-    let mut out = Vec::new();
-    let mut scan = |prefix: String, inputs: Option<&Value>| {
-        for (k, i) in inputs.and_then(Value::as_object).into_iter().flatten() {
-            if let Some(p) = i.get("path").and_then(Value::as_str).filter(|p| is_local(p)) {
-                out.push((format!("{prefix}inputs.{k}.path"), p.to_string()));
-            }
-        }
-    };
-    scan(String::new(), y.get("inputs"));
-    for (step, j) in y.get("jobs").and_then(Value::as_object).into_iter().flatten() {
-        scan(format!("jobs.{step}."), j.get("inputs"));
-    }
-    out
 }
 
 /// The job's name: `--name`, the YAML's `name:`, else its folder's name made valid as a job
@@ -487,12 +597,11 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
     let label = format!("{} {name}", t.yaml());
 
     // 1. Read and check everything the job needs, before writing anything.
-    if let Some((field, path)) = local_inputs(&y).into_iter().next() {
-        return Err(Error::Usage(format!(
-            "{}: {field} '{path}' is local data, which {} does not upload: register it as a data asset and use azureml:<name>:<version>",
-            o.file.display(),
-            o.command
-        )));
+    // Local inputs (the job's and its steps'): read and hashed now, uploaded in step 2.
+    let mut local_data = Vec::new();
+    for li in assets::local::local_inputs(&y) {
+        let lc = read_local(&dir.join(&li.path), &o.file, &li.field, &quiet).await?;
+        local_data.push((li, lc));
     }
     let mut pins: Vec<String> = Vec::new();
     // The code and environment of a command or spark job, or of a sweep's trial.
@@ -522,60 +631,25 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
     // A pipeline job whose graph is a pipeline component file (`component: ./pipeline.yml`):
     // that component is registered (the component files of its steps first) and the job refers
     // to it by id, as az ml does.
-    let mut top: Option<(LocalComponent, Vec<(String, LocalComponent)>)> = None;
+    let mut top: Option<LocalComponent> = None;
     if let Some(c) = y.get("component").and_then(Value::as_str).filter(|c| t == JobType::Pipeline && !c.starts_with("azureml:")).map(str::to_string) {
         let pfile = dir.join(c.strip_prefix("file:").unwrap_or(&c));
         let pc = prepare_component(&ctx, &ws, &pfile, &label, &quiet, None).await?;
-        let pdir = pfile.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let mut inner = Vec::new();
-        for (step, j) in pc.spec.get("jobs").and_then(Value::as_object).cloned().unwrap_or_default() {
-            match j.get("component") {
-                Some(Value::String(sc)) if !sc.starts_with("azureml:") => {
-                    let l = prepare_component(&ctx, &ws, &pdir.join(sc.strip_prefix("file:").unwrap_or(sc)), &label, &quiet, None).await?;
-                    pins.extend(l.pins.iter().cloned());
-                    inner.push((step, l));
-                }
-                Some(Value::Object(ic)) if ic.get("code").and_then(Value::as_str).is_some_and(|cd| !cd.starts_with("azureml:")) => {
-                    return Err(Error::Usage(format!(
-                        "{}: jobs.{step}.component is inline with local code, which {} does not upload: put the component in its own YAML file and name it there",
-                        pfile.display(),
-                        o.command
-                    )));
-                }
-                _ => {}
-            }
-        }
         pins.extend(pc.pins.iter().cloned());
-        top = Some((pc, inner));
+        top = Some(pc);
     }
-    // A pipeline's local components (registered first, referenced by id).
-    let mut locals: Vec<(String, LocalComponent)> = Vec::new();
-    for (step, j) in y.get("jobs").and_then(Value::as_object).cloned().unwrap_or_default() {
-        let Some(c) = j.get("component").and_then(Value::as_str) else { continue };
-        if c.starts_with("azureml:") {
-            // A workspace component must be there already (registries are shared).
-            if let Some((n, v)) = component_in_ws(&ctx, &ws, c).await.map_err(|e| match e {
-                Error::NotFound(_) => Error::Usage(format!("{label} → component {} missing in workspace {}", c.trim_start_matches("azureml:"), ws.workspace_name)),
-                other => other,
-            })? {
-                if get_opt(&ctx, format!("{base}/components/{}/versions/{}", assets::enc(&n), assets::enc(&v))).await?.is_none() {
-                    return Err(Error::Usage(format!("{label} → component {n}:{v} missing in workspace {}", ws.workspace_name)));
-                }
-                if !c.contains(&format!(":{v}")) {
-                    pins.push(format!("component {} → {n}:{v}", c.trim_start_matches("azureml:")));
-                    y["jobs"][&step]["component"] = json!(format!("azureml:{base}/components/{n}/versions/{v}"));
-                }
-            }
-            continue;
-        }
-        let cfile = dir.join(c.strip_prefix("file:").unwrap_or(c));
-        let l = prepare_component(&ctx, &ws, &cfile, &label, &quiet, None).await?;
-        pins.extend(l.pins.iter().cloned());
-        locals.push((step, l));
-    }
+    // A pipeline's steps: local components (registered first, referenced by id), registered
+    // ones checked and pinned, inline ones with their code.
+    let mut steps = if t == JobType::Pipeline { prepare_steps(&ctx, &ws, &mut y, &o.file, &label, &quiet, &mut pins).await? } else { Vec::new() };
 
     // 2. Code (uploaded, verified, registered), inline environments (with --submit), components.
     let mut registered = Vec::new();
+    let mut uploaded = Vec::new();
+    for (li, lc) in &local_data {
+        let uri = upload_local_input(s, &o.engine, &ds, lc, &li.input_type, &format!("{label} → {}", li.field)).await?;
+        y.pointer_mut(&li.pointer).expect("found above")["path"] = json!(uri);
+        uploaded.push(format!("{} → {uri}", li.field));
+    }
     if let Some(lc) = &local_code {
         let code = upload_code(s, &o.engine, &ctx, &ws, &ds, lc, &label).await?;
         y.pointer_mut(body_ptr).expect("checked")["code"] = json!(code);
@@ -585,25 +659,11 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
         let arm = register_inline_env(&ctx, &ws, &env).await?;
         y.pointer_mut(body_ptr).expect("checked")["environment"] = json!(arm);
     }
-    let mut step_component: BTreeMap<String, String> = BTreeMap::new();
-    for (step, l) in &mut locals {
-        let (arm_ref, done) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, l, &label).await?;
-        if done {
-            registered.push(format!("component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version));
-        }
-        step_component.insert(step.clone(), arm_ref);
-    }
-
+    registered.extend(register_steps(s, &o.engine, &ctx, &ws, &ds, &quiet, &mut steps, &mut y, &label).await?);
     let mut top_def: Option<(String, String, bool)> = None;
-    if let Some((mut pc, mut inner)) = top {
-        for (step, l) in &mut inner {
-            let (arm_ref, done) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, l, &label).await?;
-            if done {
-                registered.push(format!("component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version));
-            }
-            pc.spec["jobs"][step.as_str()]["component"] = json!(arm_ref);
-        }
+    if let Some(mut pc) = top {
         let (arm_ref, done) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, &mut pc, &label).await?;
+        registered.append(&mut pc.registered);
         let pname = pc.spec["name"].as_str().unwrap_or_default().to_string();
         if done {
             registered.push(format!("component {pname}:{}", pc.version));
@@ -614,10 +674,7 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
 
     // 3. The job: its definition (default) or the job itself (--submit). A job of a pipeline
     // component file has that component as its definition.
-    let mut rest = job::to_rest(&y, &ws).map_err(|e| in_file(e, &o.file))?;
-    for (step, c) in &step_component {
-        rest["jobs"][step]["component"] = json!(c);
-    }
+    let rest = job::to_rest(&y, &ws).map_err(|e| in_file(e, &o.file))?;
     let def_name = match &top_def {
         Some((n, v, _)) if !o.submit => format!("{n}:{v}"),
         _ => format!("{}:1", job::definition_name(&name)),
@@ -661,7 +718,7 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
     match s.printer.format() {
         OutputFormat::Json => crate::settings::print_json(&json!({
             "schemaVersion": 1, "command": o.command, "workspace": ws.arm_id(), "name": name, "type": t.yaml(), "status": status,
-            "definition": (!o.submit).then(|| def_name.split(':').next().unwrap_or_default().to_string()), "registered": registered, "pinned": pins,
+            "definition": (!o.submit).then(|| def_name.split(':').next().unwrap_or_default().to_string()), "registered": registered, "pinned": pins, "uploaded": uploaded,
         })),
         OutputFormat::Human => println!(
             "{label} {status} in {} ({}){}{}",
@@ -670,6 +727,11 @@ pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
             if registered.is_empty() { String::new() } else { format!("; registered {}", registered.join(", ")) },
             if pins.is_empty() { String::new() } else { format!("; pinned {}", pins.join(", ")) }
         ),
+    }
+    if !s.printer.is_json() {
+        for u in &uploaded {
+            println!("  uploaded {u}");
+        }
     }
     Ok(Exit::Ok)
 }
