@@ -3,12 +3,14 @@
 //! stderr is a terminal (progress bars). Library modules never print; commands render through
 //! the printer. Built once by `cli` from the arguments; nothing here knows about clap parsing.
 
-use crate::transfer::{FileDone, FileJob, TransferReporter};
+use crate::error::{Error, Result};
+use crate::transfer::{Engine, EngineOptions, FileDone, FileJob, TransferReporter};
 use crate::workspace::{ConnectOptions, WorkspaceRef};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// `--output`: text for people, or one JSON document on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,6 +38,33 @@ pub struct Settings {
     /// `$AML_FAILOVER_STATE_DIR`, else the platform's default (`journal::default_state_dir`);
     /// `None` when none of them is known.
     pub state_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// The workspace a reading command acts on: --from / -w, else --to.
+    pub fn read_workspace(&self, what: &str) -> Result<WorkspaceRef> {
+        self.from.clone().or_else(|| self.to.clone()).ok_or_else(|| {
+            Error::usage(format!("{what} needs a workspace: -w NAME with --subscription and -g, or --from REF (config.json or ARM id)"))
+        })
+    }
+
+    /// The workspace a command writes to: --to, or -w (a single workspace by name). --from is
+    /// the side that is read in every command, so it is refused here.
+    pub fn write_workspace(&self, what: &str) -> Result<WorkspaceRef> {
+        if let Some(to) = &self.to {
+            if self.from.is_some() && !self.from_is_workspace_name {
+                return Err(Error::usage(format!("{what} writes into one workspace: give --to only (--from names a workspace that is read)")));
+            }
+            return Ok(to.clone());
+        }
+        match &self.from {
+            Some(w) if self.from_is_workspace_name => Ok(w.clone()),
+            Some(_) => Err(Error::usage(format!(
+                "{what} writes into the workspace named by --to (or -w NAME); --from names the workspace that is read"
+            ))),
+            None => Err(Error::usage(format!("{what} needs the workspace to write to: --to REF, or -w NAME with --subscription and -g"))),
+        }
+    }
 }
 
 /// Owns the output decisions: the format (`-o`), quiet (`-q`), verbosity (`-v`), and whether
@@ -80,6 +109,17 @@ impl Printer {
     /// terminal when [`Printer::show_progress`], nothing otherwise.
     pub fn progress(&self, total_bytes: u64, files_total: u64) -> Progress {
         Progress::new(self.show_progress(), total_bytes, files_total)
+    }
+
+    /// Runs file transfers with this printer's progress: a bar on a terminal for people,
+    /// nothing otherwise.
+    pub async fn run_transfers(&self, opts: &EngineOptions, jobs: &[FileJob]) -> Vec<Result<FileDone>> {
+        let total: u64 = jobs.iter().map(|j| j.size).sum();
+        let progress = Arc::new(self.progress(total, jobs.len() as u64));
+        let engine = Engine::new(opts.clone(), progress.clone() as Arc<dyn TransferReporter>);
+        let results = engine.run(jobs.to_vec()).await;
+        progress.finish();
+        results
     }
 
     /// Prints one JSON document on stdout, pretty, with a trailing newline.
@@ -128,7 +168,7 @@ impl TransferReporter for Progress {
         }
     }
 
-    fn file_done(&self, _job: &FileJob, _r: &crate::error::Result<FileDone>) {
+    fn file_done(&self, _job: &FileJob, _r: &Result<FileDone>) {
         let done = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(b) = &self.bar {
             b.set_message(format!("{done}/{} files", self.files_total));

@@ -3,7 +3,6 @@
 //! a local folder → YAML; register → read YAML → transfer (verified) into the default blob
 //! datastore → register.
 
-use crate::settings::Progress;
 use crate::assets::uri::ContentUri;
 use crate::assets::yaml::{self, ContentRef, LocalNames, ParsedAsset};
 use crate::assets::{self, AssetItem, Kind, Selection};
@@ -14,7 +13,7 @@ use crate::error::{Error, Exit, Result};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
 use crate::storage::{Store, StorePath};
-use crate::transfer::{Engine, EngineOptions, FileDone, FileJob, Method, Silent, TransferReporter};
+use crate::transfer::{Engine, EngineOptions, FileDone, FileJob, Method, Silent};
 use crate::workspace::{Context, WorkspaceRef};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -24,29 +23,19 @@ use std::sync::Arc;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The workspace a reading command acts on: --from / -w, else --to.
+/// The workspace a reading command acts on (`Settings::read_workspace`).
 pub(super) fn read_workspace(s: &Settings, what: &str) -> Result<WorkspaceRef> {
-    s.from.clone().or_else(|| s.to.clone()).ok_or_else(|| {
-        Error::usage(format!("{what} needs a workspace: -w NAME with --subscription and -g, or --from REF (config.json or ARM id)"))
-    })
+    s.read_workspace(what)
 }
 
-/// The workspace `register` writes to: --to, or -w (a single workspace by name). --from is
-/// the side that is read in every command, so it is refused here.
+/// The workspace `register` writes to (`Settings::write_workspace`).
 pub(super) fn write_workspace(s: &Settings, what: &str) -> Result<WorkspaceRef> {
-    if let Some(to) = &s.to {
-        if s.from.is_some() && !s.from_is_workspace_name {
-            return Err(Error::usage(format!("{what} writes into one workspace: give --to only (--from names a workspace that is read)")));
-        }
-        return Ok(to.clone());
-    }
-    match &s.from {
-        Some(w) if s.from_is_workspace_name => Ok(w.clone()),
-        Some(_) => Err(Error::usage(format!(
-            "{what} writes into the workspace named by --to (or -w NAME); --from names the workspace that is read"
-        ))),
-        None => Err(Error::usage(format!("{what} needs the workspace to write to: --to REF, or -w NAME with --subscription and -g"))),
-    }
+    s.write_workspace(what)
+}
+
+/// Runs transfers with the printer's progress (`Printer::run_transfers`).
+pub(super) async fn run_jobs(s: &Settings, engine: &EngineOptions, jobs: &[FileJob]) -> Vec<Result<FileDone>> {
+    s.printer.run_transfers(engine, jobs).await
 }
 
 fn command_name(kind: Kind, verb: &str) -> String {
@@ -379,16 +368,6 @@ pub(super) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     crate::atomic::write(path, data).map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
 }
 
-pub(super) async fn run_jobs(s: &Settings, engine: &EngineOptions, jobs: &[FileJob]) -> Vec<Result<FileDone>> {
-    let total: u64 = jobs.iter().map(|j| j.size).sum();
-    let show = s.printer.show_progress();
-    let progress = Arc::new(Progress::new(show, total, jobs.len() as u64));
-    let engine = Engine::new(engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
-    let results = engine.run(jobs.to_vec()).await;
-    progress.finish();
-    results
-}
-
 fn file_out(rel: String, job: &FileJob, r: Result<FileDone>) -> FileOut {
     match r {
         Ok(d) => FileOut {
@@ -646,7 +625,7 @@ fn fingerprint(kind: Kind, name: &str, lc: &LocalContent) -> String {
     hex::encode(h.finalize())[..32].to_string()
 }
 
-pub(super) fn blob_folder_url(ctx: &Context, account: &str, container: &str, path: &str) -> String {
+pub(crate) fn blob_folder_url(ctx: &Context, account: &str, container: &str, path: &str) -> String {
     format!("https://{account}.blob.{}/{container}/{path}/", ctx.cloud.storage_suffix)
 }
 

@@ -83,7 +83,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
     }
     match (&o.snapshot, source_up) {
         (Some(b), true) => checks.push(format!("snapshot {} not used: the primary answers, so assets are copied from it", crate::redact::url_str(b))),
-        (Some(b), false) => match super::snapshot::open_snapshot(Some(&ctx), b, o.snapshot_id.as_deref()).await {
+        (Some(b), false) => match crate::bundle::open_snapshot(Some(&ctx), b, o.snapshot_id.as_deref()).await {
             Ok((bundle, m)) => checks.push(format!("snapshot {} in {} is readable: taken {}, {} asset versions", m.id, bundle.describe(), m.created_at, m.assets.len())),
             Err(e) => checks.push(format!("snapshot {} cannot be read: {e}", crate::redact::url_str(b))),
         },
@@ -142,16 +142,15 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
             Err(Error::usage("--dry-run with the primary down and --snapshot: run `aml-failover verify --snapshot <bundle> --to <failover>` to see what a restore would register"))
         } else {
             let data_o = crate::bundle::DataRestoreOptions { output_dir: o.copy.data.output_dir.clone(), accept_warnings: o.copy.data.accept_warnings };
-            super::snapshot::restore_into_with(s, &ctx, &to, &ro, &data_o).await
+            crate::bundle::restore(s, &ctx, &to, &ro, &data_o).await
         };
         match r {
             Ok(rest) => {
                 let path = o.out_dir.join("failover-snapshot-restore.json");
-                write_json(&path, &rest.doc)?;
+                write_json(&path, &rest)?;
                 let (registered, unchanged, conflicts, failed) = rest.counts();
-                let manual_data = rest.doc["summary"]["needsManualReregistration"].as_u64().unwrap_or(0);
-                let created = rest.doc["createdAt"].as_str().unwrap_or("?").to_string();
-                let id = rest.doc["snapshot"].as_str().unwrap_or("?").to_string();
+                let manual_data = rest.summary.needs_manual_reregistration;
+                let (created, id) = (rest.created_at.clone(), rest.snapshot.clone());
                 steps.push(Step {
                     name: "assets",
                     outcome: if rest.exit == Exit::Ok { "done" } else { "partial" },
@@ -161,30 +160,23 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
                     summary: None,
                     manifest: Some(path.display().to_string()),
                     snapshot: Some(json!({
-                        "bundle": rest.doc["bundle"],
+                        "bundle": rest.bundle,
                         "id": id,
                         "createdAt": created,
-                        "summary": rest.doc["summary"],
+                        "summary": rest.summary,
                     })),
                 });
                 exits.push(rest.exit);
-                for (i, it) in rest.doc["items"].as_array().into_iter().flatten().enumerate() {
-                    if it["status"] == "needs-manual-reregistration" {
+                for (i, it) in rest.items.iter().enumerate() {
+                    if it.status == "needs-manual-reregistration" {
                         manual.push(format!(
                             "re-register data asset {}:{} in the failover workspace from its az ml YAML in {} (check its path first)",
-                            it["name"].as_str().unwrap_or("?"),
-                            it["version"].as_str().unwrap_or("?"),
+                            it.name,
+                            it.version,
                             o.copy.data.output_dir.display()
                         ));
-                    } else if matches!(it["status"].as_str(), Some("conflict" | "failed")) && i < 50 {
-                        manual.push(format!(
-                            "{} {}:{} was not restored ({}): {}",
-                            it["kind"].as_str().unwrap_or("asset"),
-                            it["name"].as_str().unwrap_or("?"),
-                            it["version"].as_str().unwrap_or("?"),
-                            it["status"].as_str().unwrap_or("?"),
-                            it["reason"].as_str().unwrap_or("")
-                        ));
+                    } else if matches!(it.status, "conflict" | "failed") && i < 50 {
+                        manual.push(format!("{} {}:{} was not restored ({}): {}", it.kind, it.name, it.version, it.status, it.reason));
                     }
                 }
                 manual.push(format!(
@@ -335,7 +327,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
 }
 
 /// Writes a JSON document atomically ([`crate::atomic::write_json`]).
-fn write_json(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
+fn write_json<T: Serialize>(path: &std::path::Path, doc: &T) -> Result<()> {
     crate::atomic::write_json(path, doc).map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
 }
 

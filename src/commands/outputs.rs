@@ -20,7 +20,7 @@
 
 use crate::assets::uri::ContentUri;
 use crate::azureml::{workspace_path, ArmClient};
-use crate::outputs::{Destination, OutputsOptions};
+use crate::outputs::{url_destination, Destination, OutputsOptions};
 use crate::settings::{OutputFormat, Settings};
 use crate::error::{Error, Exit, Result};
 use crate::plan::Action;
@@ -37,34 +37,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 const DEST_ROOT: &str = "failover-outputs";
-
-/// Environment variable with a SAS for a `--to-url` container (instead of one in the URL).
-pub const ENV_TARGET_SAS: &str = "AML_FAILOVER_TARGET_SAS";
-
-/// A blob container URL (`https://<account>.blob.<suffix>/<container>[/<folder>][?<sas>]`,
-/// or the emulator's path-style form) as a store plus the folder inside it.
-pub(crate) fn url_destination(ctx: &Context, raw: &str) -> Result<(Arc<dyn Store>, String)> {
-    let (no_query, query) = match raw.split_once('?') {
-        Some((a, q)) => (a, Some(q.to_string())),
-        None => (raw, None),
-    };
-    let (account, container, folder) = match ContentUri::parse(no_query) {
-        Ok(ContentUri::Blob { account, container, path }) => (account, container, path),
-        _ => {
-            return Err(Error::usage(format!(
-                "--to-url '{}' is not a blob container URL: give it like https://<account>.blob.core.windows.net/<container>[/<folder>]",
-                crate::redact::url_str(raw)
-            )))
-        }
-    };
-    let cred = match query.filter(|q| q.contains("sig=")).or_else(|| std::env::var(ENV_TARGET_SAS).ok().filter(|v| !v.trim().is_empty())) {
-        Some(sas) => crate::storage::StorageCredential::Sas(sas.trim_start_matches('?').to_string()),
-        None => crate::storage::StorageCredential::Bearer(Arc::clone(ctx.arm.tokens())),
-    };
-    let url = ctx.cloud.blob_account_url(&account, false)?;
-    let store = BlobStore::new(ctx.http.clone(), &url, &account, &container, cred, ctx.retry.clone())?;
-    Ok((Arc::new(store), folder))
-}
 
 /// One thing to copy: a job output folder, or a job's logs and artifacts.
 struct Part {

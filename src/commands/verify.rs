@@ -311,8 +311,7 @@ fn finish(s: &Settings, o: &VerifyOptions, mut report: VerifyReport) -> Result<E
 /// of every asset of the snapshot is present and its bytes still have the sha256 it is
 /// named by (each object read once).
 async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
-    use super::snapshot::{against_target, open_snapshot, Against};
-    use crate::bundle::SNAPSHOT_KINDS;
+    use crate::bundle::{against_target, open_snapshot, Against, SNAPSHOT_KINDS};
     let started = Instant::now();
     let started_at = now_rfc3339();
     let raw = o.bundle.as_deref().expect("a bundle");
