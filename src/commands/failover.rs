@@ -246,7 +246,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<Exit> {
             s2 = c;
             &s2
         };
-        let r = super::outputs::copy_report(settings, &oo).await;
+        let r = crate::outputs::copy(settings, &oo).await;
         let way = r.as_ref().map(|(_, w)| w.clone()).unwrap_or_default();
         let (st, e) = step_from("outputs", r.map(|(rep, _)| rep), |rep| format!("{} parts copied or already there, {} failed; source reached through {way}", rep.summary.copied + rep.summary.skipped, rep.summary.failed), |rep| rep.exit());
         steps.push(st);
