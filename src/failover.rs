@@ -1,7 +1,26 @@
-//! The failover runbook as a library: check both sides, copy every asset kind (or restore them
-//! from a snapshot when the primary is down), run outputs and notebooks, list the manual steps.
+//! The failover runbook as a library (`aml-failover failover --from A --to B` renders what
+//! [`run`] returns; nothing prints here): the runbook in one command.
+//!
+//! 1. **Check both sides**: the target's control plane must answer (there is nowhere to fail
+//!    over to otherwise); the source's control plane may not — then only what storage alone
+//!    can give is copied, and the report says so.
+//! 2. **Copy** every asset kind in dependency order (`copy`), run outputs and logs
+//!    (`outputs copy`, through the control plane, or through storage — the RA-GRS secondary
+//!    by default when the source is down — with `--storage-account`), and notebooks
+//!    (`notebooks copy`; Azure Files has no readable secondary, so with the source down they
+//!    wait for `notebooks recover`).
+//! 3. **Report**: one document with each step's summary and manifest, and the manual steps
+//!    left (data assets to re-register, pipelines to resubmit, endpoints to redeploy, code and
+//!    configs to point at the failover workspace).
 
+use crate::azureml::workspaces;
+use crate::error::{Error, Exit, Result};
 use crate::plan::CopyOptions;
+use crate::report::{ItemKind, Report, Status};
+use crate::settings::Settings;
+use crate::workspace::Context;
+use serde::Serialize;
+use serde_json::json;
 use std::path::PathBuf;
 
 /// `--source-endpoint` for the storage-only step.
@@ -26,4 +45,345 @@ pub struct FailoverOptions {
     pub snapshot: Option<String>,
     /// Which snapshot of the bundle (default: the newest).
     pub snapshot_id: Option<String>,
+}
+
+/// What `failover` did: the document written to failover-report.json (and printed by `-o json`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailoverReport {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub dry_run: bool,
+    pub source: String,
+    pub target: String,
+    pub source_reachable: bool,
+    /// `--snapshot`, redacted.
+    pub snapshot: Option<String>,
+    pub checks: Vec<String>,
+    pub steps: Vec<Step>,
+    pub manual_steps: Vec<String>,
+    pub exit_code: u8,
+    /// The worst of the steps.
+    #[serde(skip)]
+    pub exit: Exit,
+    /// Where the report was written.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// One step of the failover, as the report shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub name: &'static str,
+    /// done | partial | skipped | failed
+    pub outcome: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<crate::report::Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// The assets step restored from a snapshot: its bundle, id, creation time and summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<serde_json::Value>,
+}
+
+fn step_from(name: &'static str, r: Result<Report>, detail: impl FnOnce(&Report) -> String, exit: impl Fn(&Report) -> Exit) -> (Step, Exit) {
+    match r {
+        Ok(rep) => {
+            let e = exit(&rep);
+            let outcome = if e == Exit::Ok { "done" } else { "partial" };
+            (Step { name, outcome, detail: detail(&rep), summary: Some(rep.summary.clone()), manifest: rep.manifest.clone(), snapshot: None }, e)
+        }
+        Err(e) => (Step { name, outcome: "failed", detail: e.to_string(), summary: None, manifest: None, snapshot: None }, e.exit()),
+    }
+}
+
+/// Runs the failover: checks, assets (copied, or restored from `--snapshot` when the primary is
+/// down), outputs, notebooks; writes failover-report.json into `--out-dir` and returns it.
+pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
+    let from = s.from.clone().ok_or_else(|| Error::usage("failover needs --from (the primary workspace)"))?;
+    let to = s.to.clone().ok_or_else(|| Error::usage("failover needs --to (the failover workspace)"))?;
+    crate::guard::distinct_workspaces(&from, &to)?;
+    std::fs::create_dir_all(&o.out_dir)
+        .map_err(|e| Error::usage(format!("cannot create --out-dir {}: {e}", o.out_dir.display())))?;
+    let ctx = Context::connect(&s.connect)?;
+
+    // 1. Both sides.
+    let target = workspaces::get(&ctx.arm, &to)
+        .await
+        .map_err(|e| match e {
+            e if e.class().is_retryable() => e.context("the failover workspace does not answer, so there is nowhere to fail over to"),
+            other => other,
+        })?;
+    let source = workspaces::get(&ctx.arm, &from).await;
+    let source_up = match &source {
+        Ok(_) => true,
+        Err(e) if e.class().is_retryable() => false,
+        Err(e) => return Err(Error::usage(format!("the primary workspace cannot be used: {e}"))),
+    };
+    let mut checks = vec![format!("failover workspace {} ({}) answers", target.name, target.location)];
+    match &source {
+        Ok(w) => checks.push(format!("primary workspace {} ({}) answers", w.name, w.location)),
+        Err(e) => checks.push(format!("primary workspace {} does NOT answer: {e}", from.workspace_name)),
+    }
+    let (target_storage_ok, line) = crate::workspace::show::storage_reachable(&ctx, &to, &target).await;
+    checks.push(format!("failover workspace {line}"));
+    if let Ok(w) = &source {
+        let (_, line) = crate::workspace::show::storage_reachable(&ctx, &from, w).await;
+        checks.push(format!("primary workspace {line}"));
+    }
+    match (&o.snapshot, source_up) {
+        (Some(b), true) => checks.push(format!("snapshot {} not used: the primary answers, so assets are copied from it", crate::redact::url_str(b))),
+        (Some(b), false) => match crate::bundle::open_snapshot(Some(&ctx), b, o.snapshot_id.as_deref()).await {
+            Ok((bundle, m)) => checks.push(format!("snapshot {} in {} is readable: taken {}, {} asset versions", m.id, bundle.describe(), m.created_at, m.assets.len())),
+            Err(e) => checks.push(format!("snapshot {} cannot be read: {e}", crate::redact::url_str(b))),
+        },
+        (None, _) => {}
+    }
+    if !target_storage_ok {
+        checks.push("nothing can be copied into the failover workspace while its storage does not answer".into());
+    }
+
+    let mut steps = Vec::new();
+    let mut exits = Vec::new();
+    let mut manual: Vec<String> = Vec::new();
+
+    // 2a. Assets.
+    if source_up {
+        let mut copy = o.copy.clone();
+        copy.manifest = Some(copy.manifest.clone().unwrap_or_else(|| o.out_dir.join("failover-copy.json")));
+        let accept = copy.data.accept_warnings;
+        let r = crate::commands::copy::run_report(s, &copy).await;
+        if let Ok(rep) = &r {
+            for i in &rep.items {
+                if i.status == Status::NeedsManualReregistration {
+                    manual.push(format!(
+                        "re-register data asset {}:{} in the failover workspace{} (check its path first)",
+                        i.name,
+                        i.version,
+                        i.yaml.as_deref().map(|y| format!(" from {y}")).unwrap_or_default()
+                    ));
+                }
+                if i.kind == ItemKind::Asset(crate::assets::Kind::Pipeline) && !copy.submit && matches!(i.status, Status::Copied | Status::Skipped) {
+                    manual.push(format!(
+                        "resubmit pipeline {} when needed: its definition is the component {} (aml-failover pipeline get/create --submit)",
+                        i.name,
+                        i.target_name.as_deref().unwrap_or(&i.name)
+                    ));
+                }
+            }
+        }
+        let (st, e) = step_from(
+            "assets",
+            r,
+            |rep| format!("{} items: {} copied, {} skipped, {} conflicts, {} failed", rep.summary.items, rep.summary.copied, rep.summary.skipped, rep.summary.conflict, rep.summary.failed),
+            |rep| rep.exit_with(accept),
+        );
+        steps.push(st);
+        exits.push(e);
+    } else if let Some(bundle) = &o.snapshot {
+        // The primary is down: the pre-staged snapshot gives the assets (data as YAML only).
+        let ro = crate::bundle::RestoreOptions {
+            bundle: bundle.clone(),
+            snapshot: o.snapshot_id.clone(),
+            kinds: None,
+            engine: o.copy.engine.clone(),
+        };
+        let r = if o.copy.dry_run {
+            Err(Error::usage("--dry-run with the primary down and --snapshot: run `aml-failover verify --snapshot <bundle> --to <failover>` to see what a restore would register"))
+        } else {
+            let data_o = crate::bundle::DataRestoreOptions { output_dir: o.copy.data.output_dir.clone(), accept_warnings: o.copy.data.accept_warnings };
+            crate::bundle::restore(s, &ctx, &to, &ro, &data_o).await
+        };
+        match r {
+            Ok(rest) => {
+                let path = o.out_dir.join("failover-snapshot-restore.json");
+                write_json(&path, &rest)?;
+                let (registered, unchanged, conflicts, failed) = rest.counts();
+                let manual_data = rest.summary.needs_manual_reregistration;
+                let (created, id) = (rest.created_at.clone(), rest.snapshot.clone());
+                steps.push(Step {
+                    name: "assets",
+                    outcome: if rest.exit == Exit::Ok { "done" } else { "partial" },
+                    detail: format!(
+                        "the primary's control plane does not answer: restored from snapshot {id} (taken {created}): {registered} registered, {unchanged} already there, {conflicts} conflicts, {failed} failed, {manual_data} data assets to re-register by hand"
+                    ),
+                    summary: None,
+                    manifest: Some(path.display().to_string()),
+                    snapshot: Some(json!({
+                        "bundle": rest.bundle,
+                        "id": id,
+                        "createdAt": created,
+                        "summary": rest.summary,
+                    })),
+                });
+                exits.push(rest.exit);
+                for (i, it) in rest.items.iter().enumerate() {
+                    if it.status == "needs-manual-reregistration" {
+                        manual.push(format!(
+                            "re-register data asset {}:{} in the failover workspace from its az ml YAML in {} (check its path first)",
+                            it.name,
+                            it.version,
+                            o.copy.data.output_dir.display()
+                        ));
+                    } else if matches!(it.status, "conflict" | "failed") && i < 50 {
+                        manual.push(format!("{} {}:{} was not restored ({}): {}", it.kind, it.name, it.version, it.status, it.reason));
+                    }
+                }
+                manual.push(format!(
+                    "the snapshot is the primary as of {created}: anything registered later needs `aml-failover copy --from <primary> --to <failover>` when the primary is back"
+                ));
+            }
+            Err(e) => {
+                steps.push(Step { name: "assets", outcome: "failed", detail: format!("restoring the snapshot {bundle} failed: {e}"), summary: None, manifest: None, snapshot: None });
+                exits.push(e.exit());
+            }
+        }
+        exits.push(Exit::Partial);
+    } else {
+        steps.push(Step {
+            name: "assets",
+            outcome: "skipped",
+            detail: "the primary's control plane does not answer and no --snapshot was given: models, environments, code, components, pipelines and data assets cannot be listed (what a previous pre-staging run copied is already in the failover workspace)".into(),
+            summary: None,
+            manifest: None,
+            snapshot: None,
+        });
+        manual.push("when the primary region is back, run `aml-failover copy` (or this command) again to bring the failover workspace up to date; with a pre-staged snapshot, `--snapshot <bundle>` restores from it now".into());
+        exits.push(Exit::Partial);
+    }
+
+    // 2b. Run outputs and logs.
+    if o.skip_outputs {
+        steps.push(Step { name: "outputs", outcome: "skipped", detail: "--skip-outputs".into(), summary: None, manifest: None, snapshot: None });
+    } else if !source_up && o.storage_account.is_none() {
+        steps.push(Step {
+            name: "outputs",
+            outcome: "skipped",
+            detail: "the primary's control plane does not answer and no --storage-account was given: run outputs can be read from its storage alone".into(),
+            summary: None,
+            manifest: None,
+            snapshot: None,
+        });
+        manual.push("copy run outputs from the primary's storage: `aml-failover outputs copy --storage-account <account> --source-endpoint secondary --to <failover>`".into());
+        exits.push(Exit::Partial);
+    } else {
+        let secondary = match o.source_endpoint {
+            SourceEndpoint::Primary => false,
+            SourceEndpoint::Secondary => true,
+            SourceEndpoint::Auto => !source_up,
+        };
+        let oo = crate::outputs::OutputsOptions {
+            storage_account: o.storage_account.clone(),
+            workspace_id: o.workspace_id.clone(),
+            secondary,
+            jobs: Vec::new(),
+            experiment: None,
+            since: None,
+            destination: Some(crate::outputs::Destination::Workspace),
+            register_as_data: false,
+            dry_run: o.copy.dry_run,
+            engine: o.copy.engine.clone(),
+            manifest: Some(o.out_dir.join("failover-outputs.json")),
+            show_all_items: false,
+        };
+        // Without the control plane, enumerate through storage only.
+        let s2;
+        let settings = if source_up {
+            s
+        } else {
+            let mut c = s.clone();
+            c.from = None;
+            s2 = c;
+            &s2
+        };
+        let r = crate::outputs::copy(settings, &oo).await;
+        let way = r.as_ref().map(|(_, w)| w.clone()).unwrap_or_default();
+        let (st, e) = step_from("outputs", r.map(|(rep, _)| rep), |rep| format!("{} parts copied or already there, {} failed; source reached through {way}", rep.summary.copied + rep.summary.skipped, rep.summary.failed), |rep| rep.exit());
+        steps.push(st);
+        exits.push(e);
+    }
+
+    // 2c. Notebooks.
+    if o.skip_notebooks {
+        steps.push(Step { name: "notebooks", outcome: "skipped", detail: "--skip-notebooks".into(), summary: None, manifest: None, snapshot: None });
+    } else if !source_up {
+        steps.push(Step {
+            name: "notebooks",
+            outcome: "skipped",
+            detail: "the primary does not answer and Azure Files has no readable secondary endpoint".into(),
+            summary: None,
+            manifest: None,
+            snapshot: None,
+        });
+        manual.push("recover notebooks when the primary's storage answers again: `aml-failover notebooks recover --storage-account <account> --workspace-id <id> --to <failover>`".into());
+        exits.push(Exit::Partial);
+    } else {
+        let no = crate::notebooks::NotebooksOptions {
+            storage_account: None,
+            workspace_id: None,
+            share: None,
+            snapshot: None,
+            secondary: false,
+            destination: Some(crate::notebooks::Destination::Workspace),
+            dry_run: o.copy.dry_run,
+            engine: o.copy.engine.clone(),
+            manifest: Some(o.out_dir.join("failover-notebooks.json")),
+            show_all_items: false,
+        };
+        let r = crate::notebooks::copy(s, &no).await;
+        let (st, e) = step_from("notebooks", r, |rep| format!("{} files copied, {} already there, {} failed", rep.summary.copied, rep.summary.skipped, rep.summary.failed), |rep| rep.exit());
+        steps.push(st);
+        exits.push(e);
+    }
+
+    manual.push("redeploy online and batch endpoints in the failover workspace (endpoints and deployments are not copied)".into());
+    manual.push(format!("point code, CI and config.json files at the failover workspace: {}", to.arm_id()));
+
+    let exit = worst(&exits);
+    let report = FailoverReport {
+        schema_version: 1,
+        command: "failover",
+        dry_run: o.copy.dry_run,
+        source: from.arm_id(),
+        target: to.arm_id(),
+        source_reachable: source_up,
+        snapshot: o.snapshot.as_deref().map(crate::redact::url_str),
+        checks,
+        steps,
+        manual_steps: manual,
+        exit_code: exit as u8,
+        exit,
+        path: o.out_dir.join("failover-report.json"),
+    };
+    write_json(&report.path, &report)?;
+    Ok(report)
+}
+
+/// Writes a JSON document atomically ([`crate::atomic::write_json`]).
+fn write_json<T: Serialize>(path: &std::path::Path, doc: &T) -> Result<()> {
+    crate::atomic::write_json(path, doc).map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
+}
+
+/// The most severe exit code of the steps (0 < 1 < the error codes).
+fn worst(exits: &[Exit]) -> Exit {
+    exits.iter().copied().max_by_key(|e| match e {
+        Exit::Ok => 0,
+        Exit::Partial => 1,
+        other => 10 + *other as u8,
+    })
+    .unwrap_or(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_step_decides() {
+        assert_eq!(worst(&[]), Exit::Ok);
+        assert_eq!(worst(&[Exit::Ok, Exit::Partial, Exit::Ok]), Exit::Partial);
+        assert_eq!(worst(&[Exit::Partial, Exit::Unavailable]), Exit::Unavailable);
+    }
 }

@@ -1,280 +1,61 @@
-//! `aml-failover notebooks list|recover|copy`: the notebooks tree (`Users/<name>/…`) a
-//! workspace keeps in an Azure Files share of its storage account.
-//!
-//! Where notebooks live: current workspaces use the working-directory share with the fixed name
-//! [`WORKING_DIRECTORY_SHARE`] (datastore `workspaceworkingdirectory`); older ones
-//! `azureml-filestore-<workspaceId>`. After a workspace is deleted its storage account
-//! usually survives: `recover` needs only the account (and a SAS, key or token), never the
-//! Azure ML API. Share snapshots may hold files deleted later: `list` shows them and
-//! `--snapshot` restores from one.
+//! `aml-failover notebooks list|recover|copy`: options → [`crate::notebooks`] → render.
 
-use crate::notebooks::{Destination, NotebooksOptions};
-use crate::settings::{OutputFormat, Settings};
-use crate::error::{Error, Exit, Result};
-use crate::plan::Action;
-use crate::report::{FileRecord, ItemKind, ItemRecord, Report, Status};
-use crate::storage::datastore::Datastores;
-use crate::storage::fileshare::{list_shares, FileShareStore, ShareInfo};
-use crate::storage::local::LocalStore;
-use crate::storage::Store;
-use crate::transfer::{Engine, FileJob, TransferReporter};
-use crate::workspace::{Context, WorkspaceRef};
-use serde_json::json;
-use std::sync::Arc;
-use std::time::Instant;
-
-/// The working-directory share's name, the same in every current workspace.
-pub const WORKING_DIRECTORY_SHARE: &str = "code-391ff5ac-6576-460f-ba4d-7e03433c68b6";
-const FILESTORE_PREFIX: &str = "azureml-filestore-";
-
-/// A candidate share with what it holds.
-struct Candidate {
-    info: ShareInfo,
-    files: usize,
-    bytes: u64,
-}
-
-fn is_notebook_share(name: &str) -> bool {
-    name == WORKING_DIRECTORY_SHARE || name.starts_with(FILESTORE_PREFIX)
-}
-
-async fn open_account(ctx: &Context, o: &NotebooksOptions) -> Result<(String, url::Url, crate::storage::StorageCredential)> {
-    let account = o
-        .storage_account
-        .clone()
-        .ok_or_else(|| Error::usage("give --storage-account: the storage account of the (deleted) workspace"))?;
-    let url = ctx.cloud.file_account_url(&account, o.secondary)?;
-    let cred = crate::storage::source_credential(ctx.arm.tokens(), &account)?;
-    Ok((account, url, cred))
-}
-
-async fn candidates(ctx: &Context, o: &NotebooksOptions) -> Result<(String, Vec<Candidate>)> {
-    let (account, url, cred) = open_account(ctx, o).await?;
-    let shares = list_shares(ctx.http.clone(), &url, cred.clone(), ctx.retry.clone(), "").await?;
-    let mut out = Vec::new();
-    for s in shares.into_iter().filter(|s| is_notebook_share(&s.name)) {
-        let store = FileShareStore::new(ctx.http.clone(), &url, &s.name, s.snapshot.clone(), cred.clone(), ctx.retry.clone())?;
-        let (files, _) = store.list_checked("").await?;
-        out.push(Candidate { files: files.len(), bytes: files.iter().map(|f| f.size).sum(), info: s });
-    }
-    Ok((account, out))
-}
+use crate::error::{Exit, Result};
+use crate::notebooks::{NotebooksOptions, Recovered, Shares};
+use crate::report::{human_bytes, Report};
+use crate::settings::Settings;
 
 pub async fn list(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
-    let ctx = Context::connect(&s.connect)?;
-    let (account, cands) = candidates(&ctx, o).await?;
-    print_candidates(s, &account, &cands);
+    let shares = crate::notebooks::list(s, o).await?;
+    print_shares(s, &shares);
     Ok(Exit::Ok)
 }
 
-fn print_candidates(s: &Settings, account: &str, cands: &[Candidate]) {
+fn print_shares(s: &Settings, l: &Shares) {
     if s.printer.is_json() {
-        let v: Vec<_> = cands
-            .iter()
-            .map(|c| json!({"share": c.info.name, "snapshot": c.info.snapshot, "files": c.files, "bytes": c.bytes,
-                           "lastModified": c.info.last_modified,
-                           "workspaceId": c.info.name.strip_prefix(FILESTORE_PREFIX)}))
-            .collect();
-        crate::settings::print_json(&json!({"schemaVersion": 1, "command": "notebooks list", "storageAccount": account, "shares": v}));
-        return;
+        return s.printer.json(l);
     }
-    println!("notebook shares in storage account {account}:");
-    for c in cands {
-        let what = match c.info.name.strip_prefix(FILESTORE_PREFIX) {
+    println!("notebook shares in storage account {}:", l.storage_account);
+    for c in &l.shares {
+        let what = match &c.workspace_id {
             Some(id) => format!("workspace {id} (older layout)"),
             None => "working directory (current layout)".into(),
         };
-        let snap = c.info.snapshot.as_deref().map(|x| format!("  snapshot {x}")).unwrap_or_default();
+        let snap = c.snapshot.as_deref().map(|x| format!("  snapshot {x}")).unwrap_or_default();
         println!(
             "  {:<46} {:>6} files {:>10}  last modified {}  {what}{snap}",
-            c.info.name,
+            c.share,
             c.files,
-            crate::report::human_bytes(c.bytes),
-            c.info.last_modified.as_deref().unwrap_or("-"),
+            human_bytes(c.bytes),
+            c.last_modified.as_deref().unwrap_or("-"),
         );
     }
     println!("pick one: --workspace-id <id> (from azureml-filestore-<id>) or --share <name>, and --snapshot <time> for a snapshot");
 }
 
-/// Chooses the share to restore from.
-fn choose(o: &NotebooksOptions, cands: &[Candidate]) -> Result<String> {
-    let live: Vec<&Candidate> = cands.iter().filter(|c| c.info.snapshot.is_none()).collect();
-    if let Some(name) = &o.share {
-        return if cands.iter().any(|c| &c.info.name == name) {
-            Ok(name.clone())
-        } else {
-            Err(Error::NotFound(format!("share '{name}' is not in the account (or is not a notebooks share)")))
-        };
-    }
-    let Some(id) = &o.workspace_id else {
-        return Err(Error::usage("which workspace? give --workspace-id or --share (the candidates are listed above)"));
-    };
-    let filestore = format!("{FILESTORE_PREFIX}{id}");
-    let has_filestore = live.iter().any(|c| c.info.name == filestore && c.files > 0);
-    let workspaces = live.iter().filter(|c| c.info.name.starts_with(FILESTORE_PREFIX)).count();
-    let has_working = live.iter().any(|c| c.info.name == WORKING_DIRECTORY_SHARE && c.files > 0);
-    match (has_filestore, has_working) {
-        (true, false) => Ok(filestore),
-        // The working-directory share has the same name in every workspace: it belongs to
-        // this one only when the account holds no other workspace's share.
-        (false, true) | (true, true) if workspaces <= 1 => {
-            if has_filestore {
-                Err(Error::usage(format!(
-                    "workspace {id} has notebooks in two shares ({filestore} and {WORKING_DIRECTORY_SHARE}); restore each with --share"
-                )))
-            } else {
-                Ok(WORKING_DIRECTORY_SHARE.to_string())
-            }
-        }
-        (true, true) => Ok(filestore),
-        (false, true) => Err(Error::usage(format!(
-            "the account holds several workspaces; {WORKING_DIRECTORY_SHARE} cannot be attributed to {id} by name: give --share {WORKING_DIRECTORY_SHARE} if it is the one"
-        ))),
-        (false, false) => Err(Error::NotFound(format!("no notebooks share of workspace {id} in this account"))),
-    }
-}
-
 pub async fn recover(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
-    let started = Instant::now();
-    let ctx = Context::connect(&s.connect)?;
-    let (account, cands) = candidates(&ctx, o).await?;
-    if o.workspace_id.is_none() && o.share.is_none() {
-        print_candidates(s, &account, &cands);
-        eprintln!("error: give --workspace-id or --share to pick the share to recover (candidates above)");
-        return Ok(Exit::Usage);
-    }
-    let share = choose(o, &cands)?;
-    if let Some(snap) = &o.snapshot {
-        if !cands.iter().any(|c| c.info.name == share && c.info.snapshot.as_deref() == Some(snap)) {
-            return Err(Error::NotFound(format!("share {share} has no snapshot {snap} (see notebooks list)")));
+    match crate::notebooks::recover(s, o).await? {
+        Recovered::Choose(shares) => {
+            print_shares(s, &shares);
+            eprintln!("error: give --workspace-id or --share to pick the share to recover (candidates above)");
+            Ok(Exit::Usage)
+        }
+        Recovered::Done(report) => {
+            print_report(s, o, &report);
+            Ok(report.exit())
         }
     }
-    let (_, url, cred) = open_account(&ctx, o).await?;
-    let src = FileShareStore::new(ctx.http.clone(), &url, &share, o.snapshot.clone(), cred, ctx.retry.clone())?;
-    let (dest, target) = destination(&ctx, s, o, "notebooks recover").await?;
-    let report = transfer(&ctx, s, o, "notebooks recover", src, dest, target, started).await?;
-    print_report(s, o, &report);
-    Ok(report.exit())
 }
 
 pub async fn copy(s: &Settings, o: &NotebooksOptions) -> Result<Exit> {
-    let report = copy_report(s, o).await?;
+    let report = crate::notebooks::copy(s, o).await?;
     print_report(s, o, &report);
     Ok(report.exit())
 }
 
 fn print_report(s: &Settings, o: &NotebooksOptions, report: &Report) {
-    match s.printer.format() {
-        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(report).expect("serializes")),
-        OutputFormat::Human => print!("{}", report.human(o.show_all_items || o.dry_run)),
+    match s.printer.is_json() {
+        true => s.printer.json(report),
+        false => print!("{}", report.human(o.show_all_items || o.dry_run)),
     }
-}
-
-/// `notebooks copy` itself: the finished report (manifest written), nothing printed.
-pub async fn copy_report(s: &Settings, o: &NotebooksOptions) -> Result<Report> {
-    let started = Instant::now();
-    let ctx = Context::connect(&s.connect)?;
-    let from = s.from.clone().ok_or_else(|| Error::usage("notebooks copy needs --from (the live workspace)"))?;
-    if let (Some(Destination::Workspace), Some(to)) = (&o.destination, &s.to) {
-        crate::guard::distinct_workspaces(&from, to)?;
-    }
-    let src = Datastores::load(&ctx, &from).await?.open_share("workspaceworkingdirectory").await?;
-    let (dest, target) = destination(&ctx, s, o, "notebooks copy").await?;
-    transfer(&ctx, s, o, "notebooks copy", src, dest, target, started).await
-}
-
-/// The destination: a local folder, or the notebooks share of the `--to` workspace (with its
-/// datastores, for the target's lock).
-async fn destination(ctx: &Context, s: &Settings, o: &NotebooksOptions, command: &str) -> Result<(Arc<dyn Store>, Option<(WorkspaceRef, Datastores)>)> {
-    match o.destination.clone().ok_or_else(|| Error::usage(format!("{command} needs --to (a workspace) or --to-dir (a local folder)")))? {
-        Destination::Dir(d) => Ok((Arc::new(LocalStore::new(d)), None)),
-        Destination::Workspace => {
-            let to = s.to.clone().ok_or_else(|| Error::usage("--to needs a workspace reference"))?;
-            let ds = Datastores::load(ctx, &to).await?;
-            let share = ds.open_share("workspaceworkingdirectory").await?;
-            Ok((Arc::new(share), Some((to, ds))))
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn transfer(
-    ctx: &Context,
-    s: &Settings,
-    o: &NotebooksOptions,
-    command: &'static str,
-    share: FileShareStore,
-    dest: Arc<dyn Store>,
-    target: Option<(WorkspaceRef, Datastores)>,
-    started: Instant,
-) -> Result<Report> {
-    crate::guard::distinct_stores(&share, &*dest)?;
-    let guard = match (&target, o.dry_run) {
-        (Some((to, ds)), false) => Some(crate::guard::TargetGuard::take(ctx, s.state_dir.as_deref(), to, ds, &share.describe()).await?),
-        _ => None,
-    };
-    let started_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    // Names that would escape the destination are refused and reported, never followed.
-    let (files, refused) = share.list_checked("").await?;
-    let src: Arc<dyn Store> = Arc::new(share);
-    let mut report = Report {
-        schema_version: crate::report::SCHEMA_VERSION,
-        command,
-        dry_run: o.dry_run,
-        source: src.describe(),
-        target: dest.describe(),
-        started_at,
-        duration_ms: 0,
-        warnings: Vec::new(),
-        summary: Default::default(),
-        items: Vec::new(),
-        manifest: None,
-        access: None,
-    };
-    let jobs: Vec<FileJob> = files
-        .iter()
-        .map(|f| FileJob::from_source(&src, f, &dest, f.path.clone()))
-        .collect();
-    let results = if o.dry_run {
-        Vec::new()
-    } else {
-        let total = jobs.iter().map(|j| j.size).sum();
-        let progress = Arc::new(s.printer.progress(total, jobs.len() as u64));
-        let engine = Engine::new(o.engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
-        let r = engine.run(jobs.clone()).await;
-        progress.finish();
-        r
-    };
-    let mut recs = Vec::new();
-    for (i, job) in jobs.iter().enumerate() {
-        let (status, reason, rec) = match results.get(i) {
-            None => (Status::Planned, "would copy".to_string(), FileRecord::planned(job.src_path.to_string(), job.size, None, job.src.uri(&job.src_path))),
-            Some(r) => {
-                let rec = FileRecord::from_result(job.src_path.to_string(), job, r);
-                match r {
-                    Ok(d) if d.method == crate::transfer::Method::AlreadyPresent => (Status::Skipped, "already there, verified".to_string(), rec),
-                    Ok(_) => (Status::Copied, "restored and verified".to_string(), rec),
-                    Err(e) => (Status::Failed, e.to_string(), rec),
-                }
-            }
-        };
-        recs.push(item(job.src_path.as_str(), status, reason, vec![rec]));
-    }
-    for r in refused {
-        recs.push(item(&r, Status::Failed, "refused: the name would escape the destination; not copied".into(), Vec::new()));
-    }
-    report.items = recs;
-    if let Some(g) = guard {
-        g.release().await;
-    }
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    report.summarize();
-    if !o.dry_run {
-        report.write_manifest(o.manifest.clone(), "aml-failover-notebooks")?;
-    }
-    Ok(report)
-}
-
-fn item(path: &str, status: Status, reason: String, files: Vec<FileRecord>) -> ItemRecord {
-    ItemRecord { files, ..ItemRecord::files_item(ItemKind::Notebook, path, Action::Copy, status, reason) }
 }

@@ -3,6 +3,7 @@
 pub mod cloud;
 pub mod credentials;
 pub mod reference;
+pub mod show;
 
 pub use reference::WorkspaceRef;
 

@@ -1,0 +1,163 @@
+//! `workspace show` as a library: a workspace's region, storage account, default datastores,
+//! counts per asset kind, and whether its default blob storage answers (also `failover`'s check).
+
+use crate::azureml::datastores::{self, Datastore, DatastoreSecret};
+use crate::azureml::workspaces::{self, Workspace};
+use crate::error::{Error, Result};
+use crate::settings::Settings;
+use crate::storage::blob::BlobStore;
+use crate::storage::StorageCredential;
+use crate::workspace::{Context, WorkspaceRef};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// JSON schema version of `workspace show --output json`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One workspace shown: its role (source, target, workspace), reference and details (or why not).
+pub struct Shown {
+    pub role: &'static str,
+    pub reference: WorkspaceRef,
+    pub outcome: Result<Details>,
+}
+
+/// What the control plane and storage say about a workspace.
+pub struct Details {
+    pub ws: Workspace,
+    pub datastores: Vec<Datastore>,
+    pub counts: Vec<(&'static str, usize)>,
+    pub storage: StorageCheck,
+}
+
+/// Whether the default blob storage answers.
+pub struct StorageCheck {
+    pub endpoint: String,
+    pub container: String,
+    pub reachable: bool,
+    pub detail: String,
+}
+
+/// Shows --from (or -w) and --to: each workspace's details, or the error reading it.
+pub async fn show(s: &Settings) -> Result<Vec<Shown>> {
+    let mut targets = Vec::new();
+    if let Some(f) = &s.from {
+        targets.push((if s.from_is_workspace_name { "workspace" } else { "source" }, f.clone()));
+    }
+    if let Some(t) = &s.to {
+        targets.push(("target", t.clone()));
+    }
+    if targets.is_empty() {
+        return Err(Error::usage(
+            "which workspace? give --from and/or --to (config.json, ARM id, or name with --subscription and -g), or -w NAME",
+        ));
+    }
+    let ctx = Context::connect(&s.connect)?;
+    let futs = targets.into_iter().map(|(role, r)| {
+        let ctx = ctx.clone();
+        async move {
+            let outcome = details(&ctx, &r).await;
+            Shown { role, reference: r, outcome }
+        }
+    });
+    Ok(futures::future::join_all(futs).await)
+}
+
+
+async fn details(ctx: &Context, r: &WorkspaceRef) -> Result<Details> {
+    let ws = workspaces::get(&ctx.arm, r).await?;
+    let (datastores, counts) =
+        futures::future::try_join(datastores::list(&ctx.arm, r), workspaces::asset_counts(&ctx.arm, r)).await?;
+    let storage = check_storage(ctx, r, &ws, &datastores).await;
+    Ok(Details { ws, datastores, counts, storage })
+}
+
+/// Whether a workspace's default blob storage answers (one listing with the datastore's own
+/// credential), as one line for `failover`'s checks.
+pub async fn storage_reachable(ctx: &Context, r: &WorkspaceRef, ws: &Workspace) -> (bool, String) {
+    match datastores::list(&ctx.arm, r).await {
+        Err(e) => (false, format!("its datastores cannot be listed: {e}")),
+        Ok(ds) => {
+            let c = check_storage(ctx, r, ws, &ds).await;
+            let what = format!("{}/{}", c.endpoint, c.container);
+            if c.reachable {
+                (true, format!("storage {what} answers ({})", c.detail))
+            } else {
+                (false, format!("storage {what} does NOT answer: {}", c.detail))
+            }
+        }
+    }
+}
+
+/// Lists one blob of the default blob datastore with the credential it hands out.
+async fn check_storage(ctx: &Context, r: &WorkspaceRef, ws: &Workspace, ds: &[Datastore]) -> StorageCheck {
+    let default = ds
+        .iter()
+        .find(|d| d.is_default && d.datastore_type == "AzureBlob")
+        .or_else(|| ds.iter().find(|d| d.name == "workspaceblobstore"));
+    let Some(d) = default else {
+        return StorageCheck {
+            endpoint: String::new(),
+            container: String::new(),
+            reachable: false,
+            detail: "no default blob datastore".into(),
+        };
+    };
+    let account = d.account_name.clone().or_else(|| ws.storage_account_name().map(str::to_string)).unwrap_or_default();
+    let container = d.container_name.clone().unwrap_or_default();
+    let endpoint = match ctx.cloud.blob_account_url(&account, false) {
+        Ok(u) => u,
+        Err(e) => return StorageCheck { endpoint: String::new(), container, reachable: false, detail: e.to_string() },
+    };
+    let shown_endpoint = crate::redact::url(&endpoint);
+    let result: Result<(usize, &'static str)> = async {
+        let cred = match datastores::list_secrets(&ctx.arm, r, &d.name).await? {
+            DatastoreSecret::AccountKey(k) => StorageCredential::AccountKey(
+                azure_sharedkey::SharedKey::new(account.clone(), &k).map_err(|e| Error::Service(e.to_string()))?,
+            ),
+            DatastoreSecret::Sas(t) => StorageCredential::Sas(t),
+            DatastoreSecret::Other(_) => StorageCredential::Bearer(Arc::clone(ctx.arm.tokens())),
+        };
+        let kind = cred.kind();
+        let c = BlobStore::new(ctx.http.clone(), &endpoint, &account, &container, cred, ctx.retry.clone())?;
+        let n = c.list_limited("", Some(1)).await?.len();
+        Ok((n, kind))
+    }
+    .await;
+    match result {
+        Ok((_, kind)) => StorageCheck {
+            endpoint: shown_endpoint,
+            container,
+            reachable: true,
+            detail: format!("listed with the datastore's {kind}"),
+        },
+        Err(e) => StorageCheck { endpoint: shown_endpoint, container, reachable: false, detail: e.to_string() },
+    }
+}
+
+/// The document `workspace show -o json` prints.
+pub fn document(shown: &[Shown]) -> Value {
+    let items: Vec<Value> = shown
+        .iter()
+        .map(|x| match &x.outcome {
+            Ok(d) => json!({
+                "role": x.role,
+                "reference": x.reference.arm_id(),
+                "workspace": d.ws,
+                "datastores": d.datastores,
+                "assetCounts": d.counts.iter().map(|(k, n)| (k.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+                "storage": {
+                    "blobEndpoint": d.storage.endpoint,
+                    "container": d.storage.container,
+                    "reachable": d.storage.reachable,
+                    "detail": d.storage.detail,
+                },
+            }),
+            Err(e) => json!({
+                "role": x.role,
+                "reference": x.reference.arm_id(),
+                "error": crate::wire::ErrorBody::of(e),
+            }),
+        })
+        .collect();
+    json!({ "schemaVersion": SCHEMA_VERSION, "command": "workspace show", "workspaces": items })
+}
