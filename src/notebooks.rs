@@ -131,7 +131,7 @@ pub async fn list(s: &Settings, o: &NotebooksOptions) -> Result<Shares> {
 #[derive(Debug)]
 pub enum Recovered {
     Choose(Shares),
-    Done(Report),
+    Done(Box<Report>),
 }
 
 /// Chooses the share to restore from.
@@ -191,7 +191,7 @@ pub async fn recover(s: &Settings, o: &NotebooksOptions) -> Result<Recovered> {
     let src = FileShareStore::new(ctx.http.clone(), &url, &share, o.snapshot.clone(), cred, ctx.retry.clone())?;
     let (dest, target) = destination(&ctx, s, o, "notebooks recover").await?;
     let report = transfer(&ctx, s, o, "notebooks recover", src, dest, target, started).await?;
-    Ok(Recovered::Done(report))
+    Ok(Recovered::Done(Box::new(report)))
 }
 
 /// `notebooks copy` itself: the finished report (manifest written), nothing printed.
