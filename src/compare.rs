@@ -10,13 +10,19 @@
 //!   An unknown comparison is never a decision: the plan fails the item with the error and
 //!   writes nothing, whatever `--on-conflict` says.
 //!
+//! [`TargetComparer`] is the comparison of a source item with the target's counterpart that
+//! `copy`/`plan` plan from and `verify`/`snapshot` report: what is compared (specification
+//! with references rewritten, or also files) is the kind's to say (`assets::AssetKind`).
+//!
 //! Extending what "the same definition" means (e.g. a new kind's service-set fields) is done in
 //! [`normalize`]'s lists, and nowhere else.
 
-use crate::assets::{AssetItem, FileEntry};
-use crate::error::Result;
+use crate::assets::refs::Rewriter;
+use crate::assets::{AssetItem, FileEntry, Kind};
+use crate::error::{Error, Result};
 use crate::storage::datastore::Datastores;
 use crate::transfer::Engine;
+use crate::workspace::{Context, WorkspaceRef};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -192,6 +198,118 @@ pub async fn holds_files(want: &[(String, u64, String)], have: &mut AssetItem, d
     theirs.sort();
     ours.sort();
     Ok(theirs == ours)
+}
+
+/// Compares source items with the target's version of the same name and number, the way
+/// `copy` plans and `verify` reports: components and pipelines by their (rewritten)
+/// specification, data assets by specification (unless their files are copied), everything
+/// else by specification and the sha256 of every file. Reads hashes only where needed; a
+/// target copy recording this very source version (sha256 + source tag) is not read.
+pub struct TargetComparer<'a> {
+    pub ctx: &'a Context,
+    pub from: &'a WorkspaceRef,
+    pub to: &'a WorkspaceRef,
+    pub src_ds: &'a Datastores,
+    pub tgt_ds: &'a Datastores,
+    pub engine: &'a Engine,
+    pub rw: &'a Rewriter<'a>,
+    /// Pipelines are compared as submitted jobs (`--submit`) rather than definitions.
+    pub submit: bool,
+    /// Data assets on the source's storage are compared by their files (`--copy-data`).
+    pub copy_data: bool,
+}
+
+impl TargetComparer<'_> {
+    /// Returns the item (its content resolved where it has files), why the source cannot be
+    /// read (if so), and the comparison with `target` (the target's same name and version).
+    pub async fn compare(&self, mut item: AssetItem, target: Option<AssetItem>) -> (AssetItem, Option<String>, Comparison) {
+        let (ctx, from, to, o_submit) = (self.ctx, self.from, self.to, self.submit);
+        let spec = item.kind.spec();
+        if let Some((want, _)) = spec.desired(&item, from, o_submit, self.rw) {
+            // A component is compared with the target's listed version (`target`); a
+            // pipeline's counterpart has another name or kind (its definition component,
+            // or a job with --submit), so it is asked for.
+            let found = if spec.compare_listed() {
+                Ok(target.map(|t| t.properties))
+            } else {
+                match ctx.arm.get(&spec.target_path(to, &item.name, &item.version, o_submit)).await {
+                    Err(Error::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                    Ok(t) => Ok(Some(t.get("properties").cloned().unwrap_or(Value::Null))),
+                }
+            };
+            let comparison = match found {
+                Ok(None) => Comparison::Missing,
+                Err(e) => Comparison::Unknown(format!("cannot compare with the target: {e}")),
+                Ok(Some(have)) => specs(&want, &spec.comparable_target(have, o_submit)),
+            };
+            return (item, None, comparison);
+        }
+        if !spec.files_are_copied(&item, from, self.src_ds.all(), self.copy_data) {
+            // Not read (data: its path may be anywhere): compared by specification only.
+            let comparison = match target {
+                Some(t) => specs(&item.portable_properties(), &t.portable_properties()),
+                None => Comparison::Missing,
+            };
+            return (item, None, comparison);
+        }
+        if let Err(e) = crate::assets::resolve_content(&mut item, self.src_ds).await {
+            return (item, Some(format!("cannot read the source's files: {e}")), Comparison::Missing);
+        }
+        let comparison = match target {
+            Some(mut t) => versions(&item, &mut t, self.tgt_ds, self.engine).await,
+            None => Comparison::Missing,
+        };
+        (item, None, comparison)
+    }
+}
+
+impl TargetComparer<'_> {
+    /// Whether the target's version `v` of `item` holds `item`'s content: identical by the same
+    /// comparison `--on-conflict new-version` uses (a kind compared at another path, a
+    /// pipeline, which has one version per name: that the version exists).
+    pub async fn held_by_target(&self, item: &AssetItem, tgt_by_name: &HashMap<(Kind, String), Vec<AssetItem>>, v: String) -> bool {
+        if !item.kind.spec().compare_listed() {
+            return self.ctx.arm.get(&item.kind.spec().target_path(self.to, &item.name, &v, self.submit)).await.is_ok();
+        }
+        let listed: Vec<AssetItem> = tgt_by_name.get(&(item.kind, item.name.clone())).into_iter().flatten().filter(|t| t.version == v).cloned().collect();
+        matches!(self.copied_as(item, &listed).await, Ok(Some(ref got)) if *got == v)
+    }
+
+    /// The version, other than its own number, under which the target already holds `item`
+    /// identically (`others`: the target's versions of the same name), newest first; an error
+    /// (the unknown comparison's reason) when none is identical but some could not be compared.
+    pub async fn copied_as(&self, item: &AssetItem, others: &[AssetItem]) -> std::result::Result<Option<String>, String> {
+        let mut others: Vec<&AssetItem> = others.iter().filter(|t| t.version != item.version).collect();
+        others.sort_by(|a, b| crate::assets::version_order(&b.version, &a.version));
+        let mut unknown = None;
+        for t in others {
+            let spec = item.kind.spec();
+            let same = if !spec.compare_listed() {
+                false
+            } else if let Some((want, _)) = spec.desired(item, self.from, self.submit, self.rw) {
+                spec_difference(&want, &t.properties).is_none()
+            } else if !spec.files_are_copied(item, self.from, self.src_ds.all(), self.copy_data) {
+                spec_difference(&item.portable_properties(), &t.portable_properties()).is_none()
+            } else {
+                match versions(item, &mut t.clone(), self.tgt_ds, self.engine).await {
+                    Comparison::Identical => true,
+                    Comparison::Unknown(why) => {
+                        unknown.get_or_insert(format!("version {}: {why}", t.version));
+                        false
+                    }
+                    _ => false,
+                }
+            };
+            if same {
+                return Ok(Some(t.version.clone()));
+            }
+        }
+        match unknown {
+            Some(why) => Err(why),
+            None => Ok(None),
+        }
+    }
 }
 
 #[cfg(test)]

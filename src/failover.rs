@@ -154,7 +154,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
         let mut copy = o.copy.clone();
         copy.manifest = Some(copy.manifest.clone().unwrap_or_else(|| o.out_dir.join("failover-copy.json")));
         let accept = copy.data.accept_warnings;
-        let r = crate::commands::copy::run_report(s, &copy).await;
+        let r = crate::execute::copy(s, &copy, "copy").await;
         if let Ok(rep) = &r {
             for i in &rep.items {
                 if i.status == Status::NeedsManualReregistration {

@@ -180,7 +180,7 @@ pub fn target_dir(state_dir: &Path, endpoint: &str, target_arm_id: &str) -> Path
 }
 
 fn now() -> String {
-    crate::commands::copy::now_rfc3339()
+    crate::report::now_rfc3339()
 }
 
 pub(crate) fn hostname() -> String {

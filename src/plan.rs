@@ -1,12 +1,213 @@
-//! The plan: a pure function of what the source has, what the target has, and the options.
-//! It decides per item — copy, skip (identical), conflict (same name and version, different
-//! content), overwrite or new version (when asked), or fail (the item cannot be read) — and
-//! writes nothing. `--dry-run` prints it; the copy stage executes it.
+//! The plan as one value: what the source has, what the target has, and the options give a
+//! [`Plan`] that decides per item — copy, skip (identical), conflict (same name and version,
+//! different content), overwrite or new version (when asked), fail (the item cannot be read,
+//! or a dependency is missing: the chain is named), not needed (only items that cannot be
+//! copied need it), re-register or manual (data assets) — and writes nothing. `plan` and
+//! `copy --dry-run` print it ([`Plan::report`]); `crate::execute` runs it.
+//!
+//! [`survey`] reads both sides (listing, comparison); everything else here is pure.
 
-use crate::assets::{version_order, Kind, Selection};
+pub mod survey;
+
+pub use survey::{build, list, Listing, Options};
+
+use crate::assets::graph::{self, Edges};
+use crate::assets::refs::Rewrite;
+use crate::assets::uri::ContentUri;
+use crate::assets::{data, version_order, AssetItem, Kind, Selection};
+use crate::azureml::datastores::Datastore;
+use crate::storage::datastore::Datastores;
 use crate::transfer::EngineOptions;
+use crate::workspace::WorkspaceRef;
 use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+
+/// An item: (kind, name, version).
+pub type Key = (Kind, String, String);
+
+/// One decided item of a [`Plan`].
+#[derive(Clone)]
+pub struct PlannedItem {
+    /// The source item (content resolved where its files are compared and copied).
+    pub item: AssetItem,
+    pub facts: Facts,
+    pub decision: Decision,
+    /// A data asset re-registered on a shared datastore: (target datastore, URI).
+    pub shared: Option<(String, String)>,
+    /// A spec-only item's references as they will be rewritten (versions as planned).
+    pub rewrites: Vec<Rewrite>,
+}
+
+impl PlannedItem {
+    pub fn key(&self) -> Key {
+        (self.facts.kind, self.facts.name.clone(), self.facts.version.clone())
+    }
+}
+
+/// Every decision of a copy, as a value: printed by `plan`/`--dry-run`, run by `execute`.
+pub struct Plan {
+    pub from: WorkspaceRef,
+    pub to: WorkspaceRef,
+    /// In plan order (kind, name, version).
+    pub items: Vec<PlannedItem>,
+    /// What each item needs.
+    pub edges: Edges<Key>,
+    pub warnings: Vec<String>,
+    pub submit: bool,
+    pub copy_data: bool,
+    pub src_ds: Datastores,
+    pub tgt_ds: Datastores,
+    /// The target's versions by name (with `--on-conflict new-version`).
+    pub tgt_by_name: HashMap<(Kind, String), Vec<AssetItem>>,
+    pub engine: EngineOptions,
+}
+
+impl Action {
+    /// Whether executing it writes into the target.
+    pub fn writes(self) -> bool {
+        matches!(self, Action::Copy | Action::Overwrite | Action::NewVersion | Action::Reregister)
+    }
+
+    /// Whether its files are transferred.
+    pub fn transfers(self) -> bool {
+        matches!(self, Action::Copy | Action::Overwrite | Action::NewVersion)
+    }
+}
+
+impl Plan {
+    /// Whether running it writes anything into the target.
+    pub fn writes(&self) -> bool {
+        self.items.iter().any(|p| p.decision.action.writes())
+    }
+}
+
+fn label(k: &Key) -> String {
+    if k.0.is_versioned() {
+        format!("{} {}:{}", k.0, k.1, k.2)
+    } else {
+        format!("{} {}", k.0, k.1)
+    }
+}
+
+/// `pipeline p → component c:1 → environment e:2 <last>`.
+pub fn chain_text(chain: &[Key], last: &str) -> String {
+    let mut s: Vec<String> = chain.iter().map(label).collect();
+    if let Some(l) = s.last_mut() {
+        l.push(' ');
+        l.push_str(last);
+    }
+    s.join(" → ")
+}
+
+/// A new version the target already holds, identical, as version `v`: skipped.
+pub fn held_elsewhere(d: &mut Decision, v: String) {
+    d.action = Action::Skip;
+    d.reason = format!("already in the target as version {v}, identical (spec and sha256 of every file): copied there by an earlier --on-conflict new-version run");
+    d.target_version = v;
+}
+
+/// The decisions after comparing: items whose dependencies are missing fail (the chain
+/// named), what only those items need is not copied, data assets get their policy; and
+/// the warnings of the plan.
+pub struct Decided {
+    pub planned: Vec<(Facts, Decision)>,
+    /// Data assets re-registered on a shared datastore: (target datastore, URI).
+    pub shared: HashMap<Key, (String, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// See [`Decided`]. `exists`: whether a key is in the source; `items`: the compared items.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_all(
+    mut planned: Vec<(Facts, Decision)>,
+    roots: &[Key],
+    edges: &Edges<Key>,
+    exists: &dyn Fn(&Key) -> bool,
+    items: &HashMap<Key, AssetItem>,
+    from: &WorkspaceRef,
+    to: &WorkspaceRef,
+    src_ds: &[Datastore],
+    tgt_ds: &[Datastore],
+    data_o: &DataOptions,
+    submit: bool,
+) -> Decided {
+    // A missing dependency fails the item, naming the chain; data assets get their policy.
+    let mut shared_locations: HashMap<Key, (String, String)> = HashMap::new();
+    let mut data_names = Vec::new();
+    let mut unresolvable: BTreeSet<Key> = BTreeSet::new();
+    for (f, d) in planned.iter_mut() {
+        let key = (f.kind, f.name.clone(), f.version.clone());
+        if let Some(chain) = graph::chain_to(&key, edges, &|k: &Key| !exists(k)) {
+            *d = Decision {
+                action: Action::Fail,
+                target_version: d.target_version.clone(),
+                reason: format!("{}; nothing of it is registered", chain_text(&chain, "missing in the source workspace")),
+            };
+            unresolvable.insert(key);
+        }
+    }
+    // What only unresolvable items need is not copied either ("registers nothing of it").
+    let ok_roots: Vec<Key> = roots.iter().filter(|k| !unresolvable.contains(*k)).cloned().collect();
+    let needed: BTreeSet<Key> = graph::closure(&ok_roots, edges).into_iter().collect();
+    for (f, d) in planned.iter_mut() {
+        let key = (f.kind, f.name.clone(), f.version.clone());
+        if unresolvable.contains(&key) {
+            continue;
+        }
+        if !needed.contains(&key) {
+            if d.action.transfers() {
+                d.action = Action::Skip;
+                d.reason = "not copied: only items that cannot be copied need it".into();
+            }
+            continue;
+        }
+        if f.kind != Kind::Data {
+            continue;
+        }
+        data_names.push(format!("{}:{}", f.name, f.version));
+        if !d.action.transfers() {
+            continue;
+        }
+        let item = &items[&key];
+        if data_o.copy_data && item.content.is_some() {
+            continue;
+        }
+        let src_place = data::source_datastore(item, from, src_ds);
+        let shared = src_place.as_ref().and_then(|(sd, _)| data::shared_target(sd, src_ds, tgt_ds, &data_o.shared));
+        match (data_o.reregister_shared, shared, src_place) {
+            (true, Some((tds, why)), Some((_, path))) => {
+                let mut uri = ContentUri::datastore_uri(to, &tds, &path);
+                if item.location().is_some_and(|l| l.ends_with('/')) {
+                    uri.push('/');
+                }
+                shared_locations.insert(key.clone(), (tds, uri));
+                d.action = Action::Reregister;
+                d.reason = format!("its path is on a datastore both workspaces reach ({why}); re-registered pointing at the same data");
+            }
+            (false, Some((_, why)), _) => {
+                d.action = Action::Manual;
+                d.reason = format!("needs manual re-registration: its path is on a shared datastore ({why}); --reregister-shared-data re-registers it");
+            }
+            _ => {
+                d.action = Action::Manual;
+                d.reason = "needs manual re-registration: its path is not on a datastore the failover workspace reaches (name one with --shared-datastore, or --copy-data for uri_file/uri_folder on workspace storage)".into();
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    if !data_names.is_empty() {
+        warnings.push(format!("{}; data assets met: {}", data::WARNING, data_names.join(", ")));
+    }
+    if planned.iter().any(|(f, _)| f.kind == Kind::Pipeline) {
+        warnings.push(format!(
+            "pipeline jobs are recreated {}; {}",
+            if submit { "and submitted (--submit): each creates a new run in the target" } else { "as definitions (pipeline components named after the job), not run; --submit runs them" },
+            crate::assets::pipeline::NOT_TRANSFERRED
+        ));
+    }
+    Decided { planned, shared: shared_locations, warnings }
+}
 
 /// Comparisons in flight while planning (and in `verify`), at least: each is one or two small
 /// metadata requests (a listing or HEAD per side), so on Azure the plan is bound by round trips,

@@ -427,6 +427,11 @@ fn status_word(i: &ItemRecord) -> &'static str {
     }
 }
 
+/// Now, as RFC 3339 (UTC): the `startedAt` of every report and journal line.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 pub fn human_bytes(n: u64) -> String {
     const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;

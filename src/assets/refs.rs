@@ -27,6 +27,11 @@ use serde_json::Value;
 /// A workspace as (subscription, resource group, name); compared case-insensitively.
 pub type WsId = (String, String, String);
 
+/// A workspace reference as a [`WsId`].
+pub fn ws_id(w: &crate::workspace::WorkspaceRef) -> WsId {
+    (w.subscription_id.clone(), w.resource_group.clone(), w.workspace_name.clone())
+}
+
 pub fn same_ws(a: &WsId, b: &WsId) -> bool {
     a.0.eq_ignore_ascii_case(&b.0) && a.1.eq_ignore_ascii_case(&b.1) && a.2.eq_ignore_ascii_case(&b.2)
 }

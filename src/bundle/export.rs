@@ -2,7 +2,7 @@
 //! sha256 of each file, the objects the bundle lacks, then the manifest.
 
 use super::{chain_text, edges_of, note_latest, open_bundle, ExportOptions, Key, SCHEMA_VERSION};
-use crate::commands::copy::ws_id;
+use crate::assets::refs::ws_id;
 use crate::assets::graph;
 use crate::assets::yaml::{self, LocalNames};
 use crate::assets::{self, data, pipeline, AssetItem, Kind, Selection};

@@ -37,14 +37,10 @@ use std::sync::Arc;
 
 pub const PIPELINE_JOB_SCHEMA: &str = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json";
 
-fn ws_id(w: &WorkspaceRef) -> refs::WsId {
-    (w.subscription_id.clone(), w.resource_group.clone(), w.workspace_name.clone())
-}
-
 /// (name, version) of a component reference that names `ws` or is relative; `None` for registries.
 async fn component_in_ws(ctx: &Context, ws: &WorkspaceRef, r: &str) -> Result<Option<(String, String)>> {
     match Ref::parse(r, Kind::Component) {
-        Ref::Asset { workspace, kind: Kind::Component, name, version } if workspace.as_ref().is_none_or(|w| refs::same_ws(w, &ws_id(ws))) => {
+        Ref::Asset { workspace, kind: Kind::Component, name, version } if workspace.as_ref().is_none_or(|w| refs::same_ws(w, &refs::ws_id(ws))) => {
             let v = match version {
                 VersionSpec::Exact(v) => v,
                 _ => {

@@ -1,193 +1,20 @@
-//! `aml-failover verify --from A --to B`: drift between two workspaces, per asset version,
-//! without changing anything. For the scheduled job: exit 0 in sync, 7 drifted.
-//!
-//! Every selected version of the source is compared with the target's version of the same
-//! name and number exactly as `copy` plans it ([`super::copy::TargetComparer`]: specification,
-//! and the sha256 of every file, reading only what a recorded hash does not answer):
-//! `in-sync`, `missing` (in the source, not in the target), `different` (with the reasons),
-//! `unverifiable` (the source's files cannot be read), `unknown` (the comparison failed: an
-//! error reading either side, [`crate::compare::Comparison::Unknown`]). Versions in the target that the source
-//! does not have are `extra`. Pipelines are compared with the definition `copy` registers
-//! (a pipeline component named after the job).
-//!
-//! JSON document (schemaVersion 1):
-//! ```text
-//! { "schemaVersion": 1, "command": "verify", "source": "<ARM id>", "target": "<ARM id>",
-//!   "kinds": [ "model", ... ], "startedAt": RFC3339, "durationMs": n, "inSync": bool,
-//!   "summary": { "items": n, "inSync": n, "missing": n, "different": n, "extra": n, "unverifiable": n, "unknown": n },
-//!   "items": [ { "kind", "name", "version", "state": "in-sync|missing|different|extra|unverifiable|unknown",
-//!                "reasons": [ "<text>" ] } ],
-//!   "manifest": "<path>"? }
-//! ```
-//! Nothing is written anywhere, except the same document to `--manifest FILE` when asked.
+//! `aml-failover verify --from A --to B`: drift between two workspaces ([`crate::drift`]);
+//! `verify BUNDLE [--to B]`: a snapshot bundle, alone or against a workspace. Options →
+//! library → render. Exit 0 in sync, 7 drifted, 1 when some item could not be checked.
 
-use super::copy::{now_rfc3339, ws_id, TargetComparer};
-use crate::assets::refs::Rewriter;
-use crate::assets::{self, pipeline, AssetItem, Kind, Selection};
+use crate::assets::{self, Kind, Selection};
 use crate::plan::VerifyOptions;
 use crate::settings::{OutputFormat, Settings};
+use crate::drift::{State, VerifyItem, VerifyReport};
 use crate::error::{Error, Exit, Result};
-use crate::plan::Comparison;
+use crate::report::now_rfc3339;
 use crate::storage::datastore::Datastores;
 use crate::transfer::{Engine, EngineOptions, Silent};
 use crate::workspace::Context;
 use futures::StreamExt;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum State {
-    InSync,
-    Missing,
-    Different,
-    Extra,
-    Unverifiable,
-    /// The comparison could not be made (reading the target or the source failed).
-    Unknown,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VerifyItem {
-    pub kind: Kind,
-    pub name: String,
-    pub version: String,
-    pub state: State,
-    pub reasons: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifySummary {
-    pub items: usize,
-    pub in_sync: usize,
-    pub missing: usize,
-    pub different: usize,
-    pub extra: usize,
-    pub unverifiable: usize,
-    pub unknown: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerifyReport {
-    pub schema_version: u32,
-    pub command: &'static str,
-    pub source: String,
-    pub target: String,
-    pub kinds: Vec<Kind>,
-    pub started_at: String,
-    pub duration_ms: u64,
-    pub in_sync: bool,
-    pub summary: VerifySummary,
-    pub items: Vec<VerifyItem>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<String>,
-    /// `verify BUNDLE`: the snapshot checked (bundle, id, createdAt, source workspace).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<serde_json::Value>,
-}
-
-impl VerifyReport {
-    /// A report of `items` (summarized and sorted by [`finish`]).
-    fn new(source: String, target: String, kinds: Vec<Kind>, started_at: String, started: Instant, items: Vec<VerifyItem>, snapshot: Option<serde_json::Value>) -> VerifyReport {
-        VerifyReport {
-            schema_version: crate::report::SCHEMA_VERSION,
-            command: "verify",
-            source,
-            target,
-            kinds,
-            started_at,
-            duration_ms: started.elapsed().as_millis() as u64,
-            in_sync: false,
-            summary: Default::default(),
-            items,
-            manifest: None,
-            snapshot,
-        }
-    }
-
-    fn summarize(&mut self) {
-        let mut s = VerifySummary { items: self.items.len(), ..Default::default() };
-        for i in &self.items {
-            match i.state {
-                State::InSync => s.in_sync += 1,
-                State::Missing => s.missing += 1,
-                State::Different => s.different += 1,
-                State::Extra => s.extra += 1,
-                State::Unverifiable => s.unverifiable += 1,
-                State::Unknown => s.unknown += 1,
-            }
-        }
-        self.in_sync = s.missing + s.different + s.extra + s.unverifiable + s.unknown == 0;
-        self.summary = s;
-    }
-
-    /// 7 when anything drifted (missing, different, extra); else 1 when some item could not be
-    /// checked (unverifiable, or unknown: the comparison failed); else 0.
-    pub fn exit(&self) -> Exit {
-        let s = &self.summary;
-        if s.missing + s.different + s.extra > 0 {
-            Exit::Drifted
-        } else if s.unverifiable + s.unknown > 0 {
-            Exit::Partial
-        } else {
-            Exit::Ok
-        }
-    }
-
-    pub fn human(&self, all: bool) -> String {
-        let mut out = String::new();
-        for i in self.items.iter().filter(|i| all || i.state != State::InSync) {
-            let word = match i.state {
-                State::InSync => "in-sync",
-                State::Missing => "MISSING",
-                State::Different => "DIFFERENT",
-                State::Extra => "EXTRA",
-                State::Unverifiable => "UNCHECKED",
-                State::Unknown => "UNKNOWN",
-            };
-            out.push_str(&format!("{word:<10} {} {}:{}  {}\n", i.kind, i.name, i.version, i.reasons.join("; ")));
-        }
-        let s = &self.summary;
-        out.push_str(&format!(
-            "verify: {} items: {} in sync, {} missing, {} different, {} extra, {} unverifiable, {} unknown; {:.1} s; {}\n",
-            s.items,
-            s.in_sync,
-            s.missing,
-            s.different,
-            s.extra,
-            s.unverifiable,
-            s.unknown,
-            self.duration_ms as f64 / 1000.0,
-            if self.in_sync && self.snapshot.is_some() && !self.target.starts_with("/subscriptions/") {
-                "IN SYNC: every file of the snapshot is in the bundle, intact (sha256 re-read)"
-            } else if self.in_sync {
-                "IN SYNC: the target has every selected version, identical"
-            } else if s.missing + s.different + s.extra > 0 && self.snapshot.is_some() && self.target.starts_with("/subscriptions/") {
-                "DRIFTED: `aml-failover snapshot restore` registers missing versions; different ones are conflicts it will not overwrite"
-            } else if s.missing + s.different + s.extra > 0 && self.snapshot.is_some() {
-                "DRIFTED: the bundle lost or damaged files: delete the damaged objects named above; the next `snapshot export` (primary up) stores every missing one again"
-            } else if s.missing + s.different + s.extra > 0 {
-                "DRIFTED: `aml-failover copy` brings missing versions over; different ones are conflicts (--on-conflict)"
-            } else {
-                "some source versions could not be checked"
-            }
-        ));
-        if let Some(m) = &self.manifest {
-            out.push_str(&format!("report: {m}\n"));
-        }
-        out
-    }
-}
-
-/// A target component that `copy` registered as a pipeline job's definition: the job's name.
-fn definition_of(t: &AssetItem) -> Option<String> {
-    let job = t.properties.get("properties")?.get("aml-failover.sourceJob")?.as_str()?;
-    job.rsplit('/').next().map(str::to_string)
-}
 
 pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     if o.bundle.is_some() {
@@ -201,103 +28,13 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
         return Err(Error::usage("--from and --to name the same workspace"));
     }
     let ctx = Context::connect(&s.connect)?;
-    let want_pipelines = o.kinds.contains(&Kind::Pipeline);
-    let src_sel = Selection { kinds: o.kinds.clone(), name: o.name.clone(), latest_only: false };
-    // Pipelines live in the target as definition components: list those too.
-    let mut tgt_kinds = o.kinds.clone();
-    if want_pipelines && !tgt_kinds.contains(&Kind::Component) {
-        tgt_kinds.push(Kind::Component);
-    }
-    let tgt_sel = Selection { kinds: tgt_kinds, name: None, latest_only: false };
-    let (mut src_items, tgt_items, src_ds, tgt_ds) = futures::future::try_join4(
-        assets::list_versions(&ctx.arm, &from, &src_sel),
-        assets::list_versions(&ctx.arm, &to, &tgt_sel),
-        Datastores::load(&ctx, &from),
-        Datastores::load(&ctx, &to),
-    )
-    .await?;
-    if want_pipelines {
-        src_items.extend(pipeline::list(&ctx.arm, &from, o.name.as_deref()).await?);
-    }
-
-    let name_ok = |n: &str| o.name.as_deref().is_none_or(|p| assets::name_matches(p, n));
-    let src_pipeline_defs: Vec<String> = src_items.iter().filter(|i| i.kind == Kind::Pipeline).map(|i| pipeline::definition_name(&i.name)).collect();
-    let mut items: Vec<VerifyItem> = Vec::new();
-    let mut targets: HashMap<(Kind, String, String), AssetItem> = HashMap::new();
-    let src_keys: std::collections::HashSet<(Kind, String, String)> = src_items.iter().map(AssetItem::key).collect();
-    for t in tgt_items {
-        // A definition component the source has too (copying a failover workspace back) is
-        // compared as the component it is.
-        if let (Some(job), false) = (definition_of(&t), src_keys.contains(&t.key())) {
-            // A pipeline definition: extra when no source job of the selection makes it.
-            if want_pipelines && name_ok(&job) && !src_pipeline_defs.contains(&t.name) {
-                items.push(VerifyItem {
-                    kind: Kind::Pipeline,
-                    name: job,
-                    version: "1".into(),
-                    state: State::Extra,
-                    reasons: vec![format!("in the target (definition component {}:{}), not in the source", t.name, t.version)],
-                });
-            }
-            continue;
-        }
-        if o.kinds.contains(&t.kind) && name_ok(&t.name) {
-            targets.insert(t.key(), t);
-        }
-    }
-
-    let engine = Engine::new(EngineOptions::default(), Arc::new(Silent));
-    let same_version = |_: Kind, _: &str, v: &str| v.to_string();
-    let rw = Rewriter { src: ws_id(&from), dst: ws_id(&to), version_of: &same_version };
-    let cmp = TargetComparer { ctx: &ctx, from: &from, to: &to, src_ds: &src_ds, tgt_ds: &tgt_ds, engine: &engine, rw: &rw, submit: false, copy_data: false };
-    let conc = crate::plan::PLAN_CONCURRENCY;
-    let pairs: Vec<(AssetItem, Option<AssetItem>)> = src_items
-        .into_iter()
-        .map(|i| {
-            let t = targets.remove(&i.key());
-            (i, t)
-        })
-        .collect();
-    let compared: Vec<VerifyItem> = futures::stream::iter(pairs.into_iter().map(|(item, target)| {
-        let cmp = &cmp;
-        async move {
-            let (item, unreadable, comparison) = cmp.compare(item, target).await;
-            let (state, reasons) = match (unreadable, comparison) {
-                (Some(why), _) => (State::Unverifiable, vec![why]),
-                (None, Comparison::Identical) => (State::InSync, Vec::new()),
-                (None, Comparison::Missing) => (State::Missing, vec!["in the source, not in the target".to_string()]),
-                (None, Comparison::Different(why)) => (State::Different, why),
-                (None, Comparison::Unknown(why)) => (State::Unknown, vec![why]),
-            };
-            VerifyItem { kind: item.kind, name: item.name, version: item.version, state, reasons }
-        }
-    }))
-    .buffer_unordered(conc)
-    .collect()
-    .await;
-    items.extend(compared);
-    for (_, t) in targets {
-        items.push(VerifyItem { kind: t.kind, name: t.name, version: t.version, state: State::Extra, reasons: vec!["in the target, not in the source".into()] });
-    }
-
+    let items = crate::drift::workspaces(&ctx, &from, &to, &o.kinds, o.name.as_deref()).await?;
     finish(s, o, VerifyReport::new(from.arm_id(), to.arm_id(), o.kinds.clone(), started_at, started, items, None))
 }
 
 /// Sorts, summarizes, writes (--manifest) and prints a report; its exit code.
 fn finish(s: &Settings, o: &VerifyOptions, mut report: VerifyReport) -> Result<Exit> {
-    let kind_rank: BTreeMap<Kind, usize> = Kind::ALL.iter().enumerate().map(|(i, k)| (*k, i)).collect();
-    report.items.sort_by(|a, b| {
-        kind_rank
-            .get(&a.kind)
-            .cmp(&kind_rank.get(&b.kind))
-            .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| assets::version_order(&a.version, &b.version))
-    });
-    report.summarize();
-    if let Some(path) = &o.manifest {
-        report.manifest = Some(path.display().to_string());
-        crate::atomic::write_json(path, &report).map_err(|e| Error::usage(format!("cannot write the report {}: {e} (choose another --manifest path)", path.display())))?;
-    }
+    report.finish(o.manifest.as_deref())?;
     match s.printer.format() {
         OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(&report).expect("report serializes")),
         OutputFormat::Human => print!("{}", report.human(o.show_all_items)),
@@ -421,59 +158,3 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     finish(s, o, VerifyReport::new(format!("snapshot {} in {}", m.id, bundle.describe()), target, kinds, started_at, started, items, Some(snapshot)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(state: State) -> VerifyItem {
-        VerifyItem { kind: Kind::Model, name: "m".into(), version: "1".into(), state, reasons: vec!["why".into()] }
-    }
-
-    fn report(states: &[State]) -> VerifyReport {
-        let mut r = VerifyReport {
-            schema_version: 1,
-            command: "verify",
-            source: "a".into(),
-            target: "b".into(),
-            kinds: vec![Kind::Model],
-            started_at: String::new(),
-            duration_ms: 0,
-            in_sync: false,
-            summary: Default::default(),
-            items: states.iter().map(|s| item(*s)).collect(),
-            manifest: None,
-            snapshot: None,
-        };
-        r.summarize();
-        r
-    }
-
-    #[test]
-    fn exit_code_says_in_sync_or_drifted() {
-        assert_eq!(report(&[State::InSync, State::InSync]).exit(), Exit::Ok);
-        assert_eq!(report(&[]).exit(), Exit::Ok);
-        for s in [State::Missing, State::Different, State::Extra] {
-            let r = report(&[State::InSync, s]);
-            assert_eq!(r.exit(), Exit::Drifted, "{s:?}");
-            assert!(!r.in_sync);
-            assert!(r.human(false).contains("DRIFTED"), "{}", r.human(false));
-            assert!(!r.human(false).contains("in-sync "), "in-sync items are not listed: {}", r.human(false));
-        }
-        assert_eq!(report(&[State::Unverifiable]).exit(), Exit::Partial);
-        assert_eq!(report(&[State::InSync, State::Unknown]).exit(), Exit::Partial);
-        assert!(!report(&[State::Unknown]).in_sync);
-        assert_eq!(report(&[State::Unverifiable, State::Extra]).exit(), Exit::Drifted);
-    }
-
-    #[test]
-    fn json_is_versioned_and_names_states() {
-        let v = serde_json::to_value(report(&[State::InSync, State::Missing])).unwrap();
-        assert_eq!(v["schemaVersion"], 1);
-        assert_eq!(v["command"], "verify");
-        assert_eq!(v["inSync"], false);
-        assert_eq!(v["summary"]["missing"], 1);
-        assert_eq!(v["summary"]["inSync"], 1);
-        assert_eq!(v["items"][1]["state"], "missing");
-        assert_eq!(v["items"][0]["kind"], "model");
-    }
-}
