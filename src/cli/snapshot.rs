@@ -148,8 +148,8 @@ pub struct SnapshotPruneArgs {
     #[arg(long, value_name = "N")]
     pub keep: Option<usize>,
     /// Delete snapshots older than this: 30d, 12h, 90m, 45s, 2w.
-    #[arg(long, value_name = "DURATION")]
-    pub older_than: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub older_than: Option<std::time::Duration>,
     /// Print what would be deleted; delete nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -160,8 +160,40 @@ impl SnapshotPruneArgs {
         Ok(crate::bundle::PruneOptions {
             bundle: self.bundle.clone(),
             keep: self.keep,
-            older_than: self.older_than.as_deref().map(crate::storage::bundle::parse_duration).transpose()?,
+            older_than: self.older_than,
             dry_run: self.dry_run,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    /// `--older-than` is parsed by humantime: the units the help names, and a clear error
+    /// (exit 2, from the parser, before anything runs) for anything else.
+    #[test]
+    fn older_than_takes_a_duration() {
+        let age = |v: &str| match Cli::try_parse_from(["aml-failover", "snapshot", "prune", "b", "--older-than", v]) {
+            Ok(cli) => match cli.command {
+                crate::cli::Command::Snapshot(super::SnapshotCommand::Prune(p)) => Ok(p.older_than.unwrap().as_secs()),
+                _ => unreachable!(),
+            },
+            Err(e) => Err(e),
+        };
+        assert_eq!(age("30d").unwrap(), 30 * 86_400);
+        assert_eq!(age("90m").unwrap(), 5400);
+        assert_eq!(age("2w").unwrap(), 14 * 86_400);
+        assert_eq!(age("45s").unwrap(), 45);
+        assert_eq!(age("1.5h").unwrap(), 5400);
+        for bad in ["", "d", "10", "-1d", "10x"] {
+            // (`-1d` reads as an option, an error of its own.)
+            let e = age(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            if !bad.starts_with('-') {
+                assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+            }
+        }
     }
 }

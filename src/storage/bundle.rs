@@ -406,24 +406,6 @@ pub fn snapshot_id(now: time::OffsetDateTime) -> String {
     now.to_offset(time::UtcOffset::UTC).format(&f).expect("formats")
 }
 
-/// Parses `30d`, `12h`, `90m`, `45s`, `2w` into a duration.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration> {
-    let t = s.trim();
-    let bad = || Error::usage(format!("'{s}' is not a duration: give a number and a unit, e.g. 30d, 12h, 90m, 45s, 2w"));
-    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(bad()),
-    };
-    Ok(std::time::Duration::from_secs(n.checked_mul(secs).ok_or_else(bad)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,12 +413,6 @@ mod tests {
 
     #[test]
     fn durations_and_ids() {
-        assert_eq!(parse_duration("30d").unwrap().as_secs(), 30 * 86_400);
-        assert_eq!(parse_duration("90m").unwrap().as_secs(), 5400);
-        assert_eq!(parse_duration("2w").unwrap().as_secs(), 14 * 86_400);
-        for bad in ["", "d", "10", "10y", "-1d", "1.5h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
         let t = time::macros::datetime!(2026-11-26 12:34:56.789 UTC);
         assert_eq!(snapshot_id(t), "20261126T123456.789Z");
     }
