@@ -62,6 +62,8 @@ pub struct FailoverReport {
     pub checks: Vec<String>,
     pub steps: Vec<Step>,
     pub manual_steps: Vec<String>,
+    /// What a failover now loses: the newest snapshot / last copy and the storage's last sync.
+    pub rpo: crate::readiness::Rpo,
     pub exit_code: u8,
     /// The worst of the steps.
     #[serde(skip)]
@@ -144,6 +146,15 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
     if !target_storage_ok {
         checks.push("nothing can be copied into the failover workspace while its storage does not answer".into());
     }
+    // What this failover loses (the same RPO lines as `readiness`), measured before it copies.
+    let storage_id = source.as_ref().ok().and_then(|w| w.storage_account.clone()).or_else(|| {
+        o.storage_account.as_ref().map(|a| format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{a}", from.subscription_id, from.resource_group))
+    });
+    let geo = match &storage_id {
+        Some(id) => crate::readiness::rpo::primary_geo(&ctx, id).await,
+        None => None,
+    };
+    let (rpo, _) = crate::readiness::rpo::measure(&ctx, &from, &to, o.snapshot.as_deref(), s.state_dir.as_deref(), geo.as_ref(), None).await;
 
     let mut steps = Vec::new();
     let mut exits = Vec::new();
@@ -353,6 +364,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
         checks,
         steps,
         manual_steps: manual,
+        rpo,
         exit_code: exit as u8,
         exit,
         path: o.out_dir.join("failover-report.json"),

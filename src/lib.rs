@@ -24,6 +24,7 @@ pub mod lease;
 pub mod notebooks;
 pub mod outputs;
 pub mod plan;
+pub mod readiness;
 pub mod redact;
 pub mod report;
 pub mod settings;

@@ -91,6 +91,10 @@ impl Printer {
     }
 
     /// `-v` count (0: only what matters; 1+: every item).
+    /// `-q`: only errors and the summary.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
     pub fn verbose(&self) -> u8 {
         self.verbose
     }

@@ -54,12 +54,28 @@ impl ArmClient {
 
     /// Full URL of an ARM path (starting with `/subscriptions/...`) with the pinned api-version.
     pub fn url(&self, path: &str) -> Result<Url> {
+        self.url_with(path, API_VERSION)
+    }
+
+    /// [`ArmClient::url`] with another provider's api-version (Storage, Container Registry).
+    pub fn url_with(&self, path: &str, api_version: &str) -> Result<Url> {
         let mut u = self
             .base
             .join(path.trim_start_matches('/'))
             .map_err(|e| Error::Internal(format!("bad ARM path {path}: {e}")))?;
-        u.query_pairs_mut().append_pair("api-version", API_VERSION);
+        u.query_pairs_mut().append_pair("api-version", api_version);
         Ok(u)
+    }
+
+    /// GET of another resource provider's resource: `path` may carry a query (`?$expand=…`).
+    pub async fn get_with(&self, path: &str, api_version: &str) -> Result<Value> {
+        let url = self.url_with(path, api_version)?;
+        self.send(reqwest::Method::GET, url, None).await
+    }
+
+    /// [`ArmClient::list`] of another resource provider.
+    pub async fn list_with(&self, path: &str, api_version: &str) -> Result<Vec<Value>> {
+        self.list_from(path, self.url_with(path, api_version)?).await
     }
 
     pub async fn get(&self, path: &str) -> Result<Value> {
@@ -90,7 +106,11 @@ impl ArmClient {
     /// api-version). A `nextLink` to another host is refused: the bearer token never leaves
     /// the configured endpoint.
     pub async fn list(&self, path: &str) -> Result<Vec<Value>> {
-        let mut url = self.url(path)?;
+        self.list_from(path, self.url(path)?).await
+    }
+
+    async fn list_from(&self, path: &str, first: Url) -> Result<Vec<Value>> {
+        let mut url = first;
         let mut items = Vec::new();
         for page in 0.. {
             if page > 100_000 {

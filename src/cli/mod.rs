@@ -11,6 +11,7 @@ mod failover;
 mod job;
 mod notebooks;
 mod outputs;
+mod readiness;
 mod snapshot;
 mod verify;
 mod workspace;
@@ -22,6 +23,7 @@ pub use failover::FailoverArgs;
 pub use job::{JobCommand, PipelineCommand, PipelineCreateArgs, PipelineGetArgs};
 pub use notebooks::{NotebooksArgs, NotebooksCommand};
 pub use outputs::{OutputsArgs, OutputsCommand};
+pub use readiness::ReadinessArgs;
 pub use snapshot::{SnapshotBundleArg, SnapshotCommand, SnapshotExportArgs, SnapshotPruneArgs, SnapshotRestoreArgs};
 pub use verify::VerifyArgs;
 pub use workspace::WorkspaceCommand;
@@ -163,6 +165,9 @@ pub enum Command {
     /// Check that --to holds every asset version of --from, identical (drift: missing, different, extra); writes nothing.
     #[command(long_about = VERIFY_LONG, after_help = EXIT_CODES_HELP)]
     Verify(VerifyArgs),
+    /// Is the pair ready to fail over, and what would a failover now lose (RPO)? One line per check.
+    #[command(long_about = readiness::READINESS_LONG, after_help = EXIT_CODES_HELP)]
+    Readiness(ReadinessArgs),
     /// Models as az ml YAML: list, download (files + model.yml), register from a model.yml.
     #[command(subcommand)]
     Model(AssetCommand),

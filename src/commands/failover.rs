@@ -18,6 +18,7 @@ fn human(r: &FailoverReport) -> String {
     for c in &r.checks {
         out.push_str(&format!("check: {c}\n"));
     }
+    out.push_str(&crate::readiness::rpo::lines(&r.rpo));
     for st in &r.steps {
         out.push_str(&format!("{:<10} {:<8} {}\n", st.name, st.outcome, st.detail));
     }

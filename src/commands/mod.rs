@@ -8,6 +8,7 @@ pub mod failover;
 pub mod notebooks;
 pub mod outputs;
 pub mod pipeline_cmd;
+pub mod readiness;
 pub mod snapshot;
 pub mod verify;
 pub mod workspace_show;
@@ -36,6 +37,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
         Command::Copy(args) => copy::run(&settings, &args.options(settings.printer.verbose())?).await,
         Command::Plan(args) => copy::plan(&settings, &args.options(settings.printer.verbose())?).await,
         Command::Verify(args) => verify::run(&settings, &args.options(settings.printer.verbose())?).await,
+        Command::Readiness(args) => readiness::run(&settings, &args.options(&settings)?).await,
         Command::Model(c) => asset_command(&settings, crate::assets::Kind::Model, c).await,
         Command::Environment(c) => asset_command(&settings, crate::assets::Kind::Environment, c).await,
         Command::Job(crate::cli::JobCommand::Get(a)) => pipeline_cmd::get(&settings, &a.options("job get")?).await,

@@ -17,6 +17,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
+    let report = report(s, o).await?;
+    match s.printer.format() {
+        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(&report).expect("report serializes")),
+        OutputFormat::Human => print!("{}", report.human(o.show_all_items)),
+    }
+    Ok(report.exit())
+}
+
+/// The report `verify` prints (also what `readiness` counts), written to --manifest if asked.
+pub async fn report(s: &Settings, o: &VerifyOptions) -> Result<VerifyReport> {
     if o.bundle.is_some() {
         return run_snapshot(s, o).await;
     }
@@ -29,17 +39,13 @@ pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     }
     let ctx = Context::connect(&s.connect)?;
     let items = crate::drift::workspaces(&ctx, &from, &to, &o.kinds, o.name.as_deref()).await?;
-    finish(s, o, VerifyReport::new(from.arm_id(), to.arm_id(), o.kinds.clone(), started_at, started, items, None))
+    finish(o, VerifyReport::new(from.arm_id(), to.arm_id(), o.kinds.clone(), started_at, started, items, None))
 }
 
-/// Sorts, summarizes, writes (--manifest) and prints a report; its exit code.
-fn finish(s: &Settings, o: &VerifyOptions, mut report: VerifyReport) -> Result<Exit> {
+/// Sorts, summarizes and writes (--manifest) a report.
+fn finish(o: &VerifyOptions, mut report: VerifyReport) -> Result<VerifyReport> {
     report.finish(o.manifest.as_deref())?;
-    match s.printer.format() {
-        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(&report).expect("report serializes")),
-        OutputFormat::Human => print!("{}", report.human(o.show_all_items)),
-    }
-    Ok(report.exit())
+    Ok(report)
 }
 
 /// `verify BUNDLE [--to B]`: with --to, B's drift from a snapshot (what `snapshot restore`
@@ -47,7 +53,7 @@ fn finish(s: &Settings, o: &VerifyOptions, mut report: VerifyReport) -> Result<E
 /// that B has and the snapshot does not: extra). Without --to, the bundle itself: every file
 /// of every asset of the snapshot is present and its bytes still have the sha256 it is
 /// named by (each object read once).
-async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
+async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<VerifyReport> {
     use crate::bundle::{against_target, open_snapshot, Against, SNAPSHOT_KINDS};
     let started = Instant::now();
     let started_at = now_rfc3339();
@@ -155,6 +161,6 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
         }
     };
     let snapshot = serde_json::json!({"bundle": bundle.describe(), "id": m.id, "createdAt": m.created_at, "source": m.source});
-    finish(s, o, VerifyReport::new(format!("snapshot {} in {}", m.id, bundle.describe()), target, kinds, started_at, started, items, Some(snapshot)))
+    finish(o, VerifyReport::new(format!("snapshot {} in {}", m.id, bundle.describe()), target, kinds, started_at, started, items, Some(snapshot)))
 }
 
