@@ -33,6 +33,12 @@ fn documents() -> Vec<SchemaFile> {
             "aml-failover copy journal record",
             "One line of <state dir>/<target>-<hash>/journal.jsonl (and last-complete.jsonl) written by `copy` (src/journal.rs): JSON Lines, one record per line. The header's `version` is the journal format version (FORMAT_VERSION).",
         ),
+        document::<aml_failover::readiness::Report>(
+            "readiness",
+            aml_failover::readiness::SCHEMA_VERSION,
+            "aml-failover readiness report",
+            "stdout of `readiness -o json` (src/readiness/): one entry per check with its status, evidence and fix, the RPO of the pair and the verdict (ready: exit 0, warnings: 1, not-ready: 7).",
+        ),
     ]
 }
 

@@ -95,7 +95,7 @@ pub struct Rpo {
     /// Assets registered after this time (RFC 3339) would be lost: the newest snapshot's time or
     /// the start of the last complete copy; None when neither exists.
     pub assets_since: Option<String>,
-    /// Where `assets_since` comes from (`snapshot <id> in <bundle>`, `copy recorded in <dir>`).
+    /// Where `assets_since` comes from (`snapshot <id> in <bundle>`, the last complete copy).
     pub assets_source: Option<String>,
     /// Data written to the primary's storage after this time (its `lastSyncTime`) would be lost.
     pub storage_since: Option<String>,

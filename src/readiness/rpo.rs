@@ -28,7 +28,7 @@ pub async fn assets_point(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef,
     };
     let header: serde_json::Value = text.lines().next().and_then(|l| serde_json::from_str(l).ok()).unwrap_or_default();
     match (header["source"].as_str(), header["startedAt"].as_str()) {
-        (Some(src), Some(t)) if src.eq_ignore_ascii_case(&from.arm_id()) => Ok((t.to_string(), format!("copy recorded in {}", path.display()))),
+        (Some(src), Some(t)) if src.eq_ignore_ascii_case(&from.arm_id()) => Ok((t.to_string(), format!("the last complete copy into {}, recorded in the state directory", to.workspace_name))),
         _ => Err(format!("the last complete copy recorded in {} is not from {}", path.display(), from.workspace_name)),
     }
 }
