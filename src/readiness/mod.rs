@@ -124,10 +124,15 @@ pub enum Verdict {
     NotReady,
 }
 
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
 /// The whole report (`-o json`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
     pub command: &'static str,
     pub source: String,
