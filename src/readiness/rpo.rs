@@ -52,7 +52,7 @@ pub fn human_age(d: Duration) -> String {
 /// The RPO of a pair and its two check lines (`rpo-assets`, `rpo-storage`).
 pub async fn measure(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, snapshot: Option<&str>, state_dir: Option<&Path>, geo: Option<&Geo>, max: Option<Duration>) -> (Rpo, Vec<Check>) {
     let now = OffsetDateTime::now_utc();
-    let max_s = max.map(|m| human_age(m)).unwrap_or_default();
+    let max_s = max.map(human_age).unwrap_or_default();
     let mut checks = Vec::new();
     let mut rpo = Rpo::default();
     match assets_point(ctx, from, to, snapshot, state_dir).await {
