@@ -271,8 +271,7 @@ fn every_json_document_matches_its_schema() {
     }
     assert!(journals > 0, "no journal under {}", state.display());
 
-    // readiness after the copy (ready or not, the document has the same shape; without the
-    // compute operations in the emulator those checks are warnings: not readable).
+    // readiness after the copy (ready or not, the document has the same shape).
     let r = run(cmd(), &["readiness", "--from", &from, "--to", &to, "-o", "json"]);
     assert!(matches!(r.code, 0 | 1 | 7), "readiness: exit {}\n{}", r.code, r.stderr);
     c.stdout("readiness", "readiness", &r);

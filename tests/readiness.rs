@@ -68,7 +68,6 @@ fn readiness(tb: &TestBed, extra: &[&str]) -> Run {
 }
 
 #[test]
-#[ignore = "needs the compute, VM size/quota, endpoint and schedule operations of issue 14 in the emulator (helper estate); passes with them"]
 fn a_ready_pair_passes_every_check_and_exits_0() {
     let tb = testbed(None, false);
     let d = Direct::new(&tb);
@@ -104,7 +103,6 @@ fn a_ready_pair_passes_every_check_and_exits_0() {
 }
 
 #[test]
-#[ignore = "needs the compute, VM size/quota, endpoint and schedule operations of issue 14 in the emulator (helper estate); passes with them"]
 fn each_broken_rule_gets_its_own_line_with_evidence_and_fix_and_exit_7() {
     let tb = testbed(None, false);
     let d = Direct::new(&tb);
