@@ -6,7 +6,7 @@
 //! disabled. What the control plane does not serve is reported as not readable.
 
 use super::{Check, Pair, Tier};
-use crate::assets::compute::{check_capacity, RegionCapacity};
+use crate::assets::compute::check_capacity;
 use crate::workspace::{Context, WorkspaceRef};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -17,14 +17,6 @@ fn name(v: &Value) -> &str {
 
 async fn list(ctx: &Context, ws: &WorkspaceRef, seg: &str) -> crate::error::Result<Vec<Value>> {
     ctx.arm.list(&format!("{}/{seg}", crate::azureml::workspace_path(ws))).await
-}
-
-async fn capacity(ctx: &Context, ws: &WorkspaceRef, region: &str) -> crate::error::Result<RegionCapacity> {
-    let base = format!("/subscriptions/{}/providers/Microsoft.MachineLearningServices/locations/{region}", ws.subscription_id);
-    let sizes = ctx.arm.get(&format!("{base}/vmSizes")).await?;
-    let usages = ctx.arm.list(&format!("{base}/usages")).await?;
-    let quotas = ctx.arm.list(&format!("{base}/quotas")).await.unwrap_or_default();
-    Ok(RegionCapacity { region: region.to_string(), sizes: sizes.get("value").and_then(Value::as_array).cloned().unwrap_or_default(), usages, quotas })
 }
 
 pub async fn checks(ctx: &Context, p: &Pair, tier: Tier, out: &mut Vec<Check>) {
@@ -43,7 +35,7 @@ async fn clusters(ctx: &Context, p: &Pair, tier: Tier, out: &mut Vec<Check>) {
         return out.push(Check::pass("compute", "the primary has no compute cluster").evidence(format!("Compute_List {}: {} computes, no AmlCompute", p.from.workspace_name, src.len())));
     }
     let region = p.tgt_region().to_string();
-    let cap = match capacity(ctx, &p.to, &region).await {
+    let cap = match crate::azureml::definitions::region_capacity(&ctx.arm, &p.to, &region).await {
         Ok(c) => Some(c),
         Err(e) => {
             out.push(Check::unreadable("compute-quota", &format!("VM sizes and quota in {region}"), e));
