@@ -8,7 +8,7 @@ use crate::assets::refs::{Rewrite, Rewriter, WsId};
 use crate::assets::uri::ContentUri;
 use crate::assets::{self, data, pipeline, AssetItem, Kind};
 use crate::azureml::workspace_path;
-use crate::commands::assets_cmd::blob_folder_url;
+use crate::workspace::blob_folder_url;
 use crate::assets::refs::ws_id;
 use crate::compare::TargetComparer;
 use crate::error::{Error, Exit, Result};

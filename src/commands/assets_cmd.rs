@@ -625,9 +625,7 @@ fn fingerprint(kind: Kind, name: &str, lc: &LocalContent) -> String {
     hex::encode(h.finalize())[..32].to_string()
 }
 
-pub(crate) fn blob_folder_url(ctx: &Context, account: &str, container: &str, path: &str) -> String {
-    format!("https://{account}.blob.{}/{container}/{path}/", ctx.cloud.storage_suffix)
-}
+pub(crate) use crate::workspace::blob_folder_url;
 
 /// The next free version number: the container's `nextVersion`, else one more than the
 /// highest numeric version, else 1.

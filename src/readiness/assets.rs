@@ -4,7 +4,7 @@
 //! failover time (a drift warns).
 
 use super::{Check, Options, Pair, Tier};
-use crate::commands::verify;
+use crate::drift as verify;
 use crate::drift::State;
 use crate::plan::VerifyOptions;
 use crate::workspace::Context;

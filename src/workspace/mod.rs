@@ -47,3 +47,9 @@ impl Context {
         Ok(Context { cloud: o.cloud.clone(), http, arm, retry: o.retry.clone() })
     }
 }
+
+/// The `https://` URL of a folder (`path/`) in a blob container of this cloud: what a
+/// registered asset's `path` names after an upload.
+pub fn blob_folder_url(ctx: &Context, account: &str, container: &str, path: &str) -> String {
+    format!("https://{account}.blob.{}/{container}/{path}/", ctx.cloud.storage_suffix)
+}
