@@ -241,20 +241,7 @@ async fn transfer(
     // Names that would escape the destination are refused and reported, never followed.
     let (files, refused) = share.list_checked("").await?;
     let src: Arc<dyn Store> = Arc::new(share);
-    let mut report = Report {
-        schema_version: crate::report::SCHEMA_VERSION,
-        command,
-        dry_run: o.dry_run,
-        source: src.describe(),
-        target: dest.describe(),
-        started_at,
-        duration_ms: 0,
-        warnings: Vec::new(),
-        summary: Default::default(),
-        items: Vec::new(),
-        manifest: None,
-        access: None,
-    };
+    let mut report = Report::new(command, o.dry_run, src.describe(), dest.describe(), started_at);
     let jobs: Vec<FileJob> = files
         .iter()
         .map(|f| FileJob::from_source(&src, f, &dest, f.path.clone()))

@@ -199,20 +199,7 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<(Report, String)> 
         crate::guard::distinct_stores(&*p.store, &*dest)?;
     }
 
-    let mut report = Report {
-        schema_version: crate::report::SCHEMA_VERSION,
-        command: "outputs copy",
-        dry_run: o.dry_run,
-        source: src.describe.clone(),
-        target: dest.describe(),
-        started_at,
-        duration_ms: 0,
-        warnings: Vec::new(),
-        summary: Default::default(),
-        items: Vec::new(),
-        manifest: None,
-        access: None,
-    };
+    let mut report = Report::new("outputs copy", o.dry_run, src.describe.clone(), dest.describe(), started_at);
 
     let mut jobs = Vec::new();
     let mut owner = Vec::new();

@@ -20,9 +20,11 @@
 //! stay as they are. References into a third workspace are not touched either (and reported by
 //! the caller as not copied). Every rewrite is returned so that the manifest lists it.
 
+use super::graph::Edges;
 use super::Kind;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 
 /// A workspace as (subscription, resource group, name); compared case-insensitively.
 pub type WsId = (String, String, String);
@@ -367,6 +369,31 @@ impl Rewriter<'_> {
             _ => {}
         }
     }
+}
+
+/// What each item references in the source workspace `src` (or relatively): its edges.
+/// `items`: (key, the kind its properties are parsed as, the properties). A `@latest` or
+/// label reference takes the version `latest` names, else stays "latest". One place for plan
+/// and snapshots.
+pub fn edges_of<'a>(items: impl Iterator<Item = ((Kind, String, String), Kind, &'a Value)>, src: &WsId, latest: &HashMap<(Kind, String), String>) -> Edges<(Kind, String, String)> {
+    let mut edges: Edges<(Kind, String, String)> = BTreeMap::new();
+    for (k, kind, props) in items {
+        let deps: Vec<(Kind, String, String)> = dependencies(kind, props)
+            .into_iter()
+            .filter(|d| d.workspace.as_ref().is_none_or(|w| same_ws(w, src)))
+            .map(|d| {
+                let v = match d.version {
+                    VersionSpec::Exact(v) => v,
+                    VersionSpec::Latest | VersionSpec::Label(_) => latest.get(&(d.kind, d.name.clone())).cloned().unwrap_or_else(|| "latest".into()),
+                };
+                (d.kind, d.name, v)
+            })
+            .collect();
+        if !deps.is_empty() {
+            edges.insert(k, deps);
+        }
+    }
+    edges
 }
 
 #[cfg(test)]

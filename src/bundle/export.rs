@@ -1,7 +1,7 @@
 //! `snapshot export`: what an export holds (the selection and everything it references), the
 //! sha256 of each file, the objects the bundle lacks, then the manifest.
 
-use super::{chain_text, edges_of, note_latest, open_bundle, ExportOptions, Key, SCHEMA_VERSION};
+use super::{chain_text, note_latest, open_bundle, ExportOptions, Key, SCHEMA_VERSION};
 use crate::assets::refs::ws_id;
 use crate::assets::graph;
 use crate::assets::yaml::{self, LocalNames};
@@ -74,7 +74,7 @@ fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<Ass
         roots.push(key);
     }
     let src = ws_id(from);
-    let edges = edges_of(
+    let edges = crate::assets::refs::edges_of(
         index.iter().map(|(k, i)| match job_of.get(k) {
             Some(j) => (k.clone(), Kind::Pipeline, &j.properties),
             None => (k.clone(), i.kind, &i.properties),

@@ -39,8 +39,6 @@ pub use export::{export, ExportReport};
 pub use list::{list, prune, ListReport, PruneReport};
 pub use restore::{against_target, restore, Against, RestoreReport};
 
-use crate::assets::graph::Edges;
-use crate::assets::refs::{self, VersionSpec, WsId};
 use crate::assets::{self, AssetItem, Kind};
 use crate::error::{Error, Result};
 use crate::storage::bundle::{Bundle, BundleAsset, Manifest};
@@ -48,7 +46,7 @@ use crate::storage::local::LocalStore;
 use crate::transfer::EngineOptions;
 use crate::workspace::{ConnectOptions, Context, WorkspaceRef};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -166,28 +164,6 @@ pub(crate) fn note_latest(latest: &mut HashMap<(Kind, String), String>, kind: Ki
     }
 }
 
-/// What each item references in the source workspace `src` (or relatively): its edges.
-/// `items`: (key, the kind its properties are parsed as, the properties).
-pub(crate) fn edges_of<'a>(items: impl Iterator<Item = (Key, Kind, &'a Value)>, src: &WsId, latest: &HashMap<(Kind, String), String>) -> Edges<Key> {
-    let mut edges: Edges<Key> = BTreeMap::new();
-    for (k, kind, props) in items {
-        let deps: Vec<Key> = refs::dependencies(kind, props)
-            .into_iter()
-            .filter(|d| d.workspace.as_ref().is_none_or(|w| refs::same_ws(w, src)))
-            .map(|d| {
-                let v = match d.version {
-                    VersionSpec::Exact(v) => v,
-                    VersionSpec::Latest | VersionSpec::Label(_) => latest.get(&(d.kind, d.name.clone())).cloned().unwrap_or_else(|| "latest".into()),
-                };
-                (d.kind, d.name, v)
-            })
-            .collect();
-        if !deps.is_empty() {
-            edges.insert(k, deps);
-        }
-    }
-    edges
-}
 
 /// "component c:1", or "pipeline p (definition p:1)" for a pipeline job's definition.
 fn label(k: &Key, job_of: &dyn Fn(&Key) -> Option<String>) -> String {

@@ -2,7 +2,7 @@
 //! the missing ones (verified), register them in dependency order with references rewritten;
 //! data assets get their YAML only.
 
-use super::{as_item, chain_text, edges_of, key_of, note_latest, open_snapshot, source_ws, DataRestoreOptions, Key, RestoreOptions, MANUAL, SCHEMA_VERSION};
+use super::{as_item, chain_text, key_of, note_latest, open_snapshot, source_ws, DataRestoreOptions, Key, RestoreOptions, MANUAL, SCHEMA_VERSION};
 use crate::assets::graph;
 use crate::assets::refs::{Rewrite, Rewriter, WsId};
 use crate::assets::uri::ContentUri;
@@ -252,7 +252,7 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
     for a in &m.assets {
         note_latest(&mut latest, a.kind, &a.name, &a.version, &a.container);
     }
-    let edges = edges_of(
+    let edges = crate::assets::refs::edges_of(
         m.assets.iter().map(|a| match &a.job {
             Some(j) => (key_of(a), Kind::Pipeline, &j.properties),
             None => (key_of(a), a.kind, &a.properties),

@@ -3,8 +3,8 @@
 //! with the target, then the decisions ([`super::decide_all`]): the [`Plan`].
 
 use super::{Action, Comparison, DataOptions, Facts, Key, OnConflict, Plan, PlannedItem};
-use crate::assets::graph::{self, Edges};
-use crate::assets::refs::{self, Rewriter, VersionSpec};
+use crate::assets::graph;
+use crate::assets::refs::{self, Rewriter};
 use crate::assets::{self, AssetItem, Kind, Selection};
 use crate::compare::TargetComparer;
 use crate::error::Result;
@@ -115,23 +115,7 @@ pub async fn build(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, listin
 
     // The dependency graph (references into the source workspace, or relative ones).
     let src_ws = refs::ws_id(from);
-    let mut edges: Edges<Key> = BTreeMap::new();
-    for (k, i) in &index {
-        let deps: Vec<Key> = refs::dependencies(i.kind, &i.properties)
-            .into_iter()
-            .filter(|d| d.workspace.as_ref().is_none_or(|w| refs::same_ws(w, &src_ws)))
-            .map(|d| {
-                let v = match d.version {
-                    VersionSpec::Exact(v) => v,
-                    VersionSpec::Latest | VersionSpec::Label(_) => latest.get(&(d.kind, d.name.clone())).cloned().unwrap_or_else(|| "latest".into()),
-                };
-                (d.kind, d.name, v)
-            })
-            .collect();
-        if !deps.is_empty() {
-            edges.insert(k.clone(), deps);
-        }
-    }
+    let edges = refs::edges_of(index.iter().map(|(k, i)| (k.clone(), i.kind, &i.properties)), &src_ws, &latest);
     let nodes: Vec<Key> = graph::closure(&roots, &edges).into_iter().filter(|k| index.contains_key(k)).collect();
     let src_items: Vec<AssetItem> = nodes.iter().map(|k| index[k].clone()).collect();
 
