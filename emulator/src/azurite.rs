@@ -134,7 +134,11 @@ impl Azurite {
                 let out = std::fs::read_to_string(&log_path).unwrap_or_default();
                 bail!("Azurite exited at start ({status}): {}", out.trim());
             }
-            if http_answers(addr) {
+            // Another Azurite may have taken the port between `free_port` and this start
+            // (tests start test beds in parallel): then ours exits with EADDRINUSE while the
+            // other one answers HTTP with other keys. Only our own log line proves the bind.
+            let ours = std::fs::read_to_string(&log_path).map(|l| l.contains("successfully listens")).unwrap_or(false);
+            if ours && http_answers(addr) {
                 break;
             }
             if Instant::now() > deadline {
