@@ -13,6 +13,7 @@ pub mod datastore;
 pub mod definition;
 pub mod endpoint;
 pub mod environment;
+pub mod folder;
 pub mod graph;
 pub mod job;
 pub mod kind;

@@ -5,6 +5,7 @@
 
 use crate::assets::uri::ContentUri;
 use crate::assets::yaml::{self, ContentRef, LocalNames, ParsedAsset};
+use crate::assets::folder::upload::{read_local, LocalContent};
 use crate::assets::{self, AssetItem, Kind, Selection};
 use crate::azureml::workspace_path;
 use crate::assets::options::{DownloadOptions, ListOptions, RegisterOptions};
@@ -395,57 +396,6 @@ fn file_out(rel: String, job: &FileJob, r: Result<FileDone>) -> FileOut {
 
 // ---------------------------------------------------------------------------------------
 // register
-
-/// Local files of a YAML's content, hashed, ready to upload.
-pub(super) struct LocalContent {
-    pub(super) store: Arc<LocalStore>,
-    /// File or folder name (the last segment of the local path).
-    pub(super) leaf: String,
-    pub(super) single_file: bool,
-    /// (path in the local store, size, sha256, etag)
-    pub(super) files: Vec<(StorePath, u64, String, Option<String>)>,
-}
-
-impl LocalContent {
-    /// One verified transfer per file into `dst` under `<prefix>/<path>`.
-    pub(super) fn upload_jobs(&self, dst: &Arc<dyn Store>, prefix: &str) -> Result<Vec<FileJob>> {
-        let src: Arc<dyn Store> = self.store.clone();
-        self.files
-            .iter()
-            .map(|(p, size, sha, etag)| {
-                Ok(FileJob {
-                    src: Arc::clone(&src),
-                    src_path: p.clone(),
-                    dst: Arc::clone(dst),
-                    dst_path: StorePath::parse(&format!("{prefix}/{p}"))?,
-                    size: *size,
-                    expected_sha256: Some(sha.clone()),
-                    src_md5: None,
-                    src_tag: crate::storage::source_tag(&self.store.uri(p), etag.as_deref()),
-                    src_etag: etag.clone(),
-                })
-            })
-            .collect()
-    }
-}
-
-pub(super) async fn read_local(path: &Path, file: &Path, field: &str, engine: &Engine) -> Result<LocalContent> {
-    let bad = |m: String| Error::Usage(format!("{}: {field}: {m}", file.display()));
-    let canon = std::fs::canonicalize(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let leaf = canon.file_name().and_then(|n| n.to_str()).ok_or_else(|| bad(format!("{} has no usable name", path.display())))?;
-    let parent = canon.parent().ok_or_else(|| bad(format!("{} has no parent folder", path.display())))?;
-    let store = Arc::new(LocalStore::new(parent));
-    let listed = store.list(leaf).await.map_err(|e| context(e, &format!("{}: {field}", file.display())))?;
-    if listed.is_empty() {
-        return Err(bad(format!("{} holds no files", path.display())));
-    }
-    let mut files = Vec::new();
-    for m in listed {
-        let d = engine.digest(&*store, &m.path, m.size, false).await.map_err(|e| context(e, &format!("{}: {field}", file.display())))?;
-        files.push((m.path, m.size, d.sha256, m.etag));
-    }
-    Ok(LocalContent { store, leaf: leaf.to_string(), single_file: canon.is_file(), files })
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,9 +12,11 @@
 //! uploaded (verified) into the default blob datastore; a datastore or URL path is registered
 //! as it is (a datastore path of this workspace must hold data).
 
-use super::assets_cmd::{context, next_version, read_local, read_workspace, run_jobs, write_atomic, write_workspace};
+use super::assets_cmd::{context, next_version, read_workspace, run_jobs, write_atomic, write_workspace};
+use crate::assets::folder::component::{portable_component, prepare_component, register_component, write_component_yaml};
+use crate::assets::folder::upload::read_local;
+use crate::assets::folder::{read_yaml, Target};
 use crate::assets::options::{DownloadOptions, RegisterOptions};
-use super::pipeline_cmd::{portable_component, prepare_component, read_yaml, register_component, write_component_yaml};
 use crate::assets::uri::ContentUri;
 use crate::assets::{self, component, data, job, AssetItem, Kind, Selection};
 use crate::azureml::workspace_path;
@@ -53,7 +55,8 @@ pub async fn component_download(s: &Settings, o: &DownloadOptions) -> Result<Exi
     let item = pick(&ctx, &ws, Kind::Component, &o.name, o.version.as_deref()).await?;
     let folder = o.download_path.join(&item.name);
     let spec = item.properties.get("componentSpec").cloned().unwrap_or(Value::Null);
-    let (mut spec, jobs, owners) = portable_component(&ctx, &ws, &ds, &item.name, &item.version, &spec, &folder, "code", "component download").await?;
+    let t = Target::new(&ctx, &ws, &ds, &o.engine, &s.printer);
+    let (mut spec, jobs, owners) = portable_component(&t, &item.name, &item.version, &spec, &folder, "code", "component download").await?;
     let mut files = Vec::new();
     for ((rel, job), r) in owners.into_iter().zip(&jobs).zip(run_jobs(s, &o.engine, &jobs).await) {
         let d = r.map_err(|e| context(e, &format!("component {}:{}: {rel}; no YAML written", item.name, item.version)))?;
@@ -74,9 +77,9 @@ pub async fn component_register(s: &Settings, o: &RegisterOptions) -> Result<Exi
     let ws = write_workspace(s, "component register")?;
     let ctx = Context::connect(&s.connect)?;
     let ds = Datastores::load(&ctx, &ws).await?;
-    let quiet = Engine::new(o.engine.clone(), Arc::new(Silent));
-    let mut l = prepare_component(&ctx, &ws, &o.file, &o.file.display().to_string(), &quiet, o.version.as_deref()).await?;
-    let (arm_ref, registered) = register_component(s, &o.engine, &ctx, &ws, &ds, &quiet, &mut l, &o.file.display().to_string()).await?;
+    let t = Target::new(&ctx, &ws, &ds, &o.engine, &s.printer);
+    let mut l = prepare_component(&t, &o.file, &o.file.display().to_string(), o.version.as_deref()).await?;
+    let (arm_ref, registered) = register_component(&t, &mut l, &o.file.display().to_string()).await?;
     let name = l.spec["name"].as_str().unwrap_or_default().to_string();
     let status = if registered { "registered" } else { "unchanged" };
     report(
