@@ -220,6 +220,26 @@ pub struct TargetComparer<'a> {
 }
 
 impl TargetComparer<'_> {
+    /// Whether [`Self::compare`] reads `item`'s files (and its target counterpart's): not for
+    /// a kind compared by specification, nor for data whose files are not copied.
+    fn reads_files(&self, item: &AssetItem) -> bool {
+        let spec = item.kind.spec();
+        spec.desired(item, self.from, self.submit, self.rw).is_none() && spec.files_are_copied(item, self.from, self.src_ds.all(), self.copy_data)
+    }
+
+    /// Planning by listing: indexes the files [`Self::compare`] will read — of the source
+    /// items and of their target counterparts — with one flat listing per container and side
+    /// (`crate::assets::index_contents`), so comparing them asks storage nothing more (but the
+    /// hashes of files neither side recorded).
+    pub async fn index<'i>(&self, pairs: impl IntoIterator<Item = (&'i AssetItem, Option<&'i AssetItem>)>) {
+        let (mut src, mut tgt) = (Vec::new(), Vec::new());
+        for (item, target) in pairs.into_iter().filter(|(i, _)| self.reads_files(i)) {
+            src.push(item);
+            tgt.extend(target);
+        }
+        futures::future::join(crate::assets::index_contents(src, self.src_ds), crate::assets::index_contents(tgt, self.tgt_ds)).await;
+    }
+
     /// Returns the item (its content resolved where it has files), why the source cannot be
     /// read (if so), and the comparison with `target` (the target's same name and version).
     pub async fn compare(&self, mut item: AssetItem, target: Option<AssetItem>) -> (AssetItem, Option<String>, Comparison) {
@@ -245,7 +265,7 @@ impl TargetComparer<'_> {
             };
             return (item, None, comparison);
         }
-        if !spec.files_are_copied(&item, from, self.src_ds.all(), self.copy_data) {
+        if !self.reads_files(&item) {
             // Not read (data: its path may be anywhere): compared by specification only.
             let comparison = match target {
                 Some(t) => specs(&item.portable_properties(), &t.portable_properties()),

@@ -250,6 +250,7 @@ pub async fn workspaces(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, k
             (i, t)
         })
         .collect();
+    cmp.index(pairs.iter().map(|(i, t)| (i, t.as_ref()))).await;
     let compared: Vec<VerifyItem> = futures::stream::iter(pairs.into_iter().map(|(item, target)| {
         let cmp = &cmp;
         async move {

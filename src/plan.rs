@@ -209,10 +209,10 @@ pub fn decide_all(
     Decided { planned, shared: shared_locations, warnings }
 }
 
-/// Comparisons in flight while planning (and in `verify`), at least: each is one or two small
-/// metadata requests (a listing or HEAD per side), so on Azure the plan is bound by round trips,
-/// not bandwidth; `--concurrency` (files in flight) raises it further, never lowers it.
-/// (`scripts/bench/plan.sh`: 10,000 versions are about 15,000 such requests.)
+/// Comparisons in flight while planning (and in `verify`), at least: the files of both sides
+/// come from one flat listing per container ([`crate::compare::TargetComparer::index`]), so a
+/// comparison asks storage nothing unless a hash must be read or the listing was given up (a
+/// listing or HEAD per side then); `--concurrency` (files in flight) raises it, never lowers it.
 pub const PLAN_CONCURRENCY: usize = 64;
 
 /// `--on-conflict`.

@@ -486,6 +486,14 @@ impl TestBed {
         self.files_server().seed_share(account, share, folder)
     }
 
+    /// Bulk-seeds `versions` asset versions (`per_container` a container) as `aml-emulator up
+    /// --bulk` does ([`crate::seed::bulk`]): returns what a plan must decide.
+    pub fn seed_bulk(&self, versions: usize, per_container: usize) -> anyhow::Result<crate::seed::bulk::BulkReport> {
+        let opts = crate::seed::bulk::BulkOptions { versions, per_container, tool_blob_endpoint_template: self.facts.blob_endpoint_template.clone() };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(crate::seed::bulk::seed_bulk(&self.app, &self.facts.primary.arm_id(), &self.facts.failover.arm_id(), &opts))
+    }
+
     /// Changes what the Storage resource provider says about an account (SKU, lastSyncTime,
     /// allowSharedKeyAccess, replication status, region).
     pub fn configure_storage_account(&self, name: &str, f: impl FnOnce(&mut crate::resources::storage_rp::StorageAccountRecord)) -> anyhow::Result<()> {

@@ -279,13 +279,14 @@ pub async fn register_props(
     Ok(())
 }
 
-/// Finds the files of an item's content (none for image-only environments).
-pub async fn resolve_content(item: &mut AssetItem, ds: &Datastores) -> Result<()> {
+/// The store (container) and object path of an item's content, `None` for an item without
+/// files (image-only environments).
+async fn locate(item: &AssetItem, ds: &Datastores) -> Result<Option<(Arc<crate::storage::blob::BlobStore>, String, String)>> {
     let Some(loc) = item.location().map(str::to_string) else {
-        return Ok(());
+        return Ok(None);
     };
     let parsed = ContentUri::parse(&loc)?;
-    let (store, path): (Arc<dyn Store>, String) = match &parsed {
+    let (store, path) = match &parsed {
         ContentUri::Datastore { workspace, datastore, path } => {
             if let Some((s, g, w)) = workspace {
                 let me = ds.workspace();
@@ -303,7 +304,37 @@ pub async fn resolve_content(item: &mut AssetItem, ds: &Datastores) -> Result<()
         }
         ContentUri::Blob { account, container, path } => (ds.open_container(account, container).await?, path.clone()),
     };
-    // A file if a blob has exactly this name; otherwise a folder. One request where the name
+    Ok(Some((store, path, loc)))
+}
+
+/// Planning by listing: indexes the contents of `items` in their datastores' containers with
+/// one flat listing each ([`Datastores::index`]), so that [`resolve_content`] answers them
+/// from memory instead of a listing or HEAD per item. An item whose location cannot be read is
+/// left to [`resolve_content`] to report.
+pub async fn index_contents<'a>(items: impl IntoIterator<Item = &'a AssetItem>, ds: &Datastores) {
+    let mut wanted = Vec::new();
+    for item in items {
+        if let Ok(Some((store, path, _))) = locate(item, ds).await {
+            if !path.is_empty() {
+                wanted.push((store, path));
+            }
+        }
+    }
+    if !wanted.is_empty() {
+        ds.index(wanted).await;
+    }
+}
+
+/// Finds the files of an item's content (none for image-only environments): from the listing
+/// index where one covers it ([`index_contents`]), else with a request or two.
+pub async fn resolve_content(item: &mut AssetItem, ds: &Datastores) -> Result<()> {
+    let Some((blob_store, path, loc)) = locate(item, ds).await? else {
+        return Ok(());
+    };
+    let index = ds.indexed(&blob_store, &path);
+    let store: Arc<dyn Store> = blob_store;
+    // A file if a blob has exactly this name; otherwise a folder. From the index when it covers
+    // the path (no request). Otherwise one request where the name
     // allows: a name with an extension (`model.pkl`) is most likely a file, so it is asked with
     // HEAD (then listed as a folder if there is no such blob); any other name (`model`,
     // `outputs/`) is listed once with the path itself as prefix, which finds both a blob of
@@ -312,6 +343,11 @@ pub async fn resolve_content(item: &mut AssetItem, ds: &Datastores) -> Result<()
     // instead of 22,449 with a HEAD before every listing.)
     let (exact, listed) = if path.is_empty() {
         (None, None)
+    } else if let Some(index) = index {
+        match index.get(&path) {
+            Some(m) => (Some(m), None),
+            None => (None, Some(index.folder(&path))),
+        }
     } else {
         let sp = StorePath::parse(&path)?;
         let leaf = path.rsplit('/').next().unwrap_or_default();

@@ -140,6 +140,7 @@ pub async fn build(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, listin
     // Resolve content and compare with the target (reads hashes only where a target exists).
     let conc = o.concurrency.max(super::PLAN_CONCURRENCY);
     let cmp = TargetComparer { ctx, from, to, src_ds: &src_ds, tgt_ds: &tgt_ds, engine: &quiet_engine, rw: &compare_rw, submit: o.submit, copy_data: o.data.copy_data };
+    cmp.index(src_items.iter().map(|i| (i, targets.get(&i.key())))).await;
     let compared: Vec<(AssetItem, Facts)> = futures::stream::iter(src_items.into_iter().map(|item| {
         let target = targets.remove(&item.key());
         let tv = target_versions.get(&(item.kind, item.name.clone())).cloned().unwrap_or_default();

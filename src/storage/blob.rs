@@ -30,6 +30,17 @@ use url::Url;
 /// Largest blob copied with one synchronous Copy Blob (the service's limit is 256 MiB).
 const SYNC_COPY_LIMIT: u64 = 256 * 1024 * 1024;
 
+/// What [`BlobStore::list_pages`] did.
+#[derive(Debug)]
+pub struct Listed {
+    /// Pages (requests) it took.
+    pub pages: usize,
+    /// Whether it reached the last page (not stopped by `max_pages` or the callback).
+    pub complete: bool,
+    /// Names left out because they are not plain paths.
+    pub refused: Vec<String>,
+}
+
 /// A blob container at a given account endpoint.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -205,15 +216,18 @@ impl BlobStore {
     }
 
     /// One flat listing of `prefix` (with metadata), page by page (`page_size` blobs a page;
-    /// the service's maximum, 5000, when `None`): `each` gets every object as its page
-    /// arrives, so no more than a page is held, and stops the listing by answering `false`.
-    /// Returns the pages (requests) it took and the names left out because they are not plain
-    /// paths.
-    pub async fn list_pages(&self, prefix: &str, page_size: Option<usize>, mut each: impl FnMut(ObjectMeta) -> bool) -> Result<(usize, Vec<String>)> {
+    /// the service's maximum, 5000, when `None`; at most `max_pages` pages): `each` gets every
+    /// object as its page arrives, so no more than a page is held, and stops the listing by
+    /// answering `false`. Returns the pages (requests) it took, whether it reached the end, and
+    /// the names left out because they are not plain paths.
+    pub async fn list_pages(&self, prefix: &str, page_size: Option<usize>, max_pages: Option<usize>, mut each: impl FnMut(ObjectMeta) -> bool) -> Result<Listed> {
         let mut refused = Vec::new();
         let mut marker: Option<String> = None;
         let mut pages = 0;
         loop {
+            if max_pages.is_some_and(|m| pages >= m) {
+                return Ok(Listed { pages, complete: false, refused });
+            }
             let mut u = self.url.clone();
             {
                 let mut q = u.query_pairs_mut();
@@ -246,20 +260,20 @@ impl BlobStore {
                     source: b.metadata.get(SOURCE_METADATA).cloned(),
                 });
                 if !more {
-                    return Ok((pages, refused));
+                    return Ok(Listed { pages, complete: false, refused });
                 }
             }
             match parsed.next_marker.filter(|m| !m.is_empty()) {
                 Some(m) => marker = Some(m),
-                None => return Ok((pages, refused)),
+                None => return Ok(Listed { pages, complete: true, refused }),
             }
         }
     }
 
     async fn list_inner(&self, prefix: &str, limit: Option<usize>) -> Result<(Vec<ObjectMeta>, Vec<String>)> {
         let mut out = Vec::new();
-        let (_, refused) = self
-            .list_pages(prefix, limit, |m| {
+        let Listed { refused, .. } = self
+            .list_pages(prefix, limit, None, |m| {
                 out.push(m);
                 limit.is_none_or(|l| out.len() < l)
             })

@@ -2,6 +2,7 @@
 //! with the credential the datastore hands out through `listSecrets`.
 
 use super::blob::BlobStore;
+use super::index::ListingIndex;
 use super::StorageCredential;
 use crate::azureml::datastores::{self, Datastore, DatastoreSecret};
 use crate::error::{Error, Result};
@@ -20,12 +21,14 @@ pub struct Datastores {
     /// plane for its secret once, not once each.
     opening: Mutex<()>,
     by_account: Mutex<HashMap<(String, String), Arc<BlobStore>>>,
+    /// Listing indexes by (account, container) ([`Datastores::index`]).
+    indexes: std::sync::RwLock<HashMap<(String, String), Arc<ListingIndex>>>,
 }
 
 impl Datastores {
     pub async fn load(ctx: &Context, ws: &WorkspaceRef) -> Result<Datastores> {
         let list = datastores::list(&ctx.arm, ws).await?;
-        Ok(Datastores { ctx: ctx.clone(), ws: ws.clone(), list, open: Default::default(), opening: Default::default(), by_account: Default::default() })
+        Ok(Datastores { ctx: ctx.clone(), ws: ws.clone(), list, open: Default::default(), opening: Default::default(), by_account: Default::default(), indexes: Default::default() })
     }
 
     pub fn workspace(&self) -> &WorkspaceRef {
@@ -116,6 +119,39 @@ impl Datastores {
         let store = Arc::new(self.blob_store(account, container, cred)?);
         self.by_account.lock().await.insert(key, Arc::clone(&store));
         Ok(store)
+    }
+
+    /// Planning by listing: indexes, with one paged flat listing per container (and top-level
+    /// folder), the object paths `wanted` (blobs or folders, each in its store), so that
+    /// [`Datastores::indexed`] answers for them without a request each. A listing that fails
+    /// is logged and left out: those paths are then asked one by one, as without an index.
+    pub async fn index(&self, wanted: Vec<(Arc<BlobStore>, String)>) {
+        let mut by_container: HashMap<(String, String), (Arc<BlobStore>, std::collections::BTreeSet<String>)> = HashMap::new();
+        for (store, path) in wanted {
+            let key = (store.account().to_string(), store.container().to_string());
+            by_container.entry(key).or_insert_with(|| (store, Default::default())).1.insert(path);
+        }
+        let built = futures::future::join_all(by_container.into_iter().map(|(key, (store, paths))| async move {
+            let index = ListingIndex::build_wanted(&store, &paths, None).await;
+            (key, index)
+        }))
+        .await;
+        let mut indexes = self.indexes.write().expect("index lock");
+        for (key, index) in built {
+            match index {
+                Ok(i) => {
+                    indexes.insert(key, Arc::new(i));
+                }
+                Err(e) => tracing::debug!(account = %key.0, container = %key.1, error = %e, "listing for the index failed; asking per item"),
+            }
+        }
+    }
+
+    /// The index of `store`'s container when it answers for `path` ([`Datastores::index`]).
+    pub fn indexed(&self, store: &BlobStore, path: &str) -> Option<Arc<ListingIndex>> {
+        let indexes = self.indexes.read().expect("index lock");
+        let i = indexes.get(&(store.account().to_string(), store.container().to_string()))?;
+        i.covers(path).then(|| Arc::clone(i))
     }
 
     /// The datastore's credential: an identity-based one (credentials type `None`, the only

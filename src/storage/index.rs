@@ -12,7 +12,7 @@
 use super::blob::BlobStore;
 use super::{ObjectMeta, StorePath};
 use crate::error::Result;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What planning needs of one blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub struct ListingIndex {
     refused: Vec<String>,
     /// Listing pages (requests) it took.
     pages: usize,
+    /// The wanted paths it answers for ([`ListingIndex::build_wanted`]).
+    covered: BTreeSet<Box<str>>,
 }
 
 impl ListingIndex {
@@ -39,15 +41,59 @@ impl ListingIndex {
     /// `None`), keeping only each blob's [`Entry`].
     pub async fn build(store: &BlobStore, prefix: &str, page_size: Option<usize>) -> Result<ListingIndex> {
         let mut index = ListingIndex::default();
-        let (pages, refused) = store
-            .list_pages(prefix, page_size, |m| {
+        let listed = store
+            .list_pages(prefix, page_size, None, |m| {
                 index.insert(m);
                 true
             })
             .await?;
-        index.pages = pages;
-        index.refused = refused;
+        index.pages = listed.pages;
+        index.refused = listed.refused;
         Ok(index)
+    }
+
+    /// The index of what `wanted` (object paths, each a blob or a folder) needs of `store`:
+    /// one paged flat listing per top-level folder the wanted paths are in (prefix: their
+    /// longest common prefix), keeping only the wanted blobs and the blobs under a wanted folder
+    /// — memory grows with what planning needs, not with the container. A top-level folder whose
+    /// listing would take more pages than it has wanted paths is given up (asking per path is
+    /// cheaper: one request each) and left for [`ListingIndex::covers`] to say so.
+    pub async fn build_wanted(store: &BlobStore, wanted: &BTreeSet<String>, page_size: Option<usize>) -> Result<ListingIndex> {
+        let mut index = ListingIndex::default();
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for w in wanted.iter().map(|w| w.trim_matches('/')).filter(|w| !w.is_empty()) {
+            groups.entry(w.split('/').next().unwrap_or_default()).or_default().push(w);
+        }
+        for (top, paths) in groups {
+            let prefix = common_prefix(&paths);
+            let keep: BTreeSet<&str> = paths.iter().copied().collect();
+            let mut kept = Vec::new();
+            let listed = store
+                .list_pages(prefix, page_size, Some(paths.len()), |m| {
+                    if is_wanted(m.path.as_str(), &keep) {
+                        kept.push(m);
+                    }
+                    true
+                })
+                .await?;
+            index.pages += listed.pages;
+            if !listed.complete {
+                tracing::debug!(top, pages = listed.pages, wanted = paths.len(), "listing given up: more pages than wanted paths");
+                continue;
+            }
+            index.refused.extend(listed.refused);
+            for m in kept {
+                index.insert(m);
+            }
+            index.covered.extend(paths.into_iter().map(Box::from));
+        }
+        Ok(index)
+    }
+
+    /// Whether the index answers for the object path `path` (a blob or a folder) as a listing
+    /// of it would: it was built for it ([`ListingIndex::build_wanted`]).
+    pub fn covers(&self, path: &str) -> bool {
+        self.covered.contains(path.trim_matches('/'))
     }
 
     /// Adds (or replaces) one listed object.
@@ -99,6 +145,24 @@ impl ListingIndex {
             .map(|(k, e)| meta(k, e))
             .collect()
     }
+}
+
+/// Whether the blob `name` is a wanted path or under a wanted folder.
+fn is_wanted(name: &str, wanted: &BTreeSet<&str>) -> bool {
+    wanted.contains(name) || name.match_indices('/').any(|(i, _)| wanted.contains(&name[..i]))
+}
+
+/// The longest common prefix of `paths` (at a character boundary).
+fn common_prefix<'a>(paths: &[&'a str]) -> &'a str {
+    let Some(first) = paths.first() else { return "" };
+    let mut len = first.len();
+    for p in &paths[1..] {
+        len = first.bytes().zip(p.bytes()).take(len).take_while(|(a, b)| a == b).count();
+    }
+    while !first.is_char_boundary(len) {
+        len -= 1;
+    }
+    &first[..len]
 }
 
 fn meta(k: &str, e: &Entry) -> ObjectMeta {
@@ -157,8 +221,30 @@ mod tests {
             let folder = format!("LocalUpload/v{v:02}");
             assert_eq!(index.folder(&folder), s.list(&format!("{folder}/")).await.unwrap(), "{folder}");
         }
+        // Only what is wanted: two folders and one file, in one listing of their common prefix
+        // (one page); a top-level folder whose listing takes more pages than it has wanted
+        // paths is given up (asked per path instead).
+        let wanted: BTreeSet<String> = ["LocalUpload/v01", "LocalUpload/v02/", "LocalUpload/v04/f1.bin"].map(String::from).into();
+        proxy.reset_counters();
+        let some = ListingIndex::build_wanted(&s, &wanted, None).await.unwrap();
+        assert_eq!((some.pages(), proxy.requests().len()), (1, 1));
+        assert_eq!(some.len(), 2 + 3 + 1, "only the wanted blobs are kept");
+        assert!(some.covers("LocalUpload/v02") && some.covers("LocalUpload/v04/f1.bin") && !some.covers("LocalUpload/v03"));
+        assert_eq!(some.folder("LocalUpload/v02"), s.list("LocalUpload/v02/").await.unwrap());
+        let given_up = ListingIndex::build_wanted(&s, &wanted, Some(2)).await.unwrap();
+        assert_eq!((given_up.pages(), given_up.covers("LocalUpload/v01"), given_up.len()), (3, false, 0));
         let one = index.get("LocalUpload/v05/f2.bin").unwrap();
         assert_eq!((one.size, one.sha256.is_some(), one.source.as_deref()), (12, true, Some("0123456789abcdef-0x1")));
+    }
+
+    #[test]
+    fn wanted_paths_and_their_common_prefix() {
+        let w: BTreeSet<&str> = ["a/b", "a/c.txt"].into();
+        assert!(is_wanted("a/b/x", &w) && is_wanted("a/b/y/z", &w) && is_wanted("a/c.txt", &w) && is_wanted("a/b", &w));
+        assert!(!is_wanted("a/bc/x", &w) && !is_wanted("a/c.txt.bak", &w) && !is_wanted("a", &w));
+        assert_eq!(common_prefix(&["LocalUpload/ab/x", "LocalUpload/ac", "LocalUpload/a"]), "LocalUpload/a");
+        assert_eq!(common_prefix(&["one/path"]), "one/path");
+        assert_eq!(common_prefix(&["é1", "é2"]), "é");
     }
 
     #[test]
