@@ -26,6 +26,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Options {
     pub kinds: Vec<DefKind>,
+    /// `--name`: only definitions whose name matches (deployments: the deployment's or its
+    /// endpoint's name).
+    pub name: Option<String>,
     pub copy: CopyOptions,
     pub on_conflict: OnConflict,
     /// `--deploy` / `--deploy-endpoints`: online endpoints and deployments are created (else
@@ -38,8 +41,9 @@ pub struct Options {
 }
 
 /// What happens to one definition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(inline)]
 pub enum DefAction {
     /// Not in the target: created.
     Create,
@@ -47,6 +51,7 @@ pub enum DefAction {
     Skip,
     /// In the target, different: reported, not overwritten (`--on-conflict overwrite`).
     Conflict,
+    /// In the target, different, and `--on-conflict overwrite`: replaced.
     Overwrite,
     /// A pre-staged schedule enabled (failover).
     Enable,
@@ -54,25 +59,156 @@ pub enum DefAction {
     Manual,
     /// An online endpoint or deployment written as YAML, not created (`--deploy` creates it).
     Yaml,
+    /// Cannot be written (the reason names why: a quota shortfall, its endpoint missing, the
+    /// service's error).
     Fail,
 }
 
-/// One definition's outcome, as reports and JSON show it (never a secret).
-#[derive(Debug, Clone, Serialize)]
+/// One definition's outcome, as reports and JSON show it (never a secret): an item of the
+/// copy report's `estate` array.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "estateItem", deny_unknown_fields)]
 pub struct DefOutcome {
     pub kind: DefKind,
+    /// the definition's name; `endpoint/deployment` for deployments
     pub name: String,
+    /// create, skip (the same definition), conflict, overwrite, enable (a pre-staged schedule, failover), manual (left to a person: its YAML is written), yaml (an online endpoint or deployment written as YAML, not created: --deploy creates it), fail
     pub action: DefAction,
     pub reason: String,
+    /// references rewritten from the source workspace to the target; absent when none
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub rewrites: Vec<Rewrite>,
-    /// The `az ml` YAML written for it.
+    /// the az ml YAML written for it (manual and yaml), secrets as placeholders
     #[serde(skip_serializing_if = "Option::is_none")]
     pub yaml: Option<String>,
-    /// Whether it was written in the target by this run.
+    /// whether this run wrote it in the target (false in a dry run)
     pub written: bool,
 }
+
+impl DefOutcome {
+    /// The human line of a definition: `<action> <kind> <name>  <reason>` (and its YAML).
+    pub fn human(&self) -> String {
+        let word = match (self.action, self.written) {
+            (DefAction::Create, true) => "created",
+            (DefAction::Create, false) => "create",
+            (DefAction::Overwrite, true) => "replaced",
+            (DefAction::Overwrite, false) => "replace",
+            (DefAction::Enable, true) => "enabled",
+            (DefAction::Enable, false) => "enable",
+            (DefAction::Skip, _) => "skipped",
+            (DefAction::Conflict, _) => "conflict",
+            (DefAction::Manual, _) => "manual",
+            (DefAction::Yaml, _) => "yaml",
+            (DefAction::Fail, _) => "FAILED",
+        };
+        let mut line = format!("{word:<9} {} {}  {}\n", self.kind, self.name, self.reason);
+        if let Some(y) = &self.yaml {
+            line.push_str(&format!("          then: {} {y}\n", az_command(self.kind)));
+        }
+        line
+    }
+}
+
+/// The estate step of a copy: both workspaces, the target's region, the options. `copy` runs
+/// [`Run::phase`] twice: before the assets (datastores, connections, computes) and after them.
+pub struct Run<'a> {
+    arm: &'a ArmClient,
+    from: &'a WorkspaceRef,
+    to: &'a WorkspaceRef,
+    region: String,
+    pub opts: Options,
+}
+
+impl<'a> Run<'a> {
+    /// `None` when `--kinds` selects no definition kind. Reads the target's region.
+    pub async fn new(ctx: &'a crate::workspace::Context, from: &'a WorkspaceRef, to: &'a WorkspaceRef, o: &crate::plan::CopyOptions) -> Result<Option<Run<'a>>> {
+        if o.estate.kinds.is_empty() {
+            return Ok(None);
+        }
+        let region = crate::azureml::workspaces::get(&ctx.arm, to).await?.location;
+        let dir = o.manifest.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let opts = Options {
+            kinds: o.estate.kinds.clone(),
+            name: o.selection.name.clone(),
+            copy: o.estate.copy.clone(),
+            // A definition has no versions: new-version reports the conflict.
+            on_conflict: if o.on_conflict == OnConflict::Overwrite { OnConflict::Overwrite } else { OnConflict::Report },
+            deploy_online: o.estate.deploy_online,
+            yaml_dir: Some(dir.join(YAML_DIR)),
+            dry_run: o.dry_run,
+        };
+        Ok(Some(Run { arm: &ctx.arm, from, to, region, opts }))
+    }
+
+    /// The kinds before the assets (`before`), or after them: decided and (unless a dry run)
+    /// written.
+    pub async fn phase(&self, before: bool) -> Result<Vec<DefOutcome>> {
+        let mut opts = self.opts.clone();
+        opts.kinds.retain(|k| before_assets(*k) == before);
+        if opts.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        run(self.arm, self.arm, self.from, self.to, &self.region, &opts).await
+    }
+}
+
+/// The folder, beside the manifest, the `az ml` YAML of the definitions left to a person goes to.
+pub const YAML_DIR: &str = "aml-failover-estate";
+
+/// `estate: 9 definitions: 5 created, …` (the human report's line after the definitions).
+pub fn summary_line(outcomes: &[DefOutcome], dry_run: bool) -> String {
+    let n = |f: &dyn Fn(&DefOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let created = n(&|o| matches!(o.action, DefAction::Create | DefAction::Overwrite));
+    format!(
+        "estate: {} definitions: {created} {}, {} enabled, {} identical, {} manual steps, {} written as YAML, {} conflicts, {} failed\n",
+        outcomes.len(),
+        if dry_run { "to create" } else { "created" },
+        n(&|o| o.action == DefAction::Enable),
+        n(&|o| o.action == DefAction::Skip),
+        n(&|o| o.action == DefAction::Manual),
+        n(&|o| o.action == DefAction::Yaml),
+        n(&|o| o.action == DefAction::Conflict),
+        n(&|o| o.action == DefAction::Fail),
+    )
+}
+
+/// The kinds `copy` runs before the assets (a data asset's datastore, a job's compute) and
+/// after them (what refers to models, environments and code: deployments, schedules).
+pub fn before_assets(kind: DefKind) -> bool {
+    matches!(kind, DefKind::Datastore | DefKind::Connection | DefKind::Compute)
+}
+
+/// A `--kinds` value: the asset kinds and the definition kinds it names. `all` is every kind of
+/// both; an unknown word is an error naming every accepted word.
+pub fn parse_kinds(s: &str) -> Result<(Vec<crate::assets::Kind>, Vec<DefKind>)> {
+    let mut assets = Vec::new();
+    let mut defs: Vec<DefKind> = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if part.eq_ignore_ascii_case("all") {
+            defs.extend(DefKind::ALL);
+            assets.push(part.to_string());
+        } else if let Some(ks) = DefKind::parse(part) {
+            defs.extend(ks);
+        } else {
+            assets.push(part.to_string());
+        }
+    }
+    let asset_kinds = match (assets.is_empty(), defs.is_empty()) {
+        (true, false) => Vec::new(),
+        _ => crate::assets::Kind::parse_list(&assets.join(","))
+            .map_err(|e| Error::usage(format!("{e}; definition kinds: {KIND_WORDS} (endpoints: online and batch, with their deployments)")))?,
+    };
+    let mut seen = Vec::new();
+    for k in DefKind::ALL.iter().filter(|k| defs.contains(k)) {
+        seen.push(*k);
+    }
+    Ok((asset_kinds, seen))
+}
+
+/// The definition kinds' words in `--kinds`.
+pub const KIND_WORDS: &str = "datastores, connections, computes, endpoints, batch-endpoints, batch-deployments, online-endpoints, online-deployments, schedules";
 
 /// Decides what happens to `def` given what it becomes in the target (`prepared`) and the
 /// target's version (`have`).
@@ -161,9 +297,18 @@ pub async fn run(src: &ArmClient, tgt: &ArmClient, from: &WorkspaceRef, to: &Wor
     // Endpoints not created (failed, manual, YAML): their deployments follow them.
     let mut absent: HashMap<(DefKind, String), DefAction> = HashMap::new();
     for &kind in DefKind::ALL.iter().filter(|k| opts.kinds.contains(k)) {
-        let mut defs = arm_defs::list(src, from, kind).await?;
+        let mut defs = match arm_defs::list(src, from, kind).await {
+            Ok(d) => d,
+            Err(e) => {
+                out.push(DefOutcome { kind, name: "*".into(), action: DefAction::Fail, reason: format!("cannot list the source's {}: {e}", kind.plural()), rewrites: vec![], yaml: None, written: false });
+                continue;
+            }
+        };
         if kind == DefKind::Datastore {
             defs.retain(|d| !crate::assets::datastore::is_workspace_default(d));
+        }
+        if let Some(p) = &opts.name {
+            defs.retain(|d| crate::assets::name_matches(p, &d.name) || d.endpoint.as_deref().is_some_and(|e| crate::assets::name_matches(p, e)));
         }
         defs.sort_by_key(Definition::display_name);
         for def in defs {
@@ -275,7 +420,7 @@ mod tests {
     use super::*;
 
     fn opts() -> Options {
-        Options { kinds: DefKind::ALL.to_vec(), copy: CopyOptions::default(), on_conflict: OnConflict::Report, deploy_online: false, yaml_dir: None, dry_run: false }
+        Options { kinds: DefKind::ALL.to_vec(), name: None, copy: CopyOptions::default(), on_conflict: OnConflict::Report, deploy_online: false, yaml_dir: None, dry_run: false }
     }
 
     fn prep(body: Value) -> Prepared {

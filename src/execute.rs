@@ -47,7 +47,7 @@ pub async fn copy(s: &Settings, o: &CopyOptions, command: &'static str) -> Resul
         }
     };
     let ctx = Context::connect(&s.connect)?;
-    let listing = plan::list(&ctx, &from, &to, &o.selection).await?;
+    let mut listing = plan::list(&ctx, &from, &to, &o.selection).await?;
     // The target-side lock (a lease on a blob in the target's storage): a run from another
     // machine (or state directory) holding it stops this one here. Taken before the first write.
     let mut target_lock = match &journal {
@@ -58,20 +58,48 @@ pub async fn copy(s: &Settings, o: &CopyOptions, command: &'static str) -> Resul
         }
         None => None,
     };
+    // The estate's datastores, connections and computes first (under the target's lock): a
+    // data asset whose datastore is now in the target re-registers against it.
+    let estate = crate::estate::Run::new(&ctx, &from, &to, o).await?;
+    if let (Some(l), true) = (target_lock.as_mut(), estate.is_some() && !o.dry_run) {
+        l.acquire().await?;
+    }
+    let mut defs = Vec::new();
+    if let Some(e) = &estate {
+        defs = e.phase(true).await?;
+        if defs.iter().any(|d| d.written && d.kind == crate::assets::definition::DefKind::Datastore) {
+            listing.tgt_ds = crate::storage::datastore::Datastores::load(&ctx, &to).await?;
+        }
+    }
     let plan = plan::build(&ctx, &from, &to, listing, &o.plan_options()).await?;
     if o.dry_run {
-        return finish(o, plan.report(command, started_at), started);
+        let mut report = plan.report(command, started_at);
+        if let Some(e) = &estate {
+            defs.extend(e.phase(false).await?);
+        }
+        report.estate = defs;
+        return finish(o, report, started);
     }
 
     // The target's lock is held from the first write to the end, however the copy ends (a
     // panic or kill leaves it to expire).
     if let (Some(l), true) = (target_lock.as_mut(), plan.writes()) {
-        l.acquire().await?;
+        if !l.held() {
+            l.acquire().await?;
+        }
     }
     let show_progress = s.printer.show_progress();
     let mut report = plan.empty_report(command, false, started_at);
     report.warnings.extend(stale_lock);
-    let written = run(&ctx, &plan, journal.as_ref(), show_progress, &o.data.output_dir, &mut report).await;
+    let mut written = run(&ctx, &plan, journal.as_ref(), show_progress, &o.data.output_dir, &mut report).await;
+    // Then what refers to models, environments and code: endpoints, deployments, schedules.
+    if let (Some(e), true) = (&estate, written.is_ok()) {
+        match e.phase(false).await {
+            Ok(more) => defs.extend(more),
+            Err(err) => written = Err(err),
+        }
+    }
+    report.estate = defs;
     if let Some(l) = target_lock.as_mut() {
         l.release().await;
     }
@@ -97,20 +125,9 @@ fn finish(o: &CopyOptions, mut report: Report, started: Instant) -> Result<Repor
 impl Plan {
     /// The report's header (the plan's warnings, no items yet).
     pub fn empty_report(&self, command: &'static str, dry_run: bool, started_at: String) -> Report {
-        Report {
-            schema_version: crate::report::SCHEMA_VERSION,
-            command,
-            dry_run,
-            source: self.from.arm_id(),
-            target: self.to.arm_id(),
-            started_at,
-            duration_ms: 0,
-            warnings: self.warnings.clone(),
-            summary: Default::default(),
-            items: Vec::new(),
-            manifest: None,
-            access: None,
-        }
+        let mut r = Report::new(command, dry_run, self.from.arm_id(), self.to.arm_id(), started_at);
+        r.warnings = self.warnings.clone();
+        r
     }
 
     /// The plan as a report: every item planned (or failed), nothing written.

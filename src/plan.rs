@@ -251,6 +251,18 @@ pub struct CopyOptions {
     /// Submit pipeline jobs in the target instead of recreating them as definitions.
     pub submit: bool,
     pub data: DataOptions,
+    /// Datastores, connections, computes, endpoints, schedules (`crate::estate`).
+    pub estate: EstateOptions,
+}
+
+/// What `copy` does with the workspace's definitions (see `crate::estate`).
+#[derive(Debug, Clone, Default)]
+pub struct EstateOptions {
+    /// The definition kinds `--kinds` selects.
+    pub kinds: Vec<crate::assets::definition::DefKind>,
+    pub copy: crate::assets::definition::CopyOptions,
+    /// `--deploy` (failover: `--deploy-endpoints`): online endpoints and deployments are created.
+    pub deploy_online: bool,
 }
 
 /// What `copy` does with data assets (see `assets::data`).

@@ -226,6 +226,12 @@ pub struct Report {
     pub warnings: Vec<String>,
     pub summary: Summary,
     pub items: Vec<ItemRecord>,
+    /// copy, plan: the workspace's definitions (datastores, connections, computes, endpoints and
+    /// deployments, schedules), in the order they were written; absent when none was selected or
+    /// the source has none. Never a secret.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
+    pub estate: Vec<crate::estate::DefOutcome>,
     /// path of the manifest written (absent in a dry run)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
@@ -248,6 +254,7 @@ impl Report {
             warnings: Vec::new(),
             summary: Summary::default(),
             items: Vec::new(),
+            estate: Vec::new(),
             manifest: None,
             access: None,
         }
@@ -335,7 +342,8 @@ impl Report {
     pub fn exit_with(&self, accept_data_warnings: bool) -> crate::error::Exit {
         let planned = |a: Action| if self.dry_run { self.items.iter().filter(|i| i.action == a).count() } else { 0 };
         let manual = self.summary.needs_manual_reregistration + planned(Action::Manual) > 0 && !accept_data_warnings;
-        if self.summary.failed > 0 || self.summary.conflict + planned(Action::Conflict) > 0 || manual {
+        let estate = self.estate.iter().any(|d| matches!(d.action, crate::estate::DefAction::Fail | crate::estate::DefAction::Conflict));
+        if self.summary.failed > 0 || self.summary.conflict + planned(Action::Conflict) > 0 || manual || estate {
             crate::error::Exit::Partial
         } else {
             crate::error::Exit::Ok
@@ -365,6 +373,12 @@ impl Report {
             for f in i.files.iter().filter(|f| f.error.is_some()) {
                 out.push_str(&format!("          file {}: {}\n", f.path, f.error.as_deref().unwrap_or("")));
             }
+        }
+        for d in &self.estate {
+            out.push_str(&d.human());
+        }
+        if !self.estate.is_empty() {
+            out.push_str(&crate::estate::summary_line(&self.estate, self.dry_run));
         }
         if self.dry_run {
             out.push_str(&format!(
@@ -396,7 +410,7 @@ impl Report {
                     s.needs_manual_reregistration
                 ));
             }
-            if s.copied == 0 && s.failed == 0 && s.conflict == 0 && s.needs_manual_reregistration == 0 {
+            if s.copied == 0 && s.failed == 0 && s.conflict == 0 && s.needs_manual_reregistration == 0 && !self.estate.iter().any(|d| d.written) {
                 out.push_str("nothing to do: the target already has every selected item\n");
             }
         }
@@ -480,6 +494,7 @@ mod tests {
                     files: Vec::new(),
                 })
                 .collect(),
+            estate: Vec::new(),
             manifest: None,
             access: None,
         };

@@ -22,8 +22,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// A definition kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(inline)]
 pub enum DefKind {
     Datastore,
     Connection,

@@ -15,7 +15,9 @@ hash answers) and gets one action:
   overwrite / new-version   what --on-conflict asks for a conflict
   fail          cannot be read; the reason names it (a missing dependency names the chain)
   reregister / manual       data assets (see `copy --help`)
-Components and pipelines list the references that would be rewritten to the target.
+Components and pipelines list the references that would be rewritten to the target. The
+workspace's definitions (datastores, connections, computes, endpoints, schedules) get one line
+each: create, skip, conflict, manual, yaml or fail (see `copy --help`).
 The human output lists every item, then one summary line; -o json prints the copy report
 document (schemaVersion 1, command \"plan\", dryRun true). Exit codes as `copy` would end:
 0 nothing in the way, 1 conflicts, failures or data assets needing manual re-registration.
@@ -65,12 +67,40 @@ so a failure leaves nothing half-registered, and a rerun resumes (files already 
 target are not copied again). Versions keep their numbers; tags, properties, description, model
 type, flavors, stage, image, conda file, build context and inference config come along.
 
+Definitions (the default kinds include them; --kinds datastores,connections,computes,endpoints,
+schedules picks some): datastores (not the workspace's four defaults), connections and compute
+clusters are written before the assets (a data asset whose datastore is now in the target
+re-registers against it); batch and online endpoints with their deployments, and schedules,
+after them, with model, environment, code and compute references rewritten to the target:
+  datastores, connections   identity-based ones are created as they are; secret-bearing ones
+                            (account key, SAS, service principal, PAT, API key) only with
+                            --with-secrets (read with listSecrets, sent only to the target),
+                            otherwise they are manual steps: their az ml YAML is written with
+                            '<secret: …>' placeholders
+  computes                  clusters are created with min nodes 0 (--keep-scale keeps the
+                            source's), after checking that the target region offers the VM size
+                            and that the quota covers max nodes (a shortfall fails the cluster,
+                            naming the family and the numbers); a subnet not given in
+                            --subnet-map SRC=TGT, or a compute instance, is a manual step
+  batch endpoints           created with their deployments and default deployment
+  online endpoints          written as az ml YAML (endpoint and deployments) unless --deploy
+                            creates them, traffic split kept (--instance-count N: a warm copy
+                            pre-staged small); keys and tokens are never copied
+  schedules                 created disabled, so jobs never run twice; a schedule the target
+                            already has (enabled or not) is left as it is there
+The YAML goes to aml-failover-estate/ beside the manifest (one folder per kind); the command
+to run is printed with each. Identical definitions are skipped; a different one is a
+conflict unless --on-conflict overwrite.
+
 Each run writes a manifest (JSON): every item and file with source and target URI, size, sha256
 and the action taken. --output json prints the same document.";
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// Asset kinds to copy, comma-separated: models, environments, code, components, pipelines, data (or all).
+    /// Kinds to copy, comma-separated. Assets: models, environments, code, components,
+    /// pipelines, data. Definitions: datastores, connections, computes, endpoints (online and
+    /// batch, with their deployments; or batch-endpoints, batch-deployments, online-endpoints,
+    /// online-deployments), schedules. The default, all, is every one of them.
     #[arg(long, default_value = "all", value_name = "KINDS")]
     pub kinds: String,
     /// Only assets whose name matches (wildcards * and ?).
@@ -127,6 +157,27 @@ pub struct CopyArgs {
     /// Copy the files of uri_file/uri_folder data assets on the source workspace's storage (verified).
     #[arg(long)]
     pub copy_data: bool,
+    /// Create secret-bearing datastores and connections (account key, SAS, service principal,
+    /// PAT…) with the source's secrets, read with listSecrets and sent only to the target.
+    /// Without it they are manual steps: their az ml YAML is written with placeholders.
+    #[arg(long)]
+    pub with_secrets: bool,
+    /// Compute clusters keep their minimum node count [default: created with min nodes 0, so
+    /// an idle failover region costs nothing].
+    #[arg(long)]
+    pub keep_scale: bool,
+    /// A compute's subnet SRC (resource id) becomes TGT in the target; repeatable. A compute on
+    /// an unmapped subnet is a manual step.
+    #[arg(long, value_name = "SRC=TGT")]
+    pub subnet_map: Vec<String>,
+    /// Create online endpoints and deployments (traffic split kept) [default: written as az ml
+    /// YAML only, as they cost money while they run]. Batch endpoints are always created.
+    #[arg(long)]
+    pub deploy: bool,
+    /// Instances of each online deployment created (a warm copy pre-staged small) [default: as
+    /// in the source].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub instance_count: Option<u64>,
     /// Where the run journal (resume after a crash) and the lock of each target are kept
     /// [default: $XDG_STATE_HOME/aml-failover, else ~/.local/state/aml-failover].
     #[arg(long, value_name = "DIR", env = "AML_FAILOVER_STATE_DIR")]
@@ -159,9 +210,21 @@ impl CopyArgs {
             crate::guard::writable_file("--manifest", m)?;
         }
         crate::guard::writable_dir("--data-output-dir", &self.data_output_dir)?;
+        let (asset_kinds, def_kinds) = crate::estate::parse_kinds(&self.kinds)?;
         Ok(crate::plan::CopyOptions {
+            estate: crate::plan::EstateOptions {
+                kinds: def_kinds,
+                copy: crate::assets::definition::CopyOptions {
+                    with_secrets: self.with_secrets,
+                    keep_scale: self.keep_scale,
+                    subnet_map: crate::assets::compute::parse_subnet_map(&self.subnet_map)?,
+                    instance_count: self.instance_count,
+                    ..Default::default()
+                },
+                deploy_online: self.deploy,
+            },
             selection: crate::assets::Selection {
-                kinds: crate::assets::Kind::parse_list(&self.kinds)?,
+                kinds: asset_kinds,
                 name: self.name.clone(),
                 latest_only: self.latest,
             },

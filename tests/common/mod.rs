@@ -160,6 +160,17 @@ impl<'a> Direct<'a> {
         self.rt.block_on(async { self.http.delete(self.url(path)).bearer_auth(self.tb.token()).send().await.unwrap().status().as_u16() })
     }
 
+    /// POST an ARM action (`listSecrets`); `None` unless it answers 2xx.
+    pub fn post(&self, path: &str) -> Option<serde_json::Value> {
+        self.rt.block_on(async {
+            let r = self.http.post(self.url(path)).bearer_auth(self.tb.token()).send().await.unwrap();
+            if !r.status().is_success() {
+                return None;
+            }
+            Some(r.json().await.unwrap())
+        })
+    }
+
     pub fn put(&self, path: &str, body: &serde_json::Value) -> u16 {
         self.rt.block_on(async {
             self.http.put(self.url(path)).bearer_auth(self.tb.token()).json(body).send().await.unwrap().status().as_u16()

@@ -1,0 +1,193 @@
+//! The workspace's estate (issue 14) through the built binary: the seeded primary holds a
+//! secret-bearing and an identity datastore, a connection with a PAT, a compute cluster, a batch
+//! endpoint with a deployment, an online endpoint with two deployments and a traffic split, and
+//! an enabled schedule. `copy` writes every definition into the failover workspace (checked
+//! directly against the emulator), never a secret into any file; a rerun is a no-op;
+//! `--with-secrets` creates the secret-bearing ones; a region short of quota fails the cluster.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+/// The seed's secrets (testdata/seed/primary/estate): none may reach a file the tool writes.
+const SEED_ACCOUNT_KEY: &str = "U0VFRC1hY2NvdW50LWtleS1hbWxzaGFyZWRzYS1kby1ub3QtbGVhaw==";
+const SEED_PAT: &str = "SEED-git-pat-do-not-leak";
+
+/// The binary, run in `dir` (its default output folders go there, not into the checkout).
+fn command_in(tb: &TestBed, dir: &Path) -> std::process::Command {
+    let mut c = command(tb);
+    c.current_dir(dir);
+    c
+}
+
+fn copy_args<'a>(from: &'a str, to: &'a str, manifest: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["copy", "--from", from, "--to", to, "--manifest", manifest, "--accept-data-warnings", "-o", "json"];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// `(kind, name) -> action` of the report's estate items.
+fn actions(report: &Value) -> Vec<(String, String, String)> {
+    let mut v: Vec<(String, String, String)> = report["estate"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no estate in the report: {report}"))
+        .iter()
+        .map(|d| (d["kind"].as_str().unwrap().to_string(), d["name"].as_str().unwrap().to_string(), d["action"].as_str().unwrap().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn action_of(report: &Value, kind: &str, name: &str) -> String {
+    actions(report).into_iter().find(|(k, n, _)| k == kind && n == name).map(|x| x.2).unwrap_or_else(|| panic!("{kind} {name} not in {report}"))
+}
+
+/// Every file under `dir`, with its text.
+fn files(dir: &Path, out: &mut Vec<(String, String)>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, out);
+        } else {
+            out.push((p.display().to_string(), String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned()));
+        }
+    }
+}
+
+fn assert_no_seed_secret(tb: &TestBed, dir: &Path, runs: &[&Run], min_files: usize) {
+    let (_, _, client_secret) = tb.service_principal();
+    let secrets = [SEED_ACCOUNT_KEY, SEED_PAT, client_secret.as_str(), tb.token(), tb.primary().storage_key.as_str(), tb.failover().storage_key.as_str()];
+    let mut all = Vec::new();
+    files(dir, &mut all);
+    for r in runs {
+        all.push(("stdout".into(), r.stdout.clone()));
+        all.push(("stderr".into(), r.stderr.clone()));
+    }
+    assert!(all.len() >= min_files + 2 * runs.len(), "the manifest and the YAML files are scanned: {:?}", all.iter().map(|x| &x.0).collect::<Vec<_>>());
+    for (name, text) in &all {
+        for s in secrets {
+            assert!(!text.contains(s), "a secret reached {name}");
+        }
+        assert!(!text.contains("sig="), "a SAS signature reached {name}");
+    }
+}
+
+#[test]
+fn copy_writes_every_definition_into_the_target_without_a_secret_in_any_file() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("copy.json");
+    let (from, to, m) = (tb.primary().arm_id(), tb.failover().arm_id(), manifest.to_str().unwrap().to_string());
+
+    let r = run(command_in(&tb, dir.path()), &copy_args(&from, &to, &m, &[]));
+    r.expect_code(0);
+    let report = r.json();
+    let acts = actions(&report);
+    let expect = [
+        ("datastore", "curated_lake", "create"),
+        ("datastore", "shared_training_data", "manual"),
+        ("connection", "contoso-git", "manual"),
+        ("compute", "cpu-cluster", "create"),
+        ("batch-endpoint", "nightly-scoring", "create"),
+        ("batch-deployment", "nightly-scoring/mlflow-v1", "create"),
+        ("online-endpoint", "scoring-online", "yaml"),
+        ("online-deployment", "scoring-online/blue", "yaml"),
+        ("online-deployment", "scoring-online/green", "yaml"),
+        ("schedule", "nightly-hello", "create"),
+    ];
+    for (k, n, a) in expect {
+        assert_eq!(action_of(&report, k, n), a, "{k} {n}: {acts:?}");
+    }
+    assert!(!acts.iter().any(|(_, n, _)| n.starts_with("workspace")), "the workspace's default datastores are never copied: {acts:?}");
+
+    // Read back from the target, independently of the tool.
+    let (p, t) = (tb.primary().arm_id(), tb.failover().arm_id());
+    assert!(d.get(&format!("{t}/datastores/curated_lake")).is_some(), "identity-based datastore created");
+    assert!(d.get(&format!("{t}/datastores/shared_training_data")).is_none(), "secret-bearing datastore left to a person");
+    assert!(d.get(&format!("{t}/connections/contoso-git")).is_none(), "PAT connection left to a person");
+    let cluster = d.get(&format!("{t}/computes/cpu-cluster")).expect("cluster created");
+    let scale = &cluster["properties"]["properties"]["scaleSettings"];
+    assert_eq!(scale["minNodeCount"], 0, "clusters are created with min nodes 0: {scale}");
+    assert_eq!(scale["maxNodeCount"], 4, "{scale}");
+    assert_eq!(cluster["location"], "westus", "created in the target's region");
+    let dep = d.get(&format!("{t}/batchEndpoints/nightly-scoring/deployments/mlflow-v1")).expect("batch deployment created");
+    let model = dep["properties"]["model"]["assetId"].as_str().or(dep["properties"]["model"].as_str()).unwrap_or_default().to_string();
+    assert!(model.to_ascii_lowercase().starts_with(&t.to_ascii_lowercase()), "model reference rewritten to the target: {model}");
+    let compute = dep["properties"]["compute"].as_str().unwrap_or_default();
+    assert!(compute.to_ascii_lowercase().starts_with(&t.to_ascii_lowercase()), "compute reference rewritten: {compute}");
+    let ep = d.get(&format!("{t}/batchEndpoints/nightly-scoring")).unwrap();
+    assert_eq!(ep["properties"]["defaults"]["deploymentName"], "mlflow-v1", "the endpoint's default deployment kept");
+    assert!(d.get(&format!("{t}/onlineEndpoints/scoring-online")).is_none(), "online endpoints are YAML without --deploy");
+    let sched = d.get(&format!("{t}/schedules/nightly-hello")).expect("schedule created");
+    assert_eq!(sched["properties"]["isEnabled"], false, "schedules are copied disabled");
+    assert_eq!(d.get(&format!("{p}/schedules/nightly-hello")).unwrap()["properties"]["isEnabled"], true, "the source's schedule untouched");
+
+    // The YAML of what is left, beside the manifest, secrets as placeholders.
+    let yaml_dir = dir.path().join("aml-failover-estate");
+    let ds_yaml = std::fs::read_to_string(yaml_dir.join("datastores/datastore-shared_training_data.yml")).unwrap();
+    assert!(ds_yaml.contains("<secret:") && ds_yaml.contains("account_name: amlsharedsa"), "{ds_yaml}");
+    let online = std::fs::read_to_string(yaml_dir.join("online-deployments/deployment-scoring-online-blue.yml")).unwrap();
+    assert!(online.contains("model: azureml:local-mlflow-example:1") && online.contains("endpoint_name: scoring-online"), "{online}");
+
+    // Rerun: nothing to write.
+    let again = run(command_in(&tb, dir.path()), &copy_args(&from, &to, &m, &[]));
+    again.expect_code(0);
+    let rep2 = again.json();
+    for d2 in rep2["estate"].as_array().unwrap() {
+        assert_eq!(d2["written"], false, "a rerun writes nothing: {d2}");
+        assert!(["skip", "manual", "yaml"].contains(&d2["action"].as_str().unwrap()), "{d2}");
+    }
+    assert_no_seed_secret(&tb, dir.path(), &[&r, &again], 6);
+
+    // Human output: one line per definition, and the summary line.
+    let human = run(command_in(&tb, dir.path()), &["plan", "--from", &from, "--to", &to, "--kinds", "datastores,computes,schedules"]);
+    human.expect_code(0);
+    assert!(human.stdout.contains("skipped   compute cpu-cluster"), "{}", human.stdout);
+    assert!(human.stdout.contains("estate: 4 definitions:"), "{}", human.stdout);
+}
+
+#[test]
+fn with_secrets_creates_the_secret_bearing_definitions_and_the_secret_stays_in_the_target() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("copy.json");
+    let (from, to, m) = (tb.primary().arm_id(), tb.failover().arm_id(), manifest.to_str().unwrap().to_string());
+    let r = run(command_in(&tb, dir.path()), &copy_args(&from, &to, &m, &["--kinds", "datastores,connections", "--with-secrets"]));
+    r.expect_code(0);
+    let report = r.json();
+    assert_eq!(action_of(&report, "datastore", "shared_training_data"), "create");
+    assert_eq!(action_of(&report, "connection", "contoso-git"), "create");
+    let t = tb.failover().arm_id();
+    let secrets = d.post(&format!("{t}/datastores/shared_training_data/listSecrets")).expect("listSecrets answers");
+    assert_eq!(secrets["key"], SEED_ACCOUNT_KEY, "the target holds the source's key: {secrets}");
+    let conn = d.post(&format!("{t}/connections/contoso-git/listsecrets")).expect("listsecrets answers");
+    assert_eq!(conn["properties"]["credentials"]["pat"], SEED_PAT, "{conn}");
+    assert_no_seed_secret(&tb, dir.path(), &[&r], 1);
+    // A rerun is a no-op (the service never lists secrets: compared without them).
+    let again = run(command_in(&tb, dir.path()), &copy_args(&from, &to, &m, &["--kinds", "datastores,connections", "--with-secrets"]));
+    again.expect_code(0);
+    assert!(again.json()["estate"].as_array().unwrap().iter().all(|x| x["action"] == "skip"), "{}", again.stdout);
+}
+
+#[test]
+fn a_region_short_of_quota_fails_the_cluster_naming_the_family_and_the_numbers() {
+    let tb = seeded_testbed(false);
+    let mut settings = aml_emulator::resources::regions::RegionSettings::default();
+    settings.family_limits.insert("standardDSv2Family".into(), 8);
+    tb.set_region("westus", settings);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("copy.json");
+    let (from, to, m) = (tb.primary().arm_id(), tb.failover().arm_id(), manifest.to_str().unwrap().to_string());
+    let r = run(command_in(&tb, dir.path()), &copy_args(&from, &to, &m, &["--kinds", "computes"]));
+    r.expect_code(1);
+    let report = r.json();
+    let c = report["estate"].as_array().unwrap().iter().find(|x| x["name"] == "cpu-cluster").unwrap().clone();
+    assert_eq!(c["action"], "fail", "{c}");
+    let why = c["reason"].as_str().unwrap();
+    assert!(why.contains("standardDSv2Family") && why.contains('8') && why.contains("16"), "names the family, the limit and the need: {why}");
+    assert!(Direct::new(&tb).get(&format!("{}/computes/cpu-cluster", tb.failover().arm_id())).is_none(), "nothing created");
+}
