@@ -131,11 +131,13 @@ pub fn prepare(body: &mut Value, opts: &CopyOptions) -> Option<String> {
     None
 }
 
-/// A warm copy scaled to zero is in step with its source: the minimum node count is compared
-/// only when the target keeps one.
+/// A warm copy scaled to zero is in step with its source, and a cluster the target keeps warm is
+/// in step with a copy scaled to zero (copying back to the primary): the minimum node count is
+/// compared only when both sides keep one.
 pub fn comparable(want: &mut Value, have: &mut Value) {
     let p = "properties.properties.scaleSettings.minNodeCount";
-    if get_path(have, p).and_then(Value::as_u64).unwrap_or(0) == 0 {
+    let min = |v: &Value| get_path(v, p).and_then(Value::as_u64).unwrap_or(0);
+    if min(have) == 0 || min(want) == 0 {
         remove_path(want, p);
         remove_path(have, p);
     }
@@ -278,6 +280,9 @@ mod tests {
         assert!(matches!(definition::compare(DefKind::Compute, &want, Some(&have)), Comparison::Different(_)));
         let keep = definition::prepare(&c, &CopyOptions { keep_scale: true, ..opts.clone() }, &rw);
         assert_eq!(keep.body["properties"]["properties"]["scaleSettings"]["minNodeCount"], 1);
+        // Copied back to a primary that keeps one node warm: in step (the scale is its own).
+        let warm = json!({"properties": keep.body["properties"].clone(), "identity": {"type": "SystemAssigned"}, "tags": {"env": "prod"}});
+        assert_eq!(definition::compare(DefKind::Compute, &want, Some(&warm)), Comparison::Identical);
         let ci = Definition::new(DefKind::Compute, None, json!({"name": "alice-ci", "properties": {"computeType": "ComputeInstance"}}));
         assert!(definition::prepare(&ci, &opts, &rw).manual.unwrap().contains("one user"));
         assert!(parse_subnet_map(&["a=b".into()]).unwrap_err().to_string().contains("SRC=TGT"));
