@@ -5,19 +5,51 @@
 //! missing one fails with the chain named before anything is written.
 
 use super::upload::{read_local, upload_code, LocalContent};
-use super::{get_opt, read_yaml, to_yaml, write_atomic, Target};
+use super::{create_dir, get_opt, read_yaml, to_yaml, write_atomic, FileHash, Target, Transfers, SCHEMA_VERSION};
+use crate::assets::options::{DownloadOptions, RegisterOptions};
 use crate::assets::job::{self, portable_strings};
 use crate::assets::refs::{self, Ref, VersionSpec};
 use crate::assets::{self, component, AssetItem, Kind};
 use crate::azureml::workspace_path;
 use crate::error::{Error, Result};
+use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
 use crate::storage::{Store, StorePath};
 use crate::transfer::FileJob;
 use crate::workspace::{Context, WorkspaceRef};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
+
+/// What `component download` wrote.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadReport {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub workspace: String,
+    pub name: String,
+    pub version: String,
+    pub yaml: String,
+    /// Its code's files (verified).
+    pub files: Vec<FileHash>,
+}
+
+/// What `component register` did.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterReport {
+    pub schema_version: u32,
+    pub command: &'static str,
+    pub workspace: String,
+    pub name: String,
+    pub version: String,
+    /// registered | unchanged
+    pub status: &'static str,
+    /// `azureml:<ARM id>` of the component.
+    pub id: String,
+}
 
 /// (name, version) of a component reference that names `ws` or is relative; `None` for registries.
 pub async fn component_in_ws(ctx: &Context, ws: &WorkspaceRef, r: &str) -> Result<Option<(String, String)>> {
@@ -320,4 +352,53 @@ pub async fn register_component(t: &Target<'_>, l: &mut LocalComponent, label_pr
     let props = json!({"componentSpec": l.spec, "description": l.spec.get("description").cloned().unwrap_or(Value::Null), "tags": l.spec.get("tags").cloned().unwrap_or(json!({}))});
     assets::register_props(&ctx.arm, ws, Kind::Component, &cname, &Value::Null, &l.version, false, &props).await?;
     Ok((format!("azureml:{base}/components/{cname}/versions/{}", l.version), true))
+}
+
+/// `component download`: `<dir>/<name>/component.yml` + its code in `<dir>/<name>/code/`
+/// (sha256-verified; workspace references shortened to `azureml:<name>:<version>`).
+pub async fn download(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers, o: &DownloadOptions) -> Result<DownloadReport> {
+    let ds = Datastores::load(ctx, ws).await?;
+    let item = super::pick(ctx, ws, Kind::Component, &o.name, o.version.as_deref()).await?;
+    let folder = o.download_path.join(&item.name);
+    let spec = item.properties.get("componentSpec").cloned().unwrap_or(Value::Null);
+    let t = Target::new(ctx, ws, &ds, &o.engine, transfers);
+    let (mut spec, jobs, owners) = portable_component(&t, &item.name, &item.version, &spec, &folder, "code", "component download").await?;
+    let mut files = Vec::new();
+    for ((rel, job), r) in owners.into_iter().zip(&jobs).zip(t.run(&jobs).await) {
+        let d = r.map_err(|e| e.context(format!("component {}:{}: {rel}; no YAML written", item.name, item.version)))?;
+        files.push(FileHash { path: rel, size: job.size, sha256: d.sha256 });
+    }
+    let y = folder.join("component.yml");
+    create_dir(&folder)?;
+    write_component_yaml(&y, &mut spec, component::CONDA_FILE)?;
+    Ok(DownloadReport {
+        schema_version: SCHEMA_VERSION,
+        command: "component download",
+        workspace: ws.arm_id(),
+        name: item.name,
+        version: item.version,
+        yaml: y.display().to_string(),
+        files,
+    })
+}
+
+/// `component register`: code uploaded (verified) and registered as `code-<fingerprint>`, the
+/// environment checked in the workspace (missing: the chain is named), then the component; an
+/// existing version is reused only if identical (spec and code sha256).
+pub async fn register(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers, o: &RegisterOptions) -> Result<RegisterReport> {
+    let ds = Datastores::load(ctx, ws).await?;
+    let t = Target::new(ctx, ws, &ds, &o.engine, transfers);
+    let mut l = prepare_component(&t, &o.file, &o.file.display().to_string(), o.version.as_deref()).await?;
+    let (arm_ref, registered) = register_component(&t, &mut l, &o.file.display().to_string()).await?;
+    let name = l.spec["name"].as_str().unwrap_or_default().to_string();
+    let status = if registered { "registered" } else { "unchanged" };
+    Ok(RegisterReport {
+        schema_version: SCHEMA_VERSION,
+        command: "component register",
+        workspace: ws.arm_id(),
+        name,
+        version: l.version,
+        status,
+        id: arm_ref,
+    })
 }

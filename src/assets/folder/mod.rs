@@ -7,12 +7,19 @@
 //!   as `az ml` uploads them, local code registered as `code-<fingerprint>`;
 //! - [`component`]: a component's specification ⇄ `component.yml` + its code; environments and
 //!   components of a workspace checked and `@latest` pinned; a pipeline's local steps;
+//! - [`listing`], [`download`], [`register`]: `<kind> list`, `model|environment download|register`;
+//! - [`component`] and [`data`] also: `component|data download|register`;
 //! - [`job`]: `job|pipeline get|create`.
 
 pub mod component;
+pub mod data;
+pub mod download;
 pub mod job;
+pub mod listing;
+pub mod register;
 pub mod upload;
 
+use crate::assets::{self, AssetItem, Kind, Selection};
 use crate::error::{Error, Result};
 use crate::storage::datastore::Datastores;
 use crate::transfer::{Engine, EngineOptions, FileDone, FileJob, Silent};
@@ -22,6 +29,9 @@ use serde::Serialize;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
+
+/// `schemaVersion` of the documents the verbs here report.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// How a verb runs its file transfers: the command's printer (a progress bar for people).
 #[async_trait]
@@ -66,6 +76,17 @@ pub(crate) async fn get_opt(ctx: &Context, path: String) -> Result<Option<Value>
         Err(Error::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The version `version` of `name` (else its latest), or a not-found error naming it.
+pub(crate) async fn pick(ctx: &Context, ws: &WorkspaceRef, kind: Kind, name: &str, version: Option<&str>) -> Result<AssetItem> {
+    let sel = Selection { kinds: vec![kind], name: Some(name.to_string()), latest_only: version.is_none() };
+    let mut items = assets::list_versions(&ctx.arm, ws, &sel).await?;
+    items.retain(|i| i.name == name && version.is_none_or(|v| i.version == v));
+    items.pop().ok_or_else(|| {
+        let v = version.map(|v| format!(" version {v}")).unwrap_or_default();
+        Error::NotFound(format!("{kind} '{name}'{v} does not exist in workspace {}", ws.workspace_name))
+    })
 }
 
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
