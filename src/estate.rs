@@ -403,6 +403,31 @@ async fn execute(
     }
 }
 
+/// Failover with the primary down: every disabled schedule of the failover workspace (pre-staged
+/// by `copy`) is enabled (`dry_run`: only decided).
+pub async fn enable_prestaged_schedules(arm: &ArmClient, to: &WorkspaceRef, dry_run: bool) -> Result<Vec<DefOutcome>> {
+    let mut out = Vec::new();
+    let mut defs = arm_defs::list(arm, to, DefKind::Schedule).await?;
+    defs.sort_by_key(Definition::display_name);
+    for def in defs {
+        let mut o = DefOutcome { kind: DefKind::Schedule, name: def.name.clone(), action: DefAction::Skip, reason: "already enabled".into(), rewrites: vec![], yaml: None, written: false };
+        if !crate::assets::schedule::is_enabled(&def) {
+            o.action = DefAction::Enable;
+            o.reason = "pre-staged disabled; enabled for the failover (the primary does not answer)".into();
+            if !dry_run {
+                let mut body = def.body();
+                crate::assets::schedule::prepare(&mut body, ScheduleState::Enabled);
+                match arm_defs::put(arm, to, &def, &body).await {
+                    Ok(_) => o.written = true,
+                    Err(e) => (o.action, o.reason) = (DefAction::Fail, format!("enabling it failed: {e}")),
+                }
+            }
+        }
+        out.push(o);
+    }
+    Ok(out)
+}
+
 /// The manual steps the outcomes leave, one line each (for the failover report).
 pub fn manual_steps(outcomes: &[DefOutcome]) -> Vec<String> {
     outcomes

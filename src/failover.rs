@@ -13,6 +13,7 @@
 //!    left (data assets to re-register, pipelines to resubmit, endpoints to redeploy, code and
 //!    configs to point at the failover workspace).
 
+use crate::assets::definition::DefKind;
 use crate::azureml::workspaces;
 use crate::error::{Error, Exit, Result};
 use crate::plan::CopyOptions;
@@ -35,6 +36,8 @@ pub enum SourceEndpoint {
 #[derive(Debug, Clone)]
 pub struct FailoverOptions {
     pub copy: CopyOptions,
+    /// Enable the failover workspace's schedules (pre-staged disabled).
+    pub enable_schedules: bool,
     pub storage_account: Option<String>,
     pub workspace_id: Option<String>,
     pub source_endpoint: SourceEndpoint,
@@ -88,6 +91,14 @@ pub struct Step {
     /// The assets step restored from a snapshot: its bundle, id, creation time and summary.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<serde_json::Value>,
+}
+
+/// The estate's step: one line of what the definitions became.
+fn estate_step(outcomes: &[crate::estate::DefOutcome], dry_run: bool) -> Step {
+    use crate::estate::DefAction;
+    let bad = outcomes.iter().any(|d| matches!(d.action, DefAction::Fail | DefAction::Conflict));
+    let detail = crate::estate::summary_line(outcomes, dry_run).trim_end().trim_start_matches("estate: ").to_string();
+    Step { name: "estate", outcome: if bad { "partial" } else { "done" }, detail, summary: None, manifest: None, snapshot: None }
 }
 
 fn step_from(name: &'static str, r: Result<Report>, detail: impl FnOnce(&Report) -> String, exit: impl Fn(&Report) -> Exit) -> (Step, Exit) {
@@ -167,6 +178,10 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
         let accept = copy.data.accept_warnings;
         let r = crate::execute::copy(s, &copy, "copy").await;
         if let Ok(rep) = &r {
+            if !rep.estate.is_empty() {
+                steps.push(estate_step(&rep.estate, rep.dry_run));
+                manual.extend(crate::estate::manual_steps(&rep.estate));
+            }
             for i in &rep.items {
                 if i.status == Status::NeedsManualReregistration {
                     manual.push(format!(
@@ -264,6 +279,28 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
         manual.push("when the primary region is back, run `aml-failover copy` (or this command) again to bring the failover workspace up to date; with a pre-staged snapshot, `--snapshot <bundle>` restores from it now".into());
         exits.push(Exit::Partial);
     }
+    if !source_up && o.enable_schedules && o.copy.estate.kinds.contains(&DefKind::Schedule) {
+        // The primary is down: its schedules pre-staged here (disabled by `copy`) start now.
+        match crate::estate::enable_prestaged_schedules(&ctx.arm, &to, o.copy.dry_run).await {
+            Ok(out) => {
+                steps.push(estate_step(&out, o.copy.dry_run));
+                manual.extend(crate::estate::manual_steps(&out));
+            }
+            Err(e) => {
+                steps.push(Step { name: "estate", outcome: "failed", detail: format!("cannot enable the failover workspace's schedules: {e}"), summary: None, manifest: None, snapshot: None });
+                exits.push(e.exit());
+            }
+        }
+    }
+    if !source_up && !o.copy.estate.kinds.is_empty() {
+        manual.push(format!(
+            "the primary does not answer, so its definitions cannot be read: create the online endpoints (and anything else the last pre-staging `copy` left as YAML) from its {}/ folder",
+            crate::estate::YAML_DIR
+        ));
+    }
+    if o.enable_schedules && steps.iter().any(|st| st.name == "estate") {
+        manual.push("when failing back, disable the failover workspace's schedules again (az ml schedule disable --name <schedule>) before enabling the primary's, so no job runs twice".into());
+    }
 
     // 2b. Run outputs and logs.
     if o.skip_outputs {
@@ -349,7 +386,9 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
         exits.push(e);
     }
 
-    manual.push("redeploy online and batch endpoints in the failover workspace (endpoints and deployments are not copied)".into());
+    if o.copy.estate.kinds.is_empty() {
+        manual.push("redeploy online and batch endpoints in the failover workspace (--kinds left them out)".into());
+    }
     manual.push(format!("point code, CI and config.json files at the failover workspace: {}", to.arm_id()));
 
     let exit = worst(&exits);

@@ -7,6 +7,7 @@
 
 mod common;
 
+use aml_emulator::faults::Fault;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
@@ -190,4 +191,72 @@ fn a_region_short_of_quota_fails_the_cluster_naming_the_family_and_the_numbers()
     let why = c["reason"].as_str().unwrap();
     assert!(why.contains("standardDSv2Family") && why.contains('8') && why.contains("16"), "names the family, the limit and the need: {why}");
     assert!(Direct::new(&tb).get(&format!("{}/computes/cpu-cluster", tb.failover().arm_id())).is_none(), "nothing created");
+}
+
+fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["steps"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no step {name}: {v}"))
+}
+
+#[test]
+fn failover_enables_the_pre_staged_schedules_and_deploys_the_online_endpoints() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let dir = tempfile::tempdir().unwrap();
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    // Pre-staging (warm): everything but the online endpoints, the schedule disabled.
+    let m = dir.path().join("pre.json");
+    run(command_in(&tb, dir.path()), &copy_args(&from, &to, m.to_str().unwrap(), &[])).expect_code(0);
+    assert_eq!(d.get(&format!("{to}/schedules/nightly-hello")).unwrap()["properties"]["isEnabled"], false);
+
+    let out = dir.path().join("out");
+    let r = run(
+        command_in(&tb, dir.path()),
+        &["failover", "--from", &from, "--to", &to, "--out-dir", out.to_str().unwrap(), "--skip-outputs", "--skip-notebooks", "--accept-data-warnings",
+            "--deploy-endpoints", "--instance-count", "1", "-o", "json"],
+    );
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!(step(&v, "estate")["outcome"], "done", "{v}");
+    assert_eq!(d.get(&format!("{to}/schedules/nightly-hello")).unwrap()["properties"]["isEnabled"], true, "the schedule runs in the failover workspace now");
+    let ep = d.get(&format!("{to}/onlineEndpoints/scoring-online")).expect("online endpoint created at failover");
+    assert_eq!(ep["properties"]["traffic"], serde_json::json!({"blue": 90, "green": 10}), "traffic split kept: {ep}");
+    let blue = d.get(&format!("{to}/onlineEndpoints/scoring-online/deployments/blue")).expect("deployment blue created");
+    assert_eq!(blue["sku"]["capacity"], 1, "--instance-count: {blue}");
+    let model = blue["properties"]["model"].as_str().unwrap_or_default();
+    assert!(model.to_ascii_lowercase().starts_with(&to.to_ascii_lowercase()), "model reference rewritten to the target: {model}");
+    let manual: Vec<&str> = v["manualSteps"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert!(manual.iter().any(|m| m.contains("disable the failover workspace's schedules again")), "{manual:?}");
+    assert!(manual.iter().any(|m| m.contains("datastore shared_training_data") && m.contains("--with-secrets")), "{manual:?}");
+    assert!(!manual.iter().any(|m| m.contains("online endpoint") || m.contains("redeploy")), "online endpoints were created: {manual:?}");
+    assert_no_seed_secret(&tb, dir.path(), &[&r], 6);
+    // Failing back: copying to the primary leaves its (enabled) schedule as it is.
+    let back = dir.path().join("back.json");
+    let r = run(command_in(&tb, dir.path()), &copy_args(&to, &from, back.to_str().unwrap(), &["--kinds", "schedules,computes"]));
+    r.expect_code(0);
+    assert_eq!(action_of(&r.json(), "schedule", "nightly-hello"), "skip", "{}", r.stdout);
+    assert_eq!(d.get(&format!("{from}/schedules/nightly-hello")).unwrap()["properties"]["isEnabled"], true);
+}
+
+#[test]
+fn failover_with_the_primary_down_enables_the_pre_staged_schedules() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let dir = tempfile::tempdir().unwrap();
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let m = dir.path().join("pre.json");
+    run(command_in(&tb, dir.path()), &copy_args(&from, &to, m.to_str().unwrap(), &["--kinds", "schedules"])).expect_code(0);
+    assert_eq!(d.get(&format!("{to}/schedules/nightly-hello")).unwrap()["properties"]["isEnabled"], false);
+    tb.set_fault(Fault::region_down("eastus"));
+    let out = dir.path().join("out");
+    let r = run(
+        command_in(&tb, dir.path()),
+        &["failover", "--from", &from, "--to", &to, "--out-dir", out.to_str().unwrap(), "--skip-outputs", "--skip-notebooks", "--max-retries", "0", "-o", "json"],
+    );
+    r.expect_code(1);
+    let v = r.json();
+    assert_eq!(step(&v, "estate")["outcome"], "done", "{v}");
+    tb.clear_faults();
+    assert_eq!(d.get(&format!("{to}/schedules/nightly-hello")).unwrap()["properties"]["isEnabled"], true);
+    let manual: Vec<&str> = v["manualSteps"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert!(manual.iter().any(|m| m.contains("aml-failover-estate/")), "{manual:?}");
 }

@@ -37,7 +37,7 @@ fn with_both_regions_up_everything_arrives_and_the_manual_steps_are_listed() {
     }
     let manual: Vec<&str> = v["manualSteps"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
     assert!(manual.iter().any(|m| m.contains("re-register data asset local-file-example-titanic:1")), "{manual:?}");
-    assert!(manual.iter().any(|m| m.contains("redeploy")), "{manual:?}");
+    assert!(manual.iter().any(|m| m.contains("online endpoint scoring-online") && m.contains("az ml online-endpoint create -f")), "{manual:?}");
     assert!(manual.iter().any(|m| m.contains(&to)), "{manual:?}");
     assert!(out.path().join("failover-report.json").exists());
     // Independently: a model version, a job output and a notebook are in the failover workspace.

@@ -18,9 +18,15 @@ Fail over from --from (the primary) to --to (the failover workspace) in one comm
    is given, from the RA-GRS secondary endpoint (credential: AML_FAILOVER_SOURCE_SAS,
    AML_FAILOVER_SOURCE_ACCOUNT_KEY, or an Entra token); notebooks wait (Azure Files has no
    readable secondary).
+   The workspace's definitions come along as with `copy` (datastores, connections, computes,
+   batch endpoints; online endpoints with --deploy-endpoints), and the failover workspace's
+   schedules are enabled (pre-staged disabled by `copy`; --no-enable-schedules leaves them).
+   Primary down: the schedules pre-staged in the failover workspace are enabled.
 3. Writes failover-report.json (and each step's manifest) into --out-dir, prints each step's
    outcome and the manual steps left: data assets to re-register, pipelines to resubmit,
-   endpoints to redeploy, code and configs to point at the failover workspace.
+   secret-bearing datastores and connections (without --with-secrets), online endpoints to
+   create (without --deploy-endpoints), compute instances and unmapped subnets, schedules to
+   disable again when failing back, code and configs to point at the failover workspace.
 
 Exit code: the worst of the steps (0 all done; 1 partial, e.g. the primary was down or data
 assets need re-registration; the error codes otherwise). Rerunning is safe: finished files and
@@ -53,6 +59,14 @@ pub struct FailoverArgs {
     /// control plane does not answer, its assets are restored from it (as `snapshot restore`).
     #[arg(long, value_name = "BUNDLE")]
     pub snapshot: Option<String>,
+    /// Create the online endpoints and deployments now (the same as --deploy): a warm copy
+    /// pre-staged as YAML becomes a serving one. Batch endpoints are always created.
+    #[arg(long)]
+    pub deploy_endpoints: bool,
+    /// Leave the pre-staged schedules of the failover workspace disabled [default: enabled, so
+    /// the primary's recurring jobs run there; disable them again when failing back].
+    #[arg(long)]
+    pub no_enable_schedules: bool,
     /// Which snapshot of --snapshot (an id from `snapshot list`) [default: the newest].
     #[arg(long, value_name = "ID", requires = "snapshot")]
     pub snapshot_id: Option<String>,
@@ -68,8 +82,14 @@ impl FailoverArgs {
             other => return Err(Error::usage(format!("unknown --source-endpoint '{other}': use auto, primary or secondary"))),
         };
         crate::guard::writable_dir("--out-dir", &self.out_dir)?;
+        let mut copy = self.copy.options(verbose)?;
+        copy.estate.deploy_online |= self.deploy_endpoints;
+        if !self.no_enable_schedules {
+            copy.estate.copy.schedules = crate::assets::definition::ScheduleState::Enabled;
+        }
         Ok(crate::failover::FailoverOptions {
-            copy: self.copy.options(verbose)?,
+            enable_schedules: !self.no_enable_schedules,
+            copy,
             storage_account: self.storage_account.as_deref().map(crate::guard::storage_account).transpose()?,
             workspace_id: self.workspace_id.as_deref().map(crate::guard::workspace_id).transpose()?,
             source_endpoint,
