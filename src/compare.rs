@@ -245,6 +245,9 @@ impl TargetComparer<'_> {
     pub async fn compare(&self, mut item: AssetItem, target: Option<AssetItem>) -> (AssetItem, Option<String>, Comparison) {
         let (ctx, from, to, o_submit) = (self.ctx, self.from, self.to, self.submit);
         let spec = item.kind.spec();
+        if let Some(why) = spec.refused(&item, o_submit) {
+            return (item, Some(why), Comparison::Missing);
+        }
         if let Some((want, _)) = spec.desired(&item, from, o_submit, self.rw) {
             // A component is compared with the target's listed version (`target`); a
             // pipeline's counterpart has another name or kind (its definition component,

@@ -184,7 +184,7 @@ impl VerifyReport {
     }
 }
 
-/// A target component that `copy` registered as a pipeline job's definition: the job's name.
+/// A target component that `copy` registered as a job's definition: the job's name.
 fn definition_of(t: &AssetItem) -> Option<String> {
     let job = t.properties.get("properties")?.get("aml-failover.sourceJob")?.as_str()?;
     job.rsplit('/').next().map(str::to_string)
@@ -193,7 +193,7 @@ fn definition_of(t: &AssetItem) -> Option<String> {
 /// Every selected version of `from` (kinds `kinds`, names matching `name`) compared with
 /// `to`'s, and the versions `to` has that `from` does not.
 pub async fn workspaces(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, kinds: &[Kind], name: Option<&str>) -> Result<Vec<VerifyItem>> {
-    let want_pipelines = kinds.contains(&Kind::Pipeline);
+    let want_pipelines = kinds.contains(&Kind::Job);
     let src_sel = Selection { kinds: kinds.to_vec(), name: name.map(str::to_string), latest_only: false };
     // Pipelines live in the target as definition components: list those too.
     let mut tgt_kinds = kinds.to_vec();
@@ -213,7 +213,7 @@ pub async fn workspaces(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, k
     }
 
     let name_ok = |n: &str| name.is_none_or(|p| assets::name_matches(p, n));
-    let src_pipeline_defs: Vec<String> = src_items.iter().filter(|i| i.kind == Kind::Pipeline).map(|i| pipeline::definition_name(&i.name)).collect();
+    let src_pipeline_defs: Vec<String> = src_items.iter().filter(|i| i.kind == Kind::Job).map(|i| pipeline::definition_name(&i.name)).collect();
     let mut items: Vec<VerifyItem> = Vec::new();
     let mut targets: HashMap<(Kind, String, String), AssetItem> = HashMap::new();
     let src_keys: std::collections::HashSet<(Kind, String, String)> = src_items.iter().map(AssetItem::key).collect();
@@ -224,7 +224,7 @@ pub async fn workspaces(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, k
             // A pipeline definition: extra when no source job of the selection makes it.
             if want_pipelines && name_ok(&job) && !src_pipeline_defs.contains(&t.name) {
                 items.push(VerifyItem {
-                    kind: Kind::Pipeline,
+                    kind: Kind::Job,
                     name: job,
                     version: "1".into(),
                     state: State::Extra,

@@ -293,9 +293,9 @@ async fn register_item(
         Ok(()) if earlier.is_some() => {}
         Ok(()) => {
             rec.reason = match d.action {
-                Action::Copy if item.kind == Kind::Pipeline => format!(
+                Action::Copy if item.kind == Kind::Job => format!(
                     "{}; {}",
-                    if plan.submit { "submitted in the target (a new run)" } else { "recreated as a definition (pipeline component), not run" },
+                    if plan.submit { "submitted in the target (a new run)" } else { "recreated as a definition (a component), not run" },
                     assets::pipeline::NOT_TRANSFERRED
                 ),
                 Action::Copy if item.content.is_some() => "copied and verified".into(),

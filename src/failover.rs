@@ -191,9 +191,9 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
                         i.yaml.as_deref().map(|y| format!(" from {y}")).unwrap_or_default()
                     ));
                 }
-                if i.kind == ItemKind::Asset(crate::assets::Kind::Pipeline) && !copy.submit && matches!(i.status, Status::Copied | Status::Skipped) {
+                if i.kind == ItemKind::Asset(crate::assets::Kind::Job) && !copy.submit && matches!(i.status, Status::Copied | Status::Skipped) {
                     manual.push(format!(
-                        "resubmit pipeline {} when needed: its definition is the component {} (aml-failover pipeline get/create --submit)",
+                        "resubmit job {} when needed: its definition is the component {} (aml-failover job get/create --submit)",
                         i.name,
                         i.target_name.as_deref().unwrap_or(&i.name)
                     ));
@@ -271,7 +271,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
         steps.push(Step {
             name: "assets",
             outcome: "skipped",
-            detail: "the primary's control plane does not answer and no --snapshot was given: models, environments, code, components, pipelines and data assets cannot be listed (what a previous pre-staging run copied is already in the failover workspace)".into(),
+            detail: "the primary's control plane does not answer and no --snapshot was given: models, environments, code, components, jobs and data assets cannot be listed (what a previous pre-staging run copied is already in the failover workspace)".into(),
             summary: None,
             manifest: None,
             snapshot: None,

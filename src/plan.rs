@@ -90,7 +90,7 @@ fn label(k: &Key) -> String {
     }
 }
 
-/// `pipeline p → component c:1 → environment e:2 <last>`.
+/// `job p → component c:1 → environment e:2 <last>`.
 pub fn chain_text(chain: &[Key], last: &str) -> String {
     let mut s: Vec<String> = chain.iter().map(label).collect();
     if let Some(l) = s.last_mut() {
@@ -199,10 +199,10 @@ pub fn decide_all(
     if !data_names.is_empty() {
         warnings.push(format!("{}; data assets met: {}", data::WARNING, data_names.join(", ")));
     }
-    if planned.iter().any(|(f, _)| f.kind == Kind::Pipeline) {
+    if planned.iter().any(|(f, _)| f.kind == Kind::Job) {
         warnings.push(format!(
-            "pipeline jobs are recreated {}; {}",
-            if submit { "and submitted (--submit): each creates a new run in the target" } else { "as definitions (pipeline components named after the job), not run; --submit runs them" },
+            "jobs are recreated {}; {}",
+            if submit { "and submitted (--submit): each creates a new run in the target" } else { "as definitions (components named after the job: a pipeline job a pipeline component, a command or sweep job a command component), not run; --submit runs them" },
             crate::assets::pipeline::NOT_TRANSFERRED
         ));
     }

@@ -196,7 +196,7 @@ pub struct Summary {
 #[schemars(deny_unknown_fields)]
 #[schemars(extend("allOf" = [
     {"if": {"properties": {"command": {"enum": ["copy", "plan"]}}},
-     "then": {"properties": {"items": {"items": {"properties": {"kind": {"enum": ["model", "environment", "code", "component", "data", "pipeline"]}}}}},
+     "then": {"properties": {"items": {"items": {"properties": {"kind": {"enum": ["model", "environment", "code", "component", "data", "job"]}}}}},
               "not": {"required": ["access"]}}},
     {"if": {"properties": {"command": {"const": "outputs copy"}}},
      "then": {"properties": {"items": {"items": {"properties": {"kind": {"const": "job-output"}, "action": {"const": "copy"}}}}}}},

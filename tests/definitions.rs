@@ -416,3 +416,60 @@ inputs:\n  data: {type: uri_file}\njobs:\n  hello:\n    type: command\n    compo
     run(command(&tb), &["component", "download", "-n", "local_graph", "--from", &p, "-p", s(&out)]).expect_code(0);
     sdk_loads("load_component", &out.join("local_graph/component.yml"));
 }
+
+#[test]
+fn jobs_of_every_type_are_a_kind_that_copy_and_verify_handle() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    // The primary holds the seeded command jobs (workspace show counts them) and an AutoML job.
+    let automl = json!({"properties": {"jobType": "AutoML", "experimentName": "automl", "computeId": "azureml:cpu-cluster",
+        "taskDetails": {"taskType": "Classification", "targetColumnName": "y",
+            "trainingData": {"jobInputType": "mltable", "uri": "https://example.com/train/"}}}});
+    assert!(d.put(&format!("{p}/jobs/automl-1"), &automl) < 300);
+
+    // Without --submit the AutoML job fails (no definition form) and the command jobs become
+    // command components with their environment copied first; nothing runs.
+    let man = dir.path().join("m.json");
+    let r = run(command(&tb), &["copy", "--from", &p, "--to", &f, "--kinds", "jobs", "--manifest", s(&man), "-o", "json"]);
+    r.expect_code(1);
+    let v = r.json();
+    let items = v["items"].as_array().unwrap();
+    let item = |kind: &str, name: &str| items.iter().find(|i| i["kind"] == kind && i["name"] == name).unwrap_or_else(|| panic!("{kind} {name}: {v}")).clone();
+    let a = item("job", "automl-1");
+    assert_eq!(a["status"], "failed");
+    assert!(a["reason"].as_str().unwrap().contains("automl job has no definition form") && a["reason"].as_str().unwrap().contains("--submit"), "{a}");
+    for job in ["train_run_0042", "hello_outputs_1714"] {
+        assert_eq!(item("job", job)["status"], "copied", "{v}");
+        let def = d.get(&format!("{f}/components/{job}/versions/1")).unwrap_or_else(|| panic!("definition of {job}"));
+        let spec = &def["properties"]["componentSpec"];
+        assert_eq!(spec["type"], "command");
+        let src = d.get(&format!("{p}/jobs/{job}")).unwrap();
+        assert_eq!(spec["command"], src["properties"]["command"]);
+        let env = spec["environment"].as_str().unwrap().to_ascii_lowercase();
+        assert!(env.starts_with(&format!("azureml:{}/environments/cliv2anonymousenvironment/versions/", f.to_ascii_lowercase())), "{env}");
+        assert!(d.get(env.trim_start_matches("azureml:")).is_some(), "its environment is in the failover");
+        assert_eq!(def["properties"]["properties"]["aml-failover.jobType"], "Command");
+        assert!(d.get(&format!("{f}/jobs/{job}")).is_none(), "not submitted");
+    }
+    assert_eq!(item("environment", "CliV2AnonymousEnvironment")["status"], "copied", "the jobs' inline environment comes along");
+
+    // The definitions download as components azure-ai-ml loads.
+    let out = dir.path().join("out");
+    run(command(&tb), &["component", "download", "-n", "train_run_0042", "--from", &f, "-p", s(&out)]).expect_code(0);
+    sdk_loads("load_component", &out.join("train_run_0042/component.yml"));
+
+    // verify: the command jobs are in sync (by their definition); `pipelines` is the old name.
+    let vr = run(command(&tb), &["verify", "--from", &p, "--to", &f, "--kinds", "pipelines", "--name", "*_*", "-o", "json"]);
+    vr.expect_code(0);
+    let vv = vr.json();
+    let synced: Vec<&str> = vv["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "job" && i["state"] == "in-sync").map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(synced.len(), 2, "{vv}");
+
+    // --submit recreates the AutoML job itself in the failover.
+    let man2 = dir.path().join("m2.json");
+    run(command(&tb), &["copy", "--from", &p, "--to", &f, "--kinds", "jobs", "--name", "automl-1", "--submit", "--manifest", s(&man2), "-o", "json"]).expect_code(0);
+    let there = d.get(&format!("{f}/jobs/automl-1")).expect("AutoML job created in the failover");
+    assert_eq!(there["properties"]["taskDetails"], automl["properties"]["taskDetails"]);
+}

@@ -137,7 +137,7 @@ fn pipeline_graph_is_copied_with_every_reference_pointing_at_the_target() {
     assert!(spec["inputs"]["web"].get("default").is_none(), "{}", spec["inputs"]["web"]);
     let kept: Value = serde_json::from_str(def["properties"]["properties"]["aml-failover.job"].as_str().unwrap()).unwrap();
     assert_eq!(kept["inputs"]["web"]["uri"], "https://azuremlexamples.blob.core.windows.net/datasets/iris.csv");
-    let pipe = item("pipeline", "e2e-registered");
+    let pipe = item("job", "e2e-registered");
     assert_eq!(pipe["status"], "copied", "{pipe}");
     assert!(pipe["reason"].as_str().unwrap().contains("do not transfer"), "{pipe}");
     let fields: Vec<&str> = pipe["rewrites"].as_array().unwrap().iter().map(|r| r["field"].as_str().unwrap()).collect();
@@ -170,7 +170,7 @@ fn pipeline_graph_is_copied_with_every_reference_pointing_at_the_target() {
     let again = run(command(&tb), &args);
     again.expect_code(0);
     let v = again.json();
-    let pipelines = v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "pipeline").count();
+    let pipelines = v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "job").count();
     let components = v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "component").count();
     assert!(pipelines >= 1 && components >= 1, "{v}");
     // Only each pipeline's definition component is asked for by name.
@@ -194,10 +194,10 @@ fn missing_environment_fails_with_the_chain_and_registers_nothing_of_the_pipelin
     r.expect_code(1);
     let v = r.json();
     let items = v["items"].as_array().unwrap();
-    let pipe = items.iter().find(|i| i["kind"] == "pipeline").unwrap();
+    let pipe = items.iter().find(|i| i["kind"] == "job").unwrap();
     assert_eq!(pipe["status"], "failed");
     assert!(
-        pipe["reason"].as_str().unwrap().contains("pipeline broken-pipeline → component my_score:1 → environment no-such-env:1 missing"),
+        pipe["reason"].as_str().unwrap().contains("job broken-pipeline → component my_score:1 → environment no-such-env:1 missing"),
         "{pipe}"
     );
     let score = items.iter().find(|i| i["name"] == "my_score").unwrap();

@@ -146,7 +146,7 @@ fn export_twice_stores_unchanged_files_once_and_restore_works_with_the_primary_d
     // Models, environments and code where every manifest has them; the other kinds beside them.
     assert!(m1["assets"].as_array().unwrap().iter().all(|a| ["model", "environment", "code"].contains(&a["kind"].as_str().unwrap())), "{keys:?}");
     let spec_kinds: BTreeSet<&str> = m1["specKinds"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
-    assert_eq!(spec_kinds, ["component", "data", "pipeline"].into(), "{}", m1["specKinds"]);
+    assert_eq!(spec_kinds, ["component", "data", "job"].into(), "{}", m1["specKinds"]);
     let spec_assets = m1["specAssets"].as_array().unwrap();
     let def = spec_assets.iter().find(|a| a["name"] == "e2e_registered").unwrap();
     assert_eq!(def["job"]["name"], "e2e-registered");

@@ -385,6 +385,33 @@ impl Seeder<'_> {
         Ok(())
     }
 
+    /// A job's inline environment, registered as az ml registers it before it creates the job:
+    /// `CliV2AnonymousEnvironment`, version a hash of its content (the same content, the same
+    /// version). Returns its `azureml:<ARM id>`.
+    fn anonymous_environment(&mut self, env: &Value, dir: &Path) -> anyhow::Result<String> {
+        let kind = AssetKind::by_segment("environments").expect("kind");
+        let mut p = Map::new();
+        if let Some(image) = str_field(env, "image") {
+            p.insert("image".into(), json!(image));
+        }
+        if let Some(conda) = env.get("conda_file") {
+            let text = match conda {
+                Value::String(f) => std::fs::read_to_string(dir.join(f)).with_context(|| format!("conda_file {f}"))?,
+                other => serde_norway::to_string(other)?,
+            };
+            p.insert("condaFile".into(), json!(text));
+        }
+        use sha2::Digest;
+        let version = hex_of(&sha2::Sha256::digest(Value::Object(p.clone()).to_string().as_bytes())[..16]);
+        let name = "CliV2AnonymousEnvironment";
+        p.insert("isAnonymous".into(), json!(true));
+        // Two jobs with the same inline environment share its one version.
+        if !self.report.created.contains(&format!("environments/{name}/versions/{version}")) {
+            self.put(kind, name, &version, p)?;
+        }
+        Ok(format!("azureml:{}/environments/{name}/versions/{version}", self.arm_id))
+    }
+
     async fn job(&mut self, doc: &Value, file: &Path) -> anyhow::Result<()> {
         let name = str_field(doc, "name")
             .map(str::to_string)
@@ -402,8 +429,11 @@ impl Seeder<'_> {
             }
         }
         if job_type == "Command" {
-            let env = str_field(doc, "environment").unwrap_or("azureml:unknown:1");
-            p.insert("environmentId".into(), json!(self.asset_ref("environments", env)));
+            let env = match doc.get("environment") {
+                Some(inline @ Value::Object(_)) => self.anonymous_environment(inline, file.parent().unwrap_or(Path::new(".")))?,
+                other => self.asset_ref("environments", other.and_then(Value::as_str).unwrap_or("azureml:unknown:1")),
+            };
+            p.insert("environmentId".into(), json!(env));
         }
         if let Some(stem) = file.file_stem() {
             let run_dir = file.with_file_name(format!("{}.run", stem.to_string_lossy()));
@@ -582,4 +612,8 @@ pub async fn seed_workspace(app: &App, workspace_arm_id: &str, folder: &Path) ->
     }
     tracing::info!(created = s.report.created.len(), files = s.report.uploaded_files, "seeded {workspace_arm_id}");
     Ok(s.report)
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

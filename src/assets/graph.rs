@@ -3,7 +3,7 @@
 //! Edges point from an item to what it needs (pipeline → component → code/environment,
 //! pipeline → data). `order` puts every item after what it needs; `blocked` finds, for each
 //! item, a chain to a dependency that is missing or failed, so that nothing of that item is
-//! registered and the report names the chain ("pipeline p → component c:1 → environment e:2 missing").
+//! registered and the report names the chain ("job p → component c:1 → environment e:2 missing").
 
 use super::Kind;
 use std::collections::{BTreeMap, BTreeSet};

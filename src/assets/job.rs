@@ -72,6 +72,12 @@ impl JobType {
         }
     }
 
+    /// Whether a job of this type has a definition form (a component, see [`definition`]):
+    /// command, sweep and pipeline jobs; AutoML, spark and others are kept as REST only.
+    pub fn has_definition(&self) -> bool {
+        matches!(self, JobType::Command | JobType::Sweep | JobType::Pipeline)
+    }
+
     pub fn yaml(&self) -> String {
         match self {
             JobType::Other(s) => s.to_ascii_lowercase(),
@@ -802,6 +808,9 @@ fn component_outputs(y: &Value) -> Value {
 /// (AutoML, Spark, others), which are kept as their REST definition.
 pub fn definition(name: &str, source_job_id: &str, props: &Value) -> Option<Value> {
     let t = JobType::of_rest(props);
+    if !t.has_definition() {
+        return None;
+    }
     let job = portable_job(props);
     let y = to_yaml(None, &job, None);
     let mut spec = Map::new();

@@ -19,6 +19,7 @@
 //!      [`AssetKind::desired`] (`Some`: compared and registered by its specification with
 //!      references rewritten, no files), [`AssetKind::compare_listed`],
 //!      [`AssetKind::comparable_target`], [`AssetKind::read_only_fields`];
+//!    - whether an item cannot be copied in a mode: [`AssetKind::refused`];
 //!    - how its **references** are found and rewritten: [`AssetKind::dependencies`],
 //!      [`AssetKind::needs`], and [`AssetKind::desired`] (rewrite with the given `Rewriter`);
 //!    - how it is **registered**: [`AssetKind::target_path`], [`AssetKind::register`];
@@ -47,8 +48,10 @@ pub enum Kind {
     Code,
     Component,
     Data,
-    /// A pipeline job (not versioned: its `version` is always "1").
-    Pipeline,
+    /// A job of any type: command, pipeline, sweep, AutoML, spark (not versioned: its
+    /// `version` is always "1"). `pipeline` in reports and bundles written before jobs of
+    /// every type were copied (read as this kind: `storage::bundle`).
+    Job,
 }
 
 /// A kind's names.
@@ -56,7 +59,7 @@ pub enum Kind {
 pub struct Names {
     /// The singular name reports, JSON and errors use ("model").
     pub name: &'static str,
-    /// The plural name (`--kinds`, human text): "models", "code", "pipelines".
+    /// The plural name (`--kinds`, human text): "models", "code", "jobs".
     pub plural: &'static str,
     /// Every word `--kinds` accepts for it (lowercase).
     pub aliases: &'static [&'static str],
@@ -98,7 +101,12 @@ pub trait AssetKind: Send + Sync + 'static {
     fn dependencies(&self, _props: &Value) -> Vec<Dep> {
         Vec::new()
     }
-    /// Spec-only kinds (components, pipelines): the properties the target gets, references
+    /// Why an item cannot be copied at all in this mode (`submit`: `--submit`), if so: the plan
+    /// fails it with this reason and writes nothing of it (a job without a definition form).
+    fn refused(&self, _item: &AssetItem, _submit: bool) -> Option<String> {
+        None
+    }
+    /// Spec-only kinds (components, jobs): the properties the target gets, references
     /// rewritten by `rw`, and the rewrites. `None`: the version's own portable properties
     /// and its files are what is compared and copied.
     fn desired(&self, _item: &AssetItem, _from: &WorkspaceRef, _submit: bool, _rw: &Rewriter) -> Option<(Value, Vec<Rewrite>)> {
@@ -144,10 +152,10 @@ pub trait AssetKind: Send + Sync + 'static {
 
 impl Kind {
     /// Every kind `copy` knows, in dependency order: what is needed comes first.
-    pub const ALL: &'static [Kind] = &[Kind::Environment, Kind::Code, Kind::Model, Kind::Data, Kind::Component, Kind::Pipeline];
+    pub const ALL: &'static [Kind] = &[Kind::Environment, Kind::Code, Kind::Model, Kind::Data, Kind::Component, Kind::Job];
 
     /// The order `--kinds` names them in help and errors.
-    pub const LISTED: &'static [Kind] = &[Kind::Model, Kind::Environment, Kind::Code, Kind::Component, Kind::Pipeline, Kind::Data];
+    pub const LISTED: &'static [Kind] = &[Kind::Model, Kind::Environment, Kind::Code, Kind::Component, Kind::Job, Kind::Data];
 
     /// The table: the module that implements each kind.
     pub fn spec(self) -> &'static dyn AssetKind {
@@ -157,7 +165,7 @@ impl Kind {
             Kind::Code => &super::code::Code,
             Kind::Component => &super::component::Component,
             Kind::Data => &super::data::Data,
-            Kind::Pipeline => &super::pipeline::Pipeline,
+            Kind::Job => &super::pipeline::Jobs,
         }
     }
 
@@ -166,7 +174,7 @@ impl Kind {
         self.spec().names().segment
     }
 
-    /// Kinds with containers and versions (all but pipeline jobs).
+    /// Kinds with containers and versions (all but jobs).
     pub fn is_versioned(self) -> bool {
         self.spec().versioned()
     }
@@ -175,7 +183,7 @@ impl Kind {
         self.spec().names().plural
     }
 
-    /// The property holding the content location (none for components and pipelines).
+    /// The property holding the content location (none for components and jobs).
     pub fn location_pointer(self) -> Option<&'static str> {
         self.spec().location_pointer()
     }
@@ -220,11 +228,13 @@ mod tests {
     #[test]
     fn kinds_parse() {
         assert_eq!(Kind::parse_list("models, environments").unwrap(), [Kind::Model, Kind::Environment]);
-        assert_eq!(Kind::parse_list("pipelines,code").unwrap(), [Kind::Pipeline, Kind::Code]);
+        assert_eq!(Kind::parse_list("pipelines,code").unwrap(), [Kind::Job, Kind::Code], "pipelines: the old name of jobs");
+        assert_eq!(Kind::parse_list("jobs").unwrap(), [Kind::Job]);
+        assert_eq!(serde_json::to_value(Kind::Job).unwrap(), "job");
         assert_eq!(Kind::parse_list("all").unwrap(), Kind::ALL);
         assert_eq!(Kind::parse_list("envs,Model").unwrap(), [Kind::Environment, Kind::Model]);
         let e = Kind::parse_list("notebooks").unwrap_err().to_string();
-        assert!(e.contains("unknown kind 'notebooks'") && e.contains("models, environments, code, components, pipelines, data"), "{e}");
+        assert!(e.contains("unknown kind 'notebooks'") && e.contains("models, environments, code, components, jobs, data"), "{e}");
         assert!(Kind::parse_list(" , ").unwrap_err().to_string().contains("--kinds is empty"));
     }
 

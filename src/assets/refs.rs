@@ -207,6 +207,21 @@ pub fn pipeline_dependencies(props: &Value) -> Vec<Dep> {
     out
 }
 
+/// A job's references, whatever its type: a pipeline's graph and data inputs, the code and
+/// environment of a command or spark job (`codeId`, `environmentId`) and of a sweep's trial.
+pub fn job_dependencies(props: &Value) -> Vec<Dep> {
+    let mut out = pipeline_dependencies(props);
+    for (prefix, v) in [("", Some(props)), ("trial", props.get("trial"))] {
+        let Some(v) = v else { continue };
+        for (key, kind) in [("codeId", Kind::Code), ("environmentId", Kind::Environment)] {
+            if let Some(s) = v.get(key).and_then(Value::as_str) {
+                push(&mut out, join(prefix, key), s, kind);
+            }
+        }
+    }
+    out
+}
+
 fn push(out: &mut Vec<Dep>, field: String, s: &str, expected: Kind) {
     if let Ref::Asset { workspace, kind, name, version } = Ref::parse(s, expected) {
         out.push(Dep { field, kind, name, version, workspace });
@@ -456,7 +471,7 @@ mod tests {
                 "inline": {"type": "command", "component": {"code": "azureml:src:2", "environment": "azureml:env@latest"}},
                 "reg": {"component": "azureml://registries/azureml/components/x/versions/1"}
             }});
-        let mut got: Vec<(Kind, String, String)> = dependencies(Kind::Pipeline, &job).into_iter().map(|d| (d.kind, d.name, d.field)).collect();
+        let mut got: Vec<(Kind, String, String)> = dependencies(Kind::Job, &job).into_iter().map(|d| (d.kind, d.name, d.field)).collect();
         got.sort();
         assert_eq!(
             got,
@@ -468,6 +483,12 @@ mod tests {
                 (Kind::Data, "titanic".into(), "inputs.raw.uri".into()),
             ]
         );
+        // A command job's and a sweep trial's code and environment.
+        let cmd = json!({"jobType": "Command", "codeId": format!("{SRC}/codes/c1/versions/1"), "environmentId": "azureml:env:2"});
+        let d: Vec<(Kind, String)> = dependencies(Kind::Job, &cmd).into_iter().map(|d| (d.kind, d.field)).collect();
+        assert_eq!(d, [(Kind::Code, "codeId".to_string()), (Kind::Environment, "environmentId".to_string())]);
+        let sweep = json!({"jobType": "Sweep", "trial": {"environmentId": "azureml:env:2", "command": "x"}});
+        assert_eq!(dependencies(Kind::Job, &sweep)[0].field, "trial.environmentId");
     }
 
     #[test]

@@ -28,6 +28,8 @@ struct Picked {
     errors: HashMap<Key, String>,
     /// Pipeline jobs that cannot be kept as a definition: (job, why).
     refused: Vec<(String, String)>,
+    /// Jobs without a definition form (AutoML, spark): not in a snapshot, and why.
+    skipped: Vec<(String, String)>,
 }
 
 /// Picks what an export of `kinds` (names matching `name`) holds, from every listed version of
@@ -48,10 +50,16 @@ fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<Ass
     }
     let mut job_of: HashMap<Key, BundleJob> = HashMap::new();
     let mut refused = Vec::new();
-    for j in jobs.into_iter().filter(|j| kinds.contains(&Kind::Pipeline) && j.kind == Kind::Pipeline) {
+    // Jobs a snapshot cannot hold (no definition form): listed as skipped, with why.
+    let mut skipped = Vec::new();
+    for j in jobs.into_iter().filter(|j| kinds.contains(&Kind::Job) && j.kind == Kind::Job) {
         let key = (Kind::Component, pipeline::definition_name(&j.name), "1".to_string());
+        if let Some(why) = pipeline::no_definition(&j.properties) {
+            skipped.push((j.name, why.replace("--submit recreates it in the target (a new run)", "copy --submit recreates it from the workspace")));
+            continue;
+        }
         if let Some(other) = job_of.get(&key) {
-            refused.push((j.name, format!("its definition would be component {}:1, as the definition of pipeline job {}", key.1, other.name)));
+            refused.push((j.name, format!("its definition would be component {}:1, as the definition of job {}", key.1, other.name)));
             continue;
         }
         if let Some(existing) = index.get(&key) {
@@ -67,7 +75,7 @@ fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<Ass
             continue;
         }
         let job = pipeline::portable_job(&j.properties);
-        let props = pipeline::definition(&j.name, &format!("{}/jobs/{}", from.arm_id(), j.name), &job);
+        let Some(props) = pipeline::definition(&j.name, &format!("{}/jobs/{}", from.arm_id(), j.name), &job) else { continue };
         let container = json!({"description": props.get("description").cloned().unwrap_or(Value::Null)});
         index.insert(key.clone(), AssetItem { kind: Kind::Component, name: key.1.clone(), version: "1".into(), properties: props, container, content: None });
         job_of.insert(key.clone(), BundleJob { name: j.name, properties: job });
@@ -76,7 +84,7 @@ fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<Ass
     let src = ws_id(from);
     let edges = crate::assets::refs::edges_of(
         index.iter().map(|(k, i)| match job_of.get(k) {
-            Some(j) => (k.clone(), Kind::Pipeline, &j.properties),
+            Some(j) => (k.clone(), Kind::Job, &j.properties),
             None => (k.clone(), i.kind, &i.properties),
         }),
         &src,
@@ -90,7 +98,7 @@ fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<Ass
         }
     }
     let items = graph::closure(&roots, &edges).into_iter().filter_map(|k| index.remove(&k)).collect();
-    Picked { items, jobs: job_of, errors, refused }
+    Picked { items, jobs: job_of, errors, refused, skipped }
 }
 
 
@@ -148,7 +156,7 @@ pub struct ExportedItem {
 fn asset_yaml(item: &AssetItem, names: &LocalNames) -> Option<String> {
     match item.kind {
         Kind::Data => Some(data::yaml(item)),
-        Kind::Component | Kind::Pipeline => item.properties.get("componentSpec").and_then(|s| serde_norway::to_string(s).ok()),
+        Kind::Component | Kind::Job => item.properties.get("componentSpec").and_then(|s| serde_norway::to_string(s).ok()),
         _ => yaml::to_yaml(item, names).ok(),
     }
 }
@@ -162,14 +170,14 @@ pub async fn export(s: &Settings, from: &WorkspaceRef, o: &ExportOptions) -> Res
     let ctx = Context::connect(&s.connect)?;
     let bundle = open_bundle(Some(&ctx), &o.bundle)?;
     // Components and pipelines need what they reference, whatever its name: list all of it.
-    let with_refs = o.kinds.iter().any(|k| matches!(k, Kind::Component | Kind::Pipeline));
+    let with_refs = o.kinds.iter().any(|k| matches!(k, Kind::Component | Kind::Job));
     let sel = match with_refs {
         true => Selection { kinds: graph::needed_kinds(&o.kinds), name: None, latest_only: false },
         false => Selection { kinds: o.kinds.clone(), name: o.name.clone(), latest_only: false },
     };
     let (listed, ds) = futures::future::try_join(assets::list_versions(&ctx.arm, &from, &sel), Datastores::load(&ctx, &from)).await?;
-    let jobs = if o.kinds.contains(&Kind::Pipeline) { pipeline::list(&ctx.arm, &from, o.name.as_deref()).await? } else { Vec::new() };
-    let Picked { mut items, jobs: job_of, errors: pick_errors, refused } = pick(&from, &o.kinds, o.name.as_deref(), listed, jobs);
+    let jobs = if o.kinds.contains(&Kind::Job) { pipeline::list(&ctx.arm, &from, o.name.as_deref()).await? } else { Vec::new() };
+    let Picked { mut items, jobs: job_of, errors: pick_errors, refused, skipped } = pick(&from, &o.kinds, o.name.as_deref(), listed, jobs);
     items.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)).then_with(|| assets::version_order(&a.version, &b.version)));
 
     // What the bundle already knows: stored objects, and the sha256 of source versions read before.
@@ -331,9 +339,12 @@ pub async fn export(s: &Settings, from: &WorkspaceRef, o: &ExportOptions) -> Res
         });
     }
     for (job, why) in refused {
-        out.push(ExportedItem { kind: Kind::Pipeline, name: job, version: "1".into(), status: "failed", files: 0, bytes: 0, job: None, error: Some(format!("{why}; not exported")) });
+        out.push(ExportedItem { kind: Kind::Job, name: job, version: "1".into(), status: "failed", files: 0, bytes: 0, job: None, error: Some(format!("{why}; not exported")) });
     }
-    let failed = out.iter().filter(|i| i.error.is_some()).count();
+    for (job, why) in skipped {
+        out.push(ExportedItem { kind: Kind::Job, name: job, version: "1".into(), status: "skipped", files: 0, bytes: 0, job: None, error: Some(format!("{why}; not exported")) });
+    }
+    let failed = out.iter().filter(|i| i.status == "failed").count();
     let mut snapshot = None;
     if failed == 0 {
         let mut now = time::OffsetDateTime::now_utc();
@@ -412,7 +423,7 @@ mod tests {
 
     fn job(name: &str) -> AssetItem {
         item(
-            Kind::Pipeline,
+            Kind::Job,
             name,
             "1",
             json!({"jobType": "Pipeline", "status": "Completed", "inputs": {"raw": {"jobInputType": "uri_file", "uri": "azureml:d:1"}},
@@ -433,7 +444,7 @@ mod tests {
 
         // A pipeline: kept as its definition (version 1, named after the job), with every
         // component, code, environment (latest: e:2) and data asset it references.
-        let p = pick(&ws(), &[Kind::Pipeline], None, listed(), vec![job("hello-pipe")]);
+        let p = pick(&ws(), &[Kind::Job], None, listed(), vec![job("hello-pipe")]);
         assert_eq!(
             keys(&p),
             ["code/c:1", "component/hello_pipe:1", "component/score:1", "component/train:1", "data/d:1", "environment/e:1", "environment/e:2"].map(String::from).into()
@@ -456,10 +467,10 @@ mod tests {
         // the source already holds stands for its job.
         let mut l = listed();
         l.push(item(Kind::Component, "hello_pipe", "1", json!({"componentSpec": {}})));
-        let p = pick(&ws(), &[Kind::Pipeline], None, l.clone(), vec![job("hello-pipe")]);
+        let p = pick(&ws(), &[Kind::Job], None, l.clone(), vec![job("hello-pipe")]);
         assert_eq!(p.refused.len(), 1, "{:?}", p.refused);
         l.last_mut().unwrap().properties = json!({"componentSpec": {"type": "pipeline"}, "properties": {"aml-failover.sourceJob": "x/jobs/hello-pipe"}});
-        let p = pick(&ws(), &[Kind::Pipeline], None, l, vec![job("hello-pipe")]);
+        let p = pick(&ws(), &[Kind::Job], None, l, vec![job("hello-pipe")]);
         assert!(p.refused.is_empty() && p.jobs.is_empty());
         assert!(keys(&p).contains("component/hello_pipe:1"));
     }

@@ -60,7 +60,7 @@ pub struct RestoredItem {
 /// job a definition is made from.
 fn spec_item(a: &BundleAsset) -> AssetItem {
     match &a.job {
-        Some(j) => AssetItem { kind: Kind::Pipeline, name: j.name.clone(), version: "1".into(), properties: j.properties.clone(), container: Value::Null, content: None },
+        Some(j) => AssetItem { kind: Kind::Job, name: j.name.clone(), version: "1".into(), properties: j.properties.clone(), container: Value::Null, content: None },
         None => as_item(a),
     }
 }
@@ -74,7 +74,9 @@ fn spec_desired(a: &BundleAsset, from: &WorkspaceRef, rw: &Rewriter) -> (Value, 
             // Rewrite the job first: the definition keeps some of it as text (settings).
             let mut job = pipeline::portable_job(&j.properties);
             let rewrites = rw.rewrite(&mut job);
-            (pipeline::definition(&j.name, &format!("{}/jobs/{}", from.arm_id(), j.name), &job), rewrites)
+            // Export keeps only jobs with a definition form; any other is restored as its job.
+            let def = pipeline::definition(&j.name, &format!("{}/jobs/{}", from.arm_id(), j.name), &job);
+            (def.unwrap_or(job), rewrites)
         }
         None => {
             let mut v = as_item(a).portable_properties();
@@ -116,7 +118,7 @@ pub enum Against {
 /// definitions and data assets are compared as `copy` and `verify` compare them
 /// ([`TargetComparer`]): by the specification the target would get, references rewritten.
 pub async fn against_target(ctx: &Context, to: &WorkspaceRef, ds: &Datastores, engine: &Engine, a: &BundleAsset) -> Against {
-    if matches!(a.kind, Kind::Component | Kind::Data | Kind::Pipeline) {
+    if matches!(a.kind, Kind::Component | Kind::Data | Kind::Job) {
         return against_spec(ctx, to, ds, engine, a).await;
     }
     let vpath = format!("{}/{}/{}/versions/{}", workspace_path(to), a.kind.segment(), assets::enc(&a.name), assets::enc(&a.version));
@@ -254,7 +256,7 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
     }
     let edges = crate::assets::refs::edges_of(
         m.assets.iter().map(|a| match &a.job {
-            Some(j) => (key_of(a), Kind::Pipeline, &j.properties),
+            Some(j) => (key_of(a), Kind::Job, &j.properties),
             None => (key_of(a), a.kind, &a.properties),
         }),
         &src_id,

@@ -30,20 +30,24 @@ snapshot prune.
 
 pub(super) const COPY_LONG: &str = "\
 Copy assets from the --from workspace into the --to workspace: environments and code, then
-components, then pipeline jobs (in dependency order); models independently; data assets as
-described below. --kinds picks some (models, environments, code, components, pipelines, data);
+components, then jobs (in dependency order); models independently; data assets as
+described below. --kinds picks some (models, environments, code, components, jobs, data);
 what a selected item needs (a component's code and environment, a pipeline's components and
 data) comes along.
 
 References into the source workspace (ARM ids, azureml:/subscriptions/..., azureml://
 subscriptions/.../workspaces/<source>/...) are rewritten to the target; registry references and
 public URLs stay; the manifest lists every rewrite. A missing dependency fails the item and
-names the chain (pipeline p → component c:1 → environment e:2 missing); nothing of it is
+names the chain (job p → component c:1 → environment e:2 missing); nothing of it is
 registered. Components that share a code asset share it in the target.
 
-Pipeline jobs are recreated as definitions by default: a pipeline component named after the job
-(version 1) with the job's graph, inputs and outputs; nothing runs. --submit creates the job in
-the target instead, which starts a new run. Status, history and metrics never transfer.
+Jobs of every type (--kinds jobs; pipelines is its old name) are recreated as definitions by
+default, as `job create` registers them: a component named after the job (version 1) — a
+pipeline job a pipeline component with its graph, a command job a command component, a sweep
+job a command component of its trial — with the job's inputs and outputs and, in its
+properties, the job's REST definition; nothing runs. AutoML and spark jobs have no definition
+form: they fail without --submit. --submit creates the jobs in the target instead, which starts
+new runs. Status, history and metrics never transfer.
 
 Data assets: every copy that meets them warns that registered datasets must be re-registered in
 the failover workspace. With --reregister-shared-data, those whose path is on a datastore both
@@ -97,10 +101,11 @@ and the action taken. --output json prints the same document.";
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// Kinds to copy, comma-separated. Assets: models, environments, code, components,
-    /// pipelines, data. Definitions: datastores, connections, computes, endpoints (online and
-    /// batch, with their deployments; or batch-endpoints, batch-deployments, online-endpoints,
-    /// online-deployments), schedules. The default, all, is every one of them.
+    /// Kinds to copy, comma-separated. Assets: models, environments, code, components, jobs
+    /// (pipelines: its old name), data. Definitions: datastores, connections, computes,
+    /// endpoints (online and batch, with their deployments; or batch-endpoints,
+    /// batch-deployments, online-endpoints, online-deployments), schedules. The default, all,
+    /// is every one of them.
     #[arg(long, default_value = "all", value_name = "KINDS")]
     pub kinds: String,
     /// Only assets whose name matches (wildcards * and ?).
@@ -139,7 +144,7 @@ pub struct CopyArgs {
     /// Where to write the manifest [default: ./aml-failover-manifest-<UTC time>.json].
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// Create pipeline jobs in the target (starts new runs) instead of registering their definitions.
+    /// Create jobs in the target (starts new runs) instead of registering their definitions.
     #[arg(long)]
     pub submit: bool,
     /// Re-register data assets whose path is on a datastore both workspaces reach.

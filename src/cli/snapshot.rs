@@ -12,9 +12,10 @@ AML_FAILOVER_TARGET_SAS, else an Entra token).
 
 Every kind by default (--kinds selects): models, environments and code with their files;
 components (their specification; the code and environments they reference are exported too,
-whatever --name/--kinds select); pipeline jobs as their definition (the pipeline component
-`copy` registers, named after the job, version 1); data assets as their specification and az ml
-YAML only (their data is never copied). A reference missing in the source fails the export.
+whatever --name/--kinds select); jobs as their definition (the component `copy` registers,
+named after the job, version 1; AutoML and spark jobs, which have none, are skipped and listed);
+data assets as their specification and az ml YAML only (their data is never copied). A reference
+missing in the source fails the export.
 
 Bundle layout:
   objects/sha256/<aa>/<sha256>       each distinct file once, named by its sha256
@@ -63,8 +64,8 @@ pub enum SnapshotCommand {
 
 #[derive(Debug, Args)]
 pub struct SnapshotExportArgs {
-    /// Asset kinds, comma-separated: models, environments, code, components, pipelines, data (or all).
-    #[arg(long, default_value = "models,environments,code,components,pipelines,data", value_name = "KINDS")]
+    /// Asset kinds, comma-separated: models, environments, code, components, jobs, data (or all).
+    #[arg(long, default_value = "models,environments,code,components,jobs,data", value_name = "KINDS")]
     pub kinds: String,
     /// Only assets whose name matches (wildcards * and ?).
     #[arg(long, value_name = "PATTERN")]
@@ -103,7 +104,7 @@ pub struct SnapshotRestoreArgs {
     #[arg(long, value_name = "ID")]
     pub snapshot: Option<String>,
     /// Only these kinds of the snapshot, and what they reference (models, environments, code,
-    /// components, pipelines, data).
+    /// components, jobs, data).
     #[arg(long, value_name = "KINDS")]
     pub kinds: Option<String>,
     /// Files transferred in parallel.

@@ -47,7 +47,7 @@ pub struct VerifyArgs {
     /// With BUNDLE: which snapshot (an id from `snapshot list`) [default: the newest].
     #[arg(long, value_name = "ID", requires = "bundle")]
     pub snapshot: Option<String>,
-    /// Asset kinds to check, comma-separated: models, environments, code, components, pipelines, data (or all).
+    /// Asset kinds to check, comma-separated: models, environments, code, components, jobs, data (or all).
     #[arg(long, default_value = "all", value_name = "KINDS")]
     pub kinds: String,
     /// Only assets whose name matches (wildcards * and ?).

@@ -21,11 +21,12 @@ fn export_human(r: &ExportReport, verbose: bool) -> String {
     if verbose || r.summary.failed > 0 {
         for it in &r.items {
             let what = match &it.job {
-                Some(job) => format!("pipeline {job} (definition {}:{})", it.name, it.version),
+                Some(job) => format!("job {job} (definition {}:{})", it.name, it.version),
                 None => format!("{} {}:{}", it.kind, it.name, it.version),
             };
             match &it.error {
                 None => out.push_str(&format!("exported {what} ({} files)\n", it.files)),
+                Some(e) if it.status == "skipped" => out.push_str(&format!("skipped  {what}  {e}\n")),
                 Some(e) => out.push_str(&format!("FAILED   {what}  {e}\n")),
             }
         }

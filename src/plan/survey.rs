@@ -106,7 +106,7 @@ pub async fn build(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, listin
         let selected = sel.kinds.contains(&i.kind)
             && sel.name.as_deref().is_none_or(|p| assets::name_matches(p, &i.name))
             && (!sel.latest_only || !i.kind.is_versioned() || latest.get(&(i.kind, i.name.clone())) == Some(&i.version))
-            && !(i.kind == Kind::Pipeline && definitions.contains(&assets::pipeline::definition_name(&i.name)));
+            && !(i.kind == Kind::Job && definitions.contains(&assets::pipeline::definition_name(&i.name)));
         if selected {
             roots.push(i.key());
         }

@@ -123,7 +123,7 @@ impl BundleAsset {
     /// The kind `--kinds` selects it by: a pipeline job's definition is a pipeline.
     pub fn selected_kind(&self) -> Kind {
         if self.job.is_some() {
-            Kind::Pipeline
+            Kind::Job
         } else {
             self.kind
         }
@@ -209,7 +209,7 @@ fn file_assets_schema(g: &mut SchemaGenerator) -> Schema {
 /// `specAssets`: a component, a pipeline job's definition (a component with `job`) or a data
 /// asset; never files.
 fn spec_assets_schema(g: &mut SchemaGenerator) -> Schema {
-    let kinds = kind_names(spec_kinds().filter(|k| *k != Kind::Pipeline));
+    let kinds = kind_names(spec_kinds().filter(|k| *k != Kind::Job));
     asset_list_schema(g, kinds, "content", Some("a component; a pipeline job kept as its definition (the pipeline component copy registers, named after the job, version 1; `job` holds the job); or a data asset (specification and YAML only, its data is never in the bundle). No files."))
 }
 
@@ -250,6 +250,10 @@ impl From<Manifest> for ManifestFile {
 }
 
 fn kind_of(s: &str) -> Option<Kind> {
+    // Bundles written before jobs of every type were a kind name them `pipeline`.
+    if s == "pipeline" {
+        return Some(Kind::Job);
+    }
     Kind::ALL.iter().copied().find(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(|t| t == s)).unwrap_or(false))
 }
 
@@ -493,7 +497,7 @@ mod tests {
         assert_eq!(v["kinds"], serde_json::json!(["environment", "code", "model"]));
         assert_eq!(v["assets"].as_array().unwrap().len(), 1);
         assert_eq!(v["assets"][0]["kind"], "model");
-        assert_eq!(v["specKinds"], serde_json::json!(["data", "component", "pipeline"]));
+        assert_eq!(v["specKinds"], serde_json::json!(["data", "component", "job"]));
         let spec_assets = v["specAssets"].as_array().unwrap();
         assert_eq!(spec_assets.iter().map(|a| a["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["component", "component", "data"]);
         assert_eq!(spec_assets[1]["job"]["name"], "hello-pipe");
@@ -504,8 +508,9 @@ mod tests {
         assert_eq!(back.assets.len(), 4);
         assert!(back.assets.iter().all(|a| a.source == m.source));
         assert_eq!(back.assets[2].job.as_ref(), Some(&job));
-        assert_eq!(back.assets[2].selected_kind(), Kind::Pipeline);
+        assert_eq!(back.assets[2].selected_kind(), Kind::Job);
         assert_eq!(back.assets[1].selected_kind(), Kind::Component);
+        assert_eq!(kind_of("pipeline"), Some(Kind::Job), "bundles written before jobs of every type name them pipeline");
         // A manifest written before specAssets existed still reads.
         let old = serde_json::json!({"schemaVersion": 1, "id": "20250101T000000.000Z", "createdAt": "2025-01-01T00:00:00Z", "source": "ws",
             "kinds": ["model"], "assets": [{"kind": "model", "name": "m", "version": "1", "properties": {}, "container": null}]});
