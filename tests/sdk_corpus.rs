@@ -304,7 +304,7 @@ fn every_corpus_definition_registers_reads_back_in_the_sdk_copies_and_verifies()
     let verify_items = verified.json()["items"].as_array().cloned().unwrap_or_default();
     let find = |list: &[Value], (k, n, v): &Item| -> Option<Value> {
         list.iter()
-            .find(|x| x["name"] == n.as_str() && x["version"] == v.as_str() && (x["kind"] == k.as_str() || (k == "component" && x["kind"] == "pipeline")))
+            .find(|x| x["name"] == n.as_str() && x["version"] == v.as_str() && (x["kind"] == k.as_str() || (k == "component" && x["kind"] == "job")))
             .cloned()
     };
     for row in rows.iter_mut().filter(|r| r.outcome == "ok") {
