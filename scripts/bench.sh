@@ -21,6 +21,11 @@
 #   bed 2 (fresh `aml-emulator up`, same seed folder):
 #     rclone server-side   container -> container within the primary account (one remote)
 #     aml-failover         copy --kinds models --server-side auto    (Copy Blob, sha256 verify)
+#   bed 3 (fresh `aml-emulator up --storage-proxy`: the emulator's proxy in front of Azurite
+#   answers Put Blob From URL / Put Block From URL, which Azurite lacks; BENCH_PROXY=0 skips it):
+#     rclone server-side   as in bed 2, through the proxy (Copy Blob)
+#     aml-failover         copy --kinds models --server-side auto    (Put Blob/Block From URL)
+#     AzCopy s2s           primary container -> failover container, --from-to BlobBlob
 # In each bed rclone runs first, so the peer meets the fresher Azurite. Seeding is not timed.
 #
 # Targets: streaming <= 0.7 x rclone streaming; server-side <= 1.0 x rclone server-side;
@@ -122,13 +127,14 @@ DATA_FILES=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["files"]
 DATA_BYTES=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["bytes"])' "$DATA_JSON")
 
 # --- Test beds -----------------------------------------------------------------------------------
-# start_bed N: `aml-emulator up --seed` (Azurite on disk under $WORK/tmp); sets BED_* variables.
+# start_bed N [UP-ARGS...]: `aml-emulator up --seed` (Azurite on disk under $WORK/tmp); sets BED_* variables.
 start_bed() {
   local n=$1 dir="$WORK/bed$1" t0 t1 pid
+  shift
   mkdir -p "$dir"
-  say "starting test bed $n (Azurite + emulator) and seeding it"
+  say "starting test bed $n (Azurite + emulator $*) and seeding it"
   t0=$(date +%s.%N)
-  TMPDIR="$WORK/tmp" "$EMU" up --seed "$SEED" --env-file "$dir/env" --state-file "$dir/state.json" \
+  TMPDIR="$WORK/tmp" "$EMU" up --seed "$SEED" "$@" --env-file "$dir/env" --state-file "$dir/state.json" \
     > "$dir/emulator.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
@@ -158,7 +164,7 @@ def arm(w):
     return (f"/subscriptions/{w['subscription_id']}/resourceGroups/{w['resource_group']}"
             f"/providers/Microsoft.MachineLearningServices/workspaces/{w['name']}")
 out = {
-    "BED_BLOB": s["azurite_blob_endpoint"].rstrip("/"),
+    "BED_BLOB": s.get("blob_endpoint", s["azurite_blob_endpoint"]).rstrip("/"),
     "BED_P_ACCOUNT": p["storage_account"], "BED_P_KEY": p["storage_key"],
     "BED_P_CONTAINER": f"azureml-blobstore-{p['workspace_id']}", "BED_P_ARM": arm(p),
     "BED_F_ACCOUNT": f["storage_account"], "BED_F_KEY": f["storage_key"],
@@ -324,17 +330,39 @@ fi
 rclone_copy rclone-server-side "primary:$BED_P_CONTAINER/LocalUpload" "primary:bench-rclone-ss/LocalUpload"
 aml_copy aml-server-side auto
 
+# --- Bed 3: server-side through the storage proxy (From URL) -------------------------------------
+PROXY_ROWS=(rclone-server-side-proxy aml-server-side-proxy azcopy-s2s-proxy)
+SEED3_S="-"
+if [ "${BENCH_PROXY:-1}" != 0 ] && [ "$COPY_AVAILABLE" = 1 ]; then
+  stop_beds
+  rm -rf "$WORK/tmp"/* 2>/dev/null || true
+  start_bed 3 --storage-proxy
+  SEED3_S=$BED_SEED_S
+  rclone_copy rclone-server-side-proxy "primary:$BED_P_CONTAINER/LocalUpload" "primary:bench-rclone-ss/LocalUpload"
+  aml_copy aml-server-side-proxy auto
+  if [ -n "$AZCOPY" ]; then
+    P_SAS=$(python3 "$ROOT/scripts/bench/account_sas.py" "$BED_BLOB/$BED_P_ACCOUNT" "$BED_P_ACCOUNT" "$BED_P_KEY")
+    F_SAS=$(python3 "$ROOT/scripts/bench/account_sas.py" "$BED_BLOB/$BED_F_ACCOUNT" "$BED_F_ACCOUNT" "$BED_F_KEY")
+    rcl mkdir "failover:bench-azcopy-s2s" >/dev/null 2>&1 || true
+    azcopy_run azcopy-s2s-proxy "${P_SAS%%\?*}/$BED_P_CONTAINER/LocalUpload?${P_SAS#*\?}" "${F_SAS%%\?*}/bench-azcopy-s2s?${F_SAS#*\?}" BlobBlob
+  else
+    azcopy_run azcopy-s2s-proxy - - -
+  fi
+else
+  for row in "${PROXY_ROWS[@]}"; do WALL[$row]="-"; RSS[$row]="-"; RC[$row]="na"; NOTE[$row]="left out (BENCH_PROXY=0)"; done
+fi
+
 # --- Report --------------------------------------------------------------------------------------
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
-for row in aml-streaming rclone-streaming azcopy-download azcopy-upload aml-server-side rclone-server-side; do
+for row in aml-streaming rclone-streaming azcopy-download azcopy-upload aml-server-side rclone-server-side "${PROXY_ROWS[@]}"; do
   printf '%s\t%s\t%s\t%s\t%s\n' "$row" "${WALL[$row]}" "${RSS[$row]}" "${RC[$row]}" "${NOTE[$row]//$'\t'/ }" >> "$RESULTS"
 done
 GIT_DIRTY=""
 [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] || GIT_DIRTY=" + uncommitted changes"
 BENCH_MODE=$MODE BENCH_DATA_FILES=$DATA_FILES BENCH_DATA_BYTES=$DATA_BYTES BENCH_SMALL=$SMALL_COUNT \
 BENCH_LARGE_MIB=$LARGE_MIB BENCH_GEN_S=$GEN_S BENCH_SEED1_S=$SEED1_S BENCH_SEED1_HWM=$SEED1_HWM \
-BENCH_SEED2_S=$SEED2_S BENCH_RCLONE="$(rclone version 2>/dev/null | head -n 1)" BENCH_AZCOPY_VERSION="${AZCOPY:+AzCopy $AZCOPY_VERSION}" \
+BENCH_SEED2_S=$SEED2_S BENCH_SEED3_S=$SEED3_S BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')" BENCH_RCLONE="$(rclone version 2>/dev/null | head -n 1)" BENCH_AZCOPY_VERSION="${AZCOPY:+AzCopy $AZCOPY_VERSION}" \
 BENCH_AZURITE="$(node -p "require('$ROOT/.tools/azurite/node_modules/azurite/package.json').version" 2>/dev/null || echo '?')" \
 BENCH_GIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$GIT_DIRTY" BENCH_CORES="$(nproc)" \
   python3 "$ROOT/scripts/bench/report.py" "$RESULTS" "$OUT"

@@ -9,7 +9,11 @@ Prints the Markdown and writes it to OUT_MD.
 import os
 import sys
 
-TARGETS = {"aml-streaming": ("rclone-streaming", 0.7), "aml-server-side": ("rclone-server-side", 1.0)}
+TARGETS = {
+    "aml-streaming": ("rclone-streaming", 0.7),
+    "aml-server-side": ("rclone-server-side", 1.0),
+    "aml-server-side-proxy": ("rclone-server-side-proxy", 1.0),
+}
 RSS_LIMIT_MIB = 100.0
 LABELS = [
     ("aml-streaming", "aml-failover streaming"),
@@ -18,6 +22,9 @@ LABELS = [
     ("azcopy-upload", "AzCopy upload (local -> blob)"),
     ("aml-server-side", "aml-failover server-side"),
     ("rclone-server-side", "rclone server-side"),
+    ("aml-server-side-proxy", "aml-failover server-side, From URL (proxy)"),
+    ("rclone-server-side-proxy", "rclone server-side (proxy)"),
+    ("azcopy-s2s-proxy", "AzCopy service-to-service (proxy)"),
 ]
 HOW = {
     "aml-streaming": "`aml-failover copy --kinds models --server-side never` (bed 1)",
@@ -26,6 +33,9 @@ HOW = {
     "azcopy-upload": "`azcopy copy <local>/LocalUpload <failover>/<new container> --recursive --from-to LocalBlob` (bed 1)",
     "aml-server-side": "`aml-failover copy --kinds models --server-side auto` (bed 2)",
     "rclone-server-side": "`rclone copy primary:<blobstore>/LocalUpload primary:<new container>/LocalUpload` (one remote)",
+    "aml-server-side-proxy": "`aml-failover copy --kinds models --server-side auto` (bed 3: storage proxy, Put Blob/Block From URL)",
+    "rclone-server-side-proxy": "`rclone copy primary:<blobstore>/LocalUpload primary:<new container>/LocalUpload` (bed 3, through the proxy)",
+    "azcopy-s2s-proxy": "`azcopy copy <primary>/<blobstore>/LocalUpload <failover>/<new container> --recursive --from-to BlobBlob` (bed 3)",
 }
 
 
@@ -43,6 +53,9 @@ def main():
     for line in open(tsv):
         row, wall, rss, rc, note = (line.rstrip("\n").split("\t") + [""] * 5)[:5]
         res[row] = {"wall": wall, "rss": rss, "rc": rc, "note": note}
+    # Older result files have no bed 3.
+    for key, _ in LABELS:
+        res.setdefault(key, {"wall": "-", "rss": "-", "rc": "na", "note": "not run"})
 
     table = []
     for key, label in LABELS:
@@ -51,7 +64,7 @@ def main():
             ref, limit = TARGETS[key]
             target = f"<= {limit:.1f}x, RSS <= {RSS_LIMIT_MIB:.0f} MiB"
             if r["rc"] == "na":
-                table.append((label, "-", "-", "-", target, "aml-failover copy: not available yet"))
+                table.append((label, "-", "-", "-", target, r["note"] or "not run"))
                 continue
             w, m, rw = num(r["wall"]), num(r["rss"]), num(res[ref]["wall"])
             ratio = w / rw if (w is not None and rw) else None
@@ -66,7 +79,10 @@ def main():
             table.append((label, r["wall"], r["rss"], f"{ratio:.2f}" if ratio is not None else "?", target, met))
         elif key.startswith("azcopy"):
             met = {"0": "second peer", "na": "left out"}.get(r["rc"], f"failed (exit {r['rc']})")
-            table.append((label, r["wall"], r["rss"], "-", "-", met))
+            ref = num(res["rclone-server-side-proxy"]["wall"]) if key == "azcopy-s2s-proxy" else None
+            w = num(r["wall"])
+            ratio = f"{w / ref:.2f}" if (ref and w is not None and r["rc"] == "0") else "-"
+            table.append((label, r["wall"], r["rss"], ratio, "-", met))
         else:
             met = "reference" if r["rc"] == "0" else f"failed (exit {r['rc']})"
             table.append((label, r["wall"], r["rss"], "1.00", "-", met))
@@ -91,7 +107,8 @@ def main():
         lines.append(f"- {label}: {HOW[key]}: {res[key]['note']}")
     lines += [
         f"- Setup, not timed: data generation {env('BENCH_GEN_S')} s; bed 1 start + seed {env('BENCH_SEED1_S')} s "
-        f"(emulator peak RSS {env('BENCH_SEED1_HWM')} MiB); bed 2 start + seed {env('BENCH_SEED2_S')} s.",
+        f"(emulator peak RSS {env('BENCH_SEED1_HWM')} MiB); bed 2 start + seed {env('BENCH_SEED2_S')} s; "
+        f"bed 3 start + seed {env('BENCH_SEED3_S', '-')} s. Load average at the end: {env('BENCH_LOAD', '?')}.",
         f"- Tools: {env('BENCH_RCLONE')} (default flags: --transfers 4 --checkers 8); {env('BENCH_AZCOPY_VERSION') or 'no AzCopy'}; aml-failover release build of "
         f"{env('BENCH_GIT')}; {env('BENCH_CORES')} cores.",
         "- In each bed rclone runs first. Ratios compare runs of this invocation only (same machine, same data); "
