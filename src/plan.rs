@@ -305,7 +305,9 @@ pub struct Facts {
     /// Why the source item cannot be copied (its content could not be read), if so.
     pub unreadable: Option<String>,
     pub comparison: Comparison,
-    /// Versions of this name that already exist in the target.
+    /// Versions of this name that already exist in the target (or are copied under their own
+    /// numbers): what a new version must not take; the planner fills it only where a new
+    /// version may be needed (different, with `--on-conflict new-version`).
     pub target_versions: Vec<String>,
 }
 

@@ -24,7 +24,7 @@ pub async fn plan(s: &Settings, o: &CopyOptions) -> Result<Exit> {
 
 fn render(s: &Settings, report: &Report, all: bool) {
     match s.printer.format() {
-        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(report).expect("report serializes")),
+        OutputFormat::Json => crate::settings::print_json(report),
         OutputFormat::Human => print!("{}", report.human(all)),
     }
 }

@@ -117,7 +117,11 @@ pub async fn build(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, listin
     let src_ws = refs::ws_id(from);
     let edges = refs::edges_of(index.iter().map(|(k, i)| (k.clone(), i.kind, &i.properties)), &src_ws, &latest);
     let nodes: Vec<Key> = graph::closure(&roots, &edges).into_iter().filter(|k| index.contains_key(k)).collect();
-    let src_items: Vec<AssetItem> = nodes.iter().map(|k| index[k].clone()).collect();
+    // Moved out, not cloned (a workspace's versions are most of a plan's memory); what is left
+    // is only asked whether a key exists.
+    let src_items: Vec<AssetItem> = nodes.iter().filter_map(|k| index.remove(k)).collect();
+    let moved: BTreeSet<&Key> = nodes.iter().collect();
+    let in_source = |k: &Key| index.contains_key(k) || moved.contains(k);
 
     let quiet_engine = Engine::new(o.engine.clone(), Arc::new(Silent));
     // Every target version by name, for --on-conflict new-version (see `copied_as`).
@@ -143,10 +147,15 @@ pub async fn build(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, listin
     cmp.index(src_items.iter().map(|i| (i, targets.get(&i.key())))).await;
     let compared: Vec<(AssetItem, Facts)> = futures::stream::iter(src_items.into_iter().map(|item| {
         let target = targets.remove(&item.key());
-        let tv = target_versions.get(&(item.kind, item.name.clone())).cloned().unwrap_or_default();
-        let cmp = &cmp;
+        let (cmp, target_versions) = (&cmp, &target_versions);
         async move {
             let (item, unreadable, comparison) = cmp.compare(item, target).await;
+            // Only a new version needs the numbers taken (a copy per item would be a name's
+            // every version number times its versions).
+            let tv = match (&comparison, o.on_conflict) {
+                (Comparison::Different(_), OnConflict::NewVersion) => target_versions.get(&(item.kind, item.name.clone())).cloned().unwrap_or_default(),
+                _ => Vec::new(),
+            };
             let facts = Facts { kind: item.kind, name: item.name.clone(), version: item.version.clone(), unreadable, comparison, target_versions: tv };
             (item, facts)
         }
@@ -176,7 +185,7 @@ pub async fn build(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, listin
         }
     }
     super::allocate_new_versions(&mut planned);
-    let decided = super::decide_all(planned, &roots, &edges, &|k: &Key| index.contains_key(k), &items, from, to, src_ds.all(), tgt_ds.all(), &o.data, o.submit);
+    let decided = super::decide_all(planned, &roots, &edges, &in_source, &items, from, to, src_ds.all(), tgt_ds.all(), &o.data, o.submit);
     let items = decided
         .planned
         .into_iter()
