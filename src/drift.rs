@@ -59,6 +59,28 @@ pub struct VerifyItem {
     pub reasons: Vec<String>,
 }
 
+/// One definition's drift (`estate[]` of the report).
+#[derive(Debug, Clone, Serialize)]
+pub struct EstateDrift {
+    pub kind: crate::assets::definition::DefKind,
+    pub name: String,
+    pub state: State,
+    pub reasons: Vec<String>,
+}
+
+impl EstateDrift {
+    fn of(kind: crate::assets::definition::DefKind, name: String, cmp: Option<Comparison>) -> EstateDrift {
+        let (state, reasons) = match cmp {
+            None => (State::Extra, vec!["in the target, not in the source".to_string()]),
+            Some(Comparison::Identical) => (State::InSync, Vec::new()),
+            Some(Comparison::Missing) => (State::Missing, vec!["in the source, not in the target".to_string()]),
+            Some(Comparison::Different(why)) => (State::Different, why),
+            Some(Comparison::Unknown(why)) => (State::Unknown, vec![why]),
+        };
+        EstateDrift { kind, name, state, reasons }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifySummary {
@@ -84,6 +106,10 @@ pub struct VerifyReport {
     pub in_sync: bool,
     pub summary: VerifySummary,
     pub items: Vec<VerifyItem>,
+    /// The definitions (datastores, connections, computes, endpoints, schedules): absent when
+    /// none was selected or either workspace has one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub estate: Vec<EstateDrift>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
     /// `verify BUNDLE`: the snapshot checked (bundle, id, createdAt, source workspace).
@@ -105,6 +131,7 @@ impl VerifyReport {
             in_sync: false,
             summary: Default::default(),
             items,
+            estate: Vec::new(),
             manifest: None,
             snapshot,
         }
@@ -122,7 +149,8 @@ impl VerifyReport {
                 State::Unknown => s.unknown += 1,
             }
         }
-        self.in_sync = s.missing + s.different + s.extra + s.unverifiable + s.unknown == 0;
+        let estate_drifted = self.estate.iter().any(|d| d.state != State::InSync);
+        self.in_sync = s.missing + s.different + s.extra + s.unverifiable + s.unknown == 0 && !estate_drifted;
         self.summary = s;
     }
 
@@ -130,9 +158,10 @@ impl VerifyReport {
     /// checked (unverifiable, or unknown: the comparison failed); else 0.
     pub fn exit(&self) -> Exit {
         let s = &self.summary;
-        if s.missing + s.different + s.extra > 0 {
+        let estate = |st: &[State]| self.estate.iter().any(|d| st.contains(&d.state));
+        if s.missing + s.different + s.extra > 0 || estate(&[State::Missing, State::Different, State::Extra]) {
             Exit::Drifted
-        } else if s.unverifiable + s.unknown > 0 {
+        } else if s.unverifiable + s.unknown > 0 || estate(&[State::Unknown]) {
             Exit::Partial
         } else {
             Exit::Ok
@@ -142,15 +171,23 @@ impl VerifyReport {
     pub fn human(&self, all: bool) -> String {
         let mut out = String::new();
         for i in self.items.iter().filter(|i| all || i.state != State::InSync) {
-            let word = match i.state {
-                State::InSync => "in-sync",
-                State::Missing => "MISSING",
-                State::Different => "DIFFERENT",
-                State::Extra => "EXTRA",
-                State::Unverifiable => "UNCHECKED",
-                State::Unknown => "UNKNOWN",
-            };
+            let word = state_word(i.state);
             out.push_str(&format!("{word:<10} {} {}:{}  {}\n", i.kind, i.name, i.version, i.reasons.join("; ")));
+        }
+        for d in self.estate.iter().filter(|d| all || d.state != State::InSync) {
+            out.push_str(&format!("{:<10} {} {}  {}\n", state_word(d.state), d.kind, d.name, d.reasons.join("; ")));
+        }
+        if !self.estate.is_empty() {
+            let n = |st: State| self.estate.iter().filter(|d| d.state == st).count();
+            out.push_str(&format!(
+                "estate: {} definitions: {} in sync, {} missing, {} different, {} extra, {} unknown\n",
+                self.estate.len(),
+                n(State::InSync),
+                n(State::Missing),
+                n(State::Different),
+                n(State::Extra),
+                n(State::Unknown)
+            ));
         }
         let s = &self.summary;
         out.push_str(&format!(
@@ -171,8 +208,8 @@ impl VerifyReport {
                 "DRIFTED: `aml-failover snapshot restore` registers missing versions; different ones are conflicts it will not overwrite"
             } else if s.missing + s.different + s.extra > 0 && self.snapshot.is_some() {
                 "DRIFTED: the bundle lost or damaged files: delete the damaged objects named above; the next `snapshot export` (primary up) stores every missing one again"
-            } else if s.missing + s.different + s.extra > 0 {
-                "DRIFTED: `aml-failover copy` brings missing versions over; different ones are conflicts (--on-conflict)"
+            } else if self.exit() == Exit::Drifted {
+                "DRIFTED: `aml-failover copy` brings missing versions and definitions over; different ones are conflicts (--on-conflict)"
             } else {
                 "some source versions could not be checked"
             }
@@ -181,6 +218,17 @@ impl VerifyReport {
             out.push_str(&format!("report: {m}\n"));
         }
         out
+    }
+}
+
+fn state_word(s: State) -> &'static str {
+    match s {
+        State::InSync => "in-sync",
+        State::Missing => "MISSING",
+        State::Different => "DIFFERENT",
+        State::Extra => "EXTRA",
+        State::Unverifiable => "UNCHECKED",
+        State::Unknown => "UNKNOWN",
     }
 }
 
@@ -311,8 +359,17 @@ pub async fn report(s: &Settings, o: &VerifyOptions) -> Result<VerifyReport> {
         return Err(Error::usage("--from and --to name the same workspace"));
     }
     let ctx = Context::connect(&s.connect)?;
-    let items = crate::drift::workspaces(&ctx, &from, &to, &o.kinds, o.name.as_deref()).await?;
-    finish(o, VerifyReport::new(from.arm_id(), to.arm_id(), o.kinds.clone(), started_at, started, items, None))
+    let items = match o.kinds.is_empty() {
+        true => Vec::new(),
+        false => crate::drift::workspaces(&ctx, &from, &to, &o.kinds, o.name.as_deref()).await?,
+    };
+    let mut report = VerifyReport::new(from.arm_id(), to.arm_id(), o.kinds.clone(), started_at, started, items, None);
+    if !o.def_kinds.is_empty() {
+        let found = crate::estate::drift(&ctx.arm, &from, &to, &o.def_kinds, o.name.as_deref()).await?;
+        report.estate = found.into_iter().map(|(k, n, c)| EstateDrift::of(k, n, c)).collect();
+        report.duration_ms = started.elapsed().as_millis() as u64;
+    }
+    finish(o, report)
 }
 
 /// Sorts, summarizes and writes (--manifest) a report.

@@ -403,6 +403,38 @@ async fn execute(
     }
 }
 
+/// `verify`: every definition of `kinds` in `from` compared with `to`'s (as `copy` would write
+/// it: the same allowances — a schedule's `isEnabled`, a cluster scaled to zero, an online
+/// deployment's instance count, secrets the service never lists), and the definitions `to`
+/// has that `from` does not (`None`: extra). The workspace's default datastores are never
+/// compared.
+pub async fn drift(arm: &ArmClient, from: &WorkspaceRef, to: &WorkspaceRef, kinds: &[DefKind], name: Option<&str>) -> Result<Vec<(DefKind, String, Option<Comparison>)>> {
+    let same = |_: crate::assets::Kind, _: &str, v: &str| v.to_string();
+    let rw = Rewriter {
+        src: (from.subscription_id.clone(), from.resource_group.clone(), from.workspace_name.clone()),
+        dst: (to.subscription_id.clone(), to.resource_group.clone(), to.workspace_name.clone()),
+        version_of: &same,
+    };
+    let copy = CopyOptions { schedules: ScheduleState::AsSource, keep_scale: true, ..Default::default() };
+    let keep = |d: &Definition| {
+        !(d.kind == DefKind::Datastore && crate::assets::datastore::is_workspace_default(d))
+            && name.is_none_or(|p| crate::assets::name_matches(p, &d.name) || d.endpoint.as_deref().is_some_and(|e| crate::assets::name_matches(p, e)))
+    };
+    let mut out = Vec::new();
+    for &kind in DefKind::ALL.iter().filter(|k| kinds.contains(k)) {
+        let (src, tgt) = futures::future::try_join(arm_defs::list(arm, from, kind), arm_defs::list(arm, to, kind)).await?;
+        let mut tgt: BTreeMap<String, Definition> = tgt.into_iter().filter(keep).map(|d| (d.display_name().to_ascii_lowercase(), d)).collect();
+        for def in src.into_iter().filter(keep) {
+            let have = tgt.remove(&def.display_name().to_ascii_lowercase());
+            let want = definition::prepare(&def, &copy, &rw);
+            let cmp = definition::compare(kind, &want.body, have.as_ref().map(|h| &h.resource));
+            out.push((kind, def.display_name(), Some(cmp)));
+        }
+        out.extend(tgt.into_values().map(|d| (kind, d.display_name(), None)));
+    }
+    Ok(out)
+}
+
 /// Failover with the primary down: every disabled schedule of the failover workspace (pre-staged
 /// by `copy`) is enabled (`dry_run`: only decided).
 pub async fn enable_prestaged_schedules(arm: &ArmClient, to: &WorkspaceRef, dry_run: bool) -> Result<Vec<DefOutcome>> {

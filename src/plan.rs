@@ -288,6 +288,8 @@ pub struct VerifyOptions {
     /// Which snapshot of the bundle (default: the newest).
     pub snapshot: Option<String>,
     pub kinds: Vec<Kind>,
+    /// The definition kinds (datastores, connections, computes, endpoints, schedules).
+    pub def_kinds: Vec<crate::assets::definition::DefKind>,
     pub name: Option<String>,
     pub manifest: Option<PathBuf>,
     /// Also list in-sync items in the human output.

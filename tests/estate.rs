@@ -260,3 +260,33 @@ fn failover_with_the_primary_down_enables_the_pre_staged_schedules() {
     let manual: Vec<&str> = v["manualSteps"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
     assert!(manual.iter().any(|m| m.contains("aml-failover-estate/")), "{manual:?}");
 }
+
+#[test]
+fn verify_reports_the_estate_in_sync_after_a_full_copy_and_names_what_drifted() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let dir = tempfile::tempdir().unwrap();
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let m = dir.path().join("copy.json");
+    let kinds = "datastores,connections,computes,endpoints,schedules,models";
+    run(command_in(&tb, dir.path()), &copy_args(&from, &to, m.to_str().unwrap(), &["--kinds", kinds, "--with-secrets", "--deploy"])).expect_code(0);
+    let v = run(command_in(&tb, dir.path()), &["verify", "--from", &from, "--to", &to, "--kinds", kinds, "-o", "json"]);
+    v.expect_code(0);
+    let rep = v.json();
+    assert_eq!(rep["inSync"], true, "{rep}");
+    let estate = rep["estate"].as_array().unwrap();
+    assert_eq!(estate.len(), 10, "every definition compared: {rep}");
+    assert!(estate.iter().all(|e| e["state"] == "in-sync"), "{rep}");
+
+    // Drift: the target's schedule runs at another time; the target has a datastore the source has not.
+    let mut s = d.get(&format!("{to}/schedules/nightly-hello")).unwrap();
+    s["properties"]["trigger"]["expression"] = serde_json::json!("0 3 * * *");
+    assert!(d.put(&format!("{to}/schedules/nightly-hello"), &serde_json::json!({"properties": s["properties"]})) < 300);
+    let lake = d.get(&format!("{to}/datastores/curated_lake")).unwrap();
+    assert!(d.put(&format!("{to}/datastores/extra_lake"), &serde_json::json!({"properties": lake["properties"]})) < 300);
+    let v = run(command_in(&tb, dir.path()), &["verify", "--from", &from, "--to", &to, "--kinds", kinds]);
+    v.expect_code(7);
+    assert!(v.stdout.contains("DIFFERENT  schedule nightly-hello"), "{}", v.stdout);
+    assert!(v.stdout.contains("EXTRA      datastore extra_lake"), "{}", v.stdout);
+    assert!(v.stdout.contains("estate: 11 definitions: 9 in sync, 0 missing, 1 different, 1 extra"), "{}", v.stdout);
+}

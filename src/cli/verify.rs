@@ -47,7 +47,9 @@ pub struct VerifyArgs {
     /// With BUNDLE: which snapshot (an id from `snapshot list`) [default: the newest].
     #[arg(long, value_name = "ID", requires = "bundle")]
     pub snapshot: Option<String>,
-    /// Asset kinds to check, comma-separated: models, environments, code, components, jobs, data (or all).
+    /// Kinds to check, comma-separated: models, environments, code, components, jobs, data, and
+    /// the definitions datastores, connections, computes, endpoints, schedules (all: every one;
+    /// a snapshot BUNDLE holds assets only).
     #[arg(long, default_value = "all", value_name = "KINDS")]
     pub kinds: String,
     /// Only assets whose name matches (wildcards * and ?).
@@ -63,10 +65,12 @@ impl VerifyArgs {
         if let Some(m) = &self.manifest {
             crate::guard::writable_file("--manifest", m)?;
         }
+        let (kinds, def_kinds) = crate::estate::parse_kinds(&self.kinds)?;
         Ok(crate::plan::VerifyOptions {
+            def_kinds,
             bundle: self.bundle.clone(),
             snapshot: self.snapshot.clone(),
-            kinds: crate::assets::Kind::parse_list(&self.kinds)?,
+            kinds,
             name: self.name.clone(),
             manifest: self.manifest.clone(),
             show_all_items: verbose > 0,

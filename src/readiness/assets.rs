@@ -20,6 +20,8 @@ pub async fn checks(_ctx: &Context, p: &Pair, o: &Options, out: &mut Vec<Check>)
         bundle: o.snapshot.clone(),
         snapshot: None,
         kinds: crate::assets::Kind::ALL.to_vec(),
+        // Computes, endpoints and schedules are readiness checks of their own (compute.rs).
+        def_kinds: Vec::new(),
         name: None,
         manifest: None,
         show_all_items: false,
