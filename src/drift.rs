@@ -514,6 +514,7 @@ mod tests {
             in_sync: false,
             summary: Default::default(),
             items: states.iter().map(|s| item(*s)).collect(),
+            estate: Vec::new(),
             manifest: None,
             snapshot: None,
         };
@@ -536,6 +537,12 @@ mod tests {
         assert_eq!(report(&[State::InSync, State::Unknown]).exit(), Exit::Partial);
         assert!(!report(&[State::Unknown]).in_sync);
         assert_eq!(report(&[State::Unverifiable, State::Extra]).exit(), Exit::Drifted);
+        // A definition's drift counts as an asset's does.
+        let mut r = report(&[State::InSync]);
+        r.estate = vec![EstateDrift::of(crate::assets::definition::DefKind::Schedule, "s".into(), None)];
+        r.summarize();
+        assert_eq!((r.exit(), r.in_sync), (Exit::Drifted, false));
+        assert!(r.human(false).contains("EXTRA      schedule s") && r.human(false).contains("DRIFTED"), "{}", r.human(false));
     }
 
     #[test]
