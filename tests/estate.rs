@@ -3,7 +3,9 @@
 //! endpoint with a deployment, an online endpoint with two deployments and a traffic split, and
 //! an enabled schedule. `copy` writes every definition into the failover workspace (checked
 //! directly against the emulator), never a secret into any file; a rerun is a no-op;
-//! `--with-secrets` creates the secret-bearing ones; a region short of quota fails the cluster.
+//! `--with-secrets` creates the secret-bearing ones; a region short of quota fails the cluster;
+//! failover enables the pre-staged schedules and deploys the online endpoints; verify names the
+//! estate's drift; Microsoft's azure-ai-ml reads back every definition the tool created.
 
 mod common;
 
@@ -193,6 +195,26 @@ fn a_region_short_of_quota_fails_the_cluster_naming_the_family_and_the_numbers()
     assert!(Direct::new(&tb).get(&format!("{}/computes/cpu-cluster", tb.failover().arm_id())).is_none(), "nothing created");
 }
 
+/// `ml.<kind>.get` of azure-ai-ml (emulator/tests/sdk/sdk_oracle.py get) for every spec
+/// (`kind:name:-`) in `workspace`.
+fn sdk_reads_back(tb: &TestBed, workspace: &str, specs: &[String]) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = repo.join(".venv-sdk/bin/python");
+    assert!(python.is_file(), "{} is missing: run scripts/setup.sh (it installs the pinned azure-ai-ml)", python.display());
+    let mut c = std::process::Command::new(python);
+    c.arg(repo.join("emulator/tests/sdk/sdk_oracle.py")).arg("get").arg(workspace).args(specs);
+    c.env_clear().envs(tb.env()).env("NO_PROXY", "127.0.0.1,localhost").env("PYTHONDONTWRITEBYTECODE", "1");
+    for keep in ["PATH", "HOME", "TMPDIR"] {
+        if let Some(v) = std::env::var_os(keep) {
+            c.env(keep, v);
+        }
+    }
+    let out = c.output().expect("python runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "azure-ai-ml could not read back:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text.lines().filter(|l| l.starts_with("ok ")).count(), specs.len(), "{text}");
+}
+
 fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
     v["steps"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no step {name}: {v}"))
 }
@@ -262,7 +284,7 @@ fn failover_with_the_primary_down_enables_the_pre_staged_schedules() {
 }
 
 #[test]
-fn verify_reports_the_estate_in_sync_after_a_full_copy_and_names_what_drifted() {
+fn after_a_full_copy_verify_is_in_sync_azure_ai_ml_reads_every_definition_back_and_drift_is_named() {
     let tb = seeded_testbed(false);
     let d = Direct::new(&tb);
     let dir = tempfile::tempdir().unwrap();
@@ -277,6 +299,9 @@ fn verify_reports_the_estate_in_sync_after_a_full_copy_and_names_what_drifted() 
     let estate = rep["estate"].as_array().unwrap();
     assert_eq!(estate.len(), 10, "every definition compared: {rep}");
     assert!(estate.iter().all(|e| e["state"] == "in-sync"), "{rep}");
+    // Microsoft's azure-ai-ml reads back every definition the tool created in the failover workspace.
+    let specs: Vec<String> = estate.iter().map(|e| format!("{}:{}:-", e["kind"].as_str().unwrap().replace('-', "_"), e["name"].as_str().unwrap())).collect();
+    sdk_reads_back(&tb, &tb.failover().name, &specs);
 
     // Drift: the target's schedule runs at another time; the target has a datastore the source has not.
     let mut s = d.get(&format!("{to}/schedules/nightly-hello")).unwrap();

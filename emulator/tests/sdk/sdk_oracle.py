@@ -4,7 +4,9 @@ Two checks, each usable alone or through one long-lived process:
 
   sdk_oracle.py get WORKSPACE KIND:NAME:VERSION ...
       `ml.<kind>.get(name, version)` in WORKSPACE (of the bed's subscription and resource group)
-      for each item; kind is model, environment, data, component or job (`ml.jobs.get(name)`).
+      for each item; kind is model, environment, data, component or job (`ml.jobs.get(name)`),
+      or a definition (version ignored): datastore, connection, compute, online_endpoint,
+      batch_endpoint, schedule, and online_deployment / batch_deployment named ENDPOINT/NAME.
   sdk_oracle.py load KIND:FILE ...
       `load_<kind>(FILE)` for each YAML the tool wrote, then the SDK's local validation
       (`ml.components.validate` for components; the schema load for the other kinds).
@@ -57,8 +59,22 @@ def _error(e):
 def get_one(workspace, kind, name, version):
     ml = client(workspace)
     ops = {"model": ml.models, "environment": ml.environments, "data": ml.data, "component": ml.components}
+    definitions = {
+        "datastore": lambda n: ml.datastores.get(n),
+        "connection": lambda n: ml.connections.get(n),
+        "compute": lambda n: ml.compute.get(n),
+        "online_endpoint": lambda n: ml.online_endpoints.get(n),
+        "batch_endpoint": lambda n: ml.batch_endpoints.get(n),
+        "schedule": lambda n: ml.schedules.get(n),
+        "online_deployment": lambda n: ml.online_deployments.get(n.split("/", 1)[1], endpoint_name=n.split("/", 1)[0]),
+        "batch_deployment": lambda n: ml.batch_deployments.get(n.split("/", 1)[1], endpoint_name=n.split("/", 1)[0]),
+    }
     try:
-        if kind == "job":
+        if kind in definitions:
+            got = definitions[kind](name)
+            if got.name != name.rsplit("/", 1)[-1]:
+                raise AssertionError(f"asked {kind} {name}, got {got.name}")
+        elif kind == "job":
             got = ml.jobs.get(name)
             if got.name != name:
                 raise AssertionError(f"asked job {name}, got {got.name}")
