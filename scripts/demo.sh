@@ -72,6 +72,9 @@ run "$BIN" workspace show --from "$PRIMARY" --to "$FAILOVER"
 printf '\n\033[1m== 2. Pre-staging: the plan, a snapshot bundle, and how far behind the failover is ==\033[0m\n'
 step aml-failover plan --from "<primary>" --to "<failover>"
 run "$BIN" plan --from "$PRIMARY" --to "$FAILOVER"
+step aml-failover copy --from "<primary>" --to "<failover>" --kinds models,datastores,connections,computes,endpoints,schedules --deploy --instance-count 1
+note "warm standby: the models and the workspace's definitions pre-staged, online endpoints at one instance, schedules disabled, secret-bearing datastores/connections left as YAML"
+run "$BIN" copy --from "$PRIMARY" --to "$FAILOVER" --kinds models,datastores,connections,computes,endpoints,schedules --deploy --instance-count 1 --manifest ./prestage.json
 step aml-failover snapshot export --from "<primary>" --to ./bundle
 run "$BIN" snapshot export --from "$PRIMARY" --to ./bundle
 step aml-failover snapshot export --from "<primary>" --to ./bundle    "# again: nothing changed, only a new manifest"
@@ -87,7 +90,7 @@ printf '\n\033[1m== 3. The primary region (eastus) goes down: fail over ==\033[0
 admin -H 'Content-Type: application/json' -d '{"kind":"region_down","region":"eastus"}' "$EMU_ADMIN_URL/faults"
 export AML_FAILOVER_SOURCE_ACCOUNT_KEY; AML_FAILOVER_SOURCE_ACCOUNT_KEY=$(fact "['primary']['storage_key']")
 step AML_FAILOVER_SOURCE_ACCOUNT_KEY=... aml-failover failover --from "<primary>" --to "<failover>" --snapshot ./bundle --storage-account "$PRIMARY_ACCOUNT" --max-retries 1
-note "the control plane is down: assets come from the pre-staged snapshot, run outputs from the primary's RA-GRS secondary storage"
+note "the control plane is down: assets come from the pre-staged snapshot, run outputs from the primary's RA-GRS secondary storage, the pre-staged schedules are enabled"
 run "$BIN" failover --from "$PRIMARY" --to "$FAILOVER" --snapshot ./bundle --storage-account "$PRIMARY_ACCOUNT" --max-retries 1 --out-dir ./failover-run
 step "cat ./failover-run/failover-report.json    # abridged here: its steps and manual steps"
 python3 - ./failover-run/failover-report.json <<'PY'

@@ -294,7 +294,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
     }
     if !source_up && !o.copy.estate.kinds.is_empty() {
         manual.push(format!(
-            "the primary does not answer, so its definitions cannot be read: create the online endpoints (and anything else the last pre-staging `copy` left as YAML) from its {}/ folder",
+            "the primary does not answer, so its definitions cannot be read: create what the last pre-staging `copy` left as YAML (online endpoints copied without --deploy, secret-bearing datastores and connections) from its {}/ folder",
             crate::estate::YAML_DIR
         ));
     }

@@ -195,9 +195,13 @@ pub fn decide_all(
             }
         }
     }
+    // The warning names only what is left to a person: not what re-registers on a datastore
+    // both workspaces reach (one the estate step may just have created) or is copied.
+    let left: BTreeSet<String> = planned.iter().filter(|(f, d)| f.kind == Kind::Data && d.action == Action::Manual).map(|(f, _)| format!("{}:{}", f.name, f.version)).collect();
+    data_names.retain(|n| left.contains(n));
     let mut warnings = Vec::new();
     if !data_names.is_empty() {
-        warnings.push(format!("{}; data assets met: {}", data::WARNING, data_names.join(", ")));
+        warnings.push(format!("{}; data assets left to re-register: {}", data::WARNING, data_names.join(", ")));
     }
     if planned.iter().any(|(f, _)| f.kind == Kind::Job) {
         warnings.push(format!(
