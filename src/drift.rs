@@ -402,7 +402,7 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<VerifyReport> {
     let ctx = if needs_ctx { Some(Context::connect(&s.connect)?) } else { None };
     let (bundle, m) = open_snapshot(ctx.as_ref(), raw, o.snapshot.as_deref()).await?;
     let name_ok = |n: &str| o.name.as_deref().is_none_or(|p| assets::name_matches(p, n));
-    let wanted: Vec<&crate::storage::bundle::BundleAsset> = m.assets.iter().filter(|a| kinds.contains(&a.kind) && name_ok(&a.name)).collect();
+    let wanted: Vec<&crate::bundle::manifest::BundleAsset> = m.assets.iter().filter(|a| kinds.contains(&a.kind) && name_ok(&a.name)).collect();
     let engine = Engine::new(EngineOptions::default(), Arc::new(Silent));
     let conc = crate::plan::PLAN_CONCURRENCY;
     let mut items: Vec<VerifyItem> = Vec::new();

@@ -11,7 +11,7 @@
 use crate::assets::compute;
 use crate::assets::definition::{self, CopyOptions, DefKind, Definition, Prepared, ScheduleState};
 use crate::assets::refs::{Rewrite, Rewriter};
-use crate::azureml::definitions as arm_defs;
+use crate::assets::definition_arm as arm_defs;
 use crate::azureml::ArmClient;
 use crate::compare::Comparison;
 use crate::error::{Error, Result};

@@ -140,10 +140,10 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
         Ok(w) => checks.push(format!("primary workspace {} ({}) answers", w.name, w.location)),
         Err(e) => checks.push(format!("primary workspace {} does NOT answer: {e}", from.workspace_name)),
     }
-    let (target_storage_ok, line) = crate::workspace::show::storage_reachable(&ctx, &to, &target).await;
+    let (target_storage_ok, line) = crate::workspace_show::storage_reachable(&ctx, &to, &target).await;
     checks.push(format!("failover workspace {line}"));
     if let Ok(w) = &source {
-        let (_, line) = crate::workspace::show::storage_reachable(&ctx, &from, w).await;
+        let (_, line) = crate::workspace_show::storage_reachable(&ctx, &from, w).await;
         checks.push(format!("primary workspace {line}"));
     }
     match (&o.snapshot, source_up) {

@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod atomic;
+pub mod azure;
 pub mod azureml;
 pub mod bundle;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod estate;
 pub mod execute;
 pub mod failover;
+pub mod folder;
 pub mod guard;
 pub mod help;
 pub mod http;
@@ -32,3 +34,4 @@ pub mod storage;
 pub mod transfer;
 pub mod wire;
 pub mod workspace;
+pub mod workspace_show;

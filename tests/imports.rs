@@ -168,14 +168,12 @@ fn commands_importing_commands(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "issue 13: enabled once engine and shell have thinned src/commands (commands still call each other today)"]
 fn no_command_imports_another() {
     let found = commands_importing_commands(&src());
     assert!(found.is_empty(), "a command imports another (move the shared code into a library module):\n  {}", found.join("\n  "));
 }
 
 #[test]
-#[ignore = "issue 13: enabled once engine and shell have landed (cli, commands and journal import each other today)"]
 fn no_import_loop_among_top_level_modules() {
     let found = loops(&module_graph(&src()));
     assert!(

@@ -21,11 +21,11 @@ fn documents() -> Vec<SchemaFile> {
             "aml-failover error document",
             "stdout of any command run with -o json that stops on an error (src/main.rs). It has no `command`. Argument errors found by the parser (unknown option, missing value) print clap's text on stderr and no JSON.",
         ),
-        document::<aml_failover::storage::bundle::Manifest>(
+        document::<aml_failover::bundle::manifest::Manifest>(
             "bundle-manifest",
-            aml_failover::storage::bundle::MANIFEST_SCHEMA_VERSION,
+            aml_failover::bundle::manifest::MANIFEST_SCHEMA_VERSION,
             "aml-failover snapshot bundle manifest",
-            "snapshots/<id>/manifest.json in a snapshot bundle (Manifest in src/storage/bundle.rs). Not a command output: no `command`. Models, environments and code (the assets with files) are in `kinds`/`assets`; components, pipeline definitions and data assets in the optional `specKinds`/`specAssets`, which a reader of the first version ignores. Tolerant of added fields (the reader ignores unknown ones).",
+            "snapshots/<id>/manifest.json in a snapshot bundle (Manifest in src/bundle/manifest.rs). Not a command output: no `command`. Models, environments and code (the assets with files) are in `kinds`/`assets`; components, pipeline definitions and data assets in the optional `specKinds`/`specAssets`, which a reader of the first version ignores. Tolerant of added fields (the reader ignores unknown ones).",
         ),
         document::<aml_failover::journal::Record>(
             "journal-record",

@@ -15,7 +15,7 @@
 //! the way through a folder; reading a YAML, an unknown key is an error naming the key (exit 2).
 
 use super::refs::{Rewrite, Rewriter};
-use crate::compare::Comparison;
+use super::spec::Comparison;
 use crate::error::{Error, Result};
 use crate::workspace::WorkspaceRef;
 use serde::Serialize;
@@ -405,7 +405,7 @@ pub fn compare(kind: DefKind, want: &Value, have: Option<&Value>) -> Comparison 
         }
         _ => {}
     }
-    crate::compare::specs(&a, &b)
+    super::spec::specs(&a, &b)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ pub mod connection;
 pub mod data;
 pub mod datastore;
 pub mod definition;
+pub mod definition_arm;
 pub mod endpoint;
 pub mod environment;
-pub mod folder;
 pub mod graph;
 pub mod job;
 pub mod kind;
@@ -23,6 +23,7 @@ pub mod options;
 pub mod pipeline;
 pub mod refs;
 pub mod schedule;
+pub mod spec;
 pub mod uri;
 pub mod yaml;
 

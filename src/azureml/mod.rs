@@ -4,15 +4,14 @@
 //! operator-readable errors, and `nextLink` paging. One file per resource family beside it.
 
 pub mod datastores;
-pub mod definitions;
 pub mod lro;
 pub mod workspaces;
 
 use crate::error::{Error, Result};
 use crate::http::{self, Failed, RetryPolicy};
 use crate::redact;
-use crate::workspace::credentials::TokenProvider;
-use crate::workspace::WorkspaceRef;
+use crate::azure::credentials::TokenProvider;
+use crate::azure::WorkspaceRef;
 use serde_json::Value;
 use std::sync::Arc;
 use url::Url;

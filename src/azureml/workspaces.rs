@@ -2,7 +2,7 @@
 
 use super::{workspace_path, ArmClient, ASSET_KINDS};
 use crate::error::Result;
-use crate::workspace::WorkspaceRef;
+use crate::azure::WorkspaceRef;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -8,7 +8,7 @@ use crate::assets::yaml::{self, LocalNames};
 use crate::assets::{self, data, pipeline, AssetItem, Kind, Selection};
 use crate::error::Result;
 use crate::settings::Settings;
-use crate::storage::bundle::{self, BundleAsset, BundleContent, BundleFile, BundleJob, Manifest};
+use crate::bundle::manifest::{self as bundle, BundleAsset, BundleContent, BundleFile, BundleJob, Manifest};
 use crate::storage::datastore::Datastores;
 use crate::transfer::{Engine, FileJob, Method, Silent};
 use crate::workspace::{Context, WorkspaceRef};

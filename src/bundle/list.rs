@@ -2,7 +2,7 @@
 
 use super::{connect_for, open_bundle, PruneOptions, SCHEMA_VERSION};
 use crate::error::{Error, Result};
-use crate::storage::bundle::Manifest;
+use crate::bundle::manifest::Manifest;
 use crate::workspace::ConnectOptions;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,6 +1,6 @@
 //! Snapshot bundles as a library (`aml-failover snapshot export|restore|list|prune` render what
 //! these return): pre-staging through a self-contained, content-addressed bundle (layout in
-//! [`crate::storage::bundle`]). Nothing here prints; each operation returns a typed report.
+//! [`crate::bundle::manifest`]). Nothing here prints; each operation returns a typed report.
 //!
 //! - **export** (`--from A --to <dir | blob container URL>`): lists the selected asset versions
 //!   (every kind by default: models, environments, code, components, pipelines, data), with
@@ -33,6 +33,7 @@
 
 pub mod export;
 pub mod list;
+pub mod manifest;
 pub mod restore;
 
 pub use export::{export, ExportReport};
@@ -41,7 +42,7 @@ pub use restore::{against_target, restore, Against, RestoreReport};
 
 use crate::assets::{self, AssetItem, Kind};
 use crate::error::{Error, Result};
-use crate::storage::bundle::{Bundle, BundleAsset, Manifest};
+use crate::bundle::manifest::{Bundle, BundleAsset, Manifest};
 use crate::storage::local::LocalStore;
 use crate::transfer::EngineOptions;
 use crate::workspace::{ConnectOptions, Context, WorkspaceRef};

@@ -14,7 +14,7 @@ use crate::compare::TargetComparer;
 use crate::error::{Error, Exit, Result};
 use crate::plan::Comparison;
 use crate::settings::Settings;
-use crate::storage::bundle::{BundleAsset, BundleContent};
+use crate::bundle::manifest::{BundleAsset, BundleContent};
 use crate::storage::datastore::Datastores;
 use crate::storage::{Store, StorePath};
 use crate::transfer::{Engine, FileJob, Method, Silent};

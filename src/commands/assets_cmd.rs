@@ -1,10 +1,11 @@
 //! `aml-failover <kind> list` and `model|environment download|register`: options →
-//! [`crate::assets::folder`] (`listing`, `download`, `register`) → render.
+//! [`crate::folder`] (`listing`, `download`, `register`) → render.
 
-use crate::assets::folder::listing::ListedItem;
-use crate::assets::folder::register::RegisterReport;
+use crate::folder;
+use crate::folder::listing::ListedItem;
+use crate::folder::register::RegisterReport;
 use crate::assets::options::{DownloadOptions, ListOptions, RegisterOptions};
-use crate::assets::{folder, yaml, Kind};
+use crate::assets::{yaml, Kind};
 use crate::error::{Exit, Result};
 use crate::settings::Settings;
 use crate::transfer::Method;

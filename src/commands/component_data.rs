@@ -1,8 +1,8 @@
 //! `aml-failover component download|register` and `data download|register` (their `list` is
-//! `assets_cmd::list`): options → [`crate::assets::folder::component`] /
-//! [`crate::assets::folder::data`] → render.
+//! `assets_cmd::list`): options → [`crate::folder::component`] /
+//! [`crate::folder::data`] → render.
 
-use crate::assets::folder::{component, data};
+use crate::folder::{component, data};
 use crate::assets::options::{DownloadOptions, RegisterOptions};
 use crate::error::{Exit, Result};
 use crate::settings::Settings;

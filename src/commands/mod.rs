@@ -56,7 +56,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
 
 /// Verbs of `assets::folder` run their transfers with the printer's progress.
 #[async_trait::async_trait]
-impl crate::assets::folder::Transfers for crate::settings::Printer {
+impl crate::folder::Transfers for crate::settings::Printer {
     async fn run(&self, engine: &crate::transfer::EngineOptions, jobs: &[crate::transfer::FileJob]) -> Vec<Result<crate::transfer::FileDone>> {
         self.run_transfers(engine, jobs).await
     }

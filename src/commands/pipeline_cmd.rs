@@ -1,4 +1,4 @@
-//! `aml-failover job|pipeline get|create`: options → [`crate::assets::folder::job`] → render.
+//! `aml-failover job|pipeline get|create`: options → [`crate::folder::job`] → render.
 
 use crate::assets::options::{CreateOptions, GetOptions};
 use crate::error::{Exit, Result};
@@ -8,7 +8,7 @@ use crate::workspace::Context;
 pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
     let ws = s.read_workspace(o.command)?;
     let ctx = Context::connect(&s.connect)?;
-    let r = crate::assets::folder::job::get(&ctx, &ws, &s.printer, o).await?;
+    let r = crate::folder::job::get(&ctx, &ws, &s.printer, o).await?;
     match s.printer.is_json() {
         true => s.printer.json(&r),
         false => println!(
@@ -27,7 +27,7 @@ pub async fn get(s: &Settings, o: &GetOptions) -> Result<Exit> {
 pub async fn create(s: &Settings, o: &CreateOptions) -> Result<Exit> {
     let ws = s.write_workspace(o.command)?;
     let ctx = Context::connect(&s.connect)?;
-    let r = crate::assets::folder::job::create(&ctx, &ws, &s.printer, o).await?;
+    let r = crate::folder::job::create(&ctx, &ws, &s.printer, o).await?;
     if s.printer.is_json() {
         s.printer.json(&r);
         return Ok(Exit::Ok);

@@ -1,8 +1,8 @@
-//! `aml-failover workspace show`: [`crate::workspace::show`] → render.
+//! `aml-failover workspace show`: [`crate::workspace_show`] → render.
 
 use crate::error::{Error, Exit, Result};
 use crate::settings::Settings;
-use crate::workspace::show::{self, Details};
+use crate::workspace_show::{self as show, Details};
 
 pub async fn run(s: &Settings) -> Result<Exit> {
     let shown = show::show(s).await?;

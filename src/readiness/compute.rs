@@ -35,7 +35,7 @@ async fn clusters(ctx: &Context, p: &Pair, tier: Tier, out: &mut Vec<Check>) {
         return out.push(Check::pass("compute", "the primary has no compute cluster").evidence(format!("Compute_List {}: {} computes, no AmlCompute", p.from.workspace_name, src.len())));
     }
     let region = p.tgt_region().to_string();
-    let cap = match crate::azureml::definitions::region_capacity(&ctx.arm, &p.to, &region).await {
+    let cap = match crate::assets::definition_arm::region_capacity(&ctx.arm, &p.to, &region).await {
         Ok(c) => Some(c),
         Err(e) => {
             out.push(Check::unreadable("compute-quota", &format!("VM sizes and quota in {region}"), e));

@@ -47,7 +47,7 @@ pub async fn checks(ctx: &Context, p: &Pair, out: &mut Vec<Check>) -> Option<Geo
         let region = v.get("location").and_then(Value::as_str).unwrap_or("?");
         out.push(Check::pass("control-plane", format!("{role} workspace {} answers", ws.workspace_name)).evidence(format!("Workspaces_Get {}: region {region}", ws.arm_id())));
         let w = crate::azureml::workspaces::Workspace::from_json(v);
-        let (ok, detail) = crate::workspace::show::storage_reachable(ctx, ws, &w).await;
+        let (ok, detail) = crate::workspace_show::storage_reachable(ctx, ws, &w).await;
         out.push(if ok {
             Check::pass("storage-reachable", format!("{role} default storage answers")).evidence(detail)
         } else {

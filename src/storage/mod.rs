@@ -12,7 +12,6 @@
 //! - `list` returns objects sorted by path.
 
 pub mod blob;
-pub mod bundle;
 pub mod datastore;
 pub mod fileshare;
 pub mod index;

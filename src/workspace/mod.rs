@@ -1,10 +1,7 @@
-//! Resolving the workspaces a command works on: references, cloud endpoints, credentials.
+//! The connection to the workspaces a command works on ([`Context`]), built from references,
+//! cloud endpoints and credentials (in `crate::azure`, re-exported here).
 
-pub mod cloud;
-pub mod credentials;
-pub mod reference;
-pub mod show;
-
+pub use crate::azure::{cloud, credentials, reference};
 pub use reference::WorkspaceRef;
 
 use crate::azureml::ArmClient;

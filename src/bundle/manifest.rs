@@ -27,7 +27,7 @@
 //! snapshot never points at a missing object. Pruning deletes manifests first, then the
 //! objects no remaining manifest names.
 
-use super::{FinishInfo, Hold, Store, StorePath};
+use crate::storage::{FinishInfo, Hold, Store, StorePath};
 use crate::assets::Kind;
 use crate::error::{Error, Result};
 use bytes::Bytes;

@@ -1,11 +1,13 @@
 //! Datastores, connections, computes, endpoints, deployments and schedules as ARM resources:
 //! list, read, write (waiting for long-running operations), `listSecrets`, and what a region
 //! offers computes (`VirtualMachineSizes_List`, `Usages_List`, `Quotas_List`).
+//! It lives in `assets`, beside the definitions it reads and writes, so that `azureml` stays
+//! below the asset kinds.
 
-use super::{workspace_path, ArmClient};
-use crate::assets::compute::RegionCapacity;
-use crate::assets::definition::{DefKind, Definition};
-use crate::assets::enc;
+use crate::azureml::{workspace_path, ArmClient};
+use super::compute::RegionCapacity;
+use super::definition::{DefKind, Definition};
+use super::enc;
 use crate::error::{Error, Result};
 use crate::workspace::WorkspaceRef;
 use serde_json::Value;
