@@ -219,28 +219,16 @@ pub fn decide_all(
 /// listing or HEAD per side then); `--concurrency` (files in flight) raises it, never lowers it.
 pub const PLAN_CONCURRENCY: usize = 64;
 
-/// `--on-conflict`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `--on-conflict` (clap parses it: a bad value is a usage error naming the possible values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnConflict {
     /// Report the conflict, change nothing (default).
+    #[value(alias = "skip", alias = "fail")]
     Report,
     /// Replace the target version with the source's.
     Overwrite,
     /// Register the source's content under the next free version number.
     NewVersion,
-}
-
-impl OnConflict {
-    pub fn parse(s: &str) -> crate::error::Result<OnConflict> {
-        match s {
-            "report" | "skip" | "fail" => Ok(OnConflict::Report),
-            "overwrite" => Ok(OnConflict::Overwrite),
-            "new-version" => Ok(OnConflict::NewVersion),
-            other => Err(crate::error::Error::usage(format!(
-                "unknown --on-conflict '{other}': use report (default), overwrite or new-version"
-            ))),
-        }
-    }
 }
 
 /// Options of `copy`, validated.

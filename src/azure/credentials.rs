@@ -25,34 +25,21 @@ use tokio::sync::Mutex;
 /// Environment variable holding a static bearer token.
 pub const ENV_ACCESS_TOKEN: &str = "AML_FAILOVER_ACCESS_TOKEN";
 
-/// `--auth`: which credential to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `--auth`: which credential to use (clap parses it, ignoring case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthMethod {
     Auto,
     Token,
+    #[value(alias = "sp")]
     ServicePrincipal,
     WorkloadIdentity,
+    #[value(alias = "msi")]
     ManagedIdentity,
+    #[value(alias = "cli")]
     AzureCli,
 }
 
 impl AuthMethod {
-    pub const NAMES: &'static [&'static str] =
-        &["auto", "token", "service-principal", "workload-identity", "managed-identity", "azure-cli"];
-
-    pub fn parse(s: &str) -> Result<AuthMethod> {
-        Ok(match s.to_ascii_lowercase().as_str() {
-            "auto" => AuthMethod::Auto,
-            "token" => AuthMethod::Token,
-            "service-principal" | "sp" => AuthMethod::ServicePrincipal,
-            "workload-identity" => AuthMethod::WorkloadIdentity,
-            "managed-identity" | "msi" => AuthMethod::ManagedIdentity,
-            "azure-cli" | "cli" => AuthMethod::AzureCli,
-            other => {
-                return Err(Error::usage(format!("unknown --auth '{other}': use one of {}", Self::NAMES.join(", "))))
-            }
-        })
-    }
 }
 
 enum Source {

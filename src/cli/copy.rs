@@ -120,13 +120,12 @@ pub struct CopyArgs {
     /// Print the plan and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// When the target has the same name and version with different content:
-    /// report (default: change nothing), overwrite, or new-version (register under the next free number).
-    #[arg(long, default_value = "report", value_name = "POLICY")]
-    pub on_conflict: String,
+    /// When the target has the same name and version with different content.
+    #[arg(long, value_enum, default_value = "report", value_name = "POLICY")]
+    pub on_conflict: crate::plan::OnConflict,
     /// Server-side copy where the storage offers it (auto), or always stream (never).
-    #[arg(long, default_value = "auto", value_name = "auto|never")]
-    pub server_side: String,
+    #[arg(long, value_enum, default_value = "auto", value_name = "auto|never")]
+    pub server_side: crate::transfer::ServerSide,
     /// Files copied at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
@@ -136,11 +135,9 @@ pub struct CopyArgs {
     /// File data held in memory at most, in MiB, across all files in flight.
     #[arg(long, default_value_t = 48, value_name = "MIB")]
     pub memory_mib: usize,
-    /// How streamed copies are checked at the target: landed (the service's echo of each
-    /// block's MD5 must match the bytes hashed with sha256; read back where it does not echo)
-    /// or full (also read every file back and compare its sha256).
-    #[arg(long, default_value = "landed", value_name = "landed|full")]
-    pub verify: String,
+    /// How streamed copies are checked at the target.
+    #[arg(long, value_enum, default_value = "landed", value_name = "landed|full")]
+    pub verify: crate::transfer::Verify,
     /// Where to write the manifest [default: ./aml-failover-manifest-<UTC time>.json].
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
@@ -191,23 +188,13 @@ pub struct CopyArgs {
 
 impl CopyArgs {
     pub fn options(&self, verbose: u8) -> Result<crate::plan::CopyOptions> {
-        use crate::transfer::{EngineOptions, ServerSide};
+        use crate::transfer::EngineOptions;
         if self.concurrency == 0 || self.concurrency > 256 {
             return Err(Error::usage("--concurrency must be between 1 and 256"));
         }
         if self.block_size_mib == 0 || self.block_size_mib > 100 {
             return Err(Error::usage("--block-size-mib must be between 1 and 100 (Azure's block limit is 4000 MiB, memory is yours)"));
         }
-        let server_side = match self.server_side.as_str() {
-            "auto" => ServerSide::Auto,
-            "never" => ServerSide::Never,
-            other => return Err(Error::usage(format!("unknown --server-side '{other}': use auto or never"))),
-        };
-        let verify = match self.verify.as_str() {
-            "landed" => crate::transfer::Verify::Landed,
-            "full" => crate::transfer::Verify::Full,
-            other => return Err(Error::usage(format!("unknown --verify '{other}': use landed or full"))),
-        };
         if self.memory_mib < 2 * self.block_size_mib {
             return Err(Error::usage("--memory-mib must hold at least two blocks (2 x --block-size-mib)"));
         }
@@ -234,12 +221,12 @@ impl CopyArgs {
                 latest_only: self.latest,
             },
             dry_run: self.dry_run,
-            on_conflict: crate::plan::OnConflict::parse(&self.on_conflict)?,
+            on_conflict: self.on_conflict,
             engine: EngineOptions {
                 concurrency: self.concurrency,
                 block_size: self.block_size_mib * 1024 * 1024,
-                server_side,
-                verify,
+                server_side: self.server_side,
+                verify: self.verify,
                 memory_budget: self.memory_mib * 1024 * 1024,
                 ..Default::default()
             },

@@ -119,9 +119,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PEM", help_heading = "Cloud and endpoints")]
     pub ca_cert: Vec<PathBuf>,
 
-    /// Credential to use: auto, token, service-principal, workload-identity, managed-identity, azure-cli.
-    #[arg(long, global = true, env = "AML_FAILOVER_AUTH", default_value = "auto", value_name = "METHOD", help_heading = "Credentials")]
-    pub auth: String,
+    /// Credential to use.
+    #[arg(long, global = true, env = "AML_FAILOVER_AUTH", value_enum, ignore_case = true, default_value = "auto", value_name = "METHOD", help_heading = "Credentials")]
+    pub auth: AuthMethod,
 
     /// Retries of a failed request (429/5xx honour Retry-After; network errors back off).
     #[arg(long, global = true, env = "AML_FAILOVER_MAX_RETRIES", default_value_t = 4, value_name = "N", help_heading = "Behaviour")]
@@ -252,7 +252,7 @@ impl Cli {
             file_endpoint: g.file_endpoint.clone(),
         };
         let cloud = Cloud::resolve(g.cloud.as_deref(), &overrides)?;
-        let auth = AuthMethod::parse(&g.auth)?;
+        let auth = g.auth;
         let defaults = RefDefaults { subscription: g.subscription.clone(), resource_group: g.resource_group.clone() };
         if g.from.is_some() && g.workspace_name.is_some() {
             return Err(Error::usage("give the workspace either with --from or with -w/--workspace-name, not both"));

@@ -142,14 +142,14 @@ pub struct FileDone {
 }
 
 /// `--server-side`: whether to use server-side copy where it is offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ServerSide {
     Auto,
     Never,
 }
 
 /// `--verify`: how a streamed copy is checked at the destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Verify {
     /// The service's echo of each block's MD5 (what it received) must equal the MD5 of the
     /// bytes hashed with sha256; stores that do not echo are read back.
