@@ -353,7 +353,12 @@ fn source_files(item: &AssetItem) -> Vec<FileRecord> {
 
 /// Registers a data asset at `uri` on the target's datastore `tds`, after checking that the
 /// shared datastore really holds something at that path.
+/// Registers a data asset in the target at `uri`, on the target's datastore `tds` after checking
+/// its data is there; `tds` empty: a URL outside any datastore, registered as it is, not read.
 async fn reregister_data(ctx: &Context, to: &WorkspaceRef, tgt_ds: &Datastores, item: &AssetItem, tds: &str, uri: &str, version: &str) -> Result<()> {
+    if tds.is_empty() {
+        return assets::register(&ctx.arm, to, item, version, false, Some(uri)).await;
+    }
     let mut probe = item.clone();
     probe.properties = item.properties_with_location(Some(uri));
     assets::resolve_content(&mut probe, tgt_ds).await.map_err(|e| {

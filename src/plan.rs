@@ -185,13 +185,20 @@ pub fn decide_all(
                 d.action = Action::Reregister;
                 d.reason = format!("its path is on a datastore both workspaces reach ({why}); re-registered pointing at the same data");
             }
+            (_, None, None) if data::remote_url(item, from, src_ds).is_some() => {
+                // No datastore: registered as it is, nothing read (see execute::reregister_data).
+                let uri = data::remote_url(item, from, src_ds).unwrap_or_default();
+                shared_locations.insert(key.clone(), (String::new(), uri));
+                d.action = Action::Reregister;
+                d.reason = "its path is a URL outside the workspace's storage, which the failover workspace reaches too; re-registered with the same path, not read (as az ml data create registers a remote path)".into();
+            }
             (false, Some((_, why)), _) => {
                 d.action = Action::Manual;
                 d.reason = format!("needs manual re-registration: its path is on a shared datastore ({why}); --reregister-shared-data re-registers it");
             }
             _ => {
                 d.action = Action::Manual;
-                d.reason = "needs manual re-registration: its path is not on a datastore the failover workspace reaches (name one with --shared-datastore, or --copy-data for uri_file/uri_folder on workspace storage)".into();
+                d.reason = "needs manual re-registration: its path is not on a datastore the failover workspace reaches (name one with --shared-datastore, or --copy-data for uri_file/uri_folder/mltable on workspace storage)".into();
             }
         }
     }

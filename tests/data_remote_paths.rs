@@ -2,7 +2,9 @@
 //! a `uri_file`/`uri_folder` whose path is an `azureml://datastores/<ds>/paths/...` URI, an https
 //! or a wasbs blob URL is registered as given without reading it, as `az ml data create` does;
 //! `--check-paths` reads it through the workspace's datastores and refuses it (exit 2, nothing
-//! registered) when no files are there. Checked with direct ARM reads, independent of the tool.
+//! registered) when no files are there. `copy` re-registers a URL outside the workspace's storage
+//! with the same path, unread, and copies an MLTable folder with `--copy-data`. Checked with
+//! direct ARM and storage reads, independent of the tool.
 
 mod common;
 
@@ -90,8 +92,66 @@ fn remote_data_paths_register_unread_and_check_paths_reads_them() {
     assert!(r.stderr.contains(&format!("is in workspace {}", tb.primary().name)), "{}", r.stderr);
     assert!(d.get(&format!("{f}/data/primary-path/versions/1")).is_none(), "nothing registered");
 
-    // --check-paths belongs to data register only.
+    // --check-paths belongs to data register only: other verbs do not know it (nor show it in help).
     let r = run(command(&tb), &["model", "register", "-f", &y, "--to", &f, "--check-paths"]);
     r.expect_code(2);
-    assert!(r.stderr.contains("--check-paths applies to data register only"), "{}", r.stderr);
+    assert!(r.stderr.contains("--check-paths"), "{}", r.stderr);
+    for verb in ["model", "environment", "component"] {
+        let h = run(command(&tb), &[verb, "register", "--help"]);
+        h.expect_code(0);
+        assert!(!h.stdout.contains("--check-paths"), "{verb} register --help: {}", h.stdout);
+    }
+}
+
+#[test]
+fn copy_re_registers_remote_urls_unread_and_copies_mltable_folders_with_copy_data() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    // In the primary: an https file and a wasbs folder outside the workspace's storage (nothing
+    // there to read), and a local MLTable folder (uploaded to the primary's storage).
+    let remote = [
+        ("remote-https-file", "uri_file", "https://account-name.blob.core.windows.net/container-name/example-data/titanic.csv"),
+        ("remote-wasbs-folder", "uri_folder", "wasbs://container-name@account-name.blob.core.windows.net/example-data/"),
+    ];
+    for (name, ty, path) in remote {
+        let y = write(dir.path(), &format!("{name}.yml"), &format!("name: {name}\nversion: '1'\ntype: {ty}\npath: {path}\n"));
+        run(command(&tb), &["data", "register", "-f", &y, "--to", &p, "-o", "json"]).expect_code(0);
+    }
+    let mlt = dir.path().join("titanic-mltable");
+    std::fs::create_dir_all(&mlt).unwrap();
+    std::fs::write(mlt.join("MLTable"), "paths:\n  - file: ./titanic.csv\ntransformations:\n  - read_delimited:\n      delimiter: ','\n").unwrap();
+    std::fs::write(mlt.join("titanic.csv"), "PassengerId,Survived\n1,0\n2,1\n").unwrap();
+    let y = write(dir.path(), "mltable.yml", "name: titanic-mltable\nversion: '1'\ntype: mltable\npath: ./titanic-mltable\n");
+    run(command(&tb), &["data", "register", "-f", &y, "--to", &p, "-o", "json"]).expect_code(0);
+
+    // Without --copy-data: the URLs are re-registered as they are; the mltable on workspace
+    // storage needs a person (its YAML is written).
+    let (man, data_dir) = (dir.path().join("m.json"), dir.path().join("data"));
+    let r = run(command(&tb), &["copy", "--from", &p, "--to", &f, "--kinds", "data", "--name", "*-*", "--manifest", man.to_str().unwrap(), "--data-output-dir", data_dir.to_str().unwrap(), "-o", "json"]);
+    r.expect_code(1);
+    let v = r.json();
+    let item = |name: &str| v["items"].as_array().unwrap().iter().find(|i| i["name"] == name).unwrap_or_else(|| panic!("{name}: {v}")).clone();
+    for (name, ty, path) in remote {
+        let i = item(name);
+        assert_eq!((i["action"].as_str(), i["status"].as_str()), (Some("reregister"), Some("copied")), "{i}");
+        let there = d.get(&format!("{f}/data/{name}/versions/1")).unwrap_or_else(|| panic!("{name} in the failover"));
+        assert_eq!(there["properties"]["dataUri"], path, "{name}: the same path");
+        assert_eq!(there["properties"]["dataType"], ty);
+    }
+    assert_eq!(item("titanic-mltable")["status"], "needs-manual-reregistration", "{v}");
+    assert!(d.get(&format!("{f}/data/titanic-mltable/versions/1")).is_none());
+
+    // --copy-data copies the MLTable folder, verified, and registers it on the failover's storage.
+    let r = run(command(&tb), &["copy", "--from", &p, "--to", &f, "--kinds", "data", "--name", "titanic-mltable", "--copy-data", "--manifest", man.to_str().unwrap(), "-o", "json"]);
+    r.expect_code(0);
+    let there = d.get(&format!("{f}/data/titanic-mltable/versions/1")).expect("mltable copied");
+    assert_eq!(there["properties"]["dataType"], "mltable");
+    let uri = there["properties"]["dataUri"].as_str().unwrap();
+    assert!(uri.contains(&format!("/workspaces/{}/datastores/", tb.failover().name)), "{uri}");
+    let files = datastore_path(uri);
+    let mltable = d.blob(tb.failover(), &format!("{files}/MLTable")).expect("the MLTable file in the failover's storage");
+    assert_eq!(mltable, std::fs::read(mlt.join("MLTable")).unwrap());
+    assert_eq!(d.blob(tb.failover(), &format!("{files}/titanic.csv")).unwrap(), std::fs::read(mlt.join("titanic.csv")).unwrap());
 }

@@ -152,17 +152,27 @@ fn a_sweep_job_round_trips_with_its_search_space_and_latest_pinned() {
     let src = dir.path().join("sweep");
     copy_dir(&basics.join("src"), &src.join("src"));
     std::fs::copy(basics.join("hello-sweep.yml"), src.join("job.yml")).unwrap();
-    // The environment the example names (azureml:AzureML-sklearn-1.5@latest), in the primary.
-    let env = dir.path().join("env.yml");
-    std::fs::write(&env, "name: AzureML-sklearn-1.5\nversion: \"3\"\nimage: mcr.microsoft.com/azureml/sklearn-1.5:latest\n").unwrap();
-    run(command(&tb), &["environment", "register", "-f", s(&env), "--to", &p]).expect_code(0);
+    // The environment the example names (azureml:AzureML-sklearn-1.5@latest) is a curated
+    // one, which every workspace answers (as Azure does): pinned to its latest version.
+    let latest = d.get(&format!("{p}/environments/AzureML-sklearn-1.5")).expect("curated environment")["properties"]["latestVersion"].as_str().unwrap().to_string();
 
     let r = run(command(&tb), &["job", "create", "-f", s(&src.join("job.yml")), "--to", &p, "--name", "hello-sweep", "-o", "json"]);
     r.expect_code(0);
-    assert_eq!(r.json()["pinned"], json!(["environment AzureML-sklearn-1.5@latest → AzureML-sklearn-1.5:3"]));
+    assert_eq!(r.json()["pinned"], json!([format!("environment AzureML-sklearn-1.5@latest → AzureML-sklearn-1.5:{latest}")]));
     let def = d.get(&format!("{p}/components/hello_sweep/versions/1")).expect("the trial as a command component");
     assert_eq!(def["properties"]["componentSpec"]["type"], "command");
-    assert!(def["properties"]["componentSpec"]["environment"].as_str().unwrap().ends_with("/environments/AzureML-sklearn-1.5/versions/3"));
+    assert!(def["properties"]["componentSpec"]["environment"].as_str().unwrap().ends_with(&format!("/environments/AzureML-sklearn-1.5/versions/{latest}")));
+    // The definition copies (its curated environment is not copied: the failover has it) and
+    // downloads as a component azure-ai-ml loads: the search space is read as its inputs.
+    let man = dir.path().join("m.json");
+    let c = run(command(&tb), &copy_args(&p, &f, "components", "hello_sweep", s(&man)));
+    c.expect_code(0);
+    assert!(c.json()["items"].as_array().unwrap().iter().all(|i| i["kind"] != "environment"), "{}", c.stdout);
+    let out = dir.path().join("def");
+    run(command(&tb), &["component", "download", "-n", "hello_sweep", "--from", &f, "-p", s(&out)]).expect_code(0);
+    let cy = yaml(&out.join("hello_sweep/component.yml"));
+    assert!(cy["command"].as_str().unwrap().contains("--B ${{inputs.B}}"), "{cy:?}");
+    sdk_loads("load_component", &out.join("hello_sweep/component.yml"));
 
     run(command(&tb), &["job", "create", "-f", s(&src.join("job.yml")), "--to", &p, "--name", "hello-sweep", "--submit", "-o", "json"]).expect_code(0);
     let job = d.get(&format!("{p}/jobs/hello-sweep")).expect("sweep job");
@@ -182,12 +192,10 @@ fn a_sweep_job_round_trips_with_its_search_space_and_latest_pinned() {
     for k in ["search_space", "objective", "sampling_algorithm", "limits", "inputs"] {
         assert_eq!(y[k], original[k], "{k}");
     }
-    assert_eq!(y["trial"]["environment"], "azureml:AzureML-sklearn-1.5:3");
+    assert_eq!(y["trial"]["environment"], format!("azureml:AzureML-sklearn-1.5:{latest}"));
     sdk_loads("load_job", &jyml);
 
-    // In the failover (its environment copied first): the same sweep.
-    let man = dir.path().join("m.json");
-    run(command(&tb), &copy_args(&p, &f, "environments", "AzureML-sklearn-1.5", s(&man))).expect_code(0);
+    // In the failover (which has the curated environment too): the same sweep.
     run(command(&tb), &["job", "create", "-f", s(&jyml), "--to", &f, "--submit", "-o", "json"]).expect_code(0);
     let there = d.get(&format!("{f}/jobs/hello-sweep")).expect("sweep in the failover");
     for k in ["jobType", "searchSpace", "objective", "samplingAlgorithm", "limits", "inputs"] {

@@ -41,10 +41,22 @@ impl AssetKind for Data {
     }
 }
 
-/// Whether `--copy-data` can copy a data asset: uri_file/uri_folder on the source's storage.
+/// Whether `--copy-data` can copy a data asset: a uri_file, uri_folder or mltable (its MLTable
+/// folder, copied like a uri_folder) on the source's storage.
 pub fn copyable(item: &AssetItem, from: &WorkspaceRef, src_ds: &[Datastore]) -> bool {
     let t = item.properties.get("dataType").and_then(Value::as_str).unwrap_or("");
-    matches!(t, "uri_file" | "uri_folder") && source_datastore(item, from, src_ds).is_some()
+    matches!(t, "uri_file" | "uri_folder" | "mltable") && source_datastore(item, from, src_ds).is_some()
+}
+
+/// The path of a data asset that is on no datastore of the source workspace but at a URL
+/// (https, wasbs, abfss…): the failover workspace reaches it as the primary did, so it is
+/// re-registered with the same path without reading it, as `az ml data create` registers a
+/// remote path. `None` for a path on a workspace datastore (see [`source_datastore`]) or an
+/// `azureml://` URI.
+pub fn remote_url(item: &AssetItem, from: &WorkspaceRef, src_ds: &[Datastore]) -> Option<String> {
+    let loc = item.location()?;
+    let remote = loc.contains("://") && !loc.starts_with("azureml:");
+    (remote && source_datastore(item, from, src_ds).is_none()).then(|| loc.to_string())
 }
 
 pub const DATA_SCHEMA: &str = "https://azuremlschemas.azureedge.net/latest/data.schema.json";

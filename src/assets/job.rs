@@ -803,6 +803,21 @@ fn component_outputs(y: &Value) -> Value {
     Value::Object(outs)
 }
 
+/// The input type a search space distribution (az ml YAML form) gives its values: a choice's
+/// values' type, an integer for randint, a number for the continuous ones.
+fn search_space_input_type(dist: &Value) -> &'static str {
+    match dist.get("type").and_then(Value::as_str).unwrap_or("") {
+        "choice" => match dist.get("values").and_then(Value::as_array).and_then(|v| v.first()) {
+            Some(Value::Bool(_)) => "boolean",
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => "integer",
+            Some(Value::Number(_)) => "number",
+            _ => "string",
+        },
+        "randint" => "integer",
+        _ => "number",
+    }
+}
+
 /// The component version properties that define the job `name` (REST properties `props`, with
 /// references already as the target holds them); `None` for types without a component form
 /// (AutoML, Spark, others), which are kept as their REST definition.
@@ -834,11 +849,19 @@ pub fn definition(name: &str, source_job_id: &str, props: &Value) -> Option<Valu
     for (k, i) in y.get("inputs").and_then(Value::as_object).into_iter().flatten() {
         inputs.insert(k.clone(), component_input(i));
     }
-    // A sweep's search space: string inputs the trial reads as ${{search_space.<name>}}.
     if let Some(body) = body {
         for k in ["command", "code", "environment", "environment_variables", "distribution", "resources"] {
             if let Some(v) = body.get(k).filter(|v| v.as_object().is_none_or(|m| !m.is_empty())) {
                 spec.insert(k.into(), v.clone());
+            }
+        }
+        // A sweep's search space: each name an input of the trial's component, which the
+        // command reads as ${{inputs.<name>}} (a component knows no ${{search_space.…}}; a
+        // sweep of a component binds its search space to the component's inputs).
+        for (k, dist) in y.get("search_space").and_then(Value::as_object).into_iter().flatten() {
+            inputs.insert(k.clone(), json!({"type": search_space_input_type(dist)}));
+            if let Some(Value::String(c)) = spec.get_mut("command") {
+                *c = c.replace(&format!("${{{{search_space.{k}}}}}"), &format!("${{{{inputs.{k}}}}}"));
             }
         }
     } else {
@@ -981,8 +1004,11 @@ early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}
         }
         let d = definition("hello-sweep", "/jobs/hello-sweep", &r).unwrap();
         assert_eq!(d["componentSpec"]["type"], "command");
-        assert_eq!(d["componentSpec"]["command"], y["trial"]["command"]);
+        let cmd = y["trial"]["command"].as_str().unwrap().replace("${{search_space.B}}", "${{inputs.B}}");
+        assert_eq!(d["componentSpec"]["command"], cmd.as_str(), "the search space read as the component's inputs");
         assert_eq!(d["componentSpec"]["inputs"]["A"], json!({"type": "number", "default": 0.5}));
+        assert_eq!(d["componentSpec"]["inputs"]["B"], json!({"type": "string"}));
+        assert_eq!(d["componentSpec"]["inputs"]["C"], json!({"type": "number"}));
         let kept: Value = serde_json::from_str(d["properties"]["aml-failover.job"].as_str().unwrap()).unwrap();
         assert_eq!(kept["searchSpace"], r["searchSpace"]);
     }

@@ -224,8 +224,17 @@ pub fn job_dependencies(props: &Value) -> Vec<Dep> {
 
 fn push(out: &mut Vec<Dep>, field: String, s: &str, expected: Kind) {
     if let Ref::Asset { workspace, kind, name, version } = Ref::parse(s, expected) {
-        out.push(Dep { field, kind, name, version, workspace });
+        // A curated environment is in every workspace, like a registry's: shared, not copied.
+        if !(kind == Kind::Environment && is_curated(&name)) {
+            out.push(Dep { field, kind, name, version, workspace });
+        }
     }
+}
+
+/// Environment names Azure ML reserves for its curated environments (`AzureML-sklearn-1.5`),
+/// which every workspace answers: a reference to one is not a dependency to copy.
+pub fn is_curated(name: &str) -> bool {
+    name.starts_with("AzureML-")
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -489,6 +498,9 @@ mod tests {
         assert_eq!(d, [(Kind::Code, "codeId".to_string()), (Kind::Environment, "environmentId".to_string())]);
         let sweep = json!({"jobType": "Sweep", "trial": {"environmentId": "azureml:env:2", "command": "x"}});
         assert_eq!(dependencies(Kind::Job, &sweep)[0].field, "trial.environmentId");
+        // A curated environment is in every workspace: not a dependency.
+        let curated = json!({"jobType": "Command", "environmentId": format!("azureml:{SRC}/environments/AzureML-sklearn-1.5/versions/30")});
+        assert!(dependencies(Kind::Job, &curated).is_empty());
     }
 
     #[test]

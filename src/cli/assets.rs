@@ -29,7 +29,7 @@ pub enum DataCommand {
     Download(AssetDownloadArgs),
     /// Register a data YAML into --to: a local path uploaded (verified), a datastore or URL path as given.
     #[command(long_about = help::DATA_REGISTER, after_help = EXIT_CODES_HELP, disable_version_flag = true)]
-    Register(AssetRegisterArgs),
+    Register(DataRegisterArgs),
 }
 
 pub(super) const LIST_LONG: &str = "\
@@ -73,10 +73,6 @@ A path: that is already in a datastore of the same workspace (azureml://datastor
 <path>) is registered without upload after checking that files are there. References the tool
 cannot read or verify are refused with the file and field named: other assets (azureml:<name>:
 <version>), registries, job outputs, http(s)/wasbs URLs, missing local files.
-
-data register: a remote path: (azureml://datastores/<name>/paths/..., https or wasbs) is
-registered as given without reading it, as `az ml data create` does; --check-paths reads it
-first (through the workspace's datastores) and refuses it (exit 2) when no files are there.
 
 Version: --version, else the YAML's version:, else the next free number (as az ml does). If that
 version exists with the same specification and files, nothing changes (status unchanged); if it
@@ -149,7 +145,7 @@ impl AssetDownloadArgs {
 
 #[derive(Debug, Args)]
 pub struct AssetRegisterArgs {
-    /// The az ml v2 YAML file (model.schema.json or environment.schema.json).
+    /// The az ml v2 YAML file to register.
     #[arg(short, long, value_name = "FILE")]
     pub file: PathBuf,
     /// Version to register [default: the YAML's version:, else the next free number].
@@ -158,11 +154,25 @@ pub struct AssetRegisterArgs {
     /// Files uploaded at once.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
-    /// data register only: read a remote path: (datastore URI, https or wasbs blob URL) through
-    /// the workspace's datastores and refuse it when no files are there [default: registered as
-    /// given, unread, as `az ml data create` does].
+}
+
+/// `data register`: the common arguments and `--check-paths`, which only a data asset has (a
+/// remote path).
+#[derive(Debug, Args)]
+pub struct DataRegisterArgs {
+    #[command(flatten)]
+    pub register: AssetRegisterArgs,
+    /// Read a remote path: (datastore URI, https or wasbs blob URL) through the workspace's
+    /// datastores and refuse it when no files are there [default: registered as given, unread,
+    /// as `az ml data create` does].
     #[arg(long)]
     pub check_paths: bool,
+}
+
+impl DataRegisterArgs {
+    pub fn options(&self, kind: crate::assets::Kind) -> Result<crate::assets::options::RegisterOptions> {
+        Ok(crate::assets::options::RegisterOptions { check_paths: self.check_paths, ..self.register.options(kind)? })
+    }
 }
 
 impl AssetRegisterArgs {
@@ -172,14 +182,11 @@ impl AssetRegisterArgs {
                 return Err(Error::usage("--version is empty"));
             }
         }
-        if self.check_paths && kind != crate::assets::Kind::Data {
-            return Err(Error::usage(format!("--check-paths applies to data register only, not {kind} register")));
-        }
         Ok(crate::assets::options::RegisterOptions {
             kind,
             file: self.file.clone(),
             version: self.version.clone(),
-            check_paths: self.check_paths,
+            check_paths: false,
             engine: engine_options(self.concurrency)?,
         })
     }

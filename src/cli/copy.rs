@@ -53,10 +53,12 @@ Data assets: every copy that meets them warns that registered datasets must be r
 the failover workspace. With --reregister-shared-data, those whose path is on a datastore both
 workspaces reach (the same storage account and container, or --shared-datastore SRC[=TGT] for a
 geo-replicated account) are registered in the target pointing at the same data, after checking
-it is there. Every other one gets its az ml YAML, with the path it had, written to
---data-output-dir and the status needs-manual-reregistration: exit code 1 (partial) unless
---accept-data-warnings. Data is never copied silently: --copy-data copies uri_file/uri_folder
-data on the source workspace's storage, verified like everything else.
+it is there. One whose path is a URL outside the workspace's storage (https, wasbs) is
+re-registered with the same path, not read, as az ml data create registers a remote path. Every
+other one gets its az ml YAML, with the path it had, written to --data-output-dir and the status
+needs-manual-reregistration: exit code 1 (partial) unless --accept-data-warnings. Data is never
+copied silently: --copy-data copies uri_file/uri_folder data and mltable folders on the source
+workspace's storage, verified like everything else.
 
 Plan first: every selected asset version is compared with the target. Missing ones are copied;
 identical ones (same name, version, specification and sha256 of every file) are skipped; a

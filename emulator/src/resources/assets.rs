@@ -66,7 +66,11 @@ pub fn list_containers(app: &App, ctx: &Ctx, ws: &WorkspaceRef, kind: AssetKind)
 pub fn get_container(app: &App, ws: &WorkspaceRef, kind: AssetKind, name: &str) -> Result<(StatusCode, Value), ArmError> {
     app.store.read(|s| {
         let w = s.workspace(&ws.key()).ok_or_else(|| super::workspaces::not_found(ws))?;
-        find(w, kind, name).map(|c| (StatusCode::OK, c.resource.clone())).ok_or_else(|| container_not_found(ws, kind, name))
+        find(w, kind, name)
+            .map(|c| c.resource.clone())
+            .or_else(|| (kind.segment == "environments").then(|| super::curated::container(&w.arm_id(), name)).flatten())
+            .map(|r| (StatusCode::OK, r))
+            .ok_or_else(|| container_not_found(ws, kind, name))
     })
 }
 
@@ -174,7 +178,9 @@ pub fn get_version(app: &App, ws: &WorkspaceRef, kind: AssetKind, name: &str, ve
         let w = s.workspace(&ws.key()).ok_or_else(|| super::workspaces::not_found(ws))?;
         find(w, kind, name)
             .and_then(|c| find_version(c, version))
-            .map(|v| (StatusCode::OK, v.clone()))
+            .cloned()
+            .or_else(|| (kind.segment == "environments").then(|| super::curated::version(&w.arm_id(), name, version)).flatten())
+            .map(|v| (StatusCode::OK, v))
             .ok_or_else(|| version_not_found(ws, kind, name, version))
     })
 }

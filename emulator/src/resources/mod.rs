@@ -5,6 +5,7 @@ pub mod assets;
 pub mod children;
 pub mod computes;
 pub mod connections;
+pub mod curated;
 pub mod datastores;
 pub mod endpoints;
 pub mod jobs;
