@@ -162,8 +162,9 @@ pub fn summary_line(outcomes: &[DefOutcome], dry_run: bool) -> String {
     let n = |f: &dyn Fn(&DefOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
     let created = n(&|o| matches!(o.action, DefAction::Create | DefAction::Overwrite));
     format!(
-        "estate: {} definitions: {created} {}, {} enabled, {} identical, {} manual steps, {} written as YAML, {} conflicts, {} failed\n",
+        "estate: {} definition{}: {created} {}, {} enabled, {} identical, {} manual steps, {} written as YAML, {} conflicts, {} failed\n",
         outcomes.len(),
+        if outcomes.len() == 1 { "" } else { "s" },
         if dry_run { "to create" } else { "created" },
         n(&|o| o.action == DefAction::Enable),
         n(&|o| o.action == DefAction::Skip),
