@@ -278,7 +278,7 @@ async fn register_item(
         reregister_data(ctx, to, &plan.tgt_ds, item, tds, uri, &d.target_version).await
     } else if let Some((props, rewrites)) = spec.desired(item, &plan.from, plan.submit, register_rw) {
         rec.rewrites = rewrites;
-        spec.register(&ctx.arm, to, item, &d.target_version, replace, &props, plan.submit).await.map(|name| {
+        spec.register(&ctx.arm, to, item, crate::assets::kind::Registration { version: &d.target_version, replace, submit: plan.submit }, &props).await.map(|name| {
             rec.target_name = name;
         })
     } else {

@@ -67,6 +67,17 @@ pub struct Names {
     pub segment: &'static str,
 }
 
+/// How [`AssetKind::register`] writes a version.
+#[derive(Debug, Clone, Copy)]
+pub struct Registration<'a> {
+    /// The version number it gets in the target.
+    pub version: &'a str,
+    /// Delete an existing version of that number first (`--on-conflict overwrite`).
+    pub replace: bool,
+    /// Pipelines: create the job itself (`--submit`), not its definition.
+    pub submit: bool,
+}
+
 /// What one asset kind does differently. See the module documentation for what a new kind
 /// implements; every method but the first two has the default of a versioned asset whose
 /// version is compared by specification and files.
@@ -134,10 +145,10 @@ pub trait AssetKind: Send + Sync + 'static {
     async fn list(&self, _arm: &ArmClient, _ws: &WorkspaceRef, _name: Option<&str>) -> Result<Vec<AssetItem>> {
         Ok(Vec::new())
     }
-    /// Registers `item` as `version` in `to` with properties `props` (replacing an existing
-    /// version when `replace`). Returns the target name when it differs from the source's.
-    async fn register(&self, arm: &ArmClient, to: &WorkspaceRef, item: &AssetItem, version: &str, replace: bool, props: &Value, _submit: bool) -> Result<Option<String>> {
-        super::register_props(arm, to, self.kind(), &item.name, &item.container, version, replace, props).await?;
+    /// Registers `item` in `to` with properties `props`, as `how` says (which version, whether
+    /// it replaces an existing one). Returns the target name when it differs from the source's.
+    async fn register(&self, arm: &ArmClient, to: &WorkspaceRef, item: &AssetItem, how: Registration<'_>, props: &Value) -> Result<Option<String>> {
+        super::register_props(arm, to, self.kind(), &item.name, &item.container, how.version, how.replace, props).await?;
         Ok(None)
     }
     /// The file name of its `az ml` YAML in a downloaded folder.

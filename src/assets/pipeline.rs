@@ -15,7 +15,7 @@
 //! itself is created in the target (Jobs_CreateOrUpdate), which queues a new run. Either way,
 //! status, history, metrics and outputs of the source run do not transfer.
 
-use super::kind::{AssetKind, Kind, Names};
+use super::kind::{AssetKind, Kind, Names, Registration};
 use super::refs::{self, Dep, Rewrite, Rewriter};
 use super::AssetItem;
 use crate::azureml::{workspace_path, ArmClient};
@@ -82,8 +82,9 @@ impl AssetKind for Jobs {
     async fn list(&self, arm: &ArmClient, ws: &WorkspaceRef, name: Option<&str>) -> Result<Vec<AssetItem>> {
         list(arm, ws, name).await
     }
-    async fn register(&self, arm: &ArmClient, to: &WorkspaceRef, item: &AssetItem, version: &str, replace: bool, props: &Value, submit: bool) -> Result<Option<String>> {
-        if submit {
+    async fn register(&self, arm: &ArmClient, to: &WorkspaceRef, item: &AssetItem, how: Registration<'_>, props: &Value) -> Result<Option<String>> {
+        let (version, replace) = (how.version, how.replace);
+        if how.submit {
             if replace {
                 return Err(Error::Service("a job cannot be overwritten; delete it in the target first".into()));
             }
