@@ -332,26 +332,29 @@ fn submitted_pipeline_round_trips_through_pipeline_get_and_create() {
         assert!(!text.contains("/subscriptions/"), "{entry} is not portable:\n{text}");
     }
 
-    // create accepts it again: existing identical components are reused, the definition is new.
+    // create accepts it again: its local step components are registered anonymously, as az ml
+    // does (azureml_anonymous, version a hash of their content), the definition is new.
     let pyml = folder.join("pipeline.yml");
     let c = run(command(&tb), &["pipeline", "create", "-f", s(&pyml), "--to", &f, "--name", "e2e-roundtrip", "-o", "json"]);
     c.expect_code(0);
     assert_eq!(c.json()["status"], "registered", "{}", c.stdout);
     let def = d.get(&format!("{f}/components/e2e_roundtrip/versions/1")).expect("definition registered");
-    assert_eq!(
-        def["properties"]["componentSpec"]["jobs"]["train_job"]["component"].as_str().unwrap().to_ascii_lowercase(),
-        format!("azureml:{}/components/train_data_component_cli/versions/1", f.to_ascii_lowercase())
-    );
-    assert!(c.json()["registered"].as_array().unwrap().is_empty(), "components were reused: {}", c.stdout);
+    let anon = format!("azureml:{}/components/azureml_anonymous/versions/", f.to_ascii_lowercase());
+    let step_of = |def: &Value, step: &str| def["properties"]["componentSpec"]["jobs"][step]["component"].as_str().unwrap().to_ascii_lowercase();
+    assert!(step_of(&def, "train_job").starts_with(&anon), "{def}");
+    let registered = c.json()["registered"].as_array().unwrap().clone();
+    assert!(registered.len() == 2 && registered.iter().all(|r| r.as_str().unwrap().starts_with("component azureml_anonymous:")), "{}", c.stdout);
     let again = run(command(&tb), &["pipeline", "create", "-f", s(&pyml), "--to", &f, "--name", "e2e-roundtrip", "-o", "json"]);
     again.expect_code(0);
     assert_eq!(again.json()["status"], "unchanged");
 
-    // A changed code file under an existing component version is refused, not overwritten.
+    // A changed code file is another anonymous version: the first is kept, nothing collides.
     std::fs::write(folder.join("components/my_score_1_code/train.py"), b"print('changed')\n").unwrap();
-    let bad = run(command(&tb), &["pipeline", "create", "-f", s(&pyml), "--to", &f, "--name", "e2e-other"]);
-    bad.expect_code(2);
-    assert!(bad.stderr.contains("code files differ"), "{}", bad.stderr);
+    run(command(&tb), &["pipeline", "create", "-f", s(&pyml), "--to", &f, "--name", "e2e-other", "-o", "json"]).expect_code(0);
+    let other = d.get(&format!("{f}/components/e2e_other/versions/1")).expect("definition registered");
+    assert!(step_of(&other, "score_job").starts_with(&anon) && step_of(&other, "score_job") != step_of(&def, "score_job"), "{other}");
+    assert_eq!(step_of(&other, "train_job"), step_of(&def, "train_job"), "the unchanged step reuses its version");
+    assert!(d.get(step_of(&def, "score_job").trim_start_matches("azureml:")).is_some(), "the first version is kept");
     // A component whose environment is not in the workspace: refused before anything is written.
     let syml = folder.join("components/my_score_1.yml");
     let text = std::fs::read_to_string(&syml).unwrap().replace("azureml:docker-image-plus-conda-example:1", "azureml:no-such-env:3");

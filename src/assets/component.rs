@@ -44,6 +44,30 @@ pub const TYPES: &[&str] = &["command", "pipeline", "parallel", "spark"];
 /// The file name a downloaded component's inline conda content is written to.
 pub const CONDA_FILE: &str = "conda.yaml";
 
+/// The name az ml registers a pipeline's local step components under.
+pub const ANONYMOUS: &str = "azureml_anonymous";
+
+/// A pipeline's local step component as az ml registers it: anonymously, as
+/// [`ANONYMOUS`] with a version that is a hash of its specification (references already
+/// resolved, code already registered), so that two pipelines' different components of the same
+/// YAML name never collide and the same component is registered once. Returns the version and
+/// the specification to register (its own name kept as display name when it has none).
+pub fn anonymous(spec: &Value) -> (String, Value) {
+    use sha2::{Digest, Sha256};
+    let mut s = spec.clone();
+    if let Some(m) = s.as_object_mut() {
+        m.remove("version");
+        if let Some(n) = m.get("name").cloned() {
+            m.entry("display_name").or_insert(n);
+        }
+        m.insert("name".into(), json!(ANONYMOUS));
+    }
+    // serde_json's maps are ordered, so the text (and the hash) is the same for the same spec.
+    let version = hex::encode(Sha256::digest(s.to_string().as_bytes()))[..32].to_string();
+    s["version"] = json!(version);
+    (version, s)
+}
+
 /// Checks what the service and `az ml` would refuse, before anything is written: the name
 /// (`^[a-z][a-z0-9_]*$`), the version (no `<VERSION>` placeholder), the type.
 pub fn check(spec: &Value, file: &Path) -> Result<()> {
@@ -177,6 +201,16 @@ fn primitive_or_type(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_step_components_are_anonymous_by_content() {
+        let a = json!({"name": "hello_python_world", "version": "1", "type": "command", "command": "python hello.py"});
+        let b = json!({"name": "hello_python_world", "version": "1", "type": "command", "command": "python hello.py --x"});
+        let (va, sa) = anonymous(&a);
+        assert_eq!((sa["name"].as_str(), sa["display_name"].as_str(), sa["version"].as_str()), (Some(ANONYMOUS), Some("hello_python_world"), Some(va.as_str())));
+        assert_eq!(anonymous(&a).0, va, "the same content, the same version");
+        assert_ne!(anonymous(&b).0, va, "another content under the same YAML name does not collide");
+    }
 
     #[test]
     fn a_component_is_its_rewritten_spec() {

@@ -220,10 +220,11 @@ pub async fn register_steps(t: &Target<'_>, steps: &mut [(String, LocalStep)], p
     for (step, ls) in steps.iter_mut() {
         match ls {
             LocalStep::File(l) => {
-                let (arm, done) = Box::pin(register_component(t, l, label)).await?;
+                // Registered anonymously, as az ml registers a pipeline's local components.
+                let (arm, done) = Box::pin(register_anonymous(t, l, label)).await?;
                 registered.append(&mut l.registered);
                 if done {
-                    registered.push(format!("component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version));
+                    registered.push(format!("component {}:{}", component::ANONYMOUS, l.version));
                 }
                 pipeline["jobs"][step.as_str()]["component"] = json!(arm);
             }
@@ -352,6 +353,31 @@ pub async fn register_component(t: &Target<'_>, l: &mut LocalComponent, label_pr
     let props = json!({"componentSpec": l.spec, "description": l.spec.get("description").cloned().unwrap_or(Value::Null), "tags": l.spec.get("tags").cloned().unwrap_or(json!({}))});
     assets::register_props(&ctx.arm, ws, Kind::Component, &cname, &Value::Null, &l.version, false, &props).await?;
     Ok((format!("azureml:{base}/components/{cname}/versions/{}", l.version), true))
+}
+
+/// Registers a pipeline's local step component the way az ml does: its own steps and code
+/// first, then the component as `azureml_anonymous` with a content hash as version
+/// ([`component::anonymous`]); the same content registered before is reused. Returns its
+/// `azureml:<ARM id>` and whether anything was registered.
+async fn register_anonymous(t: &Target<'_>, l: &mut LocalComponent, label_prefix: &str) -> Result<(String, bool)> {
+    let (ctx, ws) = (t.ctx, t.ws);
+    let base = workspace_path(ws);
+    let label = format!("{label_prefix} → component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version);
+    let mut steps = std::mem::take(&mut l.steps);
+    l.registered = register_steps(t, &mut steps, &mut l.spec, &label).await?;
+    if let Some(lc) = &l.code {
+        l.spec["code"] = json!(upload_code(t, lc, &label).await?);
+    }
+    let (version, spec) = component::anonymous(&l.spec);
+    l.version = version.clone();
+    let path = format!("{base}/components/{}/versions/{version}", component::ANONYMOUS);
+    let arm = format!("azureml:{path}");
+    if get_opt(ctx, path).await?.is_some() {
+        return Ok((arm, false));
+    }
+    let props = json!({"componentSpec": spec, "isAnonymous": true, "description": spec.get("description").cloned().unwrap_or(Value::Null), "tags": spec.get("tags").cloned().unwrap_or(json!({}))});
+    assets::register_props(&ctx.arm, ws, Kind::Component, component::ANONYMOUS, &Value::Null, &version, false, &props).await?;
+    Ok((arm, true))
 }
 
 /// `component download`: `<dir>/<name>/component.yml` + its code in `<dir>/<name>/code/`
