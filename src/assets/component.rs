@@ -44,6 +44,17 @@ pub const TYPES: &[&str] = &["command", "pipeline", "parallel", "spark"];
 /// The file name a downloaded component's inline conda content is written to.
 pub const CONDA_FILE: &str = "conda.yaml";
 
+/// A registered component's `additional_includes` were merged into its code snapshot when it
+/// was registered (as az ml does): the downloaded `code/` folder holds them, so the YAML written
+/// beside it must not name them again (azure-ai-ml refuses an include it cannot find).
+pub fn drop_merged_includes(spec: &mut Value) {
+    if spec.get("code").is_some() {
+        if let Some(m) = spec.as_object_mut() {
+            m.remove("additional_includes");
+        }
+    }
+}
+
 /// The name az ml registers a pipeline's local step components under.
 pub const ANONYMOUS: &str = "azureml_anonymous";
 

@@ -389,6 +389,7 @@ pub async fn download(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfer
     let spec = item.properties.get("componentSpec").cloned().unwrap_or(Value::Null);
     let t = Target::new(ctx, ws, &ds, &o.engine, transfers);
     let (mut spec, jobs, owners) = portable_component(&t, &item.name, &item.version, &spec, &folder, "code", "component download").await?;
+    component::drop_merged_includes(&mut spec);
     let mut files = Vec::new();
     for ((rel, job), r) in owners.into_iter().zip(&jobs).zip(t.run(&jobs).await) {
         let d = r.map_err(|e| e.context(format!("component {}:{}: {rel}; no YAML written", item.name, item.version)))?;
