@@ -32,25 +32,29 @@ use crate::storage::datastore::Datastores;
 use crate::transfer::{Engine, EngineOptions, Silent};
 use crate::workspace::{Context, WorkspaceRef};
 use futures::StreamExt;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// `verify`'s state of one version or definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(inline)]
 pub enum State {
     InSync,
     Missing,
     Different,
     Extra,
     Unverifiable,
-    /// The comparison could not be made (reading the target or the source failed).
+    // The comparison could not be made (reading the target or the source failed).
     Unknown,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline, deny_unknown_fields)]
 pub struct VerifyItem {
     pub kind: Kind,
     pub name: String,
@@ -60,10 +64,13 @@ pub struct VerifyItem {
 }
 
 /// One definition's drift (`estate[]` of the report).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline, deny_unknown_fields)]
 pub struct EstateDrift {
     pub kind: crate::assets::definition::DefKind,
+    /// endpoint/deployment for deployments
     pub name: String,
+    #[schemars(extend("enum" = ["in-sync", "missing", "different", "extra", "unknown"]))]
     pub state: State,
     pub reasons: Vec<String>,
 }
@@ -81,8 +88,9 @@ impl EstateDrift {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
 pub struct VerifySummary {
     pub items: usize,
     pub in_sync: usize,
@@ -93,35 +101,72 @@ pub struct VerifySummary {
     pub unknown: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// `schemaVersion` of the verify report.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
+/// The verify report (`-o json`, and `--manifest FILE`). Tolerant of added fields at the top
+/// level.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = true))]
 pub struct VerifyReport {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "verify"))]
     pub command: &'static str,
+    /// ARM id of --from; `verify BUNDLE`: 'snapshot <id> in <bundle>'
     pub source: String,
+    /// ARM id of --to; `verify BUNDLE` without --to: the bundle
     pub target: String,
     pub kinds: Vec<Kind>,
+    /// RFC 3339, UTC
+    #[schemars(extend("format" = "date-time"))]
     pub started_at: String,
     pub duration_ms: u64,
+    /// true when no item (and no estate definition) is missing, different, extra,
+    /// unverifiable or unknown
     pub in_sync: bool,
     pub summary: VerifySummary,
     pub items: Vec<VerifyItem>,
-    /// The definitions (datastores, connections, computes, endpoints, schedules): absent when
-    /// none was selected or either workspace has one.
+    /// the definitions (datastores, connections, computes, endpoints and deployments,
+    /// schedules) compared as `copy` writes them; absent when none was selected or found.
+    /// Their drift counts in inSync and the exit code, not in summary
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub estate: Vec<EstateDrift>,
+    /// path of --manifest when given
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
-    /// `verify BUNDLE`: the snapshot checked (bundle, id, createdAt, source workspace).
+    /// `verify BUNDLE`: the snapshot checked
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<serde_json::Value>,
+    pub snapshot: Option<SnapshotChecked>,
+}
+
+/// `snapshot` of a `verify BUNDLE` report.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
+pub struct SnapshotChecked {
+    pub bundle: String,
+    /// snapshot id: the export's UTC time, YYYYMMDDTHHMMSS.mmmZ (sorts by age)
+    #[schemars(regex(pattern = r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$"))]
+    pub id: String,
+    /// RFC 3339, UTC
+    #[schemars(extend("format" = "date-time"))]
+    pub created_at: String,
+    /// ARM id of the workspace the snapshot was exported from
+    pub source: String,
 }
 
 impl VerifyReport {
     /// A report of `items` (summarized and sorted by [`VerifyReport::finish`]).
-    pub fn new(source: String, target: String, kinds: Vec<Kind>, started_at: String, started: Instant, items: Vec<VerifyItem>, snapshot: Option<serde_json::Value>) -> VerifyReport {
+    pub fn new(source: String, target: String, kinds: Vec<Kind>, started_at: String, started: Instant, items: Vec<VerifyItem>, snapshot: Option<SnapshotChecked>) -> VerifyReport {
         VerifyReport {
-            schema_version: crate::report::SCHEMA_VERSION,
+            schema_version: SCHEMA_VERSION,
             command: "verify",
             source,
             target,
@@ -490,7 +535,7 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<VerifyReport> {
             bundle.describe()
         }
     };
-    let snapshot = serde_json::json!({"bundle": bundle.describe(), "id": m.id, "createdAt": m.created_at, "source": m.source});
+    let snapshot = SnapshotChecked { bundle: bundle.describe(), id: m.id.clone(), created_at: m.created_at.clone(), source: m.source.clone() };
     finish(o, VerifyReport::new(format!("snapshot {} in {}", m.id, bundle.describe()), target, kinds, started_at, started, items, Some(snapshot)))
 }
 

@@ -39,6 +39,12 @@ fn documents() -> Vec<SchemaFile> {
             "aml-failover readiness report",
             "stdout of `readiness -o json` (src/readiness/): one entry per check with its status, evidence and fix, the RPO of the pair and the verdict (ready: exit 0, warnings: 1, not-ready: 7).",
         ),
+        document::<aml_failover::drift::VerifyReport>(
+            "verify",
+            aml_failover::drift::SCHEMA_VERSION,
+            "aml-failover verify report",
+            "stdout of `verify -o json` (and `verify BUNDLE`), and the same document written to --manifest FILE (VerifyReport in src/drift.rs). Tolerant of added fields at the top level.",
+        ),
     ]
 }
 

@@ -54,6 +54,21 @@ pub enum Kind {
     Job,
 }
 
+/// A kind in JSON: its singular name, one of every kind ([`Kind::ALL`], so a new kind is in
+/// every schema with no edit here).
+impl schemars::JsonSchema for Kind {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Kind".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<Value> = Kind::ALL.iter().map(|k| serde_json::to_value(k).expect("a kind serializes")).collect();
+        schemars::json_schema!({"type": "string", "enum": names})
+    }
+}
+
 /// A kind's names.
 #[derive(Debug)]
 pub struct Names {

@@ -12,6 +12,8 @@
 //! | copy report / manifest (`copy`, `plan`, `outputs copy`, `notebooks copy|recover`) | [`crate::report::Report`] | [`crate::report::SCHEMA_VERSION`] |
 //! | the error document (`-o json`, any command that stops on an error) | [`ErrorDocument`] ([`ErrorBody`] inside other documents) | [`ERROR_SCHEMA_VERSION`] |
 //! | a copy journal line | [`crate::journal::Record`] | [`crate::journal::FORMAT_VERSION`] |
+//! | the readiness report (`readiness`) | [`crate::readiness::Report`] | [`crate::readiness::SCHEMA_VERSION`] |
+//! | the verify report (`verify`, `verify BUNDLE`) | [`crate::drift::VerifyReport`] | [`crate::drift::SCHEMA_VERSION`] |
 //! | a snapshot bundle's manifest | [`crate::bundle::manifest::Manifest`] | [`crate::bundle::manifest::MANIFEST_SCHEMA_VERSION`] |
 //!
 //! A new document: derive `Serialize` and `schemars::JsonSchema` on its type (field doc
