@@ -8,6 +8,8 @@ use crate::settings::Settings;
 use crate::storage::blob::BlobStore;
 use crate::storage::StorageCredential;
 use crate::workspace::{Context, WorkspaceRef};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -134,30 +136,98 @@ async fn check_storage(ctx: &Context, r: &WorkspaceRef, ws: &Workspace, ds: &[Da
     }
 }
 
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
 /// The document `workspace show -o json` prints.
-pub fn document(shown: &[Shown]) -> Value {
-    let items: Vec<Value> = shown
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct Document {
+    #[schemars(schema_with = "version")]
+    pub schema_version: u32,
+    #[schemars(extend("const" = "workspace show"))]
+    pub command: &'static str,
+    #[schemars(length(min = 1))]
+    pub workspaces: Vec<Entry>,
+}
+
+/// One workspace given: its details, or why it could not be shown.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Entry {
+    Shown(ShownEntry),
+    Failed(FailedEntry),
+}
+
+/// A workspace shown.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "shown", deny_unknown_fields)]
+pub struct ShownEntry {
+    /// workspace (-w NAME), source (--from), target (--to)
+    #[schemars(extend("enum" = ["workspace", "source", "target"]))]
+    pub role: &'static str,
+    /// ARM id of the reference given
+    pub reference: String,
+    pub workspace: Workspace,
+    pub datastores: Vec<Datastore>,
+    /// number of containers of each kind (ASSET_KINDS in src/azureml/mod.rs)
+    #[schemars(schema_with = "asset_counts_schema")]
+    pub asset_counts: serde_json::Map<String, Value>,
+    pub storage: StorageEntry,
+}
+
+fn asset_counts_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let kinds: Vec<&str> = crate::azureml::ASSET_KINDS.iter().map(|(k, _)| *k).collect();
+    let props: serde_json::Map<String, Value> = kinds.iter().map(|k| (k.to_string(), json!({"type": "integer", "minimum": 0}))).collect();
+    schemars::json_schema!({"type": "object", "required": kinds, "properties": props, "additionalProperties": false})
+}
+
+/// Whether the default blob storage answers.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
+pub struct StorageEntry {
+    /// redacted; empty when there is no default blob datastore
+    pub blob_endpoint: String,
+    pub container: String,
+    pub reachable: bool,
+    pub detail: String,
+}
+
+/// a workspace that could not be shown; the exit code is that of the first such error
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "failed", deny_unknown_fields)]
+pub struct FailedEntry {
+    #[schemars(extend("enum" = ["workspace", "source", "target"]))]
+    pub role: &'static str,
+    pub reference: String,
+    pub error: crate::wire::ErrorBody,
+}
+
+/// The document `workspace show -o json` prints.
+pub fn document(shown: &[Shown]) -> Document {
+    let workspaces = shown
         .iter()
         .map(|x| match &x.outcome {
-            Ok(d) => json!({
-                "role": x.role,
-                "reference": x.reference.arm_id(),
-                "workspace": d.ws,
-                "datastores": d.datastores,
-                "assetCounts": d.counts.iter().map(|(k, n)| (k.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-                "storage": {
-                    "blobEndpoint": d.storage.endpoint,
-                    "container": d.storage.container,
-                    "reachable": d.storage.reachable,
-                    "detail": d.storage.detail,
+            Ok(d) => Entry::Shown(ShownEntry {
+                role: x.role,
+                reference: x.reference.arm_id(),
+                workspace: d.ws.clone(),
+                datastores: d.datastores.clone(),
+                asset_counts: d.counts.iter().map(|(k, n)| (k.to_string(), json!(n))).collect(),
+                storage: StorageEntry {
+                    blob_endpoint: d.storage.endpoint.clone(),
+                    container: d.storage.container.clone(),
+                    reachable: d.storage.reachable,
+                    detail: d.storage.detail.clone(),
                 },
             }),
-            Err(e) => json!({
-                "role": x.role,
-                "reference": x.reference.arm_id(),
-                "error": crate::wire::ErrorBody::of(e),
-            }),
+            Err(e) => Entry::Failed(FailedEntry { role: x.role, reference: x.reference.arm_id(), error: crate::wire::ErrorBody::of(e) }),
         })
         .collect();
-    json!({ "schemaVersion": SCHEMA_VERSION, "command": "workspace show", "workspaces": items })
+    Document { schema_version: SCHEMA_VERSION, command: "workspace show", workspaces }
 }

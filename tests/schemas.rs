@@ -45,6 +45,12 @@ fn documents() -> Vec<SchemaFile> {
             "aml-failover verify report",
             "stdout of `verify -o json` (and `verify BUNDLE`), and the same document written to --manifest FILE (VerifyReport in src/drift.rs). Tolerant of added fields at the top level.",
         ),
+        document::<aml_failover::workspace_show::Document>(
+            "workspace-show",
+            aml_failover::workspace_show::SCHEMA_VERSION,
+            "aml-failover workspace show",
+            "stdout of `workspace show -o json` (Document in src/workspace_show.rs): one entry per workspace given (--from/-w, --to).",
+        ),
     ]
 }
 

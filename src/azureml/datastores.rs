@@ -6,8 +6,10 @@ use crate::azure::WorkspaceRef;
 use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Serialize)]
+/// A datastore (`workspace show`): optional values are absent, not null; never a secret.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
 pub struct Datastore {
     pub name: String,
     /// `AzureBlob`, `AzureFile`, `AzureDataLakeGen2`, ...
@@ -21,7 +23,7 @@ pub struct Datastore {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub is_default: bool,
-    /// `AccountKey`, `Sas`, `None`, `ServicePrincipal`, ...
+    /// `AccountKey`, `Sas`, `None`, `ServicePrincipal`, ... (the type only, never the secret)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials_type: Option<String>,
 }

@@ -6,15 +6,17 @@ use crate::azure::WorkspaceRef;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What the tool needs of a workspace (`Workspace` in workspaceRP.json).
-#[derive(Debug, Clone, Serialize)]
+/// What the tool needs of a workspace (`Workspace` in workspaceRP.json). In JSON (`workspace
+/// show`): optional values are null, not absent.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
 pub struct Workspace {
     pub id: String,
     pub name: String,
     pub location: String,
     pub workspace_id: Option<String>,
-    /// ARM id of the default storage account.
+    /// ARM id of the default storage account
     pub storage_account: Option<String>,
     pub discovery_url: Option<String>,
     pub friendly_name: Option<String>,

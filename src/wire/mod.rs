@@ -14,6 +14,7 @@
 //! | a copy journal line | [`crate::journal::Record`] | [`crate::journal::FORMAT_VERSION`] |
 //! | the readiness report (`readiness`) | [`crate::readiness::Report`] | [`crate::readiness::SCHEMA_VERSION`] |
 //! | the verify report (`verify`, `verify BUNDLE`) | [`crate::drift::VerifyReport`] | [`crate::drift::SCHEMA_VERSION`] |
+//! | `workspace show` | [`crate::workspace_show::Document`] | [`crate::workspace_show::SCHEMA_VERSION`] |
 //! | a snapshot bundle's manifest | [`crate::bundle::manifest::Manifest`] | [`crate::bundle::manifest::MANIFEST_SCHEMA_VERSION`] |
 //!
 //! A new document: derive `Serialize` and `schemars::JsonSchema` on its type (field doc
