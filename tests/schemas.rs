@@ -51,6 +51,18 @@ fn documents() -> Vec<SchemaFile> {
             "aml-failover workspace show",
             "stdout of `workspace show -o json` (Document in src/workspace_show.rs): one entry per workspace given (--from/-w, --to).",
         ),
+        document::<aml_failover::bundle::list::ListReport>(
+            "snapshot-list",
+            aml_failover::bundle::SCHEMA_VERSION,
+            "aml-failover snapshot list",
+            "stdout of `snapshot list -o json` (ListReport in src/bundle/list.rs). Tolerant of added fields.",
+        ),
+        document::<aml_failover::bundle::list::PruneReport>(
+            "snapshot-prune",
+            aml_failover::bundle::SCHEMA_VERSION,
+            "aml-failover snapshot prune",
+            "stdout of `snapshot prune -o json` (PruneReport in src/bundle/list.rs). Tolerant of added fields.",
+        ),
     ]
 }
 

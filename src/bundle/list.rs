@@ -4,32 +4,63 @@ use super::{connect_for, open_bundle, PruneOptions, SCHEMA_VERSION};
 use crate::error::{Error, Result};
 use crate::bundle::manifest::Manifest;
 use crate::workspace::ConnectOptions;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// What `snapshot list` shows: the document `-o json` prints.
-#[derive(Debug, Serialize)]
+fn version(_: &mut SchemaGenerator) -> Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
+/// The schema of a list of snapshot ids.
+fn snapshot_ids(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "array", "items": {
+        "type": "string",
+        "pattern": r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$",
+        "description": "snapshot id: the export's UTC time, YYYYMMDDTHHMMSS.mmmZ (sorts by age)"}})
+}
+
+/// The schema of a list of stored objects (their sha256).
+fn object_hashes(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "array", "items": {
+        "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "sha256 of the bytes, lowercase hex"}})
+}
+
+/// What `snapshot list` shows: the document `-o json` prints. Tolerant of added fields.
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = true))]
 pub struct ListReport {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "snapshot list"))]
     pub command: &'static str,
     pub bundle: String,
-    /// Objects stored (each distinct file once) and their bytes.
+    /// objects stored in the bundle (each distinct file once)
     pub objects: usize,
+    /// their total size
     pub bytes: u64,
+    /// oldest first
     pub snapshots: Vec<ListedSnapshot>,
 }
 
-/// What `snapshot prune` deleted (or would delete, with `dry_run`).
-#[derive(Debug, Serialize)]
+/// What `snapshot prune` deleted (or would delete, with `dry_run`). Tolerant of added fields.
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = true))]
 pub struct PruneReport {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "snapshot prune"))]
     pub command: &'static str,
+    /// true: the lists say what would be deleted; nothing was
     pub dry_run: bool,
     pub bundle: String,
+    #[schemars(schema_with = "snapshot_ids")]
     pub deleted_snapshots: Vec<String>,
+    #[schemars(schema_with = "snapshot_ids")]
     pub kept_snapshots: Vec<String>,
+    #[schemars(schema_with = "object_hashes")]
     pub deleted_objects: Vec<String>,
     pub kept_objects: usize,
     pub bytes_freed: u64,
@@ -39,13 +70,19 @@ pub struct PruneReport {
 // list and prune
 
 /// One snapshot of a bundle, as `snapshot list` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct ListedSnapshot {
+    /// snapshot id: the export's UTC time, YYYYMMDDTHHMMSS.mmmZ (sorts by age)
+    #[schemars(regex(pattern = r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$"))]
     pub id: String,
+    /// RFC 3339, UTC
+    #[schemars(extend("format" = "date-time"))]
     pub created_at: String,
     pub source: String,
     pub assets: usize,
+    /// distinct sha256 the snapshot references
     pub objects: usize,
     pub bytes: u64,
 }
