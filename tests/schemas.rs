@@ -63,6 +63,12 @@ fn documents() -> Vec<SchemaFile> {
             "aml-failover snapshot prune",
             "stdout of `snapshot prune -o json` (PruneReport in src/bundle/list.rs). Tolerant of added fields.",
         ),
+        document::<aml_failover::bundle::export::ExportReport>(
+            "snapshot-export",
+            aml_failover::bundle::SCHEMA_VERSION,
+            "aml-failover snapshot export",
+            "stdout of `snapshot export -o json` (ExportReport in src/bundle/export.rs). Tolerant of added fields.",
+        ),
     ]
 }
 

@@ -105,46 +105,77 @@ fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<Ass
 // ---------------------------------------------------------------------------------------
 // export
 
-/// What `snapshot export` did: the document `-o json` prints.
-#[derive(Debug, Serialize)]
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(super::SCHEMA_VERSION)
+}
+
+/// id of the snapshot written; null when an asset failed (no manifest published)
+fn snapshot_written(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"anyOf": [
+        {"type": "string", "pattern": r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$",
+         "description": "snapshot id: the export's UTC time, YYYYMMDDTHHMMSS.mmmZ (sorts by age)"},
+        {"type": "null"}],
+        "description": "id of the snapshot written; null when an asset failed (no manifest published)"})
+}
+
+/// What `snapshot export` did: the document `-o json` prints. Tolerant of added fields.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = true))]
 pub struct ExportReport {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "snapshot export"))]
     pub command: &'static str,
+    /// ARM id of --from
     pub source: String,
+    /// the bundle: local directory or redacted blob URL
     pub bundle: String,
-    /// The snapshot written; `None` when an item failed (no manifest is written then).
+    // The snapshot written; `None` when an item failed (no manifest is written then).
+    #[schemars(schema_with = "snapshot_written")]
     pub snapshot: Option<String>,
     pub duration_ms: u64,
     pub summary: ExportSummary,
     pub items: Vec<ExportedItem>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct ExportSummary {
+    /// asset versions exported
     pub assets: usize,
+    /// asset versions that failed
     pub failed: usize,
+    /// files over all assets
     pub files: usize,
-    /// Distinct files (sha256) the snapshot names.
+    /// distinct sha256 over all files
     pub objects: usize,
+    /// objects written to the bundle in this run
     pub objects_written: usize,
     pub bytes_written: u64,
-    /// Files read to find their sha256 (not recorded on the blob nor known from a snapshot).
+    /// files hashed by reading them (the others' sha256 was known: recorded on the blob or
+    /// known from a snapshot)
     pub files_read: usize,
 }
 
 /// One asset version of an export.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct ExportedItem {
+    /// component: a component, or a job's definition (then `job` names the job); data: its
+    /// specification and YAML only; job: only for a job that has no definition (skipped:
+    /// AutoML, spark) or failed before it became one
     pub kind: Kind,
     pub name: String,
     pub version: String,
+    #[schemars(extend("enum" = ["exported", "failed", "skipped"]))]
     pub status: &'static str,
     pub files: usize,
     pub bytes: u64,
-    /// A pipeline job's definition: the job's name.
+    /// a pipeline job's definition (a pipeline component named after the job, version 1): the
+    /// job's name
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,7 @@
 //! | the verify report (`verify`, `verify BUNDLE`) | [`crate::drift::VerifyReport`] | [`crate::drift::SCHEMA_VERSION`] |
 //! | `workspace show` | [`crate::workspace_show::Document`] | [`crate::workspace_show::SCHEMA_VERSION`] |
 //! | `snapshot list`, `snapshot prune` | [`crate::bundle::list::ListReport`], [`crate::bundle::list::PruneReport`] | [`crate::bundle::SCHEMA_VERSION`] |
+//! | `snapshot export` | [`crate::bundle::export::ExportReport`] | [`crate::bundle::SCHEMA_VERSION`] |
 //! | a snapshot bundle's manifest | [`crate::bundle::manifest::Manifest`] | [`crate::bundle::manifest::MANIFEST_SCHEMA_VERSION`] |
 //!
 //! A new document: derive `Serialize` and `schemars::JsonSchema` on its type (field doc
