@@ -279,9 +279,46 @@ fn write_yaml(dir: &Path, def: &Definition, body: &Value, to: &WorkspaceRef) -> 
     Ok(path)
 }
 
+/// Where the definitions come from: the source workspace, or a snapshot of it (the source
+/// down: `snapshot restore`, `failover --snapshot`; no secret to read).
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    Workspace(&'a ArmClient),
+    Snapshot(&'a [Definition]),
+}
+
+/// Whether `copy` (and a snapshot) carries `d`: never a workspace's default datastore; with
+/// `--name`, only matching names (deployments: theirs or their endpoint's).
+pub fn selected(d: &Definition, name: Option<&str>) -> bool {
+    !(d.kind == DefKind::Datastore && crate::assets::datastore::is_workspace_default(d))
+        && name.is_none_or(|p| crate::assets::name_matches(p, &d.name) || d.endpoint.as_deref().is_some_and(|e| crate::assets::name_matches(p, e)))
+}
+
+/// Every definition of `kinds` in `from` that `copy` would write (see [`selected`]), sorted.
+pub async fn source_definitions(arm: &ArmClient, from: &WorkspaceRef, kinds: &[DefKind], name: Option<&str>) -> Result<Vec<Definition>> {
+    let mut out = Vec::new();
+    for &kind in DefKind::ALL.iter().filter(|k| kinds.contains(k)) {
+        let mut defs: Vec<Definition> = arm_defs::list(arm, from, kind).await?.into_iter().filter(|d| selected(d, name)).collect();
+        defs.sort_by_key(Definition::display_name);
+        out.extend(defs);
+    }
+    Ok(out)
+}
+
 /// Lists, decides and writes the estate from `from` into `to`. `region`: the target's region
 /// (tracked resources are created there, computes are checked against it).
 pub async fn run(src: &ArmClient, tgt: &ArmClient, from: &WorkspaceRef, to: &WorkspaceRef, region: &str, opts: &Options) -> Result<Vec<DefOutcome>> {
+    run_from(Source::Workspace(src), tgt, from, to, region, opts).await
+}
+
+/// [`run`] from either source: a snapshot's definitions are written exactly as `copy` writes
+/// the source's (its secret-bearing ones always as manual steps: a snapshot holds no secret).
+pub async fn run_from(source: Source<'_>, tgt: &ArmClient, from: &WorkspaceRef, to: &WorkspaceRef, region: &str, opts: &Options) -> Result<Vec<DefOutcome>> {
+    let (src, opts) = match source {
+        Source::Workspace(arm) => (Some(arm), opts.clone()),
+        Source::Snapshot(_) => (None, Options { copy: CopyOptions { with_secrets: false, ..opts.copy.clone() }, ..opts.clone() }),
+    };
+    let opts = &opts;
     let mut copy = opts.copy.clone();
     copy.location.get_or_insert_with(|| region.to_string());
     let same = |_: crate::assets::Kind, _: &str, v: &str| v.to_string();
@@ -298,19 +335,18 @@ pub async fn run(src: &ArmClient, tgt: &ArmClient, from: &WorkspaceRef, to: &Wor
     // Endpoints not created (failed, manual, YAML): their deployments follow them.
     let mut absent: HashMap<(DefKind, String), DefAction> = HashMap::new();
     for &kind in DefKind::ALL.iter().filter(|k| opts.kinds.contains(k)) {
-        let mut defs = match arm_defs::list(src, from, kind).await {
+        let listed = match source {
+            Source::Workspace(arm) => arm_defs::list(arm, from, kind).await,
+            Source::Snapshot(all) => Ok(all.iter().filter(|d| d.kind == kind).cloned().collect()),
+        };
+        let mut defs = match listed {
             Ok(d) => d,
             Err(e) => {
                 out.push(DefOutcome { kind, name: "*".into(), action: DefAction::Fail, reason: format!("cannot list the source's {}: {e}", kind.plural()), rewrites: vec![], yaml: None, written: false });
                 continue;
             }
         };
-        if kind == DefKind::Datastore {
-            defs.retain(|d| !crate::assets::datastore::is_workspace_default(d));
-        }
-        if let Some(p) = &opts.name {
-            defs.retain(|d| crate::assets::name_matches(p, &d.name) || d.endpoint.as_deref().is_some_and(|e| crate::assets::name_matches(p, e)));
-        }
+        defs.retain(|d| selected(d, opts.name.as_deref()));
         defs.sort_by_key(Definition::display_name);
         for def in defs {
             let prepared = definition::prepare(&def, &copy, &rw);
@@ -361,7 +397,7 @@ pub async fn run(src: &ArmClient, tgt: &ArmClient, from: &WorkspaceRef, to: &Wor
 
 #[allow(clippy::too_many_arguments)]
 async fn execute(
-    src: &ArmClient,
+    src: Option<&ArmClient>,
     tgt: &ArmClient,
     from: &WorkspaceRef,
     to: &WorkspaceRef,
@@ -376,6 +412,7 @@ async fn execute(
             DefAction::Create | DefAction::Overwrite | DefAction::Enable => {
                 let mut body = prepared.body.clone();
                 if def.needs_secrets() && opts.copy.with_secrets {
+                    let src = src.ok_or_else(|| Error::Internal(format!("{} {}: a snapshot holds no secret", def.kind, def.name)))?;
                     let secrets = arm_defs::list_secrets(src, from, def).await?;
                     body = definition::with_secrets(def.kind, &body, &secrets);
                 }
@@ -417,10 +454,7 @@ pub async fn drift(arm: &ArmClient, from: &WorkspaceRef, to: &WorkspaceRef, kind
         version_of: &same,
     };
     let copy = CopyOptions { schedules: ScheduleState::AsSource, keep_scale: true, ..Default::default() };
-    let keep = |d: &Definition| {
-        !(d.kind == DefKind::Datastore && crate::assets::datastore::is_workspace_default(d))
-            && name.is_none_or(|p| crate::assets::name_matches(p, &d.name) || d.endpoint.as_deref().is_some_and(|e| crate::assets::name_matches(p, e)))
-    };
+    let keep = |d: &Definition| selected(d, name);
     let mut out = Vec::new();
     for &kind in DefKind::ALL.iter().filter(|k| kinds.contains(k)) {
         let (src, tgt) = futures::future::try_join(arm_defs::list(arm, from, kind), arm_defs::list(arm, to, kind)).await?;

@@ -170,6 +170,9 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
     let mut steps = Vec::new();
     let mut exits = Vec::new();
     let mut manual: Vec<String> = Vec::new();
+    // The estate a snapshot restore wrote (the primary down).
+    let mut restored_estate: Vec<crate::estate::DefOutcome> = Vec::new();
+    let mut estate_from_snapshot = false;
 
     // 2a. Assets.
     if source_up {
@@ -215,6 +218,12 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
             snapshot: o.snapshot_id.clone(),
             kinds: None,
             engine: o.copy.engine.clone(),
+            // Schedules come disabled; the estate step below enables them (unless told not to).
+            estate: crate::plan::EstateOptions {
+                copy: crate::assets::definition::CopyOptions { schedules: crate::assets::definition::ScheduleState::Disabled, ..o.copy.estate.copy.clone() },
+                ..o.copy.estate.clone()
+            },
+            estate_dir: o.out_dir.join(crate::estate::YAML_DIR),
         };
         let r = if o.copy.dry_run {
             Err(Error::usage("--dry-run with the primary down and --snapshot: run `aml-failover verify --snapshot <bundle> --to <failover>` to see what a restore would register"))
@@ -260,6 +269,10 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
                 manual.push(format!(
                     "the snapshot is the primary as of {created}: anything registered later needs `aml-failover copy --from <primary> --to <failover>` when the primary is back"
                 ));
+                // The snapshot's definitions, written as `copy` writes them (schedules disabled: enabled below).
+                manual.extend(crate::estate::manual_steps(&rest.estate));
+                estate_from_snapshot = !rest.estate.is_empty();
+                restored_estate = rest.estate;
             }
             Err(e) => {
                 steps.push(Step { name: "assets", outcome: "failed", detail: format!("restoring the snapshot {bundle} failed: {e}"), summary: None, manifest: None, snapshot: None });
@@ -283,16 +296,19 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
         // The primary is down: its schedules pre-staged here (disabled by `copy`) start now.
         match crate::estate::enable_prestaged_schedules(&ctx.arm, &to, o.copy.dry_run).await {
             Ok(out) => {
-                steps.push(estate_step(&out, o.copy.dry_run));
                 manual.extend(crate::estate::manual_steps(&out));
+                restored_estate.extend(out);
+                steps.push(estate_step(&restored_estate, o.copy.dry_run));
             }
             Err(e) => {
                 steps.push(Step { name: "estate", outcome: "failed", detail: format!("cannot enable the failover workspace's schedules: {e}"), summary: None, manifest: None, snapshot: None });
                 exits.push(e.exit());
             }
         }
+    } else if !restored_estate.is_empty() {
+        steps.push(estate_step(&restored_estate, false));
     }
-    if !source_up && !o.copy.estate.kinds.is_empty() {
+    if !source_up && !o.copy.estate.kinds.is_empty() && !estate_from_snapshot {
         manual.push(format!(
             "the primary does not answer, so its definitions cannot be read: create what the last pre-staging `copy` left as YAML (online endpoints copied without --deploy, secret-bearing datastores and connections) from its {}/ folder",
             crate::estate::YAML_DIR

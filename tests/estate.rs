@@ -315,3 +315,105 @@ fn after_a_full_copy_verify_is_in_sync_azure_ai_ml_reads_every_definition_back_a
     assert!(v.stdout.contains("EXTRA      datastore extra_lake"), "{}", v.stdout);
     assert!(v.stdout.contains("estate: 11 definitions: 9 in sync, 0 missing, 1 different, 1 extra"), "{}", v.stdout);
 }
+
+#[test]
+fn a_snapshot_carries_the_definitions_and_restores_them_with_the_primary_down() {
+    let tb = seeded_testbed(false);
+    let d = Direct::new(&tb);
+    let dir = tempfile::tempdir().unwrap();
+    let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let bundle = dir.path().join("bundle");
+    let data = dir.path().join("data");
+
+    // Export: every definition copy would write, in the manifest, never a secret.
+    let exp = run(command_in(&tb, dir.path()), &["snapshot", "export", "--from", &from, "--to", bundle.to_str().unwrap(), "-o", "json"]);
+    exp.expect_code(0);
+    let id = exp.json()["snapshot"].as_str().unwrap().to_string();
+    let m: Value = serde_json::from_slice(&std::fs::read(bundle.join("snapshots").join(&id).join("manifest.json")).unwrap()).unwrap();
+    let defs = m["definitions"].as_array().unwrap_or_else(|| panic!("no definitions in the manifest: {m}"));
+    let mut listed: Vec<String> = defs.iter().map(|x| format!("{} {}", x["kind"].as_str().unwrap(), x.get("endpoint").and_then(Value::as_str).map_or(x["name"].as_str().unwrap().to_string(), |e| format!("{e}/{}", x["name"].as_str().unwrap())))).collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "batch-deployment nightly-scoring/mlflow-v1", "batch-endpoint nightly-scoring", "compute cpu-cluster", "connection contoso-git", "datastore curated_lake",
+            "datastore shared_training_data", "online-deployment scoring-online/blue", "online-deployment scoring-online/green", "online-endpoint scoring-online", "schedule nightly-hello",
+        ],
+        "every definition but the workspace's default datastores"
+    );
+    let ds = defs.iter().find(|x| x["name"] == "shared_training_data").unwrap();
+    assert!(ds["yaml"].as_str().unwrap().contains("<secret:") && ds["yaml"].as_str().unwrap().contains("account_name: amlsharedsa"), "{ds}");
+    assert_eq!(exp.json()["definitions"], 10, "{}", exp.stdout);
+
+    // Restore with the primary's region down: written as copy writes them, into the failover workspace.
+    tb.set_fault(Fault::region_down("eastus"));
+    let restore = || {
+        let r = run(
+            command_in(&tb, dir.path()),
+            &["snapshot", "restore", bundle.to_str().unwrap(), "--to", &to, "--data-output-dir", data.to_str().unwrap(), "--accept-data-warnings", "-o", "json"],
+        );
+        r.expect_code(0);
+        r
+    };
+    let r1 = restore();
+    let rep = r1.json();
+    for (k, n, a) in [
+        ("datastore", "curated_lake", "create"),
+        ("datastore", "shared_training_data", "manual"),
+        ("connection", "contoso-git", "manual"),
+        ("compute", "cpu-cluster", "create"),
+        ("batch-endpoint", "nightly-scoring", "create"),
+        ("batch-deployment", "nightly-scoring/mlflow-v1", "create"),
+        ("online-endpoint", "scoring-online", "yaml"),
+        ("online-deployment", "scoring-online/blue", "yaml"),
+        ("online-deployment", "scoring-online/green", "yaml"),
+        ("schedule", "nightly-hello", "create"),
+    ] {
+        assert_eq!(action_of(&rep, k, n), a, "{k} {n}: {:?}", actions(&rep));
+    }
+    assert!(d.get(&format!("{to}/datastores/curated_lake")).is_some(), "identity-based datastore created");
+    assert!(d.get(&format!("{to}/datastores/shared_training_data")).is_none(), "a snapshot holds no secret: left to a person");
+    let cluster = d.get(&format!("{to}/computes/cpu-cluster")).expect("cluster created");
+    assert_eq!(cluster["properties"]["properties"]["scaleSettings"]["minNodeCount"], 0, "{cluster}");
+    assert_eq!(cluster["location"], "westus", "created in the target's region");
+    let dep = d.get(&format!("{to}/batchEndpoints/nightly-scoring/deployments/mlflow-v1")).expect("batch deployment created");
+    let model = dep["properties"]["model"]["assetId"].as_str().or(dep["properties"]["model"].as_str()).unwrap_or_default().to_ascii_lowercase();
+    assert!(model.starts_with(&to.to_ascii_lowercase()), "model reference rewritten to the target: {model}");
+    assert!(dep["properties"]["compute"].as_str().unwrap_or_default().to_ascii_lowercase().starts_with(&to.to_ascii_lowercase()), "{dep}");
+    assert_eq!(d.get(&format!("{to}/batchEndpoints/nightly-scoring")).unwrap()["properties"]["defaults"]["deploymentName"], "mlflow-v1");
+    assert_eq!(d.get(&format!("{to}/schedules/nightly-hello")).expect("schedule created")["properties"]["isEnabled"], false, "restored disabled");
+    assert!(d.get(&format!("{to}/onlineEndpoints/scoring-online")).is_none(), "online endpoints are YAML without --deploy");
+    let ds_yaml = std::fs::read_to_string(dir.path().join("aml-failover-estate/datastores/datastore-shared_training_data.yml")).unwrap();
+    assert!(ds_yaml.contains("<secret:"), "{ds_yaml}");
+
+    // A rerun writes nothing.
+    let r2 = restore();
+    for x in r2.json()["estate"].as_array().unwrap() {
+        assert_eq!(x["written"], false, "a rerun writes nothing: {x}");
+        assert!(["skip", "manual", "yaml"].contains(&x["action"].as_str().unwrap()), "{x}");
+    }
+
+    // Failover from the snapshot, the primary still down: schedules enabled, online endpoints deployed.
+    let out = dir.path().join("out");
+    let fo = run(
+        command_in(&tb, dir.path()),
+        &["failover", "--from", &from, "--to", &to, "--snapshot", bundle.to_str().unwrap(), "--out-dir", out.to_str().unwrap(), "--skip-outputs", "--skip-notebooks",
+            "--accept-data-warnings", "--deploy-endpoints", "--instance-count", "1", "--max-retries", "0", "-o", "json"],
+    );
+    fo.expect_code(1);
+    let v = fo.json();
+    assert_eq!(step(&v, "estate")["outcome"], "done", "{v}");
+    assert_eq!(d.get(&format!("{to}/schedules/nightly-hello")).unwrap()["properties"]["isEnabled"], true, "enabled at failover");
+    let ep = d.get(&format!("{to}/onlineEndpoints/scoring-online")).expect("online endpoint created from the snapshot");
+    assert_eq!(ep["properties"]["traffic"], serde_json::json!({"blue": 90, "green": 10}), "traffic split kept: {ep}");
+    let blue = d.get(&format!("{to}/onlineEndpoints/scoring-online/deployments/blue")).expect("deployment blue created");
+    assert_eq!(blue["sku"]["capacity"], 1, "--instance-count: {blue}");
+    assert!(blue["properties"]["model"].as_str().unwrap_or_default().to_ascii_lowercase().starts_with(&to.to_ascii_lowercase()), "{blue}");
+    let manual: Vec<&str> = v["manualSteps"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    assert!(manual.iter().any(|m| m.contains("datastore shared_training_data")), "{manual:?}");
+    assert!(!manual.iter().any(|m| m.contains("its definitions cannot be read")), "the snapshot gave them: {manual:?}");
+    tb.clear_faults();
+
+    // The bundle, the YAML and every output: no secret of the seed.
+    assert_no_seed_secret(&tb, dir.path(), &[&exp, &r1, &r2, &fo], 10);
+}

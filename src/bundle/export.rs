@@ -137,6 +137,8 @@ pub struct ExportReport {
     pub duration_ms: u64,
     pub summary: ExportSummary,
     pub items: Vec<ExportedItem>,
+    /// The estate definitions kept in the snapshot (never a secret).
+    pub definitions: usize,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -208,6 +210,11 @@ pub async fn export(s: &Settings, from: &WorkspaceRef, o: &ExportOptions) -> Res
     };
     let (listed, ds) = futures::future::try_join(assets::list_versions(&ctx.arm, &from, &sel), Datastores::load(&ctx, &from)).await?;
     let jobs = if o.kinds.contains(&Kind::Job) { pipeline::list(&ctx.arm, &from, o.name.as_deref()).await? } else { Vec::new() };
+    let defs = match o.definitions.is_empty() {
+        true => Vec::new(),
+        false => crate::estate::source_definitions(&ctx.arm, &from, &o.definitions, o.name.as_deref()).await?,
+    };
+    let definitions = defs.iter().map(|d| bundle::BundleDefinition::of(d, &from)).collect::<Result<Vec<_>>>()?;
     let Picked { mut items, jobs: job_of, errors: pick_errors, refused, skipped } = pick(&from, &o.kinds, o.name.as_deref(), listed, jobs);
     items.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)).then_with(|| assets::version_order(&a.version, &b.version)));
 
@@ -391,6 +398,7 @@ pub async fn export(s: &Settings, from: &WorkspaceRef, o: &ExportOptions) -> Res
             source: from.arm_id(),
             kinds: o.kinds.clone(),
             assets: assets_out,
+            definitions,
         };
         bundle.write_manifest(&m).await?;
         snapshot = Some(id);
@@ -413,6 +421,7 @@ pub async fn export(s: &Settings, from: &WorkspaceRef, o: &ExportOptions) -> Res
             files_read: needs.len(),
         },
         items: out,
+        definitions: defs.len(),
     })
 }
 

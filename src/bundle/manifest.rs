@@ -119,6 +119,43 @@ pub struct BundleAsset {
     pub source: String,
 }
 
+/// a definition of the source's estate (datastore, connection, compute, endpoint, deployment, schedule): what `copy` reads from the source, never a secret
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
+pub struct BundleDefinition {
+    pub kind: crate::assets::definition::DefKind,
+    pub name: String,
+    /// the endpoint a deployment belongs to
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// the REST resource as the source returned it (properties, identity, sku, kind, tags), references as in the source, every secret field as a placeholder
+    #[schemars(extend("type" = "object"))]
+    pub resource: Value,
+    /// its az ml YAML (references as in the source, secrets as placeholders)
+    pub yaml: String,
+}
+
+impl BundleDefinition {
+    /// What a snapshot keeps of `def` (read from `from`): its body with every secret field as a
+    /// placeholder, and its `az ml` YAML.
+    pub fn of(def: &crate::assets::definition::Definition, from: &crate::workspace::WorkspaceRef) -> Result<BundleDefinition> {
+        use crate::assets::definition::{redacted, Definition};
+        let mut resource = redacted(def.kind, &def.body());
+        resource["name"] = json!(def.name);
+        let safe = Definition { resource: resource.clone(), ..def.clone() };
+        let yaml = serde_norway::to_string(&crate::estate::yaml_of(&safe, Some(from))).map_err(|e| Error::Internal(format!("YAML of {} {}: {e}", def.kind, def.name)))?;
+        Ok(BundleDefinition { kind: def.kind, name: def.name.clone(), endpoint: def.endpoint.clone(), resource, yaml })
+    }
+
+    /// The definition `snapshot restore` writes (as `copy` writes one read from the source).
+    pub fn definition(&self) -> crate::assets::definition::Definition {
+        let mut resource = self.resource.clone();
+        resource["name"] = json!(self.name);
+        crate::assets::definition::Definition::new(self.kind, self.endpoint.as_deref(), resource)
+    }
+}
+
 impl BundleAsset {
     /// The kind `--kinds` selects it by: a pipeline job's definition is a pipeline.
     pub fn selected_kind(&self) -> Kind {
@@ -148,6 +185,8 @@ pub struct Manifest {
     pub kinds: Vec<Kind>,
     /// Every asset version (every kind, `source` set).
     pub assets: Vec<BundleAsset>,
+    /// The source's estate definitions (`definitions` in the file; absent in bundles written before).
+    pub definitions: Vec<BundleDefinition>,
 }
 
 /// The manifest as stored: models, environments and code under `kinds`/`assets` (what every
@@ -178,6 +217,9 @@ struct ManifestFile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "spec_assets_schema")]
     spec_assets: Vec<BundleAsset>,
+    /// the source's datastores, connections, computes, endpoints with their deployments, and schedules (never a secret); `snapshot restore` creates them in the target
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    definitions: Vec<BundleDefinition>,
 }
 
 fn manifest_version(_: &mut SchemaGenerator) -> Schema {
@@ -237,7 +279,7 @@ impl From<ManifestFile> for Manifest {
         for a in &mut assets {
             a.source = f.source.clone();
         }
-        Manifest { schema_version: f.schema_version, id: f.id, created_at: f.created_at, source: f.source, kinds, assets }
+        Manifest { schema_version: f.schema_version, id: f.id, created_at: f.created_at, source: f.source, kinds, assets, definitions: f.definitions }
     }
 }
 
@@ -245,7 +287,7 @@ impl From<Manifest> for ManifestFile {
     fn from(m: Manifest) -> ManifestFile {
         let (kinds, spec_kinds) = m.kinds.into_iter().partition(|k| FILE_KINDS.contains(k));
         let (assets, spec_assets) = m.assets.into_iter().partition(BundleAsset::in_assets);
-        ManifestFile { schema_version: m.schema_version, id: m.id, created_at: m.created_at, source: m.source, kinds, assets, spec_kinds, spec_assets }
+        ManifestFile { schema_version: m.schema_version, id: m.id, created_at: m.created_at, source: m.source, kinds, assets, spec_kinds, spec_assets, definitions: m.definitions }
     }
 }
 
@@ -449,6 +491,7 @@ mod tests {
                     job: None,
                     source: String::new(),
                 }],
+                definitions: vec![],
             };
             b.write_manifest(&m).await.unwrap();
         }
@@ -491,6 +534,7 @@ mod tests {
             source: "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w".into(),
             kinds: Kind::ALL.to_vec(),
             assets: vec![model, spec(Kind::Component, "train", None), spec(Kind::Component, "hello_pipe", Some(job.clone())), spec(Kind::Data, "d", None)],
+            definitions: vec![],
         };
         let v = serde_json::to_value(&m).unwrap();
         // A reader of the first release sees only what it can restore.

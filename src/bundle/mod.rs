@@ -61,6 +61,8 @@ pub struct ExportOptions {
     pub kinds: Vec<Kind>,
     pub name: Option<String>,
     pub engine: EngineOptions,
+    /// The estate definitions kept too (`--kinds`: every one by default).
+    pub definitions: Vec<crate::assets::definition::DefKind>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,11 @@ pub struct RestoreOptions {
     pub snapshot: Option<String>,
     pub kinds: Option<Vec<Kind>>,
     pub engine: EngineOptions,
+    /// The snapshot's definitions of `estate.kinds`, written as `copy` writes them (schedules
+    /// disabled unless `estate.copy.schedules` says otherwise, online endpoints as YAML unless
+    /// `estate.deploy_online`); their manual steps' YAML goes to `estate_dir`.
+    pub estate: crate::plan::EstateOptions,
+    pub estate_dir: PathBuf,
 }
 
 /// What a restore does with data assets (never registered: see the module doc).

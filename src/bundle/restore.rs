@@ -178,6 +178,9 @@ pub struct RestoreReport {
     pub duration_ms: u64,
     pub summary: RestoreSummary,
     pub items: Vec<RestoredItem>,
+    /// The snapshot's estate definitions, written as `copy` writes them; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub estate: Vec<crate::estate::DefOutcome>,
     /// 0, or 1 (partial) on conflicts, failures, or data assets to re-register (unless accepted).
     #[serde(skip)]
     pub exit: Exit,
@@ -211,6 +214,14 @@ impl RestoreReport {
                 };
                 out.push_str(&format!("{:<10} {what}  {}\n", it.status, it.reason));
             }
+        }
+        for d in &self.estate {
+            if verbose || d.action != crate::estate::DefAction::Skip {
+                out.push_str(&d.human());
+            }
+        }
+        if !self.estate.is_empty() {
+            out.push_str(&crate::estate::summary_line(&self.estate, false));
         }
         out.push_str(&self.summary_line);
         out.push('\n');
@@ -443,7 +454,16 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
             if data_o.accept_warnings { "" } else { "; exit 1 unless --accept-data-warnings" }
         ));
     }
-    let exit = if conflicts + failed > 0 || (manual > 0 && !data_o.accept_warnings) { Exit::Partial } else { Exit::Ok };
+    // The estate, after the assets its deployments and schedules refer to.
+    let estate = match restore_estate(ctx, to, from.as_ref(), &m.definitions, o).await {
+        Ok(e) => e,
+        Err(e) => {
+            guard.release().await;
+            return Err(e);
+        }
+    };
+    let estate_bad = estate.iter().any(|d| matches!(d.action, crate::estate::DefAction::Fail | crate::estate::DefAction::Conflict));
+    let exit = if conflicts + failed > 0 || estate_bad || (manual > 0 && !data_o.accept_warnings) { Exit::Partial } else { Exit::Ok };
     guard.release().await;
     Ok(RestoreReport {
         schema_version: SCHEMA_VERSION,
@@ -464,9 +484,31 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
             files_uploaded: uploaded,
         },
         items: out,
+        estate,
         exit,
         summary_line,
     })
+}
+
+/// Writes the snapshot's definitions of `o.estate.kinds` into `to` through the estate code path
+/// `copy` uses, the snapshot standing for the source (which is not contacted).
+async fn restore_estate(ctx: &Context, to: &WorkspaceRef, from: Option<&WorkspaceRef>, defs: &[crate::bundle::manifest::BundleDefinition], o: &RestoreOptions) -> Result<Vec<crate::estate::DefOutcome>> {
+    let defs: Vec<_> = defs.iter().filter(|d| o.estate.kinds.contains(&d.kind)).map(|d| d.definition()).collect();
+    if defs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let from = from.ok_or_else(|| Error::Usage("the snapshot's source is not a workspace ARM id: its definitions' references cannot be rewritten".into()))?;
+    let region = crate::azureml::workspaces::get(&ctx.arm, to).await?.location;
+    let opts = crate::estate::Options {
+        kinds: o.estate.kinds.clone(),
+        name: None,
+        copy: o.estate.copy.clone(),
+        on_conflict: crate::plan::OnConflict::Report,
+        deploy_online: o.estate.deploy_online,
+        yaml_dir: Some(o.estate_dir.clone()),
+        dry_run: false,
+    };
+    crate::estate::run_from(crate::estate::Source::Snapshot(&defs), &ctx.arm, from, to, &region, &opts).await
 }
 
 /// Why the target's version differs from the snapshot's (empty: identical).

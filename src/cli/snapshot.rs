@@ -10,7 +10,9 @@ Export --from into a snapshot bundle at --to: a local directory or a blob contai
 (https://<account>.blob.core.windows.net/<container>[/<folder>], SAS in the URL or in
 AML_FAILOVER_TARGET_SAS, else an Entra token).
 
-Every kind by default (--kinds selects): models, environments and code with their files;
+Every kind by default (--kinds selects): the definitions (datastores but the workspace's four
+defaults, connections, computes, endpoints with their deployments, schedules; every secret
+field as a placeholder) and their az ml YAML; models, environments and code with their files;
 components (their specification; the code and environments they reference are exported too,
 whatever --name/--kinds select); jobs as their definition (the component `copy` registers,
 named after the job, version 1; AutoML and spark jobs, which have none, are skipped and listed);
@@ -41,6 +43,11 @@ Data assets are never registered (their path may be storage --to cannot reach): 
 az ml YAML in --data-output-dir and the status needs-manual-reregistration (exit 1 unless
 --accept-data-warnings); re-register it once its data is reachable (az ml data create -f).
 
+The snapshot's definitions (datastores, connections, computes, endpoints, schedules) are then
+written as `copy` writes them, references rewritten to --to: schedules disabled (`failover`
+enables them), online endpoints and secret-bearing datastores and connections (a snapshot holds
+no secret) as az ml YAML in aml-failover-estate/ beside --data-output-dir.
+
   aml-failover snapshot restore /backups/aml --to ./failover/config.json";
 
 #[derive(Debug, Subcommand)]
@@ -64,8 +71,9 @@ pub enum SnapshotCommand {
 
 #[derive(Debug, Args)]
 pub struct SnapshotExportArgs {
-    /// Asset kinds, comma-separated: models, environments, code, components, jobs, data (or all).
-    #[arg(long, default_value = "models,environments,code,components,jobs,data", value_name = "KINDS")]
+    /// Kinds, comma-separated: models, environments, code, components, jobs, data, and the
+    /// definitions datastores, connections, computes, endpoints, schedules (all: every one).
+    #[arg(long, default_value = "all", value_name = "KINDS")]
     pub kinds: String,
     /// Only assets whose name matches (wildcards * and ?).
     #[arg(long, value_name = "PATTERN")]
@@ -86,11 +94,13 @@ impl SnapshotExportArgs {
                 "snapshot export --to '{bundle}' looks like a workspace config; --to names the bundle here: a directory or a blob container URL"
             )));
         }
+        let (kinds, definitions) = crate::estate::parse_kinds(&self.kinds)?;
         Ok(crate::bundle::ExportOptions {
             bundle: bundle.to_string(),
-            kinds: crate::bundle::check_kinds(crate::assets::Kind::parse_list(&self.kinds)?)?,
+            kinds: crate::bundle::check_kinds(kinds)?,
             name: self.name.clone(),
             engine: engine_options(self.concurrency)?,
+            definitions,
         })
     }
 }
@@ -104,7 +114,7 @@ pub struct SnapshotRestoreArgs {
     #[arg(long, value_name = "ID")]
     pub snapshot: Option<String>,
     /// Only these kinds of the snapshot, and what they reference (models, environments, code,
-    /// components, jobs, data).
+    /// components, jobs, data; datastores, connections, computes, endpoints, schedules).
     #[arg(long, value_name = "KINDS")]
     pub kinds: Option<String>,
     /// Files transferred in parallel.
@@ -121,12 +131,19 @@ pub struct SnapshotRestoreArgs {
 impl SnapshotRestoreArgs {
     pub fn options(&self) -> Result<crate::bundle::RestoreCommand> {
         crate::guard::writable_dir("--data-output-dir", &self.data_output_dir)?;
+        let (kinds, def_kinds) = match self.kinds.as_deref() {
+            Some(k) => crate::estate::parse_kinds(k).map(|(a, d)| (Some(a), d))?,
+            None => (None, crate::assets::definition::DefKind::ALL.to_vec()),
+        };
         Ok(crate::bundle::RestoreCommand {
             restore: crate::bundle::RestoreOptions {
                 bundle: self.bundle.clone(),
                 snapshot: self.snapshot.clone(),
-                kinds: self.kinds.as_deref().map(crate::assets::Kind::parse_list).transpose()?,
+                kinds,
                 engine: engine_options(self.concurrency)?,
+                estate: crate::plan::EstateOptions { kinds: def_kinds, ..Default::default() },
+                // Beside the data assets' YAML.
+                estate_dir: self.data_output_dir.parent().unwrap_or(std::path::Path::new("")).join(crate::estate::YAML_DIR),
             },
             data: crate::bundle::DataRestoreOptions { output_dir: self.data_output_dir.clone(), accept_warnings: self.accept_data_warnings },
         })

@@ -34,9 +34,10 @@ fn export_human(r: &ExportReport, verbose: bool) -> String {
     let s = &r.summary;
     match &r.snapshot {
         Some(id) => out.push_str(&format!(
-            "snapshot {id} in {}: {} asset versions, {} distinct files; {} new objects written ({}), {} files hashed\n",
+            "snapshot {id} in {}: {} asset versions, {} definitions, {} distinct files; {} new objects written ({}), {} files hashed\n",
             r.bundle,
             s.assets,
+            r.definitions,
             s.objects,
             s.objects_written,
             human_bytes(s.bytes_written),
