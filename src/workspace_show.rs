@@ -157,7 +157,7 @@ pub struct Document {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Entry {
-    Shown(ShownEntry),
+    Shown(Box<ShownEntry>),
     Failed(FailedEntry),
 }
 
@@ -213,7 +213,7 @@ pub fn document(shown: &[Shown]) -> Document {
     let workspaces = shown
         .iter()
         .map(|x| match &x.outcome {
-            Ok(d) => Entry::Shown(ShownEntry {
+            Ok(d) => Entry::Shown(Box::new(ShownEntry {
                 role: x.role,
                 reference: x.reference.arm_id(),
                 workspace: d.ws.clone(),
@@ -225,7 +225,7 @@ pub fn document(shown: &[Shown]) -> Document {
                     reachable: d.storage.reachable,
                     detail: d.storage.detail.clone(),
                 },
-            }),
+            })),
             Err(e) => Entry::Failed(FailedEntry { role: x.role, reference: x.reference.arm_id(), error: crate::wire::ErrorBody::of(e) }),
         })
         .collect();
