@@ -572,7 +572,9 @@ impl Engine {
             every_range_md5 &= r.md5.is_some();
             sha.update(&r.data);
             md5.update(&r.data);
-            let block_md5: [u8; 16] = Md5::digest(&r.data).into();
+            // A range the service hashed was checked against our MD5 of it in `blocks`: that
+            // MD5 is this block's, so it is not computed a second time.
+            let block_md5: [u8; 16] = r.md5.unwrap_or_else(|| Md5::digest(&r.data).into());
             let n = r.data.len() as u64;
             writer.write_block(r.data, block_md5, Hold(Some(Box::new(permit)))).await?;
             written += n;
