@@ -314,6 +314,10 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
             crate::estate::YAML_DIR
         ));
     }
+    if source_up && o.enable_schedules && o.copy.estate.kinds.contains(&DefKind::Schedule) && steps.iter().any(|st| st.name == "estate") {
+        // Both workspaces answer: the failover's schedules run now, so the primary's must stop.
+        manual.push("the primary still answers: disable its schedules (az ml schedule disable --name <schedule> on the primary workspace) now that the failover workspace's are enabled, so no job runs twice".into());
+    }
     if o.enable_schedules && steps.iter().any(|st| st.name == "estate") {
         manual.push("when failing back, disable the failover workspace's schedules again (az ml schedule disable --name <schedule>) before enabling the primary's, so no job runs twice".into());
     }
