@@ -18,6 +18,21 @@ use std::path::Path;
 const SEED_ACCOUNT_KEY: &str = "U0VFRC1hY2NvdW50LWtleS1hbWxzaGFyZWRzYS1kby1ub3QtbGVhaw==";
 const SEED_PAT: &str = "SEED-git-pat-do-not-leak";
 
+/// What a first `copy` (and a restore of a snapshot) does with each seeded definition when no
+/// option is given: secret-bearing ones and online endpoints are left as YAML for a person.
+const SEEDED_ESTATE_WITHOUT_OPTIONS: [(&str, &str, &str); 10] = [
+    ("datastore", "curated_lake", "create"),
+    ("datastore", "shared_training_data", "manual"),
+    ("connection", "contoso-git", "manual"),
+    ("compute", "cpu-cluster", "create"),
+    ("batch-endpoint", "nightly-scoring", "create"),
+    ("batch-deployment", "nightly-scoring/mlflow-v1", "create"),
+    ("online-endpoint", "scoring-online", "yaml"),
+    ("online-deployment", "scoring-online/blue", "yaml"),
+    ("online-deployment", "scoring-online/green", "yaml"),
+    ("schedule", "nightly-hello", "create"),
+];
+
 /// The binary, run in `dir` (its default output folders go there, not into the checkout).
 fn command_in(tb: &TestBed, dir: &Path) -> std::process::Command {
     let mut c = command(tb);
@@ -89,19 +104,7 @@ fn copy_writes_every_definition_into_the_target_without_a_secret_in_any_file() {
     r.expect_code(0);
     let report = r.json();
     let acts = actions(&report);
-    let expect = [
-        ("datastore", "curated_lake", "create"),
-        ("datastore", "shared_training_data", "manual"),
-        ("connection", "contoso-git", "manual"),
-        ("compute", "cpu-cluster", "create"),
-        ("batch-endpoint", "nightly-scoring", "create"),
-        ("batch-deployment", "nightly-scoring/mlflow-v1", "create"),
-        ("online-endpoint", "scoring-online", "yaml"),
-        ("online-deployment", "scoring-online/blue", "yaml"),
-        ("online-deployment", "scoring-online/green", "yaml"),
-        ("schedule", "nightly-hello", "create"),
-    ];
-    for (k, n, a) in expect {
+    for (k, n, a) in SEEDED_ESTATE_WITHOUT_OPTIONS {
         assert_eq!(action_of(&report, k, n), a, "{k} {n}: {acts:?}");
     }
     assert!(!acts.iter().any(|(_, n, _)| n.starts_with("workspace")), "the workspace's default datastores are never copied: {acts:?}");
@@ -357,18 +360,7 @@ fn a_snapshot_carries_the_definitions_and_restores_them_with_the_primary_down() 
     };
     let r1 = restore();
     let rep = r1.json();
-    for (k, n, a) in [
-        ("datastore", "curated_lake", "create"),
-        ("datastore", "shared_training_data", "manual"),
-        ("connection", "contoso-git", "manual"),
-        ("compute", "cpu-cluster", "create"),
-        ("batch-endpoint", "nightly-scoring", "create"),
-        ("batch-deployment", "nightly-scoring/mlflow-v1", "create"),
-        ("online-endpoint", "scoring-online", "yaml"),
-        ("online-deployment", "scoring-online/blue", "yaml"),
-        ("online-deployment", "scoring-online/green", "yaml"),
-        ("schedule", "nightly-hello", "create"),
-    ] {
+    for (k, n, a) in SEEDED_ESTATE_WITHOUT_OPTIONS {
         assert_eq!(action_of(&rep, k, n), a, "{k} {n}: {:?}", actions(&rep));
     }
     assert!(d.get(&format!("{to}/datastores/curated_lake")).is_some(), "identity-based datastore created");
