@@ -21,7 +21,7 @@ use crate::report::{ItemKind, Report, Status};
 use crate::settings::Settings;
 use crate::workspace::Context;
 use serde::Serialize;
-use serde_json::json;
+use schemars::JsonSchema;
 use std::path::PathBuf;
 
 /// `--source-endpoint` for the storage-only step.
@@ -50,23 +50,44 @@ pub struct FailoverOptions {
     pub snapshot_id: Option<String>,
 }
 
+/// `schemaVersion` of the failover report.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
 /// What `failover` did: the document written to failover-report.json (and printed by `-o json`).
-#[derive(Debug, Serialize)]
+/// Tolerant of added fields.
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = true))]
 pub struct FailoverReport {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "failover"))]
     pub command: &'static str,
     pub dry_run: bool,
+    /// ARM id of --from
     pub source: String,
+    /// ARM id of --to
     pub target: String,
+    /// whether the primary's control plane answered
     pub source_reachable: bool,
-    /// `--snapshot`, redacted.
+    /// --snapshot (the bundle, redacted), null when not given; used only when the primary does
+    /// not answer
     pub snapshot: Option<String>,
+    /// what was checked on both sides, one sentence each
     pub checks: Vec<String>,
     pub steps: Vec<Step>,
+    /// what a person still has to do, in order
     pub manual_steps: Vec<String>,
-    /// What a failover now loses: the newest snapshot / last copy and the storage's last sync.
+    /// what this failover loses, as `readiness` reports it (measured before copying): assets
+    /// registered after assetsSince (newest snapshot, or the start of the last complete copy),
+    /// data written to the primary's storage after storageSince (its secondary's lastSyncTime)
     pub rpo: crate::readiness::Rpo,
+    /// the process exit code: the most severe of the steps
+    #[schemars(extend("enum" = [0, 1, 2, 3, 4, 5, 6, 7, 10]))]
     pub exit_code: u8,
     /// The worst of the steps.
     #[serde(skip)]
@@ -77,20 +98,43 @@ pub struct FailoverReport {
 }
 
 /// One step of the failover, as the report shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct Step {
+    #[schemars(extend("enum" = ["assets", "estate", "outputs", "notebooks"]))]
     pub name: &'static str,
-    /// done | partial | skipped | failed
+    #[schemars(extend("enum" = ["done", "partial", "skipped", "failed"]))]
     pub outcome: &'static str,
     pub detail: String,
+    /// the step's copy-report summary (absent when skipped or failed, and for an assets step
+    /// restored from a snapshot)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<crate::report::Summary>,
+    /// path of the step's own document in --out-dir: a copy report (failover-copy.json,
+    /// failover-outputs.json, failover-notebooks.json), or the snapshot restore document
+    /// (failover-snapshot-restore.json)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<String>,
-    /// The assets step restored from a snapshot: its bundle, id, creation time and summary.
+    /// assets step with the primary down and --snapshot: the snapshot restored
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<serde_json::Value>,
+    pub snapshot: Option<RestoredSnapshot>,
+}
+
+/// The snapshot an assets step restored (the primary down, `--snapshot`).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
+pub struct RestoredSnapshot {
+    /// the bundle (redacted)
+    pub bundle: String,
+    /// snapshot id: the export's UTC time, YYYYMMDDTHHMMSS.mmmZ (sorts by age)
+    #[schemars(regex(pattern = r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$"))]
+    pub id: String,
+    /// when the snapshot was taken (RFC 3339, UTC)
+    #[schemars(extend("format" = "date-time"))]
+    pub created_at: String,
+    pub summary: crate::bundle::restore::RestoreSummary,
 }
 
 /// The estate's step: one line of what the definitions became.
@@ -246,12 +290,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
                     ),
                     summary: None,
                     manifest: Some(path.display().to_string()),
-                    snapshot: Some(json!({
-                        "bundle": rest.bundle,
-                        "id": id,
-                        "createdAt": created,
-                        "summary": rest.summary,
-                    })),
+                    snapshot: Some(RestoredSnapshot { bundle: rest.bundle.clone(), id, created_at: created.clone(), summary: rest.summary.clone() }),
                 });
                 exits.push(rest.exit);
                 for (i, it) in rest.items.iter().enumerate() {
@@ -413,7 +452,7 @@ pub async fn run(s: &Settings, o: &FailoverOptions) -> Result<FailoverReport> {
 
     let exit = worst(&exits);
     let report = FailoverReport {
-        schema_version: 1,
+        schema_version: SCHEMA_VERSION,
         command: "failover",
         dry_run: o.copy.dry_run,
         source: from.arm_id(),

@@ -69,6 +69,18 @@ fn documents() -> Vec<SchemaFile> {
             "aml-failover snapshot export",
             "stdout of `snapshot export -o json` (ExportReport in src/bundle/export.rs). Tolerant of added fields.",
         ),
+        document::<aml_failover::failover::FailoverReport>(
+            "failover-report",
+            aml_failover::failover::SCHEMA_VERSION,
+            "aml-failover failover report",
+            "stdout of `failover -o json` and <out-dir>/failover-report.json (FailoverReport in src/failover.rs). Tolerant of added fields (additionalProperties true).",
+        ),
+        document::<aml_failover::bundle::RestoreReport>(
+            "snapshot-restore",
+            aml_failover::bundle::SCHEMA_VERSION,
+            "aml-failover snapshot restore",
+            "stdout of `snapshot restore -o json`, and <out-dir>/failover-snapshot-restore.json of `failover --snapshot` with the primary down (RestoreReport in src/bundle/restore.rs). Tolerant of added fields.",
+        ),
     ]
 }
 

@@ -31,27 +31,36 @@ use std::sync::Arc;
 // restore
 
 /// One asset version of a restore.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct RestoredItem {
+    /// component: a component, or a pipeline job's definition (then `job` names the job)
+    #[schemars(extend("enum" = ["environment", "code", "model", "component", "data"]))]
     pub kind: Kind,
     pub name: String,
     pub version: String,
-    /// registered | unchanged | conflict | failed | needs-manual-reregistration
+    /// needs-manual-reregistration: a data asset missing in the target; never registered, its
+    /// az ml YAML is written (`yaml`)
+    #[schemars(extend("enum" = ["registered", "unchanged", "conflict", "failed", "needs-manual-reregistration"]))]
     pub status: &'static str,
     pub reason: String,
     pub files: usize,
     pub bytes: u64,
+    /// redacted content location in the target
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// A pipeline job's definition: the job's name.
+    /// a pipeline job's definition: the job's name
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
-    /// A data asset to re-register: the YAML written for it.
+    /// needs-manual-reregistration: the az ml YAML written for the data asset (path as in the
+    /// source)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub yaml: Option<String>,
-    /// References rewritten from the source workspace to the target.
+    /// references rewritten from the source workspace to the target (components, pipeline
+    /// definitions); absent when none
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub rewrites: Vec<Rewrite>,
 }
 
@@ -164,22 +173,39 @@ async fn against_spec(ctx: &Context, to: &WorkspaceRef, ds: &Datastores, engine:
 }
 
 
-/// What a restore did: the document `snapshot restore -o json` prints, and its exit code.
-#[derive(Debug, Serialize)]
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
+/// What a restore did: the document `snapshot restore -o json` prints (and `failover` writes
+/// to failover-snapshot-restore.json), and its exit code. Tolerant of added fields.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("additionalProperties" = true))]
 pub struct RestoreReport {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "snapshot restore"))]
     pub command: &'static str,
+    /// the bundle: local directory or redacted blob URL
     pub bundle: String,
+    /// snapshot id: the export's UTC time, YYYYMMDDTHHMMSS.mmmZ (sorts by age)
+    #[schemars(regex(pattern = r"^[0-9]{8}T[0-9]{6}\.[0-9]{3}Z$"))]
     pub snapshot: String,
+    /// when the snapshot was taken (RFC 3339, UTC)
+    #[schemars(extend("format" = "date-time"))]
     pub created_at: String,
+    /// ARM id of the workspace the snapshot was exported from (from its manifest)
     pub source: String,
+    /// ARM id of --to
     pub target: String,
     pub duration_ms: u64,
     pub summary: RestoreSummary,
     pub items: Vec<RestoredItem>,
-    /// The snapshot's estate definitions, written as `copy` writes them; absent when none.
+    /// the snapshot's definitions written into the target as `copy` writes them (the copy
+    /// report's estate items); absent when none
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub estate: Vec<crate::estate::DefOutcome>,
     /// 0, or 1 (partial) on conflicts, failures, or data assets to re-register (unless accepted).
     #[serde(skip)]
@@ -189,14 +215,18 @@ pub struct RestoreReport {
     pub summary_line: String,
 }
 
-#[derive(Debug, Serialize)]
+/// counters of a snapshot restore: assets, then one per item status (conflicts: plural), data
+/// assets needing manual re-registration, and files uploaded
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, extend("additionalProperties" = true))]
 pub struct RestoreSummary {
     pub assets: usize,
     pub registered: usize,
     pub unchanged: usize,
     pub conflicts: usize,
     pub failed: usize,
+    /// data assets whose az ml YAML was written for re-registration by hand
     pub needs_manual_reregistration: usize,
     pub files_uploaded: usize,
 }

@@ -94,10 +94,12 @@ impl Check {
 pub struct Rpo {
     /// Assets registered after this time (RFC 3339) would be lost: the newest snapshot's time or
     /// the start of the last complete copy; None when neither exists.
+    #[schemars(extend("format" = "date-time"))]
     pub assets_since: Option<String>,
     /// Where `assets_since` comes from (`snapshot <id> in <bundle>`, the last complete copy).
     pub assets_source: Option<String>,
     /// Data written to the primary's storage after this time (its `lastSyncTime`) would be lost.
+    #[schemars(extend("format" = "date-time"))]
     pub storage_since: Option<String>,
     /// The sentence the human output prints.
     pub statement: String,
