@@ -82,26 +82,39 @@ async fn candidates(ctx: &Context, o: &NotebooksOptions) -> Result<(String, Vec<
     Ok((account, out))
 }
 
+/// `schemaVersion` of the `notebooks list` document.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
 /// What `notebooks list` shows (and `recover` without a choice): the document `-o json` prints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Shares {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "notebooks list"))]
     pub command: &'static str,
     pub storage_account: String,
     pub shares: Vec<ListedShare>,
 }
 
 /// A notebooks share (or one of its snapshots) with what it holds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
 pub struct ListedShare {
     pub share: String,
+    /// share snapshot time; null for the live share
     pub snapshot: Option<String>,
     pub files: usize,
     pub bytes: u64,
     pub last_modified: Option<String>,
-    /// For an `azureml-filestore-<id>` share (the older layout): the workspace's id.
+    /// from an azureml-filestore-<id> share (the older layout): the workspace's id; null for
+    /// the working-directory share
     pub workspace_id: Option<String>,
 }
 
@@ -117,7 +130,7 @@ fn shares(account: String, cands: &[Candidate]) -> Shares {
             workspace_id: c.info.name.strip_prefix(FILESTORE_PREFIX).map(str::to_string),
         })
         .collect();
-    Shares { schema_version: 1, command: "notebooks list", storage_account: account, shares }
+    Shares { schema_version: SCHEMA_VERSION, command: "notebooks list", storage_account: account, shares }
 }
 
 /// The notebooks shares of the storage account, with their snapshots.

@@ -126,25 +126,39 @@ struct Source {
     refused: Vec<(String, String)>,
 }
 
+/// `schemaVersion` of the `outputs list` document.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
 /// What `outputs list` shows: the document `-o json` prints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct Listing {
+    #[schemars(schema_with = "version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "outputs list"))]
     pub command: &'static str,
+    /// the redacted source (workspace storage)
     pub source: String,
-    /// How the source was reached: "control plane", or storage only.
+    /// how the source was reached: "control plane", or storage only
     pub access: String,
     pub parts: Vec<ListedPart>,
 }
 
 /// A job's output folder, or its logs and artifacts (`output` is `None`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(inline, deny_unknown_fields)]
 pub struct ListedPart {
     pub job: String,
+    /// the output's name; null for the job's logs and artifacts
     pub output: Option<String>,
     pub files: usize,
     pub bytes: u64,
+    /// redacted folder URI
     pub uri: String,
 }
 
@@ -163,7 +177,7 @@ pub async fn list(s: &Settings, o: &OutputsOptions) -> Result<Listing> {
             uri: p.store.uri(&StorePath::parse(&format!("{}/x", p.base)).unwrap_or_else(|_| StorePath::parse("x").expect("valid"))).trim_end_matches("/x").to_string(),
         })
         .collect();
-    Ok(Listing { schema_version: 1, command: "outputs list", source: src.describe, access: src.way, parts })
+    Ok(Listing { schema_version: SCHEMA_VERSION, command: "outputs list", source: src.describe, access: src.way, parts })
 }
 
 /// The copy itself: the finished report (manifest written) and how the source was reached.

@@ -1,6 +1,7 @@
-//! The schemas in `docs/schemas/` that are generated from the wire types (`src/wire/`) are the
-//! ones committed: a change to a document's type that is not reflected in its committed schema
-//! fails here. `SCHEMAS_BLESS=1 cargo test --test schemas` rewrites them (review the diff: a
+//! Every schema in `docs/schemas/` is generated from its document's type (`src/wire/` says
+//! which), and the committed files are the generated ones: a change to a document's type that
+//! is not reflected in its committed schema fails here, and so does a schema file no type
+//! generates. `SCHEMAS_BLESS=1 cargo test --test schemas` rewrites them (review the diff: a
 //! removed or renamed field is a breaking change, see docs/json.md).
 
 use aml_failover::wire::{document, SchemaFile};
@@ -81,6 +82,72 @@ fn documents() -> Vec<SchemaFile> {
             "aml-failover snapshot restore",
             "stdout of `snapshot restore -o json`, and <out-dir>/failover-snapshot-restore.json of `failover --snapshot` with the primary down (RestoreReport in src/bundle/restore.rs). Tolerant of added fields.",
         ),
+        document::<aml_failover::folder::listing::ListReport>(
+            "asset-list",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover model|environment|component|data list",
+            "stdout of `model list`, `environment list`, `component list`, `data list` with -o json (ListReport in src/folder/listing.rs).",
+        ),
+        document::<aml_failover::folder::download::DownloadReport>(
+            "asset-download",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover model|environment download",
+            "stdout of `model download` and `environment download` with -o json (DownloadReport in src/folder/download.rs).",
+        ),
+        document::<aml_failover::folder::register::RegisterReport>(
+            "asset-register",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover model|environment register",
+            "stdout of `model register` and `environment register` with -o json (RegisterReport in src/folder/register.rs).",
+        ),
+        document::<aml_failover::folder::component::DownloadReport>(
+            "component-download",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover component download",
+            "stdout of `component download -o json` (DownloadReport in src/folder/component.rs).",
+        ),
+        document::<aml_failover::folder::component::RegisterReport>(
+            "component-register",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover component register",
+            "stdout of `component register -o json` (RegisterReport in src/folder/component.rs).",
+        ),
+        document::<aml_failover::folder::data::DownloadReport>(
+            "data-download",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover data download",
+            "stdout of `data download -o json` (DownloadReport in src/folder/data.rs).",
+        ),
+        document::<aml_failover::folder::data::RegisterReport>(
+            "data-register",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover data register",
+            "stdout of `data register -o json` (RegisterReport in src/folder/data.rs).",
+        ),
+        document::<aml_failover::folder::job::CreateReport>(
+            "pipeline-create",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover job create / pipeline create",
+            "stdout of `job create -o json` and `pipeline create -o json` (CreateReport in src/folder/job.rs).",
+        ),
+        document::<aml_failover::folder::job::GetReport>(
+            "pipeline-get",
+            aml_failover::folder::SCHEMA_VERSION,
+            "aml-failover job get / pipeline get",
+            "stdout of `job get -o json` and `pipeline get -o json` (GetReport in src/folder/job.rs).",
+        ),
+        document::<aml_failover::outputs::Listing>(
+            "outputs-list",
+            aml_failover::outputs::SCHEMA_VERSION,
+            "aml-failover outputs list",
+            "stdout of `outputs list -o json` (Listing in src/outputs.rs). `outputs copy` prints a copy-report.",
+        ),
+        document::<aml_failover::notebooks::Shares>(
+            "notebooks-list",
+            aml_failover::notebooks::SCHEMA_VERSION,
+            "aml-failover notebooks list",
+            "stdout of `notebooks list -o json`, and of `notebooks recover` given no --workspace-id/--share (then with exit code 2) (Shares in src/notebooks.rs).",
+        ),
     ]
 }
 
@@ -120,4 +187,17 @@ fn every_generated_schema_names_its_file() {
         assert_eq!(doc.schema["$id"], format!("urn:aml-failover:schema:{name}:v{version}"), "{}", doc.file);
         assert_eq!(doc.schema["$schema"], "https://json-schema.org/draft/2020-12/schema", "{}", doc.file);
     }
+}
+
+#[test]
+fn every_schema_file_is_generated() {
+    let generated: std::collections::BTreeSet<String> = documents().into_iter().map(|d| d.file).collect();
+    let mut by_hand = Vec::new();
+    for entry in std::fs::read_dir(dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".schema.json") && !generated.contains(&name) {
+            by_hand.push(name);
+        }
+    }
+    assert!(by_hand.is_empty(), "docs/schemas has files no wire type generates (add the type to documents()): {by_hand:?}");
 }

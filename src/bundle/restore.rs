@@ -219,7 +219,7 @@ pub struct RestoreReport {
 /// assets needing manual re-registration, and files uploaded
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[schemars(inline, extend("additionalProperties" = true))]
+#[schemars(rename = "restoreSummary", extend("additionalProperties" = true))]
 pub struct RestoreSummary {
     pub assets: usize,
     pub registered: usize,

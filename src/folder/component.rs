@@ -23,31 +23,38 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// What `component download` wrote.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct DownloadReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "component download"))]
     pub command: &'static str,
     pub workspace: String,
     pub name: String,
     pub version: String,
+    /// path of component.yml
     pub yaml: String,
-    /// Its code's files (verified).
+    /// the code files, verified
     pub files: Vec<FileHash>,
 }
 
 /// What `component register` did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct RegisterReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "component register"))]
     pub command: &'static str,
     pub workspace: String,
     pub name: String,
     pub version: String,
-    /// registered | unchanged
+    #[schemars(extend("enum" = ["registered", "unchanged"]))]
     pub status: &'static str,
-    /// `azureml:<ARM id>` of the component.
+    /// the component version's reference in the workspace (`azureml:<ARM id>`)
     pub id: String,
 }
 

@@ -19,32 +19,42 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// What `data download` wrote.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct DownloadReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "data download"))]
     pub command: &'static str,
     pub workspace: String,
     pub name: String,
     pub version: String,
+    /// path of data.yml
     pub yaml: String,
+    /// empty when the data is not on the workspace's storage
     pub files: Vec<FileHash>,
     pub note: String,
 }
 
 /// What `data register` did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct RegisterReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("const" = "data register"))]
     pub command: &'static str,
     pub workspace: String,
     pub name: String,
     pub version: String,
-    /// registered | unchanged
+    #[schemars(extend("enum" = ["registered", "unchanged"]))]
     pub status: &'static str,
+    /// the registered path, redacted
     pub data_uri: String,
-    /// Files uploaded (local path) or found (--check-paths).
+    /// a COUNT of local files uploaded, or with --check-paths of files found at a remote path
+    /// (0 for a remote path registered unread), unlike the arrays elsewhere
     pub files: usize,
     #[serde(skip)]
     pub workspace_name: String,

@@ -17,10 +17,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What `model|environment download` did.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct DownloadReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("enum" = ["model download", "environment download"]))]
     pub command: String,
     pub workspace: String,
     pub download_path: String,
@@ -34,31 +37,42 @@ impl DownloadReport {
     }
 }
 
-/// One file transferred, as reports list it.
-#[derive(Serialize)]
+/// One file transferred, as reports list it (FileOut in src/folder/download.rs).
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "file", deny_unknown_fields)]
 pub struct FileOut {
     pub path: String,
     pub size: u64,
+    /// sha256 of the bytes, lowercase hex
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: Option<String>,
     pub source_uri: String,
+    /// the file's destination (present even when the file failed)
     pub target_uri: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<Method>,
+    /// what confirmed the file's bytes independently of the reader's own hash (docs/json.md,
+    /// "Checks"); at least one source-side check for every verified file
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
     pub checks: Vec<crate::transfer::Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One version downloaded.
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
 pub struct DownloadedItem {
     pub name: String,
     pub version: String,
+    #[schemars(extend("enum" = ["downloaded", "failed"]))]
     pub status: &'static str,
     pub folder: String,
+    /// path of the YAML written (absent when failed)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub yaml: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

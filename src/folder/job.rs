@@ -34,42 +34,57 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What `job get` / `pipeline get` wrote.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct GetReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("enum" = ["pipeline get", "job get"]))]
     pub command: &'static str,
     pub workspace: String,
     pub name: String,
-    /// The job's type as `az ml` YAML names it (pipeline, command, sweep…).
+    /// the job's type as az ml spells it: command, pipeline, sweep, automl, spark (other
+    /// service job types in lower case)
     pub r#type: String,
-    /// The job's YAML file.
+    /// path of the job's YAML (pipeline.yml, else job.yml)
     pub yaml: String,
-    /// The component YAML files written beside it.
+    /// paths of the component YAML files written beside it
     pub components: Vec<String>,
-    /// The code files downloaded (verified).
+    /// the components' code files, verified
     pub files: Vec<FileHash>,
+    /// what never transfers (status, history, metrics, outputs)
     pub note: &'static str,
 }
 
 /// What `job create` / `pipeline create` did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct CreateReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("enum" = ["pipeline create", "job create"]))]
     pub command: &'static str,
     pub workspace: String,
     pub name: String,
+    /// the job's type as az ml spells it: command, pipeline, sweep, automl, spark (other
+    /// service job types in lower case)
     pub r#type: String,
-    /// registered | unchanged | submitted
+    /// submitted (--submit: a job was created), else the definition's registered/unchanged
+    #[schemars(extend("enum" = ["submitted", "registered", "unchanged"]))]
     pub status: &'static str,
-    /// The definition component's name (not with --submit).
+    /// name of the definition component (version 1): a command component for command and
+    /// sweep jobs, a pipeline component for pipeline jobs; null with --submit
     pub definition: Option<String>,
-    /// What was registered on the way (`component <name>:<version>`).
+    /// local components registered on the way, as 'component <name>:<version>'
     pub registered: Vec<String>,
-    /// `@latest` references pinned to the version they resolved to.
+    /// @latest references pinned to the version they resolved to, as '<kind> <name>@latest →
+    /// <name>:<version>'
     pub pinned: Vec<String>,
-    /// Local inputs uploaded (`<field> → <uri>`).
+    /// local inputs uploaded (sha256-verified) to the default blob datastore, as '<field> →
+    /// azureml://datastores/<ds>/paths/LocalUpload/<hash>/<name>' (the path the input names
+    /// then)
     pub uploaded: Vec<String>,
     /// `<type> <name>`, as messages name the job.
     #[serde(skip)]
@@ -162,7 +177,7 @@ pub async fn get(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers, o:
     let ypath = folder.join(if jt == JobType::Pipeline { "pipeline.yml" } else { "job.yml" });
     write_atomic(&ypath, to_yaml(&yaml)?.as_bytes())?;
     Ok(GetReport {
-        schema_version: 1,
+        schema_version: super::SCHEMA_VERSION,
         command: o.command,
         workspace: ws.arm_id(),
         name: o.name.clone(),
@@ -370,7 +385,7 @@ pub async fn create(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers,
         }
     };
     Ok(CreateReport {
-        schema_version: 1,
+        schema_version: super::SCHEMA_VERSION,
         command: o.command,
         workspace: ws.arm_id(),
         name,

@@ -10,23 +10,30 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// What `<kind> list` found.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct ListReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("enum" = ["model list", "environment list", "component list", "data list"]))]
     pub command: String,
+    /// ARM id of the workspace listed
     pub workspace: String,
     pub items: Vec<ListedItem>,
 }
 
 /// One version, as listed.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline, deny_unknown_fields)]
 pub struct ListedItem {
+    #[schemars(extend("enum" = ["model", "environment", "component", "data"]))]
     pub kind: Kind,
     pub name: String,
     pub version: String,
-    /// Model type, or for an environment: its image, or "build" for a build context.
+    /// model: modelType (custom_model when unset); data: dataType; component:
+    /// componentSpec.type
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,9 +42,11 @@ pub struct ListedItem {
     pub stage: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// content location, redacted
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// The version's REST properties as the service returned them.
+    /// the version's REST properties as the service returned them (not redacted)
+    #[schemars(extend("type" = "object"))]
     pub properties: Value,
 }
 

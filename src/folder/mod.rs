@@ -33,6 +33,11 @@ use std::sync::Arc;
 /// `schemaVersion` of the documents the verbs here report.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The schema of their `schemaVersion` (`#[schemars(schema_with = "super::version")]`).
+pub(crate) fn version(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::wire::version_schema(SCHEMA_VERSION)
+}
+
 /// How a verb runs its file transfers: the command's printer (a progress bar for people).
 #[async_trait]
 pub trait Transfers: Send + Sync {
@@ -62,10 +67,13 @@ impl<'a> Target<'a> {
 }
 
 /// One file a verb wrote, verified.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(inline, deny_unknown_fields)]
 pub struct FileHash {
     pub path: String,
     pub size: u64,
+    /// sha256 of the bytes, lowercase hex
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: String,
 }
 

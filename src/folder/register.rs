@@ -21,21 +21,29 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// What `model|environment register` did.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub struct RegisterReport {
+    #[schemars(schema_with = "super::version")]
     pub schema_version: u32,
+    #[schemars(extend("enum" = ["model register", "environment register"]))]
     pub command: String,
     pub workspace: String,
+    /// the YAML given with -f
     pub file: String,
+    #[schemars(extend("enum" = ["model", "environment"]))]
     pub kind: Kind,
     pub name: String,
     pub version: String,
-    /// registered | unchanged (the same version with the same content was there already)
+    /// registered, or unchanged (the same version with the same content was there already)
+    #[schemars(extend("enum" = ["registered", "unchanged"]))]
     pub status: &'static str,
     pub reason: String,
+    /// content location, redacted
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// always present, may be empty
     pub warnings: Vec<String>,
     pub files: Vec<FileOut>,
 }

@@ -18,12 +18,21 @@
 //! | `snapshot list`, `snapshot prune` | [`crate::bundle::list::ListReport`], [`crate::bundle::list::PruneReport`] | [`crate::bundle::SCHEMA_VERSION`] |
 //! | `snapshot export` | [`crate::bundle::export::ExportReport`] | [`crate::bundle::SCHEMA_VERSION`] |
 //! | a snapshot bundle's manifest | [`crate::bundle::manifest::Manifest`] | [`crate::bundle::manifest::MANIFEST_SCHEMA_VERSION`] |
+//! | `failover` (stdout and failover-report.json) | [`crate::failover::FailoverReport`] | [`crate::failover::SCHEMA_VERSION`] |
+//! | `snapshot restore` (and failover-snapshot-restore.json) | [`crate::bundle::RestoreReport`] | [`crate::bundle::SCHEMA_VERSION`] |
+//! | `model|environment|component|data list` | [`crate::folder::listing::ListReport`] | [`crate::folder::SCHEMA_VERSION`] |
+//! | `model|environment download`, `register` | [`crate::folder::download::DownloadReport`], [`crate::folder::register::RegisterReport`] | [`crate::folder::SCHEMA_VERSION`] |
+//! | `component download`, `register` | [`crate::folder::component::DownloadReport`], [`crate::folder::component::RegisterReport`] | [`crate::folder::SCHEMA_VERSION`] |
+//! | `data download`, `register` | [`crate::folder::data::DownloadReport`], [`crate::folder::data::RegisterReport`] | [`crate::folder::SCHEMA_VERSION`] |
+//! | `job|pipeline get`, `create` | [`crate::folder::job::GetReport`], [`crate::folder::job::CreateReport`] | [`crate::folder::SCHEMA_VERSION`] |
+//! | `outputs list` | [`crate::outputs::Listing`] | [`crate::outputs::SCHEMA_VERSION`] |
+//! | `notebooks list` | [`crate::notebooks::Shares`] | [`crate::notebooks::SCHEMA_VERSION`] |
 //!
 //! A new document: derive `Serialize` and `schemars::JsonSchema` on its type (field doc
 //! comments become the schema's descriptions; `#[schemars(...)]` carries enums, patterns and
 //! bounds), give it one `SCHEMA_VERSION` constant next to the type, add it to the list in
-//! `tests/schemas.rs`, and bless. The other documents listed in `docs/json.md` still have
-//! hand-written schemas until their commands' `json!` documents become types.
+//! `tests/schemas.rs`, and bless. Every file in `docs/schemas/` is generated (the test fails on
+//! one that is not).
 //!
 //! Compatibility: the types produce the documents byte for byte as before (field names,
 //! order, `schemaVersion` values); `docs/json.md` says what a breaking change is.
