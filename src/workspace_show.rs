@@ -175,8 +175,14 @@ pub struct ShownEntry {
     pub datastores: Vec<Datastore>,
     /// number of containers of each kind (ASSET_KINDS in src/azureml/mod.rs)
     #[schemars(schema_with = "asset_counts_schema")]
-    pub asset_counts: serde_json::Map<String, Value>,
+    #[serde(serialize_with = "counts_as_object")]
+    pub asset_counts: Vec<(&'static str, usize)>,
     pub storage: StorageEntry,
+}
+
+/// `[(kind, n)]` as the object `{kind: n}`, in that order.
+fn counts_as_object<S: serde::Serializer>(counts: &[(&'static str, usize)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(counts.iter().map(|(k, n)| (k, n)))
 }
 
 fn asset_counts_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -218,7 +224,7 @@ pub fn document(shown: &[Shown]) -> Document {
                 reference: x.reference.arm_id(),
                 workspace: d.ws.clone(),
                 datastores: d.datastores.clone(),
-                asset_counts: d.counts.iter().map(|(k, n)| (k.to_string(), json!(n))).collect(),
+                asset_counts: d.counts.clone(),
                 storage: StorageEntry {
                     blob_endpoint: d.storage.endpoint.clone(),
                     container: d.storage.container.clone(),

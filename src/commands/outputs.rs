@@ -32,12 +32,12 @@ fn list_human(l: &Listing) -> String {
 }
 
 pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<Exit> {
-    let (report, way) = crate::outputs::copy(s, o).await?;
+    let (mut report, way) = crate::outputs::copy(s, o).await?;
     match s.printer.is_json() {
         true => {
-            let mut v = serde_json::to_value(&report).expect("serializes");
-            v["access"] = serde_json::json!(way);
-            s.printer.json(&v);
+            // stdout only: the manifest was written without it.
+            report.access = Some(way);
+            s.printer.json(&report);
         }
         false => {
             println!("source reached through {way}");

@@ -14,7 +14,7 @@ pub async fn run(s: &Settings, o: &Options) -> Result<Exit> {
     let ctx = Context::connect(&s.connect)?;
     let report = readiness::check(&ctx, &from, &to, o).await?;
     if s.printer.format() == OutputFormat::Json {
-        print_json(&serde_json::to_value(&report).expect("report serializes"));
+        print_json(&report);
     } else if s.printer.quiet() {
         let not_pass = report.checks.iter().filter(|c| c.status != readiness::Status::Pass);
         let mut quiet = report.clone();

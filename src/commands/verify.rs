@@ -10,7 +10,7 @@ use crate::settings::{OutputFormat, Settings};
 pub async fn run(s: &Settings, o: &VerifyOptions) -> Result<Exit> {
     let report = report(s, o).await?;
     match s.printer.format() {
-        OutputFormat::Json => crate::settings::print_json(&serde_json::to_value(&report).expect("report serializes")),
+        OutputFormat::Json => crate::settings::print_json(&report),
         OutputFormat::Human => print!("{}", report.human(o.show_all_items)),
     }
     Ok(report.exit())
