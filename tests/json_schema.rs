@@ -403,6 +403,22 @@ fn every_json_document_matches_its_schema() {
     let mut broken = drifted.clone();
     broken["summary"]["missing"] = json!("3");
     c.rejects("verify", "a string counter", &broken);
+    // The constraints the generated schemas keep from the hand-written ones.
+    let mut broken = down.clone();
+    broken["steps"][0]["snapshot"]["id"] = json!("latest");
+    c.rejects("failover-report", "a restored snapshot id that is not one", &broken);
+    let mut broken = restored.clone();
+    broken["items"][0]["status"] = json!("done");
+    c.rejects("snapshot-restore", "an unknown restore status", &broken);
+    let mut broken = restored.clone();
+    broken["items"][0]["kind"] = json!("job");
+    c.rejects("snapshot-restore", "a kind a restore never registers", &broken);
+    let mut broken = reg.clone();
+    broken["surprise"] = json!(true);
+    c.rejects("asset-register", "an undocumented field in a strict document", &broken);
+    let mut broken = reg.clone();
+    broken["files"] = json!([{"path": "x", "size": 1, "sourceUri": "s", "targetUri": "t", "sha256": "ABC"}]);
+    c.rejects("asset-register", "a sha256 that is not lowercase hex", &broken);
 
     let checked: usize = c.used.values().map(Vec::len).sum();
     eprintln!("json_schema: {checked} documents checked against {} schemas in {:.1} s", c.used.len(), started.elapsed().as_secs_f64());
