@@ -11,8 +11,12 @@ the local component YAML files of a pipeline's steps (jobs.<step>.component: ./x
 steps of those when they are pipeline components), and local data inputs (inputs.<x>.path:
 ./data, of the job or of a step). A pipeline job whose graph is a pipeline component file
 (component: ./pipeline.yml) registers that component (its steps' component files first) and it
-is the job's definition; --submit refers to it by id. An inline command or parallel step
-(command:/task: and no component:) gets an inline component, as az ml makes an anonymous one.
+is the job's definition; --submit refers to it by id. A sweep step's trial: ./x.yml is
+registered like a step's component file. An inline command or parallel step (command:/task: and
+no component:) gets an inline component, as az ml makes an anonymous one. An inline environment
+built from a local Docker context (environment: {build: {path: ./ctx}}) has its context uploaded
+(verified) and is registered as CliV2AnonymousEnvironment with build.contextUri naming the
+upload, as az ml does; the job names it by id.
 
 Writes, in this order, each only after the one before it succeeded: local data inputs uploaded
 to the default blob datastore under LocalUpload/<hash>/<name> (each file sha256-verified; the
@@ -41,7 +45,9 @@ before anything is written; @latest is pinned to the version it resolves to, and
 listed in the report (pinned). Registry references and URLs are kept as given.
 
 Refused before any write (exit 2, one line): an unknown type, an invalid job name, a local
-input or code path that does not exist, a component or environment missing in --to,
+input or code path that does not exist, a component or environment missing in --to, a prompt
+flow as a step's component (az ml makes a promptflow_parallel component of it, which azure-ai-ml
+cannot read back),
 a component YAML whose name az ml would refuse (lower-case letters, digits, '_', starting with a
 letter) or whose version is a placeholder such as <VERSION>, a definition that already exists
 with other content.";
@@ -81,7 +87,9 @@ Register an az ml v2 component YAML (command, pipeline, parallel or spark compon
 workspace given by --to.
 
 Reads: the YAML, its local code: folder, and an inline environment's conda_file (read and
-inlined as its content, as az ml does, so the registered component needs no local file). A
+inlined as its content, as az ml does, so the registered component needs no local file) or
+local Docker build context (build.path: uploaded, verified, and registered first as
+CliV2AnonymousEnvironment, which the component then names by id, as az ml does). A
 pipeline component's steps: component files (jobs.<step>.component: ./x.yml) are registered
 first and named by id; inline components' local code is uploaded and registered as code;
 azureml:<name>@latest is pinned to the version found.
@@ -103,6 +111,8 @@ Download a component version (the latest unless --version) as an az ml v2 folder
   <download-path>/<name>/component.yml    the component; code: ./code
   <download-path>/<name>/code/            its code, every file sha256-verified
   <download-path>/<name>/conda.yaml       an inline environment's conda file, when it has one
+  <download-path>/<name>/docker-context/  an inline environment's Docker build context, when
+                                          it has one (build: path: ./docker-context)
 
 References into the workspace become azureml:<name>:<version>; registry references stay. The
 YAML is written only after every file is verified.";

@@ -51,6 +51,14 @@ fn sdk_loads(what: &str, path: &Path) {
     assert!(out.status.success(), "azure-ai-ml {what} refuses {}:\n{}\n{}", path.display(), String::from_utf8_lossy(&out.stderr), std::fs::read_to_string(path).unwrap_or_default());
 }
 
+/// azure-ai-ml reads back (`ml.<kind>.get`) each `kind:name:version` in the bed's primary and
+/// failover workspace.
+fn sdk_gets(tb: &TestBed, primary: &[&str], failover: &[&str]) {
+    let specs = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    sdk_reads_back(tb, &tb.primary().name, &specs(primary));
+    sdk_reads_back(tb, &tb.failover().name, &specs(failover));
+}
+
 fn copy_args<'a>(p: &'a str, f: &'a str, kinds: &'a str, name: &'a str, man: &'a str) -> Vec<&'a str> {
     vec!["copy", "--from", p, "--to", f, "--kinds", kinds, "--name", name, "--manifest", man, "-o", "json"]
 }
@@ -84,6 +92,7 @@ fn a_component_with_an_inline_conda_environment_round_trips() {
     let v2 = d.get(&format!("{p}/components/hello_python_world/versions/2")).expect("registered again");
     assert_eq!(v2["properties"]["componentSpec"]["environment"], v1["properties"]["componentSpec"]["environment"]);
     assert_eq!(v2["properties"]["componentSpec"]["command"], v1["properties"]["componentSpec"]["command"]);
+    sdk_gets(&tb, &["component:hello_python_world:1", "component:hello_python_world:2"], &["component:hello_python_world:1"]);
 }
 
 #[test]
@@ -140,6 +149,7 @@ fn a_command_job_becomes_a_command_component_and_round_trips_as_a_job() {
     for k in ["jobType", "command", "environmentId", "inputs"] {
         assert_eq!(there["properties"][k], job["properties"][k], "{k}");
     }
+    sdk_gets(&tb, &["component:hello_iris:1", "job:hello-iris:-"], &["component:hello_iris:1", "job:hello-iris:-"]);
 }
 
 #[test]
@@ -202,6 +212,7 @@ fn a_sweep_job_round_trips_with_its_search_space_and_latest_pinned() {
         assert_eq!(there["properties"][k], props[k], "{k}");
     }
     assert_eq!(there["properties"]["trial"]["command"], props["trial"]["command"]);
+    sdk_gets(&tb, &["component:hello_sweep:1", "job:hello-sweep:-"], &["component:hello_sweep:1", "job:hello-sweep:-"]);
 }
 
 #[test]
@@ -256,6 +267,7 @@ jobs:
     run(command(&tb), &["component", "register", "-f", s(&cyml), "--to", &p, "--version", "2", "-o", "json"]).expect_code(0);
     let again = d.get(&format!("{p}/components/job_4c_literals/versions/2")).expect("registered elsewhere");
     assert_eq!(again["properties"]["componentSpec"]["inputs"], spec["inputs"]);
+    sdk_gets(&tb, &["component:job_4c_literals:1", "component:job_4c_literals:2"], &["component:job_4c_literals:1"]);
 }
 
 #[test]
@@ -338,6 +350,80 @@ inputs:\n  data: {type: uri_file, path: https://dprepdata.blob.core.windows.net/
     run(command(&tb), &["job", "create", "-f", s(&src.join("pipeline.yml")), "--to", &p, "--name", "graph-job", "--submit", "-o", "json"]).expect_code(0);
     let job = d.get(&format!("{p}/jobs/graph-job")).expect("job");
     assert_eq!(job["properties"]["componentId"].as_str().unwrap().to_ascii_lowercase(), format!("{}/components/hello_graph/versions/1", p.to_ascii_lowercase()));
+    sdk_gets(&tb, &["component:hello_graph:1", "component:hello_graph:2", "job:graph-job:-"], &["component:hello_graph:1"]);
+}
+
+#[test]
+fn a_job_whose_inline_environment_is_a_docker_build_context_registers_it_like_az_ml_and_round_trips() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let iris = examples().join("jobs/single-step/scikit-learn/iris");
+    let src = dir.path().join("iris");
+    copy_dir(&iris, &src);
+    let dockerfile = std::fs::read(iris.join("docker-context/Dockerfile")).unwrap();
+
+    // The build context is uploaded like code and registered as az ml's anonymous environment
+    // with build.contextUri naming the upload; the definition names that environment by id.
+    let r = run(command(&tb), &["job", "create", "-f", s(&src.join("job-docker-context.yml")), "--to", &p, "--name", "iris-docker", "-o", "json"]);
+    r.expect_code(0);
+    let def = d.get(&format!("{p}/components/iris_docker/versions/1")).expect("definition");
+    let env = def["properties"]["componentSpec"]["environment"].as_str().unwrap_or_else(|| panic!("an environment id, not a local path: {def}")).to_string();
+    let prefix = format!("azureml:{}/environments/cliv2anonymousenvironment/versions/", p.to_ascii_lowercase());
+    assert!(env.to_ascii_lowercase().starts_with(&prefix), "{env}");
+    let version = env.rsplit('/').next().unwrap().to_string();
+    assert!(r.json()["registered"].as_array().unwrap().iter().any(|x| x == &json!(format!("environment CliV2AnonymousEnvironment:{version}"))), "{}", r.stdout);
+    let e = d.get(env.trim_start_matches("azureml:")).expect("the anonymous environment");
+    let ctx = e["properties"]["build"]["contextUri"].as_str().unwrap();
+    assert!(ctx.contains("/LocalUpload/") && ctx.ends_with("/docker-context/"), "{ctx}");
+    assert_eq!(e["properties"]["build"]["dockerfilePath"], "Dockerfile");
+    let blob = ctx.split("/LocalUpload/").nth(1).unwrap();
+    assert_eq!(d.blob(tb.primary(), &format!("LocalUpload/{blob}Dockerfile")).as_deref(), Some(&dockerfile[..]), "the context's files are on the default datastore");
+
+    // Copied with its environment; downloaded, the context folder is written back beside the
+    // YAML that names it, and the SDK loads it; registered again, the same environment.
+    let man = dir.path().join("m.json");
+    run(command(&tb), &copy_args(&p, &f, "components", "iris_docker", s(&man))).expect_code(0);
+    let out = dir.path().join("out");
+    run(command(&tb), &["component", "download", "-n", "iris_docker", "--from", &f, "-p", s(&out)]).expect_code(0);
+    let cyml = out.join("iris_docker/component.yml");
+    assert_eq!(yaml(&cyml)["environment"], json!({"build": {"path": "./docker-context", "dockerfile_path": "Dockerfile"}}));
+    assert_eq!(std::fs::read(out.join("iris_docker/docker-context/Dockerfile")).unwrap(), dockerfile);
+    sdk_loads("load_component", &cyml);
+    run(command(&tb), &["component", "register", "-f", s(&cyml), "--to", &p, "--version", "2", "-o", "json"]).expect_code(0);
+    let again = d.get(&format!("{p}/components/iris_docker/versions/2")).expect("registered elsewhere");
+    assert_eq!(again["properties"]["componentSpec"]["environment"], json!(env), "the same files: the same anonymous environment");
+    let anon = format!("environment:CliV2AnonymousEnvironment:{version}");
+    sdk_gets(&tb, &["component:iris_docker:1", "component:iris_docker:2", &anon], &["component:iris_docker:1", &anon]);
+}
+
+#[test]
+fn a_pipeline_sweep_steps_trial_file_is_registered_and_named_by_id() {
+    let tb = testbed(None, false);
+    let d = Direct::new(&tb);
+    let (p, f) = (tb.primary().arm_id(), tb.failover().arm_id());
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("sweep");
+    copy_dir(&examples().join("jobs/pipelines-with-components/pipeline_with_hyperparameter_sweep"), &src);
+
+    let r = run(command(&tb), &["pipeline", "create", "-f", s(&src.join("pipeline.yml")), "--to", &p, "--name", "pipe-sweep", "-o", "json"]);
+    r.expect_code(0);
+    let def = d.get(&format!("{p}/components/pipe_sweep/versions/1")).expect("definition");
+    let trial = def["properties"]["componentSpec"]["jobs"]["sweep_step"]["trial"].as_str().unwrap_or_default().to_ascii_lowercase();
+    assert!(trial.starts_with(&format!("azureml:{}/components/azureml_anonymous/versions/", p.to_ascii_lowercase())), "the trial by id, not ./train.yml: {trial}");
+    let tc = d.get(trial.trim_start_matches("azureml:")).expect("the trial's component");
+    assert_eq!(tc["properties"]["componentSpec"]["display_name"], "train_model", "{tc}");
+
+    let man = dir.path().join("m.json");
+    run(command(&tb), &copy_args(&p, &f, "components", "pipe_sweep", s(&man))).expect_code(0);
+    let out = dir.path().join("out");
+    run(command(&tb), &["component", "download", "-n", "pipe_sweep", "--from", &f, "-p", s(&out)]).expect_code(0);
+    let cyml = out.join("pipe_sweep/component.yml");
+    assert!(yaml(&cyml)["jobs"]["sweep_step"]["trial"].as_str().unwrap().starts_with("azureml:azureml_anonymous:"), "{}", std::fs::read_to_string(&cyml).unwrap());
+    sdk_loads("load_component", &cyml);
+    run(command(&tb), &["component", "register", "-f", s(&cyml), "--to", &p, "--version", "2", "-o", "json"]).expect_code(0);
+    sdk_gets(&tb, &["component:pipe_sweep:1", "component:pipe_sweep:2"], &["component:pipe_sweep:1"]);
 }
 
 #[test]

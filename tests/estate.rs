@@ -198,26 +198,6 @@ fn a_region_short_of_quota_fails_the_cluster_naming_the_family_and_the_numbers()
     assert!(Direct::new(&tb).get(&format!("{}/computes/cpu-cluster", tb.failover().arm_id())).is_none(), "nothing created");
 }
 
-/// `ml.<kind>.get` of azure-ai-ml (emulator/tests/sdk/sdk_oracle.py get) for every spec
-/// (`kind:name:-`) in `workspace`.
-fn sdk_reads_back(tb: &TestBed, workspace: &str, specs: &[String]) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = repo.join(".venv-sdk/bin/python");
-    assert!(python.is_file(), "{} is missing: run scripts/setup.sh (it installs the pinned azure-ai-ml)", python.display());
-    let mut c = std::process::Command::new(python);
-    c.arg(repo.join("emulator/tests/sdk/sdk_oracle.py")).arg("get").arg(workspace).args(specs);
-    c.env_clear().envs(tb.env()).env("NO_PROXY", "127.0.0.1,localhost").env("PYTHONDONTWRITEBYTECODE", "1");
-    for keep in ["PATH", "HOME", "TMPDIR"] {
-        if let Some(v) = std::env::var_os(keep) {
-            c.env(keep, v);
-        }
-    }
-    let out = c.output().expect("python runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "azure-ai-ml could not read back:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(text.lines().filter(|l| l.starts_with("ok ")).count(), specs.len(), "{text}");
-}
-
 fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
     v["steps"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no step {name}: {v}"))
 }

@@ -38,8 +38,60 @@ impl AssetKind for Component {
     }
 }
 
-/// The component types `az ml` knows.
-pub const TYPES: &[&str] = &["command", "pipeline", "parallel", "spark"];
+/// The component types `az ml` knows (`promptflow_parallel`: a prompt flow, see [`flow_spec`]).
+pub const TYPES: &[&str] = &["command", "pipeline", "parallel", "spark", FLOW_TYPE];
+
+/// The component type az ml makes of a prompt flow.
+pub const FLOW_TYPE: &str = "promptflow_parallel";
+
+/// Why a prompt flow step is refused (exit 2, before any write): az ml registers it as the
+/// component [`flow_spec`] builds, but Microsoft's azure-ai-ml cannot read a
+/// `promptflow_parallel` component back (`FlowComponent._from_rest_object_to_init_params`
+/// raises), so `az ml component show` and the failover's SDK users could not open it.
+pub fn flow_refused(file: &Path, flow: &Value) -> Error {
+    Error::usage(format!(
+        "{}: a prompt flow as a component ({} {}:{}): az ml registers it as a {FLOW_TYPE} component, which azure-ai-ml cannot read back ('FlowComponent does not support loading from REST object'), so aml-failover does not register it; register the flow with az ml and name the component as azureml:<name>:<version>",
+        file.display(),
+        FLOW_TYPE,
+        flow["name"].as_str().unwrap_or_default(),
+        flow["version"].as_str().unwrap_or_default()
+    ))
+}
+
+/// A prompt flow named where a component file is expected (a step's `component:
+/// ./flow.dag.yaml`, or a flow run YAML with `flow: ./folder`), as the component az ml makes of
+/// it (azure-ai-ml `FlowComponent._to_rest_object`): named after the flow's folder (`-` made
+/// `_`), version 1, type `promptflow_parallel`, `code` the flow's folder (the caller uploads
+/// it as code), `flow_file_name` the flow file in it, and the run's settings carried.
+/// `None` when `doc` (read from `file`) is not a flow.
+pub fn flow_spec(doc: &Value, file: &Path) -> Option<Value> {
+    let schema = doc.get("$schema").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+    let fname = file.file_name()?.to_str()?;
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let (folder, code, flow_file) = if schema.ends_with("/flow.schema.json") || fname == "flow.dag.yaml" || fname == "flow.dag.yml" {
+        (dir.to_path_buf(), ".".to_string(), fname.to_string())
+    } else if schema.ends_with("/run.schema.json") {
+        let flow = doc.get("flow")?.as_str()?;
+        let p = dir.join(flow);
+        if p.is_file() {
+            let parent = Path::new(flow).parent().map(|x| x.display().to_string()).filter(|x| !x.is_empty()).unwrap_or_else(|| ".".into());
+            (p.parent()?.to_path_buf(), parent, p.file_name()?.to_str()?.to_string())
+        } else {
+            (p, flow.to_string(), "flow.dag.yaml".to_string())
+        }
+    } else {
+        return None;
+    };
+    let folder = folder.canonicalize().unwrap_or(folder);
+    let name = folder.file_name()?.to_str()?.replace('-', "_");
+    let mut spec = json!({"name": name, "version": "1", "type": FLOW_TYPE, "is_deterministic": true, "code": code, "flow_file_name": flow_file});
+    for k in ["display_name", "description", "tags", "environment_variables", "column_mapping", "connections", "variant", "additional_includes", "environment"] {
+        if let Some(v) = doc.get(k).filter(|v| !v.is_null() && schema.ends_with("/run.schema.json")) {
+            spec[k] = v.clone();
+        }
+    }
+    Some(spec)
+}
 
 /// The file name a downloaded component's inline conda content is written to.
 pub const CONDA_FILE: &str = "conda.yaml";
@@ -273,6 +325,23 @@ mod tests {
         assert_eq!(par["component"]["task"]["code"], "./script");
         assert_eq!(inline_component_body(&par["component"]), "/task");
         assert_eq!(par["mini_batch_size"], "10kb");
+    }
+
+    #[test]
+    fn a_prompt_flow_is_the_component_az_ml_makes_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let flow = dir.path().join("my-flow");
+        std::fs::create_dir_all(&flow).unwrap();
+        std::fs::write(flow.join("flow.dag.yaml"), "inputs: {}\n").unwrap();
+        let dag = json!({"$schema": "https://azuremlschemas.azureedge.net/promptflow/latest/Flow.schema.json", "inputs": {}, "environment": {"python_requirements_txt": "r.txt"}});
+        assert_eq!(
+            flow_spec(&dag, &flow.join("flow.dag.yaml")).unwrap(),
+            json!({"name": "my_flow", "version": "1", "type": "promptflow_parallel", "is_deterministic": true, "code": ".", "flow_file_name": "flow.dag.yaml"})
+        );
+        let run = json!({"$schema": "https://azuremlschemas.azureedge.net/promptflow/latest/Run.schema.json", "flow": "./my-flow", "environment_variables": {"K": "v"}});
+        let got = flow_spec(&run, &dir.path().join("run.yml")).unwrap();
+        assert_eq!((got["code"].as_str(), got["flow_file_name"].as_str(), &got["environment_variables"]), (Some("./my-flow"), Some("flow.dag.yaml"), &json!({"K": "v"})));
+        assert!(flow_spec(&json!({"name": "c", "type": "command"}), &dir.path().join("c.yml")).is_none());
     }
 
     #[test]

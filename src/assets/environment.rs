@@ -8,6 +8,10 @@ pub use super::yaml::ENVIRONMENT_SCHEMA;
 
 pub struct Environment;
 
+/// The name `az ml` registers an inline environment under (a job's or component's
+/// `environment: {image|build: ...}`), with a content hash as its version.
+pub const ANONYMOUS: &str = "CliV2AnonymousEnvironment";
+
 impl AssetKind for Environment {
     fn kind(&self) -> Kind {
         Kind::Environment

@@ -273,6 +273,16 @@ fn pipeline_deps(v: &Value, prefix: &str, out: &mut Vec<Dep>) {
                 _ => {}
             }
         }
+        // A sweep step's trial component: `trial: <ref>` (YAML) or `trial.componentId` (REST).
+        match job.get("trial") {
+            Some(Value::String(c)) => push(out, format!("{jp}.trial"), c, Kind::Component),
+            Some(t @ Value::Object(_)) => {
+                if let Some(c) = t.get("componentId").and_then(Value::as_str) {
+                    push(out, format!("{jp}.trial.componentId"), c, Kind::Component);
+                }
+            }
+            _ => {}
+        }
         inputs_deps(job.get("inputs"), &format!("{jp}.inputs"), out);
         // A command step without a component (`type: command` inline).
         if job.get("component").is_none() && job.get("componentId").is_none() {
@@ -478,7 +488,9 @@ mod tests {
                 "train": {"type": "command", "component": "azureml:train:3", "inputs": {"d": {"path": "${{parent.inputs.raw}}"}}},
                 "score": {"componentId": format!("{SRC}/components/score/versions/1")},
                 "inline": {"type": "command", "component": {"code": "azureml:src:2", "environment": "azureml:env@latest"}},
-                "reg": {"component": "azureml://registries/azureml/components/x/versions/1"}
+                "reg": {"component": "azureml://registries/azureml/components/x/versions/1"},
+                "sweep": {"type": "sweep", "trial": "azureml:trial_c:2"},
+                "sweep_rest": {"type": "sweep", "trial": {"componentId": format!("{SRC}/components/trial_r/versions/1")}}
             }});
         let mut got: Vec<(Kind, String, String)> = dependencies(Kind::Job, &job).into_iter().map(|d| (d.kind, d.name, d.field)).collect();
         got.sort();
@@ -489,6 +501,8 @@ mod tests {
                 (Kind::Code, "src".into(), "jobs.inline.component.code".into()),
                 (Kind::Component, "score".into(), "jobs.score.componentId".into()),
                 (Kind::Component, "train".into(), "jobs.train.component".into()),
+                (Kind::Component, "trial_c".into(), "jobs.sweep.trial".into()),
+                (Kind::Component, "trial_r".into(), "jobs.sweep_rest.trial.componentId".into()),
                 (Kind::Data, "titanic".into(), "inputs.raw.uri".into()),
             ]
         );

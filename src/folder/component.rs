@@ -4,7 +4,7 @@
 //! into the workspace are checked there, `@latest` pinned to the version it resolves to; a
 //! missing one fails with the chain named before anything is written.
 
-use super::upload::{read_local, upload_code, LocalContent};
+use super::upload::{prepare_build_env, read_local, register_build_env, upload_code, BuildEnv, LocalContent};
 use super::{create_dir, get_opt, read_yaml, to_yaml, write_atomic, FileHash, Target, Transfers, SCHEMA_VERSION};
 use crate::assets::options::{DownloadOptions, RegisterOptions};
 use crate::assets::job::{self, portable_strings};
@@ -110,17 +110,55 @@ pub async fn portable_component(
             content: None,
         };
         assets::resolve_content(&mut item, ds).await?;
-        let c = item.content.as_ref().expect("resolved");
-        let dst: Arc<dyn Store> = Arc::new(LocalStore::new(dir));
-        for f in &c.files {
-            let rel = format!("{code_dir}/{}", f.rel.trim_start_matches('/'));
-            owners.push(rel.clone());
-            jobs.push(FileJob::from_source(&c.store, &f.meta, &dst, StorePath::parse(&rel)?));
-        }
+        content_jobs(&item, dir, code_dir, &mut jobs, &mut owners)?;
         spec["code"] = json!(format!("./{code_dir}"));
+    }
+    // An anonymous environment (az ml's form of an inline one) is written back inline: its
+    // build context into `<dir>/<..>docker-context/`, or its image and conda content, so that
+    // the YAML loads and registers elsewhere as the YAML it came from did.
+    if let Some(env) = spec.get("environment").and_then(Value::as_str).map(str::to_string) {
+        if let Ref::Asset { kind: Kind::Environment, name: en, version: VersionSpec::Exact(ev), workspace } = Ref::parse(&env, Kind::Environment) {
+            if en == assets::environment::ANONYMOUS && workspace.as_ref().is_none_or(|w| refs::same_ws(w, &refs::ws_id(ws))) {
+                let chain = format!("{chain} → component {n}:{v} → environment {en}:{ev}");
+                let e = ctx.arm.get(&format!("{}/environments/{en}/versions/{}", workspace_path(ws), assets::enc(&ev))).await.map_err(|e| e.context(&chain))?;
+                let mut item = AssetItem { kind: Kind::Environment, name: en, version: ev, properties: e["properties"].clone(), container: Value::Null, content: None };
+                let p = &item.properties;
+                let mut inline = serde_json::Map::new();
+                for (rest, yaml) in [("image", "image"), ("condaFile", "conda_file")] {
+                    if let Some(x) = p.get(rest).filter(|x| !x.is_null()) {
+                        inline.insert(yaml.into(), x.clone());
+                    }
+                }
+                // Linux is the service's default (az ml writes no os_type for it).
+                if let Some(os) = p.get("osType").and_then(Value::as_str).filter(|o| !o.eq_ignore_ascii_case("linux")) {
+                    inline.insert("os_type".into(), json!(os.to_ascii_lowercase()));
+                }
+                if p.pointer("/build/contextUri").is_some() {
+                    let dockerfile = p.pointer("/build/dockerfilePath").cloned().unwrap_or(json!("Dockerfile"));
+                    assets::resolve_content(&mut item, ds).await.map_err(|e| e.context(&chain))?;
+                    let ctx_dir = code_dir.strip_suffix("code").map(|p| format!("{p}docker-context")).unwrap_or_else(|| format!("{code_dir}_docker-context"));
+                    content_jobs(&item, dir, &ctx_dir, &mut jobs, &mut owners)?;
+                    inline.insert("build".into(), json!({"path": format!("./{ctx_dir}"), "dockerfile_path": dockerfile}));
+                }
+                spec["environment"] = Value::Object(inline);
+            }
+        }
     }
     portable_strings(&mut spec, ws);
     Ok((spec, jobs, owners))
+}
+
+/// One transfer per file of a resolved asset's content into `dir/<sub>/`, its relative path
+/// in `owners`.
+fn content_jobs(item: &AssetItem, dir: &Path, sub: &str, jobs: &mut Vec<FileJob>, owners: &mut Vec<String>) -> Result<()> {
+    let Some(c) = item.content.as_ref() else { return Ok(()) };
+    let dst: Arc<dyn Store> = Arc::new(LocalStore::new(dir));
+    for f in &c.files {
+        let rel = format!("{sub}/{}", f.rel.trim_start_matches('/'));
+        owners.push(rel.clone());
+        jobs.push(FileJob::from_source(&c.store, &f.meta, &dst, StorePath::parse(&rel)?));
+    }
+    Ok(())
 }
 
 /// A component spec written as `az ml` YAML at `path`; an inline environment's conda content
@@ -140,6 +178,8 @@ pub struct LocalComponent {
     pub spec: Value,
     pub version: String,
     code: Option<LocalContent>,
+    /// An inline environment built from a local Docker context, registered first.
+    env_build: Option<BuildEnv>,
     /// `@latest` references pinned to the version they resolved to.
     pub pins: Vec<String>,
     /// A pipeline component's steps that need something registered first.
@@ -150,11 +190,15 @@ pub struct LocalComponent {
 
 /// What a step of a pipeline (job or component) needs in the workspace before the pipeline.
 pub enum LocalStep {
-    /// `component: ./x.yml`: that component, registered first and named by its id.
-    File(Box<LocalComponent>),
+    /// `component: ./x.yml` (or a sweep step's `trial: ./x.yml`, the key given): that
+    /// component, registered first and named by its id.
+    File(Box<LocalComponent>, &'static str),
     /// An inline component with local `code:` (at this JSON pointer in the pipeline): the code
     /// uploaded and registered as a code asset.
     InlineCode(String, LocalContent),
+    /// An inline component's environment built from a local Docker context: registered
+    /// anonymously first (the component already names it by id).
+    BuildEnv(BuildEnv),
 }
 
 /// A component reference of `ws` checked there and pinned: `azureml:<ARM id>` and the pin when
@@ -184,10 +228,13 @@ pub async fn prepare_steps(t: &Target<'_>, pipeline: &mut Value, file: &Path, la
     let Some(jobs) = pipeline.get_mut("jobs").and_then(Value::as_object_mut) else { return Ok(out) };
     for (step, j) in jobs.iter_mut() {
         component::inline_command_step(j, parent_inputs.as_ref());
-        match j.get("component").cloned() {
+        // A sweep step names its trial's component under `trial:` (az ml resolves it like a
+        // step's `component:`: a file registered first, a reference pinned).
+        let key = if j.get("type").and_then(Value::as_str) == Some("sweep") && j.get("component").is_none() { "trial" } else { "component" };
+        match j.get(key).cloned() {
             Some(Value::String(c)) if c.starts_with("azureml:") => {
                 if let Some((arm, pin)) = resolve_component(ctx, ws, &c, label).await? {
-                    j["component"] = json!(arm);
+                    j[key] = json!(arm);
                     pins.extend(pin);
                 }
             }
@@ -195,12 +242,15 @@ pub async fn prepare_steps(t: &Target<'_>, pipeline: &mut Value, file: &Path, la
                 let cfile = dir.join(c.strip_prefix("file:").unwrap_or(&c));
                 let l = Box::pin(prepare_component(t, &cfile, label, None)).await?;
                 pins.extend(l.pins.iter().cloned());
-                out.push((step.clone(), LocalStep::File(Box::new(l))));
+                out.push((step.clone(), LocalStep::File(Box::new(l), key)));
             }
-            Some(Value::Object(c)) => {
+            Some(Value::Object(c)) if key == "component" => {
                 let body = component::inline_component_body(&Value::Object(c));
                 let Some(ic) = j.pointer_mut(&format!("/component{body}")) else { continue };
                 component::inline_conda(ic, &dir, file)?;
+                if let Some(b) = prepare_build_env(t, ic, &dir, file).await? {
+                    out.push((step.clone(), LocalStep::BuildEnv(b)));
+                }
                 let chain = format!("{label} → step {step}");
                 if let Some(env) = ic.get("environment").and_then(Value::as_str).map(str::to_string) {
                     if let Some((arm, pin)) = resolve_env(ctx, ws, &env, &chain).await? {
@@ -226,14 +276,19 @@ pub async fn register_steps(t: &Target<'_>, steps: &mut [(String, LocalStep)], p
     let mut registered = Vec::new();
     for (step, ls) in steps.iter_mut() {
         match ls {
-            LocalStep::File(l) => {
+            LocalStep::File(l, key) => {
                 // Registered anonymously, as az ml registers a pipeline's local components.
                 let (arm, done) = Box::pin(register_anonymous(t, l, label)).await?;
                 registered.append(&mut l.registered);
                 if done {
                     registered.push(format!("component {}:{}", component::ANONYMOUS, l.version));
                 }
-                pipeline["jobs"][step.as_str()]["component"] = json!(arm);
+                pipeline["jobs"][step.as_str()][*key] = json!(arm);
+            }
+            LocalStep::BuildEnv(b) => {
+                if register_build_env(t, b, &format!("{label} → step {step}")).await? {
+                    registered.push(format!("environment {}:{}", assets::environment::ANONYMOUS, b.version));
+                }
             }
             LocalStep::InlineCode(at, lc) => {
                 let code = upload_code(t, lc, &format!("{label} → step {step}")).await?;
@@ -275,6 +330,11 @@ pub async fn resolve_env(ctx: &Context, ws: &WorkspaceRef, env: &str, chain: &st
 pub async fn prepare_component(t: &Target<'_>, cfile: &Path, chain_prefix: &str, version: Option<&str>) -> Result<LocalComponent> {
     let (ctx, ws, quiet) = (t.ctx, t.ws, &t.quiet);
     let mut spec = read_yaml(cfile)?;
+    // A prompt flow where a component is expected: az ml registers the component that
+    // `flow_spec` builds, but azure-ai-ml cannot read such a component back, so it is refused.
+    if let Some(flow) = component::flow_spec(&spec, cfile) {
+        return Err(component::flow_refused(cfile, &flow));
+    }
     if let Some(v) = version {
         job::check_version("component", v)?;
         spec["version"] = json!(v);
@@ -297,6 +357,7 @@ pub async fn prepare_component(t: &Target<'_>, cfile: &Path, chain_prefix: &str,
             pins.extend(pin);
         }
     }
+    let env_build = prepare_build_env(t, &mut spec, cdir, cfile).await?;
     let code = match spec.get("code").and_then(Value::as_str).map(str::to_string) {
         Some(c) if !c.starts_with("azureml:") => Some(read_local(&cdir.join(&c), cfile, "code", quiet).await?),
         _ => None,
@@ -306,7 +367,7 @@ pub async fn prepare_component(t: &Target<'_>, cfile: &Path, chain_prefix: &str,
     } else {
         Vec::new()
     };
-    Ok(LocalComponent { spec, version, code, pins, steps, registered: Vec::new() })
+    Ok(LocalComponent { spec, version, code, env_build, pins, steps, registered: Vec::new() })
 }
 
 /// Registers a prepared component in `ws`: its local code uploaded (verified) and registered
@@ -354,12 +415,24 @@ pub async fn register_component(t: &Target<'_>, l: &mut LocalComponent, label_pr
         }
         return Ok((format!("azureml:{base}/components/{cname}/versions/{}", l.version), false));
     }
+    register_env_build(t, l, &label).await?;
     if let Some(lc) = &l.code {
         l.spec["code"] = json!(upload_code(t, lc, &label).await?);
     }
     let props = json!({"componentSpec": l.spec, "description": l.spec.get("description").cloned().unwrap_or(Value::Null), "tags": l.spec.get("tags").cloned().unwrap_or(json!({}))});
     assets::register_props(&ctx.arm, ws, Kind::Component, &cname, &Value::Null, &l.version, false, &props).await?;
     Ok((format!("azureml:{base}/components/{cname}/versions/{}", l.version), true))
+}
+
+/// A component's inline environment built from a local context, registered (and listed in
+/// what was registered) before the component that names it.
+async fn register_env_build(t: &Target<'_>, l: &mut LocalComponent, label: &str) -> Result<()> {
+    if let Some(b) = &l.env_build {
+        if register_build_env(t, b, label).await? {
+            l.registered.push(format!("environment {}:{}", assets::environment::ANONYMOUS, b.version));
+        }
+    }
+    Ok(())
 }
 
 /// Registers a pipeline's local step component the way az ml does: its own steps and code
@@ -372,6 +445,7 @@ async fn register_anonymous(t: &Target<'_>, l: &mut LocalComponent, label_prefix
     let label = format!("{label_prefix} → component {}:{}", l.spec["name"].as_str().unwrap_or_default(), l.version);
     let mut steps = std::mem::take(&mut l.steps);
     l.registered = register_steps(t, &mut steps, &mut l.spec, &label).await?;
+    register_env_build(t, l, &label).await?;
     if let Some(lc) = &l.code {
         l.spec["code"] = json!(upload_code(t, lc, &label).await?);
     }

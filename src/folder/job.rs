@@ -18,7 +18,7 @@
 //! versions are immutable.
 
 use super::component::{component_in_ws, portable_component, prepare_component, prepare_steps, register_component, register_steps, resolve_env, write_component_yaml, LocalComponent};
-use super::upload::{read_local, upload_code, upload_local_input};
+use super::upload::{prepare_build_env, read_local, register_build_env, upload_code, upload_local_input};
 use super::{create_dir, get_opt, read_yaml, to_yaml, write_atomic, FileHash, Target, Transfers};
 use crate::assets::job::{self, JobType};
 use crate::assets::options::{CreateOptions, GetOptions};
@@ -118,8 +118,9 @@ pub async fn get(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers, o:
     let mut comps: BTreeMap<(String, String), Value> = BTreeMap::new();
     let mut step_refs: Vec<(String, String, String)> = Vec::new();
     for (step, j) in p.get("jobs").and_then(Value::as_object).cloned().unwrap_or_default() {
-        for key in ["component", "componentId"] {
-            let Some(r) = j.get(key).and_then(Value::as_str) else { continue };
+        // A sweep step's trial: `trial: <id>` or, in REST, `trial.componentId`.
+        for key in ["component", "componentId", "trial"] {
+            let Some(r) = j.get(key).and_then(|v| v.as_str().or_else(|| v.get("componentId").and_then(Value::as_str))) else { continue };
             if let Some((n, v)) = component_in_ws(ctx, ws, r).await.map_err(|e| e.context(format!("{label} → step {step}")))? {
                 if let std::collections::btree_map::Entry::Vacant(slot) = comps.entry((n.clone(), v.clone())) {
                     let c = ctx.arm.get(&format!("{}/components/{}/versions/{}", workspace_path(ws), assets::enc(&n), assets::enc(&v))).await.map_err(|e| {
@@ -170,7 +171,7 @@ pub async fn get(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers, o:
     for (step, key, local) in step_refs {
         if let Some(j) = p.pointer_mut(&format!("/jobs/{step}")).and_then(Value::as_object_mut) {
             j.remove(key.as_str());
-            j.insert("component".into(), json!(local));
+            j.insert(if key == "trial" { "trial" } else { "component" }.into(), json!(local));
         }
     }
     let yaml = job::to_yaml(Some(&o.name), &p, Some(ws));
@@ -238,7 +239,7 @@ async fn register_inline_env(ctx: &Context, ws: &WorkspaceRef, env: &Value) -> R
     }
     let props = Value::Object(props);
     let version = hex::encode(Sha256::digest(props.to_string().as_bytes()))[..32].to_string();
-    let name = "CliV2AnonymousEnvironment";
+    let name = assets::environment::ANONYMOUS;
     let path = format!("{}/environments/{name}/versions/{version}", workspace_path(ws));
     if get_opt(ctx, path.clone()).await?.is_none() {
         assets::register_props(&ctx.arm, ws, Kind::Environment, name, &Value::Null, &version, false, &props).await?;
@@ -277,6 +278,7 @@ pub async fn create(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers,
     let body_ptr = if jt == JobType::Sweep { "/trial" } else { "" };
     let mut local_code = None;
     let mut inline_env = false;
+    let mut build_env = None;
     if matches!(jt, JobType::Command | JobType::Sweep | JobType::Spark | JobType::AutoML) {
         let body = y.pointer_mut(body_ptr).ok_or_else(|| Error::usage(format!("{}: a sweep job needs trial:", o.file.display())))?;
         if let Some(c) = body.get("code").and_then(Value::as_str).filter(|c| !c.starts_with("azureml:")) {
@@ -291,8 +293,12 @@ pub async fn create(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers,
                 }
             }
             Some(Value::Object(_)) => {
-                component::inline_conda(body, &dir, &o.file)?;
-                inline_env = true;
+                // Built from a local context: registered anonymously in step 2, named by id.
+                build_env = prepare_build_env(&t, body, &dir, &o.file).await?;
+                if build_env.is_none() {
+                    component::inline_conda(body, &dir, &o.file)?;
+                    inline_env = true;
+                }
             }
             _ => {}
         }
@@ -322,6 +328,11 @@ pub async fn create(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfers,
     if let Some(lc) = &local_code {
         let code = upload_code(&t, lc, &label).await?;
         y.pointer_mut(body_ptr).expect("checked")["code"] = json!(code);
+    }
+    if let Some(b) = &build_env {
+        if register_build_env(&t, b, &label).await? {
+            registered.push(format!("environment {}:{}", assets::environment::ANONYMOUS, b.version));
+        }
     }
     if inline_env && o.submit {
         let env = y.pointer(body_ptr).and_then(|b| b.get("environment")).cloned().unwrap_or(Value::Null);

@@ -10,6 +10,7 @@ use crate::storage::blob::BlobStore;
 use crate::storage::local::LocalStore;
 use crate::storage::{Store, StorePath};
 use crate::transfer::{Engine, FileJob};
+use crate::workspace::blob_folder_url;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -124,4 +125,54 @@ pub async fn upload_code(t: &Target<'_>, lc: &LocalContent, label: &str) -> Resu
         assets::register_props(&t.ctx.arm, t.ws, Kind::Code, &code_name, &Value::Null, "1", false, &json!({"codeUri": uri})).await?;
     }
     Ok(format!("azureml:{code_path}"))
+}
+
+/// An inline environment built from a local Docker context (`environment: {build: {path:
+/// ./ctx}}`), read and hashed before anything is written. az ml uploads the context like code
+/// and registers the environment anonymously ([`assets::environment::ANONYMOUS`], its version
+/// a hash of the files and the Dockerfile path) with `build.contextUri` naming the upload; the
+/// job or component then names that environment by id.
+pub struct BuildEnv {
+    pub content: LocalContent,
+    pub version: String,
+    dockerfile: String,
+    os_type: Option<Value>,
+}
+
+/// `holder`'s inline environment (`holder.environment`), when it is built from a local
+/// context: the context read and hashed, and `environment` replaced by the id of the anonymous
+/// environment [`register_build_env`] registers (the id depends on the files only, so a
+/// component can be compared with a registered one before anything is written).
+pub async fn prepare_build_env(t: &Target<'_>, holder: &mut Value, dir: &Path, file: &Path) -> Result<Option<BuildEnv>> {
+    let Some(env) = holder.get("environment").filter(|e| e.is_object()) else { return Ok(None) };
+    let Some(path) = env.pointer("/build/path").and_then(Value::as_str).filter(|p| assets::local::is_local_path(p)) else { return Ok(None) };
+    let content = read_local(&dir.join(path.strip_prefix("file:").unwrap_or(path)), file, "environment.build.path", &t.quiet).await?;
+    if content.single_file {
+        return Err(Error::Usage(format!("{}: environment.build.path: {path} is a file; a Docker build context is a folder", file.display())));
+    }
+    let dockerfile = env.pointer("/build/dockerfile_path").and_then(Value::as_str).unwrap_or("Dockerfile").to_string();
+    let os_type = env.get("os_type").map(|o| json!(o.as_str().map(|s| if s.eq_ignore_ascii_case("windows") { "Windows" } else { "Linux" }).unwrap_or("Linux")));
+    let hash = assets::local::upload_hash(content.files.iter().map(|(p, size, sha, _)| (p.as_str(), *size, sha.as_str())));
+    let version = hex::encode(Sha256::digest(format!("{hash}\n{dockerfile}").as_bytes()))[..32].to_string();
+    holder["environment"] = json!(format!("azureml:{}/environments/{}/versions/{version}", workspace_path(t.ws), assets::environment::ANONYMOUS));
+    Ok(Some(BuildEnv { content, version, dockerfile, os_type }))
+}
+
+/// Registers a [`BuildEnv`] unless it is there already: its context uploaded (verified) as az ml
+/// uploads it, then the anonymous environment with `build.contextUri` naming the upload.
+/// Returns whether anything was registered.
+pub async fn register_build_env(t: &Target<'_>, b: &BuildEnv, label: &str) -> Result<bool> {
+    let name = assets::environment::ANONYMOUS;
+    let path = format!("{}/environments/{name}/versions/{}", workspace_path(t.ws), b.version);
+    if get_opt(t.ctx, path).await?.is_some() {
+        return Ok(false);
+    }
+    let (_, dst, hash) = upload_local(t, &b.content, &format!("{label} → environment build context")).await?;
+    let uri = blob_folder_url(t.ctx, dst.account(), dst.container(), &format!("LocalUpload/{hash}/{}", b.content.leaf));
+    let mut props = json!({"build": {"contextUri": uri, "dockerfilePath": b.dockerfile}, "isAnonymous": true});
+    if let Some(os) = &b.os_type {
+        props["osType"] = os.clone();
+    }
+    assets::register_props(&t.ctx.arm, t.ws, Kind::Environment, name, &Value::Null, &b.version, false, &props).await?;
+    Ok(true)
 }
