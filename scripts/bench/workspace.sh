@@ -122,8 +122,10 @@ start_bed() {
     case " ${PIDS[*]} " in *" $c "*) ;; *) PIDS+=("$c") ;; esac
   done
   BED_SEED_S=$(elapsed "$t0")
-  # shellcheck disable=SC1091  # written by `aml-emulator up`
-  set -a; . "$dir/env"; set +a
+  set -a
+  # shellcheck source=/dev/null  # written by `aml-emulator up`
+  . "$dir/env"
+  set +a
   eval "$(python3 - "$dir/state.json" <<'PY'
 import json, shlex, sys
 s = json.load(open(sys.argv[1]))
