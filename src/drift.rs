@@ -305,7 +305,8 @@ pub async fn workspaces(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, k
         src_items.extend(pipeline::list(&ctx.arm, from, name).await?);
     }
 
-    let name_ok = |n: &str| name.is_none_or(|p| assets::name_matches(p, n));
+    let pattern = assets::NamePattern::new(name);
+    let name_ok = |n: &str| pattern.matches(n);
     let src_pipeline_defs: Vec<String> = src_items.iter().filter(|i| i.kind == Kind::Job).map(|i| pipeline::definition_name(&i.name)).collect();
     let mut items: Vec<VerifyItem> = Vec::new();
     let mut targets: HashMap<(Kind, String, String), AssetItem> = HashMap::new();
@@ -446,7 +447,8 @@ async fn run_snapshot(s: &Settings, o: &VerifyOptions) -> Result<VerifyReport> {
     let needs_ctx = to.is_some() || raw.starts_with("https://") || raw.starts_with("http://");
     let ctx = if needs_ctx { Some(Context::connect(&s.connect)?) } else { None };
     let (bundle, m) = open_snapshot(ctx.as_ref(), raw, o.snapshot.as_deref()).await?;
-    let name_ok = |n: &str| o.name.as_deref().is_none_or(|p| assets::name_matches(p, n));
+    let pattern = assets::NamePattern::new(o.name.as_deref());
+    let name_ok = |n: &str| pattern.matches(n);
     let wanted: Vec<&crate::bundle::manifest::BundleAsset> = m.assets.iter().filter(|a| kinds.contains(&a.kind) && name_ok(&a.name)).collect();
     let engine = Engine::new(EngineOptions::default(), Arc::new(Silent));
     let conc = crate::plan::PLAN_CONCURRENCY;

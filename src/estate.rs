@@ -275,7 +275,7 @@ fn write_yaml(dir: &Path, def: &Definition, body: &Value, to: &WorkspaceRef) -> 
     let target = Definition { resource, ..def.clone() };
     let text = serde_norway::to_string(&yaml_of(&target, Some(to))).map_err(|e| Error::Internal(format!("YAML: {e}")))?;
     let head = format!("# {} in {}: {}\n", az_command(def.kind), to.workspace_name, "fill in every '<secret: …>' first, if any");
-    std::fs::write(&path, head + &text).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+    crate::atomic::write(&path, (head + &text).as_bytes()).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
 }
 

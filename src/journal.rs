@@ -23,8 +23,9 @@
 //! tag) and every registration against the target before acting.
 //!
 //! Where: `<state dir>/<target>-<hash>/journal.jsonl`, with `<state dir>` = `--state-dir`,
-//! else `$AML_FAILOVER_STATE_DIR`, `$XDG_STATE_HOME/aml-failover`, `~/.local/state/aml-failover`
-//! (`%LOCALAPPDATA%\aml-failover\state` on Windows). The same folder holds `lock` and
+//! else `$AML_FAILOVER_STATE_DIR`, `$XDG_STATE_HOME/aml-failover` (an absolute one),
+//! `~/.local/state/aml-failover` on Linux and macOS, `%LOCALAPPDATA%\aml-failover\state` on
+//! Windows (found by `etcetera`). The same folder holds `lock` and
 //! `lease-id`: the id of the lease this state directory takes on the target's lock blob (see
 //! [`crate::lease`]), a uuid made once and kept, so a run resuming after kill -9 takes over its
 //! own still-active lease at once instead of waiting for it to expire. (It is a file of its
@@ -158,10 +159,14 @@ pub fn default_state_dir() -> Option<PathBuf> {
     if let Some(d) = nonempty("AML_FAILOVER_STATE_DIR") {
         return Some(d);
     }
-    if cfg!(windows) {
-        return nonempty("LOCALAPPDATA").map(|d| d.join("aml-failover").join("state"));
-    }
-    nonempty("XDG_STATE_HOME").map(|d| d.join("aml-failover")).or_else(|| nonempty("HOME").map(|h| h.join(".local/state/aml-failover")))
+    // etcetera's CLI convention: XDG on Linux and macOS (`$XDG_STATE_HOME` when absolute, else
+    // `~/.local/state`); Windows has no state folder in it, so the local (not roaming) AppData.
+    use etcetera::BaseStrategy;
+    let base = etcetera::choose_base_strategy().ok()?;
+    Some(match base.state_dir() {
+        Some(d) => d.join("aml-failover"),
+        None => base.cache_dir().join("aml-failover").join("state"),
+    })
 }
 
 /// The folder of one target: named after the workspace, plus a hash of the endpoint and
@@ -184,18 +189,8 @@ fn now() -> String {
 }
 
 pub(crate) fn hostname() -> String {
-    #[cfg(unix)]
-    {
-        let mut buf = [0u8; 256];
-        // SAFETY: buf is valid for its length; gethostname NUL-terminates or truncates.
-        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
-            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-            if let Ok(s) = std::str::from_utf8(&buf[..end]) {
-                return s.to_string();
-            }
-        }
-    }
-    std::env::var("COMPUTERNAME").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "unknown-host".into())
+    let h = gethostname::gethostname().to_string_lossy().into_owned();
+    if h.is_empty() { "unknown-host".into() } else { h }
 }
 
 /// Whether a process with this pid exists on this host (`None`: cannot tell).

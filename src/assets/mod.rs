@@ -143,20 +143,41 @@ pub(crate) fn set_pointer(v: &mut Value, pointer: &str, new: Value) {
     }
 }
 
-/// Simple wildcard match (`*` any run, `?` one character), case-sensitive like asset names.
-pub fn name_matches(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
-        }
+/// A `--name` pattern: `*` any run of characters, `?` one character, everything else literal,
+/// case-sensitive like asset names (`None`: every name). Compiled once with `globset`; the
+/// glob's other syntax (`[...]`, `{a,b}`, a backslash) is escaped, so a name with such characters is
+/// matched as written.
+pub struct NamePattern(Option<globset::GlobMatcher>);
+
+impl NamePattern {
+    pub fn new(pattern: Option<&str>) -> NamePattern {
+        NamePattern(pattern.map(|p| {
+            let mut glob = String::with_capacity(p.len());
+            for c in p.chars() {
+                match c {
+                    // A run of `*` is one `*` (globset gives `**` a path meaning).
+                    '*' if glob.ends_with('*') => {}
+                    '*' | '?' => glob.push(c),
+                    c => glob.push_str(&globset::escape(c.encode_utf8(&mut [0; 4]))),
+                }
+            }
+            globset::GlobBuilder::new(&glob)
+                .literal_separator(false)
+                .backslash_escape(false)
+                .build()
+                .expect("a glob of literals, `*` and `?` always compiles")
+                .compile_matcher()
+        }))
     }
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    go(&p, &n)
+
+    pub fn matches(&self, name: &str) -> bool {
+        self.0.as_ref().is_none_or(|g| g.is_match(name))
+    }
+}
+
+/// Whether `name` matches the `--name` pattern `pattern` (see [`NamePattern`]).
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    NamePattern::new(Some(pattern)).matches(name)
 }
 
 /// Which versions to take.
@@ -171,13 +192,14 @@ pub struct Selection {
 pub async fn list_versions(arm: &ArmClient, ws: &WorkspaceRef, sel: &Selection) -> Result<Vec<AssetItem>> {
     let base = workspace_path(ws);
     let mut out = Vec::new();
+    let pattern = NamePattern::new(sel.name.as_deref());
     for &kind in sel.kinds.iter().filter(|k| k.is_versioned()) {
         let containers = arm.list(&format!("{base}/{}", kind.segment())).await?;
         let wanted: Vec<&Value> = containers
             .iter()
             .filter(|c| {
                 let n = c.get("name").and_then(Value::as_str).unwrap_or("");
-                sel.name.as_deref().is_none_or(|p| name_matches(p, n))
+                pattern.matches(n)
             })
             .collect();
         let futs = wanted.iter().map(|c| {
@@ -411,6 +433,12 @@ mod tests {
         assert!(name_matches("m?del", "model"));
         assert!(!name_matches("diab*", "xdiab"));
         assert!(name_matches("exact", "exact"));
+        assert!(!name_matches("exact", "exactly") && !name_matches("m?del", "mdel"));
+        assert!(name_matches("a**b", "a/x/b") && name_matches("*", ""), "a run of * is one *, which also matches / and nothing");
+        // Only * and ? are wildcards: glob syntax in a name is matched as written.
+        assert!(name_matches("m[1]-{a,b}\\x", "m[1]-{a,b}\\x") && !name_matches("m[12]", "m1") && !name_matches("{a,b}", "a"));
+        assert!(!name_matches("Model", "model"), "case-sensitive");
+        assert!(NamePattern::new(None).matches("anything"));
     }
 
     #[test]

@@ -106,11 +106,12 @@ pub const NOT_TRANSFERRED: &str = "status, history, metrics and outputs of the s
 /// The jobs of a workspace (every type), as items of kind `job`, version "1".
 pub async fn list(arm: &ArmClient, ws: &WorkspaceRef, name: Option<&str>) -> Result<Vec<AssetItem>> {
     let jobs = arm.list(&format!("{}/jobs", workspace_path(ws))).await?;
+    let pattern = super::NamePattern::new(name);
     let mut out: Vec<AssetItem> = jobs
         .into_iter()
         .filter_map(|j| {
             let n = j.get("name").and_then(Value::as_str)?.to_string();
-            if name.is_some_and(|p| !super::name_matches(p, &n)) {
+            if !pattern.matches(&n) {
                 return None;
             }
             Some(AssetItem {

@@ -35,7 +35,8 @@ struct Picked {
 /// Picks what an export of `kinds` (names matching `name`) holds, from every listed version of
 /// the kinds they need (`listed`) and the pipeline jobs (`jobs`, already filtered by name).
 fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<AssetItem>, jobs: Vec<AssetItem>) -> Picked {
-    let name_ok = |n: &str| name.is_none_or(|p| assets::name_matches(p, n));
+    let pattern = assets::NamePattern::new(name);
+    let name_ok = |n: &str| pattern.matches(n);
     let mut latest = HashMap::new();
     for i in &listed {
         note_latest(&mut latest, i.kind, &i.name, &i.version, &i.container);

@@ -92,10 +92,11 @@ pub async fn build(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, listin
     // A source that already holds a pipeline's definition component (a workspace this tool
     // failed over into, copied back) sends it as that component: registering the job's
     // definition too would write the same component version twice.
+    let pattern = assets::NamePattern::new(sel.name.as_deref());
     let definitions: BTreeSet<String> = if sel.kinds.contains(&Kind::Component) {
         src_all
             .iter()
-            .filter(|i| i.kind == Kind::Component && i.version == "1" && sel.name.as_deref().is_none_or(|p| assets::name_matches(p, &i.name)))
+            .filter(|i| i.kind == Kind::Component && i.version == "1" && pattern.matches(&i.name))
             .filter(|i| i.properties.get("properties").and_then(|p| p.get("aml-failover.sourceJob")).is_some())
             .map(|i| i.name.clone())
             .collect()
@@ -104,7 +105,7 @@ pub async fn build(ctx: &Context, from: &WorkspaceRef, to: &WorkspaceRef, listin
     };
     for i in src_all.into_iter().chain(unversioned) {
         let selected = sel.kinds.contains(&i.kind)
-            && sel.name.as_deref().is_none_or(|p| assets::name_matches(p, &i.name))
+            && pattern.matches(&i.name)
             && (!sel.latest_only || !i.kind.is_versioned() || latest.get(&(i.kind, i.name.clone())) == Some(&i.version))
             && !(i.kind == Kind::Job && definitions.contains(&assets::pipeline::definition_name(&i.name)));
         if selected {
