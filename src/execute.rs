@@ -4,12 +4,19 @@
 //!
 //! [`copy`] is the library API of `copy` (and of `plan`/`--dry-run`, which print the plan
 //! without running it): resolve → journal and lock → [`crate::plan::build`] → [`run`] →
-//! report (manifest written). `failover` and `snapshot restore` call [`copy`] (or build their
-//! own plan and call [`run`]) instead of a command.
+//! report (manifest written). `failover` calls [`copy`] instead of a command.
+//!
+//! Its two steps are shared by every writing path: [`transfer`] (every file through one
+//! engine, verified, with progress and the journal) runs the transfers of `copy`, `failover`,
+//! `snapshot export|restore`, `outputs copy`, `notebooks copy|recover` and the single-asset
+//! verbs; [`Gate`] (dependency order; nothing registered whose dependency is not in the
+//! target) orders the registrations of [`run`] and of `snapshot restore`, whose plan is a
+//! bundle's manifest rather than a [`Plan`] (see `crate::bundle::restore`).
 
 use crate::assets::refs::{self, Rewriter};
 use crate::assets::uri::ContentUri;
-use crate::assets::{self, data, graph, AssetItem, Kind};
+use crate::assets::graph::{self, Edges};
+use crate::assets::{self, data, AssetItem, Kind};
 use crate::settings::Settings;
 use crate::compare::TargetComparer;
 use crate::error::{Error, Result};
@@ -18,7 +25,7 @@ use crate::plan::{self, Action, CopyOptions, Decision, Key, Plan};
 use crate::report::{FileRecord, ItemRecord, Report, Status};
 use crate::storage::datastore::Datastores;
 use crate::storage::{Store, StorePath};
-use crate::transfer::{Engine, FileJob, Silent, TransferReporter};
+use crate::transfer::{Engine, EngineOptions, FileDone, FileJob, Silent, TransferReporter};
 use crate::workspace::{Context, WorkspaceRef};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -164,15 +171,7 @@ pub async fn run(ctx: &Context, plan: &Plan, journal: Option<&Arc<Journal>>, sho
         }
         new_locations.insert(p.key(), (prefix, uri));
     }
-    let total_bytes: u64 = jobs.iter().map(|j| j.size).sum();
-    let progress = Arc::new(crate::settings::Progress::new(show_progress, total_bytes, jobs.len() as u64));
-    let reporter: Arc<dyn TransferReporter> = match journal {
-        Some(j) => Arc::new(crate::journal::Journaling { inner: progress.clone(), journal: j.clone() }),
-        None => progress.clone(),
-    };
-    let engine = Engine::new(plan.engine.clone(), reporter);
-    let results = engine.run(jobs.clone()).await;
-    progress.finish();
+    let results = transfer(&plan.engine, show_progress, journal, &jobs).await;
     if let Some(p) = journal.and_then(|j| j.previous.as_ref()) {
         report.warnings.push(crate::journal::resume_message(p, &jobs, &results));
     }
@@ -192,16 +191,16 @@ pub async fn run(ctx: &Context, plan: &Plan, journal: Option<&Arc<Journal>>, sho
     let quiet_engine = Engine::new(plan.engine.clone(), Arc::new(Silent));
     let cmp = TargetComparer { ctx, from, to, src_ds: &plan.src_ds, tgt_ds, engine: &quiet_engine, rw: &compare_rw, submit: plan.submit, copy_data: plan.copy_data };
     let plan_keys: Vec<Key> = plan.items.iter().map(|p| p.key()).collect();
-    let mut broken: BTreeSet<Key> = BTreeSet::new();
+    let mut gate = Gate::new(&plan.edges, []);
     let mut records: HashMap<Key, ItemRecord> = HashMap::new();
-    for key in graph::order(&plan_keys, &plan.edges) {
+    for key in gate.order(&plan_keys) {
         let p = items[&key];
         let (item, d) = (&p.item, &p.decision);
         let files = files_by_item.remove(&key).unwrap_or_default();
         let mut rec = record(item, d, status_of(d.action), files);
         let writes = d.action.writes();
         if writes {
-            if let Some(chain) = graph::chain_to(&key, &plan.edges, &|k: &Key| broken.contains(k)) {
+            if let Some(chain) = gate.blocked(&key, &|_| false) {
                 rec.status = Status::Failed;
                 rec.reason = format!("{}; nothing of it is registered", plan::chain_text(&chain, "was not copied"));
             }
@@ -230,7 +229,7 @@ pub async fn run(ctx: &Context, plan: &Plan, journal: Option<&Arc<Journal>>, sho
             }
         }
         if matches!(rec.status, Status::Failed | Status::Conflict) {
-            broken.insert(key.clone());
+            gate.failed(key.clone());
         }
         records.insert(key, rec);
     }
@@ -240,6 +239,52 @@ pub async fn run(ctx: &Context, plan: &Plan, journal: Option<&Arc<Journal>>, sho
         }
     }
     Ok(())
+}
+
+/// The transfer step of every writing command: every file of every item through one engine,
+/// each verified (sha256) as it lands, with progress (a bar for people when `show_progress`)
+/// and, when given, the run's journal (a rerun resumes it). One result per job, in order.
+pub async fn transfer(opts: &EngineOptions, show_progress: bool, journal: Option<&Arc<Journal>>, jobs: &[FileJob]) -> Vec<Result<FileDone>> {
+    let total_bytes: u64 = jobs.iter().map(|j| j.size).sum();
+    let progress = Arc::new(crate::settings::Progress::new(show_progress, total_bytes, jobs.len() as u64));
+    let reporter: Arc<dyn TransferReporter> = match journal {
+        Some(j) => Arc::new(crate::journal::Journaling { inner: progress.clone(), journal: j.clone() }),
+        None => progress.clone(),
+    };
+    let results = Engine::new(opts.clone(), reporter).run(jobs.to_vec()).await;
+    progress.finish();
+    results
+}
+
+/// The register step's rule: items are registered in dependency order (what is needed
+/// first), and one only when every item it needs is in the target; an item that did not get
+/// there (failed, conflict, blocked) blocks everything that needs it, named as a chain.
+pub struct Gate<'a, K: Ord + Clone> {
+    edges: &'a Edges<K>,
+    broken: BTreeSet<K>,
+}
+
+impl<'a, K: Ord + Clone> Gate<'a, K> {
+    /// `broken`: the items known from the start not to reach the target.
+    pub fn new(edges: &'a Edges<K>, broken: impl IntoIterator<Item = K>) -> Self {
+        Gate { edges, broken: broken.into_iter().collect() }
+    }
+
+    /// `keys` in the order they are registered.
+    pub fn order(&self, keys: &[K]) -> Vec<K> {
+        graph::order(keys, self.edges)
+    }
+
+    /// The chain from `key` to the first item it needs that is not in the target (failed
+    /// before, or `absent`: e.g. not in the snapshot), if any: `key` is not registered.
+    pub fn blocked(&self, key: &K, absent: &dyn Fn(&K) -> bool) -> Option<Vec<K>> {
+        graph::chain_to(key, self.edges, &|k: &K| self.broken.contains(k) || absent(k))
+    }
+
+    /// `key` did not reach the target: what needs it is blocked.
+    pub fn failed(&mut self, key: K) {
+        self.broken.insert(key);
+    }
 }
 
 /// Registers one item whose files are verified (journaled: a version registered by the

@@ -17,7 +17,7 @@ use crate::storage::datastore::Datastores;
 use crate::storage::fileshare::{list_shares, FileShareStore, ShareInfo};
 use crate::storage::local::LocalStore;
 use crate::storage::Store;
-use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
+use crate::transfer::{EngineOptions, FileJob};
 use crate::workspace::{Context, WorkspaceRef};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -262,12 +262,7 @@ async fn transfer(
     let results = if o.dry_run {
         Vec::new()
     } else {
-        let total = jobs.iter().map(|j| j.size).sum();
-        let progress = Arc::new(s.printer.progress(total, jobs.len() as u64));
-        let engine = Engine::new(o.engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
-        let r = engine.run(jobs.clone()).await;
-        progress.finish();
-        r
+        crate::execute::transfer(&o.engine, s.printer.show_progress(), None, &jobs).await
     };
     let mut recs = Vec::new();
     for (i, job) in jobs.iter().enumerate() {

@@ -29,7 +29,7 @@ use crate::storage::blob::{self, BlobStore};
 use crate::storage::datastore::Datastores;
 use crate::storage::local::LocalStore;
 use crate::storage::{ObjectMeta, Store, StorePath};
-use crate::transfer::{Engine, EngineOptions, FileJob, TransferReporter};
+use crate::transfer::{EngineOptions, FileJob};
 use crate::workspace::{Context, WorkspaceRef};
 use serde::Serialize;
 use serde_json::json;
@@ -241,11 +241,7 @@ pub async fn copy(s: &Settings, o: &OutputsOptions) -> Result<(Report, String)> 
         (Some(to), Some(ds)) => Some(crate::guard::TargetGuard::take(&ctx, s.state_dir.as_deref(), to, ds, &src.describe).await?),
         _ => None,
     };
-    let total: u64 = jobs.iter().map(|j| j.size).sum();
-    let progress = Arc::new(s.printer.progress(total, jobs.len() as u64));
-    let engine = Engine::new(o.engine.clone(), progress.clone() as Arc<dyn TransferReporter>);
-    let results = engine.run(jobs.clone()).await;
-    progress.finish();
+    let results = crate::execute::transfer(&o.engine, s.printer.show_progress(), None, &jobs).await;
 
     let mut files: Vec<Vec<FileRecord>> = src.parts.iter().map(|_| Vec::new()).collect();
     for ((i, rel), (job, r)) in owner.into_iter().zip(jobs.iter().zip(results)) {

@@ -4,13 +4,12 @@
 //! the printer. Built once by `cli` from the arguments; nothing here knows about clap parsing.
 
 use crate::error::{Error, Result};
-use crate::transfer::{Engine, EngineOptions, FileDone, FileJob, TransferReporter};
+use crate::transfer::{FileDone, FileJob, TransferReporter};
 use crate::workspace::{ConnectOptions, WorkspaceRef};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 /// `--output`: text for people, or one JSON document on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -107,23 +106,6 @@ impl Printer {
     /// Progress may be shown: human output and not `-q` (the bar itself also needs a terminal).
     pub fn show_progress(&self) -> bool {
         !self.quiet && self.format == OutputFormat::Human
-    }
-
-    /// A progress reporter for a transfer of `total_bytes` in `files_total` files: a bar on a
-    /// terminal when [`Printer::show_progress`], nothing otherwise.
-    pub fn progress(&self, total_bytes: u64, files_total: u64) -> Progress {
-        Progress::new(self.show_progress(), total_bytes, files_total)
-    }
-
-    /// Runs file transfers with this printer's progress: a bar on a terminal for people,
-    /// nothing otherwise.
-    pub async fn run_transfers(&self, opts: &EngineOptions, jobs: &[FileJob]) -> Vec<Result<FileDone>> {
-        let total: u64 = jobs.iter().map(|j| j.size).sum();
-        let progress = Arc::new(self.progress(total, jobs.len() as u64));
-        let engine = Engine::new(opts.clone(), progress.clone() as Arc<dyn TransferReporter>);
-        let results = engine.run(jobs.to_vec()).await;
-        progress.finish();
-        results
     }
 
     /// Prints one JSON document on stdout, pretty, with a trailing newline.

@@ -312,7 +312,7 @@ pub async fn export(s: &Settings, from: &WorkspaceRef, o: &ExportOptions) -> Res
             job_sha.push(sha);
         }
     }
-    let results = s.printer.run_transfers(&o.engine, &jobs).await;
+    let results = crate::execute::transfer(&o.engine, s.printer.show_progress(), None, &jobs).await;
     let mut failed_sha: HashMap<String, String> = HashMap::new();
     let mut written = 0usize;
     let mut written_bytes = 0u64;

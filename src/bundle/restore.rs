@@ -1,6 +1,11 @@
 //! `snapshot restore`: compare each asset of a snapshot with the target, upload the objects of
 //! the missing ones (verified), register them in dependency order with references rewritten;
 //! data assets get their YAML only.
+//!
+//! The transfer and the registration order are the executor's ([`crate::execute::transfer`],
+//! [`crate::execute::Gate`]), as in `copy`. What it runs is not a `plan::Plan`: the source is
+//! a bundle's manifest (no workspace to list), a version is only ever registered under its own
+//! number (no `--on-conflict`), and its report is `snapshot restore`'s own document.
 
 use super::{as_item, chain_text, key_of, note_latest, open_snapshot, source_ws, DataRestoreOptions, Key, RestoreOptions, MANUAL, SCHEMA_VERSION};
 use crate::assets::graph;
@@ -371,7 +376,7 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
             });
         }
     }
-    let results = s.printer.run_transfers(&o.engine, &jobs).await;
+    let results = crate::execute::transfer(&o.engine, s.printer.show_progress(), None, &jobs).await;
     let mut uploaded = 0usize;
     let mut file_err: HashMap<usize, String> = HashMap::new();
     for ((i, job), r) in owner.iter().zip(&jobs).zip(results) {
@@ -389,10 +394,10 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
     let keys: Vec<Key> = assets.iter().map(|a| key_of(a)).collect();
     let pos: HashMap<&Key, usize> = keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
     let is_missing: BTreeSet<usize> = missing.iter().copied().collect();
-    let mut broken: BTreeSet<Key> = keys.iter().zip(&out).filter(|(_, it)| matches!(it.status, "conflict" | "failed")).map(|(k, _)| k.clone()).collect();
+    let mut gate = crate::execute::Gate::new(&edges, keys.iter().zip(&out).filter(|(_, it)| matches!(it.status, "conflict" | "failed")).map(|(k, _)| k.clone()));
     let same_version = |_: Kind, _: &str, v: &str| v.to_string();
     let rw = from.as_ref().map(|f| Rewriter { src: ws_id(f), dst: ws_id(to), version_of: &same_version });
-    for key in graph::order(&keys, &edges) {
+    for key in gate.order(&keys) {
         let i = pos[&key];
         let a = assets[i];
         if a.kind == Kind::Data {
@@ -415,18 +420,18 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
         if !is_missing.contains(&i) {
             continue;
         }
-        if let Some(chain) = graph::chain_to(&key, &edges, &|k: &Key| broken.contains(k) || !in_snapshot.contains(k)) {
+        if let Some(chain) = gate.blocked(&key, &|k: &Key| !in_snapshot.contains(k)) {
             let last = chain.last().expect("a chain");
             let why = if in_snapshot.contains(last) { "was not restored" } else { "is not in the snapshot" };
             out[i].status = "failed";
             out[i].reason = format!("{}; nothing of it is registered", chain_text(&chain, why, &job_of));
-            broken.insert(key);
+            gate.failed(key);
             continue;
         }
         if let Some(e) = file_err.get(&i) {
             out[i].status = "failed";
             out[i].reason = format!("a file failed, nothing registered (rerun to resume): {e}");
-            broken.insert(key);
+            gate.failed(key);
             continue;
         }
         let result = if a.kind == Kind::Component {
@@ -466,7 +471,7 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
                     Some(_) => e.context("files verified, but registering failed").to_string(),
                     None => format!("registering failed: {e}"),
                 };
-                broken.insert(key);
+                gate.failed(key);
             }
         }
     }

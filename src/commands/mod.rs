@@ -58,7 +58,7 @@ pub async fn run(cli: &Cli) -> Result<Exit> {
 #[async_trait::async_trait]
 impl crate::folder::Transfers for crate::settings::Printer {
     async fn run(&self, engine: &crate::transfer::EngineOptions, jobs: &[crate::transfer::FileJob]) -> Vec<Result<crate::transfer::FileDone>> {
-        self.run_transfers(engine, jobs).await
+        crate::execute::transfer(engine, self.show_progress(), None, jobs).await
     }
 }
 
