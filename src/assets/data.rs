@@ -30,6 +30,11 @@ impl AssetKind for Data {
     fn recorded_as_datastore_uri(&self) -> bool {
         true
     }
+    /// A snapshot keeps a data asset's specification only: its data may be storage the target
+    /// cannot reach (re-registered by hand from the YAML restore writes).
+    fn files_in_snapshot(&self) -> bool {
+        false
+    }
     fn files_are_copied(&self, item: &AssetItem, from: &WorkspaceRef, src_ds: &[Datastore], copy_data: bool) -> bool {
         copy_data && copyable(item, from, src_ds)
     }

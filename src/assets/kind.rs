@@ -14,7 +14,8 @@
 //!    - how it is **listed**: [`AssetKind::versioned`] (containers + versions, the default) or
 //!      [`AssetKind::list`] for anything else (jobs, endpoints, schedules…);
 //!    - how its **files** are found: [`AssetKind::location_pointer`] (the property holding the
-//!      content URI; `None`: no files) and [`AssetKind::recorded_as_datastore_uri`];
+//!      content URI; `None`: no files), [`AssetKind::recorded_as_datastore_uri`] and
+//!      [`AssetKind::files_in_snapshot`];
 //!    - how two versions are **compared** (the one comparison, `crate::compare`):
 //!      [`AssetKind::desired`] (`Some`: compared and registered by its specification with
 //!      references rewritten, no files), [`AssetKind::compare_listed`],
@@ -109,6 +110,11 @@ pub trait AssetKind: Send + Sync + 'static {
     /// The JSON pointer of the version property holding its content location (`None`: no files).
     fn location_pointer(&self) -> Option<&'static str> {
         None
+    }
+    /// A snapshot keeps its files (content-addressed in the bundle) and restores them with it;
+    /// `false`: only its specification is kept.
+    fn files_in_snapshot(&self) -> bool {
+        self.location_pointer().is_some()
     }
     /// Copied content is recorded as an `azureml://datastores/…` URI (models, data) rather than
     /// the blob folder URL the service wants for build contexts and code.

@@ -235,9 +235,9 @@ pub async fn export(s: &Settings, from: &WorkspaceRef, o: &ExportOptions) -> Res
     // Resolve the files of every item that has some (never a data asset's) and find each file's sha256.
     let quiet = Engine::new(o.engine.clone(), Arc::new(Silent));
     let mut errors: Vec<Option<String>> = items.iter().map(|i| pick_errors.get(&i.key()).cloned()).collect();
-    assets::index_contents(items.iter().zip(&errors).filter(|(i, e)| e.is_none() && bundle::FILE_KINDS.contains(&i.kind)).map(|(i, _)| i), &ds).await;
+    assets::index_contents(items.iter().zip(&errors).filter(|(i, e)| e.is_none() && bundle::is_file_kind(i.kind)).map(|(i, _)| i), &ds).await;
     for (i, item) in items.iter_mut().enumerate() {
-        if errors[i].is_some() || !bundle::FILE_KINDS.contains(&item.kind) {
+        if errors[i].is_some() || !bundle::is_file_kind(item.kind) {
             continue;
         }
         if let Err(e) = assets::resolve_content(item, &ds).await {

@@ -40,8 +40,16 @@ use std::sync::Arc;
 /// `schemaVersion` of the manifest (schema: `docs/schemas/bundle-manifest.v1.schema.json`,
 /// generated from [`Manifest`] by [`crate::wire`]).
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
-/// Kinds kept under `assets` in the file (the rest under `specAssets`).
-pub const FILE_KINDS: &[Kind] = &[Kind::Environment, Kind::Code, Kind::Model];
+/// Whether a snapshot keeps a kind's files (its versions are kept under `assets` in the file,
+/// the rest under `specAssets`): what the kind's module says ([`crate::assets::kind::AssetKind::files_in_snapshot`]).
+pub fn is_file_kind(kind: Kind) -> bool {
+    kind.spec().files_in_snapshot()
+}
+
+/// The kinds a snapshot keeps with their files, in dependency order (environment, code, model).
+pub fn file_kinds() -> impl Iterator<Item = Kind> {
+    Kind::ALL.iter().copied().filter(|k| is_file_kind(*k))
+}
 const OBJECTS: &str = "objects/sha256";
 const SNAPSHOTS: &str = "snapshots";
 const MANIFEST: &str = "manifest.json";
@@ -167,7 +175,7 @@ impl BundleAsset {
     }
 
     fn in_assets(&self) -> bool {
-        FILE_KINDS.contains(&self.kind) && self.job.is_none()
+        is_file_kind(self.kind) && self.job.is_none()
     }
 }
 
@@ -230,13 +238,13 @@ fn kind_names(kinds: impl Iterator<Item = Kind>) -> Vec<Value> {
     kinds.map(|k| serde_json::to_value(k).expect("a kind serializes")).collect()
 }
 
-/// The kinds kept under `specAssets`: every kind but [`FILE_KINDS`].
+/// The kinds kept under `specAssets`: every kind but the [`file_kinds`].
 fn spec_kinds() -> impl Iterator<Item = Kind> {
-    Kind::ALL.iter().copied().filter(|k| !FILE_KINDS.contains(k))
+    Kind::ALL.iter().copied().filter(|k| !is_file_kind(*k))
 }
 
 fn file_kinds_schema(_: &mut SchemaGenerator) -> Schema {
-    schemars::json_schema!({"type": "array", "items": {"enum": kind_names(FILE_KINDS.iter().copied())}})
+    schemars::json_schema!({"type": "array", "items": {"enum": kind_names(file_kinds())}})
 }
 
 fn spec_kinds_schema(_: &mut SchemaGenerator) -> Schema {
@@ -245,7 +253,7 @@ fn spec_kinds_schema(_: &mut SchemaGenerator) -> Schema {
 
 /// `assets`: models, environments and code, with their files.
 fn file_assets_schema(g: &mut SchemaGenerator) -> Schema {
-    asset_list_schema(g, kind_names(FILE_KINDS.iter().copied()), "job", None)
+    asset_list_schema(g, kind_names(file_kinds()), "job", None)
 }
 
 /// `specAssets`: a component, a pipeline job's definition (a component with `job`) or a data
@@ -285,7 +293,7 @@ impl From<ManifestFile> for Manifest {
 
 impl From<Manifest> for ManifestFile {
     fn from(m: Manifest) -> ManifestFile {
-        let (kinds, spec_kinds) = m.kinds.into_iter().partition(|k| FILE_KINDS.contains(k));
+        let (kinds, spec_kinds) = m.kinds.into_iter().partition(|k| is_file_kind(*k));
         let (assets, spec_assets) = m.assets.into_iter().partition(BundleAsset::in_assets);
         ManifestFile { schema_version: m.schema_version, id: m.id, created_at: m.created_at, source: m.source, kinds, assets, spec_kinds, spec_assets, definitions: m.definitions }
     }

@@ -447,9 +447,9 @@ pub async fn restore(s: &Settings, ctx: &Context, to: &WorkspaceRef, o: &Restore
             let location = a.content.as_ref().map(|c| {
                 let prefix = restore_prefix(a, c);
                 let content_path = if c.single_file { format!("{prefix}/{}", c.files[0].path) } else { prefix };
-                match a.kind {
-                    Kind::Model => ContentUri::datastore_uri(to, &upload_ds, &content_path),
-                    _ => blob_folder_url(ctx, dst.account(), dst.container(), &content_path),
+                match a.kind.spec().recorded_as_datastore_uri() {
+                    true => ContentUri::datastore_uri(to, &upload_ds, &content_path),
+                    false => blob_folder_url(ctx, dst.account(), dst.container(), &content_path),
                 }
             });
             out[i].location = location.as_deref().map(crate::redact::url_str);
