@@ -284,7 +284,7 @@ mod tests {
             version: "2".into(),
             properties: json!({"componentSpec": {"name": "train", "code": format!("azureml:{src}/codes/c1/versions/1"),
                 "environment": "azureml:env:3"}, "provisioningState": "Succeeded"}),
-            container: Value::Null,
+            container: Default::default(),
             content: None,
         };
         let deps = Component.dependencies(&item.properties);

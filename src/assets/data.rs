@@ -174,7 +174,7 @@ pub async fn check_remote(
         name: name.to_string(),
         version: version.to_string(),
         properties: json!({"dataUri": readable}),
-        container: Value::Null,
+        container: Default::default(),
         content: None,
     };
     super::resolve_content(&mut probe, ds).await?;
@@ -250,7 +250,7 @@ mod tests {
             name: "titanic".into(),
             version: "1".into(),
             properties: json!({"dataType": "uri_file", "dataUri": uri, "description": "d", "tags": {}}),
-            container: Value::Null,
+            container: Default::default(),
             content: None,
         }
     }

@@ -43,7 +43,7 @@ mod tests {
             name: "e".into(),
             version: "1".into(),
             properties: json!({"image": "mcr.microsoft.com/azureml/base", "environmentType": "UserCreated"}),
-            container: json!(null),
+            container: Default::default(),
             content: None,
         };
         assert_eq!(item.location(), None);

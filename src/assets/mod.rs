@@ -67,8 +67,9 @@ pub struct AssetItem {
     pub version: String,
     /// The version's `properties` as the service returned them.
     pub properties: Value,
-    /// The container's `properties` (description, tags).
-    pub container: Value,
+    /// The container's `properties` (description, tags), shared by all its versions: a
+    /// container with many versions is held once, not once per version.
+    pub container: Arc<Value>,
     pub content: Option<Content>,
 }
 
@@ -204,38 +205,49 @@ pub async fn list_versions(arm: &ArmClient, ws: &WorkspaceRef, sel: &Selection) 
             .collect();
         let futs = wanted.iter().map(|c| {
             let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-            let cprops = c.get("properties").cloned().unwrap_or(Value::Null);
+            let cprops = Arc::new(c.get("properties").cloned().unwrap_or(Value::Null));
             let path = format!("{base}/{}/{}/versions", kind.segment(), enc(&name));
             async move {
+                // Turned into items as each list arrives, the documents' parts moved, not copied.
                 let versions = arm.list(&path).await?;
-                Ok::<_, Error>((name, cprops, versions))
+                Ok::<_, Error>(container_versions(kind, name, cprops, versions, sel.latest_only))
             }
         });
         // A bounded number of version lists at once: a workspace may hold thousands of assets.
         use futures::{StreamExt, TryStreamExt};
-        let listed: Vec<(String, Value, Vec<Value>)> = futures::stream::iter(futs).buffered(16).try_collect().await?;
-        for (name, cprops, versions) in listed {
-            let mut items: Vec<AssetItem> = versions
-                .into_iter()
-                .map(|v| AssetItem {
-                    kind,
-                    name: name.clone(),
-                    version: v.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-                    properties: v.get("properties").cloned().unwrap_or(Value::Null),
-                    container: cprops.clone(),
-                    content: None,
-                })
-                .collect();
-            items.sort_by(|a, b| version_order(&a.version, &b.version));
-            if sel.latest_only {
-                let latest = cprops.get("latestVersion").and_then(Value::as_str).map(str::to_string);
-                let keep = latest.or_else(|| items.last().map(|i| i.version.clone()));
-                items.retain(|i| Some(&i.version) == keep.as_ref());
-            }
-            out.extend(items);
-        }
+        let listed: Vec<Vec<AssetItem>> = futures::stream::iter(futs).buffered(16).try_collect().await?;
+        out.extend(listed.into_iter().flatten());
     }
     Ok(out)
+}
+
+/// The items of one container's versions (as its version list returned them), in version
+/// order; only the latest when `latest_only`. Every item shares `container`.
+fn container_versions(kind: Kind, name: String, container: Arc<Value>, versions: Vec<Value>, latest_only: bool) -> Vec<AssetItem> {
+    let mut items: Vec<AssetItem> = versions
+        .into_iter()
+        .map(|v| {
+            let (version, properties) = match v {
+                Value::Object(mut m) => (m.remove("name"), m.remove("properties")),
+                _ => (None, None),
+            };
+            AssetItem {
+                kind,
+                name: name.clone(),
+                version: version.as_ref().and_then(Value::as_str).unwrap_or("").to_string(),
+                properties: properties.unwrap_or(Value::Null),
+                container: Arc::clone(&container),
+                content: None,
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| version_order(&a.version, &b.version));
+    if latest_only {
+        let latest = container.get("latestVersion").and_then(Value::as_str).map(str::to_string);
+        let keep = latest.or_else(|| items.last().map(|i| i.version.clone()));
+        items.retain(|i| Some(&i.version) == keep.as_ref());
+    }
+    items
 }
 
 /// Numeric versions in numeric order, others after them by text.
@@ -449,6 +461,24 @@ mod tests {
     }
 
     #[test]
+    fn a_containers_versions_share_its_properties_and_keep_their_own() {
+        let container = Arc::new(json!({"description": "d", "latestVersion": "10"}));
+        let versions = vec![
+            json!({"name": "10", "properties": {"modelUri": "b"}}),
+            json!({"name": "2", "properties": {"modelUri": "a"}}),
+            json!({"name": "beta", "id": "x"}),
+        ];
+        let items = container_versions(Kind::Model, "m".into(), Arc::clone(&container), versions.clone(), false);
+        let got: Vec<(&str, &Value)> = items.iter().map(|i| (i.version.as_str(), &i.properties)).collect();
+        assert_eq!(got, [("2", &json!({"modelUri": "a"})), ("10", &json!({"modelUri": "b"})), ("beta", &Value::Null)]);
+        // One copy of the container's properties, however many versions.
+        assert!(items.iter().all(|i| Arc::ptr_eq(&i.container, &container)));
+        assert_eq!(Arc::strong_count(&container), 4);
+        let latest = container_versions(Kind::Model, "m".into(), container, versions, true);
+        assert_eq!(latest.iter().map(|i| i.version.as_str()).collect::<Vec<_>>(), ["10"]);
+    }
+
+    #[test]
     fn portable_properties_drop_read_only_fields_and_location() {
         let item = AssetItem {
             kind: Kind::Environment,
@@ -456,7 +486,7 @@ mod tests {
             version: "1".into(),
             properties: json!({"image": "img", "build": {"contextUri": "https://a.blob.x/c/p", "dockerfilePath": "Dockerfile"},
                 "provisioningState": "Succeeded", "environmentType": "UserCreated", "description": null, "tags": {"a": "b"}}),
-            container: Value::Null,
+            container: Default::default(),
             content: None,
         };
         let p = item.portable_properties();

@@ -41,7 +41,7 @@ mod tests {
             name: "m".into(),
             version: "1".into(),
             properties: json!({"modelUri": "azureml://datastores/workspaceblobstore/paths/m/model.pkl", "modelType": "custom_model", "provisioningState": "Succeeded"}),
-            container: json!(null),
+            container: Default::default(),
             content: None,
         };
         assert_eq!(item.location(), Some("azureml://datastores/workspaceblobstore/paths/m/model.pkl"));

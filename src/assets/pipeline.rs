@@ -119,7 +119,7 @@ pub async fn list(arm: &ArmClient, ws: &WorkspaceRef, name: Option<&str>) -> Res
                 name: n,
                 version: "1".into(),
                 properties: j.get("properties").cloned().unwrap_or(Value::Null),
-                container: Value::Null,
+                container: Default::default(),
                 content: None,
             })
         })
@@ -158,7 +158,7 @@ mod tests {
         let job = json!({"jobType": "Pipeline", "status": "Completed", "jobs": {"t": {"component": "azureml:train:1"}}});
         let same = |_: Kind, _: &str, v: &str| v.to_string();
         let rw = Rewriter { src: ("s".into(), "g".into(), "a".into()), dst: ("s".into(), "g".into(), "b".into()), version_of: &same };
-        let item = AssetItem { kind: Kind::Job, name: "p".into(), version: "1".into(), properties: job.clone(), container: Value::Null, content: None };
+        let item = AssetItem { kind: Kind::Job, name: "p".into(), version: "1".into(), properties: job.clone(), container: Default::default(), content: None };
         let (def, _) = Jobs.desired(&item, &to, false, &rw).unwrap();
         assert_eq!(def["componentSpec"]["type"], "pipeline");
         let (sub, _) = Jobs.desired(&item, &to, true, &rw).unwrap();

@@ -96,7 +96,7 @@ impl ParsedAsset {
             name: self.name.clone(),
             version: version.to_string(),
             properties: self.properties.clone(),
-            container: Value::Null,
+            container: Default::default(),
             content: None,
         }
     }
@@ -611,7 +611,7 @@ mod tests {
     use super::*;
 
     fn item(kind: Kind, props: Value) -> AssetItem {
-        AssetItem { kind, name: "n".into(), version: "3".into(), properties: props, container: Value::Null, content: None }
+        AssetItem { kind, name: "n".into(), version: "3".into(), properties: props, container: Default::default(), content: None }
     }
 
     fn spec_example(rel: &str) -> Value {

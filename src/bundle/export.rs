@@ -78,7 +78,7 @@ fn pick(from: &WorkspaceRef, kinds: &[Kind], name: Option<&str>, listed: Vec<Ass
         let job = pipeline::portable_job(&j.properties);
         let Some(props) = pipeline::definition(&j.name, &format!("{}/jobs/{}", from.arm_id(), j.name), &job) else { continue };
         let container = json!({"description": props.get("description").cloned().unwrap_or(Value::Null)});
-        index.insert(key.clone(), AssetItem { kind: Kind::Component, name: key.1.clone(), version: "1".into(), properties: props, container, content: None });
+        index.insert(key.clone(), AssetItem { kind: Kind::Component, name: key.1.clone(), version: "1".into(), properties: props, container: container.into(), content: None });
         job_of.insert(key.clone(), BundleJob { name: j.name, properties: job });
         roots.push(key);
     }
@@ -370,7 +370,7 @@ pub async fn export(s: &Settings, from: &WorkspaceRef, o: &ExportOptions) -> Res
             name: item.name.clone(),
             version: item.version.clone(),
             properties: item.properties.clone(),
-            container: item.container.clone(),
+            container: (*item.container).clone(),
             yaml: asset_yaml(item, &names),
             content,
             job,
@@ -446,7 +446,7 @@ mod tests {
     }
 
     fn item(kind: Kind, name: &str, version: &str, properties: Value) -> AssetItem {
-        AssetItem { kind, name: name.into(), version: version.into(), properties, container: Value::Null, content: None }
+        AssetItem { kind, name: name.into(), version: version.into(), properties, container: Default::default(), content: None }
     }
 
     fn listed() -> Vec<AssetItem> {

@@ -197,7 +197,7 @@ pub(crate) fn as_item(a: &BundleAsset) -> AssetItem {
         name: a.name.clone(),
         version: a.version.clone(),
         properties: a.properties.clone(),
-        container: a.container.clone(),
+        container: std::sync::Arc::new(a.container.clone()),
         content: None,
     }
 }

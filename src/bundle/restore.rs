@@ -74,7 +74,7 @@ pub struct RestoredItem {
 /// job a definition is made from.
 fn spec_item(a: &BundleAsset) -> AssetItem {
     match &a.job {
-        Some(j) => AssetItem { kind: Kind::Job, name: j.name.clone(), version: "1".into(), properties: j.properties.clone(), container: Value::Null, content: None },
+        Some(j) => AssetItem { kind: Kind::Job, name: j.name.clone(), version: "1".into(), properties: j.properties.clone(), container: Default::default(), content: None },
         None => as_item(a),
     }
 }

@@ -106,7 +106,7 @@ pub async fn portable_component(
             name: cn.clone(),
             version: cv.clone(),
             properties: cprops.get("properties").cloned().unwrap_or(Value::Null),
-            container: Value::Null,
+            container: Default::default(),
             content: None,
         };
         assets::resolve_content(&mut item, ds).await?;
@@ -399,7 +399,7 @@ pub async fn register_component(t: &Target<'_>, l: &mut LocalComponent, label_pr
         if let (Some(lc), Some(code_ref)) = (&l.code, have.get("code").and_then(Value::as_str)) {
             if let Ref::Asset { name: cn, version: VersionSpec::Exact(cv), .. } = Ref::parse(code_ref, Kind::Code) {
                 let cp = ctx.arm.get(&format!("{base}/codes/{}/versions/{}", assets::enc(&cn), assets::enc(&cv))).await?;
-                let mut item = AssetItem { kind: Kind::Code, name: cn, version: cv, properties: cp["properties"].clone(), container: Value::Null, content: None };
+                let mut item = AssetItem { kind: Kind::Code, name: cn, version: cv, properties: cp["properties"].clone(), container: Default::default(), content: None };
                 let ours: Vec<(String, u64, String)> = lc
                     .files
                     .iter()

@@ -96,7 +96,7 @@ pub async fn register(ctx: &Context, ws: &WorkspaceRef, transfers: &dyn Transfer
             name: parsed.name.clone(),
             version: version.clone(),
             properties: existing.get("properties").cloned().unwrap_or(Value::Null),
-            container: Value::Null,
+            container: Default::default(),
             content: None,
         };
         let why = differences(parsed, &item, &mut have, local.as_ref(), &ds, &quiet).await?;
