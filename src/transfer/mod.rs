@@ -33,10 +33,11 @@
 //! all files in flight (`memory_budget`), whatever the file sizes and the concurrency.
 
 use crate::error::{Class, Error, Result};
-use crate::storage::{Copied, FinishInfo, Hold, ObjectMeta, ObjectWriter, RangeRead, Read, Store, StorePath};
+use crate::storage::{Copied, FinishInfo, Hold, ObjectMeta, ObjectWriter, Read, Store, StorePath};
+use bytes::Bytes;
 use std::collections::HashMap;
 use futures::StreamExt;
-use md5::{Digest as _, Md5};
+use md5::{Digest, Md5};
 use serde::Serialize;
 use sha2::Sha256;
 use std::sync::Arc;
@@ -419,22 +420,31 @@ impl Engine {
     }
 
     /// After a server-side copy whose bytes the service checked against the source's stored
-    /// MD5 (and echoed that MD5 for what it wrote): when the source's sha256 is recorded too,
-    /// nothing is read back (both facts describe the version the copy was conditioned on);
-    /// otherwise the destination is read back as for any server-side copy, to learn its sha256.
+    /// MD5 (Put Blob From URL with `x-ms-source-content-md5`, and it echoed that MD5 for what
+    /// it wrote): nothing is read back to check it, the service did. The sha256 to record is
+    /// the one recorded for the source when there is one (both facts describe the version the
+    /// copy was conditioned on); otherwise it is learned by hashing what landed, sha256 only
+    /// (no MD5 of it: that comparison is the service's).
     async fn trust_service_check(&self, job: &FileJob, src_uri: &str, dst_uri: &str) -> Result<FileDone, Fail> {
-        let Some(sha256) = job.expected_sha256.clone().filter(|_| job.src_md5.is_some()) else {
+        if job.src_md5.is_none() {
             return self.verify_server_side(job, src_uri, dst_uri).await;
+        }
+        let (sha256, mut checks) = match job.expected_sha256.clone() {
+            Some(h) => {
+                self.reporter.bytes(job.size);
+                (h, vec![Check::SourceContentMd5, Check::RecordedSha256])
+            }
+            None => match self.hash_of(&*job.dst, &job.dst_path, job.size, true, None, false).await {
+                Ok((sha256, _, _)) => (sha256, vec![Check::SourceContentMd5]),
+                Err(f) => {
+                    let _ = job.dst.delete(&job.dst_path).await;
+                    return Err(f);
+                }
+            },
         };
+        checks.push(Check::ServiceEchoMd5);
         job.dst.set_verified(&job.dst_path, &sha256, job.src_tag.as_deref()).await?;
-        self.reporter.bytes(job.size);
-        Ok(FileDone {
-            sha256,
-            size: job.size,
-            method: Method::ServerSide,
-            checks: vec![Check::SourceContentMd5, Check::RecordedSha256, Check::ServiceEchoMd5],
-            source_tag: job.src_tag.clone(),
-        })
+        Ok(FileDone { sha256, size: job.size, method: Method::ServerSide, checks, source_tag: job.src_tag.clone() })
     }
 
     /// After a server-side copy: read the destination back; it must match the source's
@@ -517,15 +527,17 @@ impl Engine {
     }
 
     /// The object's blocks in order, read `read_ahead` blocks ahead (of the version `if_match`
-    /// when given), each holding a memory permit. A range whose MD5 the service sent is checked
-    /// against it here.
+    /// when given), each holding a memory permit. A block's MD5 is computed (off the async
+    /// workers) when the service sent one for the range, which it is then checked against here,
+    /// or when `want_md5`.
     fn blocks<'a>(
         &'a self,
         store: &'a dyn Store,
         path: &'a StorePath,
         size: u64,
         if_match: Option<&'a str>,
-    ) -> impl futures::Stream<Item = Result<(RangeRead, OwnedSemaphorePermit), Fail>> + 'a {
+        want_md5: bool,
+    ) -> impl futures::Stream<Item = Result<Block, Fail>> + 'a {
         let block = self.opts.block_size.max(1) as u64;
         let ranges = (0..size.div_ceil(block)).map(move |i| (i * block, ((i + 1) * block).min(size)));
         futures::stream::iter(ranges)
@@ -538,8 +550,11 @@ impl Engine {
                 match store.read_range(path, a, b, if_match).await? {
                     Read::Changed => Err(Fail::Changed),
                     Read::Data(r) => {
-                        if let Some(service) = r.md5 {
-                            let ours: [u8; 16] = Md5::digest(&r.data).into();
+                        let ours = match (r.md5, want_md5) {
+                            (None, false) => None,
+                            _ => Some(md5_of(r.data.clone()).await?),
+                        };
+                        if let (Some(service), Some(ours)) = (r.md5, ours) {
                             if ours != service {
                                 return Err(corrupted_read(format!(
                                     "bytes {a}-{b} of {} arrived with MD5 {} but the service sent {}; nothing was published",
@@ -549,7 +564,7 @@ impl Engine {
                                 )));
                             }
                         }
-                        Ok((r, permit))
+                        Ok(Block { data: r.data, md5: ours, vouched: r.md5.is_some(), permit: Arc::new(permit) })
                     }
                 }
             })
@@ -559,31 +574,48 @@ impl Engine {
     /// Streams source → destination, hashing on the way; publishes only if every byte read
     /// is confirmed by a check independent of the reader. Returns the digests, whether the
     /// destination confirmed every byte it received, and the source-side checks.
+    ///
+    /// The reads ahead, the upload and the two digests run at the same time: blocks are read
+    /// by a producer while the consumer waits on the upload, and sha256 and MD5 each advance
+    /// on a blocking thread of their own (see [`Background`]).
     async fn stream(&self, job: &FileJob) -> Result<(Digests, bool, Vec<Check>), Fail> {
         let src_uri = job.src.uri(&job.src_path);
         let mut writer: Box<dyn ObjectWriter> = job.dst.writer_checked(&job.dst_path, job.size, job.src_md5).await?;
-        let mut sha = Sha256::new();
-        let mut md5 = Md5::new();
-        let mut written = 0u64;
-        let mut every_range_md5 = true;
-        let mut blocks = std::pin::pin!(self.blocks(&*job.src, &job.src_path, job.size, job.src_etag.as_deref()));
-        while let Some(next) = blocks.next().await {
-            let (r, permit) = next?;
-            every_range_md5 &= r.md5.is_some();
-            sha.update(&r.data);
-            md5.update(&r.data);
-            // A range the service hashed was checked against our MD5 of it in `blocks`: that
-            // MD5 is this block's, so it is not computed a second time.
-            let block_md5: [u8; 16] = r.md5.unwrap_or_else(|| Md5::digest(&r.data).into());
-            let n = r.data.len() as u64;
-            writer.write_block(r.data, block_md5, Hold(Some(Box::new(permit)))).await?;
-            written += n;
-            self.reporter.bytes(n);
-        }
+        // A file of one block: its MD5 (which the upload needs anyway) is the whole file's.
+        let one_block = job.size <= self.opts.block_size.max(1) as u64;
+        let blocks = self.blocks(&*job.src, &job.src_path, job.size, job.src_etag.as_deref(), true);
+        let (d, written, every_range_md5, writer) = drive(blocks, |mut rx| async move {
+            let mut sha = Background::new(Sha256::new());
+            let mut md5 = Background::new(Md5::new());
+            let mut whole_md5: Option<[u8; 16]> = None;
+            let mut written = 0u64;
+            let mut every_range_md5 = true;
+            while let Some(next) = rx.recv().await {
+                let b = next?;
+                every_range_md5 &= b.vouched;
+                let block_md5 = b.md5.expect("asked for");
+                sha.update(b.data.clone(), &b.permit).await?;
+                if one_block {
+                    whole_md5 = Some(block_md5);
+                } else {
+                    md5.update(b.data.clone(), &b.permit).await?;
+                }
+                let n = b.data.len() as u64;
+                writer.write_block(b.data, block_md5, Hold(Some(Box::new(b.permit)))).await?;
+                written += n;
+                self.reporter.bytes(n);
+            }
+            let md5 = match whole_md5 {
+                Some(m) => m,
+                None => md5.finish().await?.finalize().into(),
+            };
+            let d = Digests { sha256: hex::encode(sha.finish().await?.finalize()), md5 };
+            Ok((d, written, every_range_md5, writer))
+        })
+        .await?;
         if written != job.size {
             return Err(Fail::Retry(Error::Unavailable(format!("{src_uri}: read {written} of {} bytes", job.size))));
         }
-        let d = Digests { sha256: hex::encode(sha.finalize()), md5: md5.finalize().into() };
         // Dropping the writer without finish publishes nothing.
         let mut checks = Vec::new();
         if job.size == 0 {
@@ -620,21 +652,141 @@ impl Engine {
     /// [`digest`](Self::digest) of the version `if_match`; also says whether the service sent
     /// an MD5 for every range (and each matched).
     async fn digest_of(&self, store: &dyn Store, path: &StorePath, size: u64, count: bool, if_match: Option<&str>) -> Result<(Digests, bool), Fail> {
-        let mut sha = Sha256::new();
-        let mut md5 = Md5::new();
-        let mut every_range_md5 = size > 0;
-        let mut blocks = std::pin::pin!(self.blocks(store, path, size, if_match));
-        while let Some(next) = blocks.next().await {
-            let (r, _permit) = next?;
-            every_range_md5 &= r.md5.is_some();
-            sha.update(&r.data);
-            md5.update(&r.data);
-            if count {
-                self.reporter.bytes(r.data.len() as u64);
+        let (sha256, md5, every_range_md5) = self.hash_of(store, path, size, count, if_match, true).await?;
+        Ok((Digests { sha256, md5: md5.expect("asked for") }, every_range_md5))
+    }
+
+    /// sha256 (hex) of the version `if_match` of an object, its whole MD5 when `whole_md5`,
+    /// and whether the service sent an MD5 for every range (each was checked).
+    async fn hash_of(&self, store: &dyn Store, path: &StorePath, size: u64, count: bool, if_match: Option<&str>, whole_md5: bool) -> Result<(String, Option<[u8; 16]>, bool), Fail> {
+        let one_block = size <= self.opts.block_size.max(1) as u64;
+        let blocks = self.blocks(store, path, size, if_match, whole_md5 && one_block);
+        drive(blocks, |mut rx| async move {
+            let mut sha = Background::new(Sha256::new());
+            let mut md5 = Background::new(Md5::new());
+            let mut block_md5: Option<[u8; 16]> = None;
+            let mut every_range_md5 = size > 0;
+            while let Some(next) = rx.recv().await {
+                let b = next?;
+                every_range_md5 &= b.vouched;
+                sha.update(b.data.clone(), &b.permit).await?;
+                if whole_md5 {
+                    if one_block {
+                        block_md5 = b.md5;
+                    } else {
+                        md5.update(b.data.clone(), &b.permit).await?;
+                    }
+                }
+                if count {
+                    self.reporter.bytes(b.data.len() as u64);
+                }
+            }
+            let md5 = match (whole_md5, block_md5) {
+                (false, _) => None,
+                (true, Some(m)) => Some(m),
+                (true, None) => Some(md5.finish().await?.finalize().into()),
+            };
+            Ok((hex::encode(sha.finish().await?.finalize()), md5, every_range_md5))
+        })
+        .await
+    }
+}
+
+/// One block of an object as read.
+struct Block {
+    data: Bytes,
+    /// Its MD5, where it was computed (see [`Engine::blocks`]).
+    md5: Option<[u8; 16]>,
+    /// The service sent the range's MD5 and it matched.
+    vouched: bool,
+    /// Its share of the memory budget, held until the upload and both digests are done with it.
+    permit: Arc<OwnedSemaphorePermit>,
+}
+
+/// Blocks smaller than this are hashed where they are: a thread hop would cost more.
+const HASH_INLINE_BELOW: usize = 256 * 1024;
+
+/// MD5 of `data`, on a blocking thread unless it is small.
+async fn md5_of(data: Bytes) -> Result<[u8; 16], Fail> {
+    if data.len() < HASH_INLINE_BELOW {
+        return Ok(Md5::digest(&data).into());
+    }
+    tokio::task::spawn_blocking(move || Md5::digest(&data).into()).await.map_err(hash_task_failed)
+}
+
+fn hash_task_failed(e: tokio::task::JoinError) -> Fail {
+    Fail::Final(Error::Internal(format!("a hashing thread failed: {e}")))
+}
+
+/// A digest advanced block by block on a blocking thread: block `i` is hashed while the
+/// caller goes on (uploading it, reading ahead, the other digest); `update` waits only for
+/// block `i - 1`. Keeps the block's memory permit until its bytes are hashed.
+enum Background<D> {
+    Idle(D),
+    Busy(tokio::task::JoinHandle<D>),
+    Gone,
+}
+
+impl<D: Digest + Send + 'static> Background<D> {
+    fn new(d: D) -> Self {
+        Background::Idle(d)
+    }
+
+    async fn take(&mut self) -> Result<D, Fail> {
+        match std::mem::replace(self, Background::Gone) {
+            Background::Idle(d) => Ok(d),
+            Background::Busy(h) => h.await.map_err(hash_task_failed),
+            Background::Gone => Err(Fail::Final(Error::Internal("a digest was used after a failure".into()))),
+        }
+    }
+
+    async fn update(&mut self, data: Bytes, permit: &Arc<OwnedSemaphorePermit>) -> Result<(), Fail> {
+        let mut d = self.take().await?;
+        if data.len() < HASH_INLINE_BELOW {
+            d.update(&data);
+            *self = Background::Idle(d);
+        } else {
+            let hold = Arc::clone(permit);
+            *self = Background::Busy(tokio::task::spawn_blocking(move || {
+                d.update(&data);
+                drop(hold);
+                d
+            }));
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<D, Fail> {
+        self.take().await
+    }
+}
+
+/// Runs `consume` on the blocks of `blocks`, handed over through a channel by a producer that
+/// runs alongside: the reads ahead go on while the consumer waits (on the upload, on a
+/// digest). The producer stops once the consumer is done or gone.
+async fn drive<'a, S, F, Fut, R>(blocks: S, consume: F) -> Result<R, Fail>
+where
+    S: futures::Stream<Item = Result<Block, Fail>> + 'a,
+    F: FnOnce(tokio::sync::mpsc::Receiver<Result<Block, Fail>>) -> Fut,
+    Fut: std::future::Future<Output = Result<R, Fail>> + 'a,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let produce = async move {
+        let mut blocks = std::pin::pin!(blocks);
+        loop {
+            let next = tokio::select! {
+                n = blocks.next() => n,
+                _ = tx.closed() => None,
+            };
+            let Some(b) = next else { break };
+            let last = b.is_err();
+            if tx.send(b).await.is_err() || last {
+                break;
             }
         }
-        Ok((Digests { sha256: hex::encode(sha.finalize()), md5: md5.finalize().into() }, every_range_md5))
-    }
+    };
+    let ((), r) = futures::future::join(produce, consume(rx)).await;
+    r
 }
 
 /// Identity of a store instance (jobs share their destination store by `Arc`).
@@ -657,7 +809,7 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use crate::storage::local::LocalStore;
-    use crate::storage::ObjectMeta;
+    use crate::storage::{Capabilities, CopySource, ObjectMeta, RangeRead};
     use async_trait::async_trait;
     use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -973,5 +1125,110 @@ mod tests {
         for (i, r) in rs.iter().enumerate() {
             assert_eq!(r.as_ref().unwrap().size, i as u64 * 10);
         }
+    }
+    /// Blocks large enough to be hashed on blocking threads: the digests (sha256 and MD5 in
+    /// parallel, across blocks) are those of the whole file, in order; a one-block file's MD5
+    /// is its block's.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn digests_hashed_off_the_workers_are_the_whole_files() {
+        let block = HASH_INLINE_BELOW * 2;
+        let data: Vec<u8> = (0..(block * 5 + 12_345) as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let (_d, src, dst, p) = setup(&data);
+        let e = Engine::new(EngineOptions { block_size: block, memory_budget: block * 8, ..Default::default() }, Arc::new(Silent));
+        let r = e.copy(&job(src.clone(), dst.clone(), &p, data.len() as u64)).await.unwrap();
+        assert_eq!(r.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(std::fs::read(dst.root().join("f.bin")).unwrap(), data);
+        let d = e.digest(&*src, &p, data.len() as u64, false).await.unwrap();
+        assert_eq!((d.sha256, d.md5), (hex::encode(Sha256::digest(&data)), Md5::digest(&data).into()));
+        // One block (hashed off the workers too): the whole MD5 is the block's.
+        std::fs::write(src.root().join("f.bin"), &data[..block]).unwrap();
+        let d = e.digest(&*src, &p, block as u64, false).await.unwrap();
+        assert_eq!((d.sha256, d.md5), (hex::encode(Sha256::digest(&data[..block])), Md5::digest(&data[..block]).into()));
+        // Every block's memory came back.
+        assert_eq!(e.memory.available_permits(), 8);
+    }
+
+    /// A destination that copies server-side and says the service checked the source's MD5
+    /// (Put Blob From URL with `x-ms-source-content-md5`); counts the reads of it. As a
+    /// source, it offers its files by name.
+    struct CheckingCopier {
+        inner: LocalStore,
+        src_root: std::path::PathBuf,
+        reads: AtomicU64,
+    }
+
+    #[async_trait]
+    impl Store for CheckingCopier {
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        fn uri(&self, p: &StorePath) -> String {
+            self.inner.uri(p)
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities { copy_from_url: true }
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+            self.inner.list(prefix).await
+        }
+        async fn head(&self, p: &StorePath) -> Result<Option<ObjectMeta>> {
+            self.inner.head(p).await
+        }
+        async fn get_range(&self, p: &StorePath, s: u64, e: u64) -> Result<Bytes> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.get_range(p, s, e).await
+        }
+        async fn writer(&self, p: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>> {
+            self.inner.writer(p, size).await
+        }
+        async fn delete(&self, p: &StorePath) -> Result<()> {
+            self.inner.delete(p).await
+        }
+        async fn copy_from_url(&self, p: &StorePath, source: &CopySource, _size: u64, _m: Option<&str>, md5: Option<[u8; 16]>) -> Result<Copied> {
+            let data = std::fs::read(self.src_root.join(&source.url)).unwrap();
+            std::fs::create_dir_all(self.inner.root()).unwrap();
+            std::fs::write(self.inner.root().join(p.as_str()), &data).unwrap();
+            Ok(if md5.is_some() { Copied::Checked } else { Copied::Done })
+        }
+        async fn copy_source(&self, p: &StorePath) -> Result<Option<CopySource>> {
+            Ok(Some(CopySource { url: p.as_str().to_string(), bearer: None }))
+        }
+    }
+
+    /// A server-side copy the service checked against the source's MD5 is not read back as a
+    /// check: with the source's sha256 recorded nothing is read; without it what landed is
+    /// hashed once (sha256 only) to learn the sha256 to record. Unchecked, it is read back.
+    #[tokio::test]
+    async fn a_server_side_copy_the_service_checked_is_not_read_back() {
+        let data: Vec<u8> = (0..2500u32).map(|i| (i % 251) as u8).collect();
+        let (d, src, _dst, p) = setup(&data);
+        let e = Engine::new(opts(), Arc::new(Silent));
+        let copier = |n: &str| Arc::new(CheckingCopier { inner: LocalStore::new(d.path().join(n)), src_root: src.root().to_path_buf(), reads: AtomicU64::new(0) });
+        let source: Arc<dyn Store> = copier("src");
+        let sha = hex::encode(Sha256::digest(&data));
+        let md5: [u8; 16] = Md5::digest(&data).into();
+
+        let dst = copier("d1");
+        let mut j = job(source.clone(), dst.clone(), &p, 2500);
+        j.src_md5 = Some(md5);
+        let r = e.copy(&j).await.unwrap();
+        assert_eq!((r.method, r.sha256.as_str()), (Method::ServerSide, sha.as_str()));
+        assert_eq!(r.checks, [Check::SourceContentMd5, Check::ServiceEchoMd5]);
+        assert_eq!(dst.reads.load(Ordering::SeqCst), 3, "what landed is hashed once, to learn its sha256");
+
+        let dst = copier("d2");
+        j.dst = dst.clone();
+        j.expected_sha256 = Some(sha.clone());
+        let r = e.copy(&j).await.unwrap();
+        assert_eq!(r.checks, [Check::SourceContentMd5, Check::RecordedSha256, Check::ServiceEchoMd5]);
+        assert_eq!(dst.reads.load(Ordering::SeqCst), 0);
+
+        // Without the source's MD5 the service checked nothing: read back and compared.
+        let dst = copier("d3");
+        j.dst = dst.clone();
+        j.src_md5 = None;
+        let r = e.copy(&j).await.unwrap();
+        assert_eq!(r.checks, [Check::RecordedSha256, Check::ReadBack]);
+        assert_eq!(dst.reads.load(Ordering::SeqCst), 3);
     }
 }
