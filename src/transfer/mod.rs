@@ -660,35 +660,35 @@ impl Engine {
     /// and whether the service sent an MD5 for every range (each was checked).
     async fn hash_of(&self, store: &dyn Store, path: &StorePath, size: u64, count: bool, if_match: Option<&str>, whole_md5: bool) -> Result<(String, Option<[u8; 16]>, bool), Fail> {
         let one_block = size <= self.opts.block_size.max(1) as u64;
-        let blocks = self.blocks(store, path, size, if_match, whole_md5 && one_block);
-        drive(blocks, |mut rx| async move {
-            let mut sha = Background::new(Sha256::new());
-            let mut md5 = Background::new(Md5::new());
-            let mut block_md5: Option<[u8; 16]> = None;
-            let mut every_range_md5 = size > 0;
-            while let Some(next) = rx.recv().await {
-                let b = next?;
-                every_range_md5 &= b.vouched;
-                sha.update(b.data.clone(), &b.permit).await?;
-                if whole_md5 {
-                    if one_block {
-                        block_md5 = b.md5;
-                    } else {
-                        md5.update(b.data.clone(), &b.permit).await?;
-                    }
-                }
-                if count {
-                    self.reporter.bytes(b.data.len() as u64);
+        // Read in this task (not by a producer alongside, as `stream` does): with nothing to
+        // wait on but the digests, reads ahead that kept going would only hold more bytes in
+        // flight outside the memory budget (measured: the server-side read-backs' peak RSS).
+        let mut blocks = std::pin::pin!(self.blocks(store, path, size, if_match, whole_md5 && one_block));
+        let mut sha = Background::new(Sha256::new());
+        let mut md5 = Background::new(Md5::new());
+        let mut block_md5: Option<[u8; 16]> = None;
+        let mut every_range_md5 = size > 0;
+        while let Some(next) = blocks.next().await {
+            let b = next?;
+            every_range_md5 &= b.vouched;
+            sha.update(b.data.clone(), &b.permit).await?;
+            if whole_md5 {
+                if one_block {
+                    block_md5 = b.md5;
+                } else {
+                    md5.update(b.data.clone(), &b.permit).await?;
                 }
             }
-            let md5 = match (whole_md5, block_md5) {
-                (false, _) => None,
-                (true, Some(m)) => Some(m),
-                (true, None) => Some(md5.finish().await?.finalize().into()),
-            };
-            Ok((hex::encode(sha.finish().await?.finalize()), md5, every_range_md5))
-        })
-        .await
+            if count {
+                self.reporter.bytes(b.data.len() as u64);
+            }
+        }
+        let md5 = match (whole_md5, block_md5) {
+            (false, _) => None,
+            (true, Some(m)) => Some(m),
+            (true, None) => Some(md5.finish().await?.finalize().into()),
+        };
+        Ok((hex::encode(sha.finish().await?.finalize()), md5, every_range_md5))
     }
 }
 
