@@ -121,7 +121,7 @@ pub async fn portable_component(
             if en == assets::environment::ANONYMOUS && workspace.as_ref().is_none_or(|w| refs::same_ws(w, &refs::ws_id(ws))) {
                 let chain = format!("{chain} → component {n}:{v} → environment {en}:{ev}");
                 let e = ctx.arm.get(&format!("{}/environments/{en}/versions/{}", workspace_path(ws), assets::enc(&ev))).await.map_err(|e| e.context(&chain))?;
-                let mut item = AssetItem { kind: Kind::Environment, name: en, version: ev, properties: e["properties"].clone(), container: Value::Null, content: None };
+                let mut item = AssetItem { kind: Kind::Environment, name: en, version: ev, properties: e["properties"].clone(), container: Default::default(), content: None };
                 let p = &item.properties;
                 let mut inline = serde_json::Map::new();
                 for (rest, yaml) in [("image", "image"), ("condaFile", "conda_file")] {
