@@ -138,17 +138,7 @@ start_bed() {
     > "$dir/emulator.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
-  local deadline=$(( $(date +%s) + BED_TIMEOUT ))
-  # Azurite (a child of the emulator) too, so cleanup gets it even if the emulator dies hard.
-  until [ -s "$dir/env" ] && [ -s "$dir/state.json" ]; do
-    local c
-    for c in $(pgrep -P "$pid" 2>/dev/null || true); do
-      case " ${PIDS[*]} " in *" $c "*) ;; *) PIDS+=("$c") ;; esac
-    done
-    kill -0 "$pid" 2>/dev/null || { say "test bed $n failed to start:"; cat "$dir/emulator.log" >&2; exit 2; }
-    [ "$(date +%s)" -lt "$deadline" ] || { say "test bed $n not ready within ${BED_TIMEOUT}s:"; cat "$dir/emulator.log" >&2; exit 2; }
-    sleep 0.2
-  done
+  wait_bed "$n" "$pid" "$dir"
   t1=$(date +%s.%N)
   BED_SEED_S=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$t1")
   BED_EMU_HWM_MIB=$(awk '/^VmHWM:/ {printf "%.0f", $2/1024}' "/proc/$pid/status" 2>/dev/null || echo "?")
@@ -174,20 +164,7 @@ for k, v in out.items():
     print(f"{k}={shlex.quote(v)}")
 PY
 )"
-  # rclone: two azureblob remotes on this Azurite, in a private config file (never the user's).
-  # Account SAS URLs: rclone 1.60 cannot sign path-style URLs for other accounts than Azurite's
-  # dev account (see scripts/bench/account_sas.py).
-  RCLONE_CONF="$dir/rclone.conf"
-  ( umask 077; cat > "$RCLONE_CONF" <<EOF
-[primary]
-type = azureblob
-sas_url = $(python3 "$ROOT/scripts/bench/account_sas.py" "$BED_BLOB/$BED_P_ACCOUNT" "$BED_P_ACCOUNT" "$BED_P_KEY")
-
-[failover]
-type = azureblob
-sas_url = $(python3 "$ROOT/scripts/bench/account_sas.py" "$BED_BLOB/$BED_F_ACCOUNT" "$BED_F_ACCOUNT" "$BED_F_KEY")
-EOF
-  )
+  write_rclone_conf "$dir"
   local seeded
   seeded=$(grep -m1 '^seeded' "$dir/emulator.log" || true)
   say "test bed $n ready in ${BED_SEED_S}s (${seeded:-seed report missing}; emulator peak RSS ${BED_EMU_HWM_MIB} MiB)"

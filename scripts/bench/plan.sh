@@ -81,7 +81,7 @@ export AML_FAILOVER_STATE_DIR="$WORK/state"   # plan writes nothing; never the u
 
 # start_bed N [--storage-proxy]: `aml-emulator up --bulk $VERSIONS`; sets BED_* variables.
 start_bed() {
-  local n=$1 dir="$WORK/bed$1" t0 pid c
+  local n=$1 dir="$WORK/bed$1" t0 pid
   shift
   mkdir -p "$dir"
   say "starting test bed $n (Azurite + emulator, --bulk $VERSIONS $*)"
@@ -90,18 +90,7 @@ start_bed() {
     > "$dir/emulator.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
-  local deadline=$(( $(date +%s) + BED_TIMEOUT ))
-  until [ -s "$dir/env" ] && [ -s "$dir/state.json" ]; do
-    for c in $(pgrep -P "$pid" 2>/dev/null || true); do
-      case " ${PIDS[*]} " in *" $c "*) ;; *) PIDS+=("$c") ;; esac
-    done
-    kill -0 "$pid" 2>/dev/null || { say "test bed $n failed to start:"; cat "$dir/emulator.log" >&2; exit 2; }
-    [ "$(date +%s)" -lt "$deadline" ] || { say "test bed $n not ready within ${BED_TIMEOUT}s:"; cat "$dir/emulator.log" >&2; exit 2; }
-    sleep 0.2
-  done
-  for c in $(pgrep -P "$pid" 2>/dev/null || true); do
-    case " ${PIDS[*]} " in *" $c "*) ;; *) PIDS+=("$c") ;; esac
-  done
+  wait_bed "$n" "$pid" "$dir"
   BED_START_S=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
   BED_PID=$pid
   BED_AZURITE_PID=$(pgrep -P "$pid" -f azurite-blob 2>/dev/null | head -n 1 || true)

@@ -101,7 +101,7 @@ SEED_STATS=$(cat "$SEED/.stats.json")
 # start_bed N: a fresh `aml-emulator up` seeded from $SEED (Azurite on disk under $WORK/tmp);
 # sets BED_* variables and the tool's AML_FAILOVER_* variables.
 start_bed() {
-  local n=$1 dir="$WORK/bed$1" t0 pid c
+  local n=$1 dir="$WORK/bed$1" t0 pid
   mkdir -p "$dir"
   say "starting test bed $n (Azurite + emulator + Azure Files) and seeding it"
   t0=$(date +%s.%N)
@@ -109,18 +109,7 @@ start_bed() {
     --env-file "$dir/env" --state-file "$dir/state.json" > "$dir/emulator.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
-  local deadline=$(( $(date +%s) + BED_TIMEOUT ))
-  until [ -s "$dir/env" ] && [ -s "$dir/state.json" ]; do
-    for c in $(pgrep -P "$pid" 2>/dev/null || true); do
-      case " ${PIDS[*]} " in *" $c "*) ;; *) PIDS+=("$c") ;; esac
-    done
-    kill -0 "$pid" 2>/dev/null || { say "test bed $n failed to start:"; cat "$dir/emulator.log" >&2; exit 2; }
-    [ "$(date +%s)" -lt "$deadline" ] || { say "test bed $n not ready within ${BED_TIMEOUT}s:"; tail -n 20 "$dir/emulator.log" >&2; exit 2; }
-    sleep 0.5
-  done
-  for c in $(pgrep -P "$pid" 2>/dev/null || true); do
-    case " ${PIDS[*]} " in *" $c "*) ;; *) PIDS+=("$c") ;; esac
-  done
+  wait_bed "$n" "$pid" "$dir"
   BED_SEED_S=$(elapsed "$t0")
   set -a
   # shellcheck source=/dev/null  # written by `aml-emulator up`
@@ -143,17 +132,7 @@ for k, v in out.items():
     print(f"{k}={shlex.quote(v)}")
 PY
 )"
-  RCLONE_CONF="$dir/rclone.conf"
-  ( umask 077; cat > "$RCLONE_CONF" <<EOF
-[primary]
-type = azureblob
-sas_url = $(python3 "$ROOT/scripts/bench/account_sas.py" "$BED_BLOB/$BED_P_ACCOUNT" "$BED_P_ACCOUNT" "$BED_P_KEY")
-
-[failover]
-type = azureblob
-sas_url = $(python3 "$ROOT/scripts/bench/account_sas.py" "$BED_BLOB/$BED_F_ACCOUNT" "$BED_F_ACCOUNT" "$BED_F_KEY")
-EOF
-  )
+  write_rclone_conf "$dir"
   say "test bed $n ready in ${BED_SEED_S}s: $(grep '^seeded' "$dir/emulator.log" | paste -sd ';' -)"
 }
 
