@@ -22,7 +22,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -49,14 +49,57 @@ pub struct BlobStore {
     account: String,
     container: String,
     rest: StorageRest,
-    /// Whether the service offers Put Blob/Block From URL: unknown until the first copy
-    /// tries (shared by the store's clones).
-    from_url: Arc<AtomicU8>,
+    /// What this process learned of the account endpoint's server-side copies (shared by
+    /// every store of that endpoint: each step of a command opens fresh stores).
+    endpoint: Arc<Endpoint>,
 }
 
-const FROM_URL_UNKNOWN: u8 = 0;
-const FROM_URL_YES: u8 = 1;
-const FROM_URL_NO: u8 = 2;
+/// What one process learned about the server-side copies of one account endpoint.
+#[derive(Debug)]
+struct Endpoint {
+    /// Whether the service offers Put Blob/Block From URL: asked once, by the first copy
+    /// (the copies in flight meanwhile wait for its answer).
+    from_url: tokio::sync::OnceCell<bool>,
+    /// The smallest blob size whose Copy Blob failed here (`u64::MAX`: none), when it was at
+    /// least [`LARGE_COPY`]: blobs at least that large stream instead for the rest of the run.
+    copy_failed_at: AtomicU64,
+}
+
+/// Copy Blobs of blobs this large that fail are remembered (see [`Endpoint::copy_failed_at`]).
+const LARGE_COPY: u64 = 64 * 1024 * 1024;
+
+impl Endpoint {
+    /// The one state of `account_url` in this process.
+    fn of(account_url: &Url) -> Arc<Endpoint> {
+        static ALL: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Arc<Endpoint>>>> = std::sync::LazyLock::new(Default::default);
+        let mut key = account_url.clone();
+        key.set_query(None);
+        key.set_fragment(None);
+        let key = key.as_str().trim_end_matches('/').to_ascii_lowercase();
+        let mut all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+        all.entry(key)
+            .or_insert_with(|| Arc::new(Endpoint { from_url: tokio::sync::OnceCell::new(), copy_failed_at: AtomicU64::new(u64::MAX) }))
+            .clone()
+    }
+
+    /// Whether a Copy Blob of `size` bytes is not worth trying: one at least as large failed
+    /// here earlier in this run.
+    fn skip_copy(&self, size: u64) -> bool {
+        skip_copy(self.copy_failed_at.load(Ordering::Relaxed), size)
+    }
+
+    /// Remembers a failed Copy Blob of `size` bytes (only large ones count).
+    fn copy_failed(&self, size: u64) {
+        if size >= LARGE_COPY {
+            self.copy_failed_at.fetch_min(size, Ordering::Relaxed);
+        }
+    }
+}
+
+/// [`Endpoint::skip_copy`] as pure logic: `failed_at` is the smallest large size that failed.
+fn skip_copy(failed_at: u64, size: u64) -> bool {
+    size >= LARGE_COPY && size >= failed_at
+}
 
 /// Largest blob copied with one Put Blob From URL; larger ones go as parallel Put Block From URL.
 const PUT_FROM_URL_LIMIT: u64 = 64 * 1024 * 1024;
@@ -168,7 +211,7 @@ impl BlobStore {
             .pop_if_empty()
             .push(container);
         let rest = StorageRest { http, cred, retry, service: Service::Blob };
-        Ok(BlobStore { url, account: account.to_string(), container: container.to_string(), rest, from_url: Arc::new(AtomicU8::new(FROM_URL_UNKNOWN)) })
+        Ok(BlobStore { url, account: account.to_string(), container: container.to_string(), rest, endpoint: Endpoint::of(account_url) })
     }
 
     async fn send(&self, method: Method, url: Url, headers: HeaderMap, body: Option<Bytes>) -> Result<reqwest::Response> {
@@ -401,6 +444,108 @@ impl BlobStore {
         Ok(Copied::Done)
     }
 
+    /// The account endpoint's URL (the container's without its last segment).
+    fn account_url(&self) -> Url {
+        let mut u = self.url.clone();
+        if let Ok(mut segs) = u.path_segments_mut() {
+            segs.pop();
+        }
+        u
+    }
+
+    /// Copy Blob (the fallback where the service has no From URL), sent once: it is an
+    /// optimisation whose fallback (streaming) is the retry, and a re-sent Copy Blob restarts
+    /// the service's copy from the start. Once a large one failed at this endpoint, blobs at
+    /// least as large are not tried again in this run. A copy given up on while pending is
+    /// aborted, so that it cannot land later over what the fallback wrote.
+    async fn copy_blob(&self, path: &StorePath, source: &CopySource, size: u64, source_if_match: Option<&str>) -> Result<Copied> {
+        if source.bearer.is_some() {
+            return Err(Error::Service(format!("{} cannot copy from a source that takes only Entra ID (no Put Blob From URL)", self.describe())));
+        }
+        if self.endpoint.skip_copy(size) {
+            return Err(Error::Unavailable(format!(
+                "a Copy Blob of {} bytes failed at {} earlier in this run; blobs this large are not copied server-side there again",
+                self.endpoint.copy_failed_at.load(Ordering::Relaxed),
+                redact::url(&self.account_url())
+            )));
+        }
+        let mut h = HeaderMap::new();
+        if let Some(tag) = source_if_match {
+            h.insert("x-ms-source-if-match", super::etag_header(tag)?);
+        }
+        h.insert(
+            "x-ms-copy-source",
+            HeaderValue::from_str(&source.url).map_err(|_| Error::Internal("copy source is not a header value".into()))?,
+        );
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
+        if size <= SYNC_COPY_LIMIT {
+            h.insert("x-ms-requires-sync", HeaderValue::from_static("true"));
+        }
+        let once = StorageRest { retry: RetryPolicy { max_retries: 0, ..self.rest.retry.clone() }, ..self.rest.clone() };
+        let resp = match once.send_conditional(Method::PUT, self.blob_url(path.as_str()), h, Some(Bytes::new())).await {
+            Ok(Some(resp)) => resp,
+            Ok(None) => return Ok(Copied::SourceChanged),
+            Err(e @ Error::Auth(_)) => return Err(e),
+            Err(e) => {
+                // No answer, or a failure: the service may still have a copy under way.
+                self.endpoint.copy_failed(size);
+                self.abort_pending_copy(path, None).await;
+                return Err(e);
+            }
+        };
+        let copy_id = header_str(resp.headers(), "x-ms-copy-id").map(str::to_string);
+        let mut status = header_str(resp.headers(), "x-ms-copy-status").unwrap_or("success").to_string();
+        // Asynchronous copy: poll until the service says it is done.
+        let mut polls = 0u32;
+        while status == "pending" {
+            polls += 1;
+            let head = if polls > 3600 {
+                Err(Error::Unavailable(format!("server-side copy to {} did not finish in time", self.uri(path))))
+            } else {
+                tokio::time::sleep(Duration::from_millis(if polls < 10 { 100 } else { 1000 })).await;
+                self.send(Method::HEAD, self.blob_url(path.as_str()), HeaderMap::new(), None).await
+            };
+            match head {
+                Ok(r) => status = header_str(r.headers(), "x-ms-copy-status").unwrap_or("success").to_string(),
+                Err(e) => {
+                    self.endpoint.copy_failed(size);
+                    self.abort_pending_copy(path, copy_id).await;
+                    return Err(e);
+                }
+            }
+        }
+        if status != "success" {
+            self.endpoint.copy_failed(size);
+            return Err(Error::Service(format!("server-side copy to {} ended '{status}'", self.uri(path))));
+        }
+        Ok(Copied::Done)
+    }
+
+    /// Aborts the pending Copy Blob `copy_id` to `path` (or, without one, whichever a HEAD
+    /// shows pending there): Abort Copy Blob leaves the blob empty, with nothing pending, so
+    /// the copy cannot complete later over what the streaming fallback writes. Best effort:
+    /// logged, never an error of its own.
+    async fn abort_pending_copy(&self, path: &StorePath, copy_id: Option<String>) {
+        let id = match copy_id {
+            Some(id) => id,
+            None => match self.send(Method::HEAD, self.blob_url(path.as_str()), HeaderMap::new(), None).await {
+                Ok(r) if header_str(r.headers(), "x-ms-copy-status") == Some("pending") => match header_str(r.headers(), "x-ms-copy-id") {
+                    Some(id) => id.to_string(),
+                    None => return,
+                },
+                _ => return,
+            },
+        };
+        let mut h = HeaderMap::new();
+        h.insert("x-ms-copy-action", HeaderValue::from_static("abort"));
+        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
+        match self.request(Method::PUT, path.as_str(), &[("comp", "copy"), ("copyid", &id)], h, Some(Bytes::new())).await {
+            Ok(_) => tracing::info!(blob = %self.uri(path), "aborted the pending server-side copy given up on"),
+            // 409 NoPendingCopyOperation: it ended meanwhile (the fallback overwrites it).
+            Err(e) => tracing::info!(blob = %self.uri(path), "could not abort the server-side copy given up on: {e}"),
+        }
+    }
+
     /// One request on the blob `name` of this container with extra query pairs (e.g.
     /// `comp=lease`), signed and retried like every other; a non-2xx answer is an error whose
     /// message carries the status and `x-ms-error-code` (as `create_if_missing` relies on).
@@ -536,60 +681,36 @@ impl Store for BlobStore {
 
     /// Put Blob From URL (up to [`PUT_FROM_URL_LIMIT`], the source's MD5 checked by the
     /// service) or parallel Put Block From URL + Put Block List, synchronous; where the service
-    /// has neither (Azurite 3.35), Copy Blob, which cannot take a bearer source.
+    /// has neither (Azurite 3.35), Copy Blob, which cannot take a bearer source. Whether the
+    /// service has From URL is asked once per account endpoint and process, by the first copy.
     async fn copy_from_url(&self, path: &StorePath, source: &CopySource, size: u64, source_if_match: Option<&str>, source_md5: Option<[u8; 16]>) -> Result<Copied> {
-        let state = self.from_url.load(Ordering::Relaxed);
-        if state != FROM_URL_NO {
-            // The first try is not retried: a service without From URL answers at once.
-            let probe = state == FROM_URL_UNKNOWN;
-            match self.copy_by_from_url(path, source, size, source_if_match, source_md5, probe).await {
-                Ok(c) => {
-                    self.from_url.store(FROM_URL_YES, Ordering::Relaxed);
-                    return Ok(c);
+        let mut probed: Option<Copied> = None;
+        let from_url = *self
+            .endpoint
+            .from_url
+            .get_or_try_init(|| async {
+                // The first try is not retried: a service without From URL answers at once.
+                match self.copy_by_from_url(path, source, size, source_if_match, source_md5, true).await {
+                    Ok(c) => {
+                        probed = Some(c);
+                        Ok(true)
+                    }
+                    Err(e) if !matches!(e, Error::Auth(_) | Error::Corrupted(_)) => {
+                        tracing::info!("{} offers no Put Blob/Block From URL ({e}); using Copy Blob", redact::url(&self.account_url()));
+                        Ok(false)
+                    }
+                    // Says nothing of the service: the next copy asks again.
+                    Err(e) => Err(e),
                 }
-                Err(e) if probe && !matches!(e, Error::Auth(_) | Error::Corrupted(_)) => {
-                    tracing::info!("{} offers no Put Blob/Block From URL ({e}); using Copy Blob", self.describe());
-                    self.from_url.store(FROM_URL_NO, Ordering::Relaxed);
-                }
-                Err(e) => return Err(e),
-            }
+            })
+            .await?;
+        if let Some(c) = probed {
+            return Ok(c);
         }
-        if source.bearer.is_some() {
-            return Err(Error::Service(format!("{} cannot copy from a source that takes only Entra ID (no Put Blob From URL)", self.describe())));
+        if from_url {
+            return self.copy_by_from_url(path, source, size, source_if_match, source_md5, false).await;
         }
-        let source_url = source.url.as_str();
-        let mut h = HeaderMap::new();
-        if let Some(tag) = source_if_match {
-            h.insert("x-ms-source-if-match", super::etag_header(tag)?);
-        }
-        h.insert(
-            "x-ms-copy-source",
-            HeaderValue::from_str(source_url).map_err(|_| Error::Internal("copy source is not a header value".into()))?,
-        );
-        h.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(0));
-        let sync = size <= SYNC_COPY_LIMIT;
-        if sync {
-            h.insert("x-ms-requires-sync", HeaderValue::from_static("true"));
-        }
-        let Some(resp) = self.rest.send_conditional(Method::PUT, self.blob_url(path.as_str()), h, Some(Bytes::new())).await? else {
-            return Ok(Copied::SourceChanged);
-        };
-        let mut status = header_str(resp.headers(), "x-ms-copy-status").unwrap_or("success").to_string();
-        // Asynchronous copy: poll until the service says it is done.
-        let mut polls = 0u32;
-        while status == "pending" {
-            polls += 1;
-            if polls > 3600 {
-                return Err(Error::Unavailable(format!("server-side copy to {} did not finish in time", self.uri(path))));
-            }
-            tokio::time::sleep(Duration::from_millis(if polls < 10 { 100 } else { 1000 })).await;
-            let r = self.send(Method::HEAD, self.blob_url(path.as_str()), HeaderMap::new(), None).await?;
-            status = header_str(r.headers(), "x-ms-copy-status").unwrap_or("success").to_string();
-        }
-        if status != "success" {
-            return Err(Error::Service(format!("server-side copy to {} ended '{status}'", self.uri(path))));
-        }
-        Ok(Copied::Done)
+        self.copy_blob(path, source, size, source_if_match).await
     }
 
     async fn set_verified(&self, path: &StorePath, sha256: &str, source: Option<&str>) -> Result<()> {
@@ -812,6 +933,26 @@ mod tests {
         RetryPolicy { max_retries: 1, base: Duration::from_millis(10), ..Default::default() }
     }
 
+    #[test]
+    fn a_failed_large_copy_spares_the_blobs_at_least_as_large() {
+        let mib = 1024 * 1024;
+        assert!(!skip_copy(u64::MAX, 4096 * mib), "nothing failed yet");
+        assert!(skip_copy(1024 * mib, 1024 * mib) && skip_copy(1024 * mib, 2048 * mib));
+        assert!(!skip_copy(1024 * mib, 512 * mib), "a smaller blob may still copy");
+        assert!(!skip_copy(0, LARGE_COPY - 1), "small blobs are always tried");
+        let url = Url::parse("https://acct.blob.core.windows.net/").unwrap();
+        let ep = Endpoint::of(&url);
+        ep.copy_failed(mib);
+        assert!(!ep.skip_copy(LARGE_COPY), "a small failure is not remembered");
+        ep.copy_failed(1024 * mib);
+        ep.copy_failed(2048 * mib);
+        assert!(ep.skip_copy(1024 * mib) && !ep.skip_copy(1000 * mib));
+        // Every store of the endpoint shares what was learned, whatever the container.
+        let other = Endpoint::of(&Url::parse("https://ACCT.blob.core.windows.net").unwrap());
+        assert!(Arc::ptr_eq(&ep, &other));
+        assert!(!Arc::ptr_eq(&ep, &Endpoint::of(&Url::parse("https://other.blob.core.windows.net/").unwrap())));
+    }
+
     async fn azurite() -> Azurite {
         tokio::task::spawn_blocking(|| {
             Azurite::start(AzuriteOptions { accounts: vec![("amltestsa".into(), DEV_KEY.into())], location: None })
@@ -874,8 +1015,8 @@ mod tests {
         let q = StorePath::parse("x/copy.bin").unwrap();
         assert_eq!(s.copy_from_url(&q, &url, 5000, Some("\"0x8D0000000000000\""), None).await.unwrap(), Copied::SourceChanged);
         assert_eq!(s.copy_from_url(&q, &url, 5000, Some(&etag), None).await.unwrap(), Copied::Done);
-        // Azurite 3.35 has no Put Blob From URL: the store found out once and uses Copy Blob.
-        assert_eq!(s.from_url.load(Ordering::Relaxed), FROM_URL_NO);
+        // Azurite 3.35 has no Put Blob From URL: the endpoint found out once and uses Copy Blob.
+        assert_eq!(s.endpoint.from_url.get(), Some(&false));
     }
 
     /// A blob whose MD5 is known before sending goes as one streamed Put Blob with that MD5:
