@@ -11,7 +11,7 @@
 #   bench-large-a  one file of 256 MiB                    (--quick: 16 MiB)
 #   bench-large-b  one file of 256 MiB                    (--quick: 16 MiB)
 #
-# Timed (wall clock, peak RSS from /usr/bin/time -v):
+# Timed (wall clock, peak RSS and CPU seconds from /usr/bin/time -v; the bed's CPU, Azurite's included, from /proc):
 #   bed 1 (fresh `aml-emulator up`, seeded):
 #     rclone streaming     primary account -> failover account, two azureblob remotes
 #     aml-failover         copy --kinds models --server-side never   (streaming, sha256 verify)
@@ -100,7 +100,7 @@ fi
 say "building release binaries (aml-failover, aml-emulator)"
 cargo build --release --locked --quiet -p aml-failover -p aml-emulator --bins \
   || die "cargo build --release failed: the benchmark needs a tree that builds"
-BIN="$ROOT/target/release/aml-failover"
+BIN="${BENCH_BIN:-$ROOT/target/release/aml-failover}"   # BENCH_BIN: another build of the tool, for A/B runs
 EMU="$ROOT/target/release/aml-emulator"
 
 # ---- aml-failover copy: the lead's command (`aml-failover copy ... --server-side never|auto`). ----
@@ -138,6 +138,7 @@ start_bed() {
     > "$dir/emulator.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
+  BED_PID=$pid
   wait_bed "$n" "$pid" "$dir"
   t1=$(date +%s.%N)
   BED_SEED_S=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$t1")
@@ -177,18 +178,41 @@ size_of() {
   rcl size --json "$1" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["count"], d["bytes"])' || echo "? ?"
 }
 
-# measure NAME CMD...: runs CMD under /usr/bin/time -v with a timeout; sets M_WALL (s), M_RSS (MiB), M_RC.
+# bed_cpu: CPU seconds (user + system) used so far by the current bed's emulator and its
+# children (Azurite), from /proc/PID/stat; load does not distort it the way it does wall time.
+bed_cpu() {
+  local pids=("$BED_PID") c
+  for c in $(pgrep -P "$BED_PID" 2>/dev/null || true); do pids+=("$c"); done
+  python3 - "${pids[@]}" <<'PY'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK"); total = 0
+for pid in sys.argv[1:]:
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += int(f[11]) + int(f[12])
+    except (OSError, IndexError, ValueError):
+        pass
+print(f"{total / tick:.2f}")
+PY
+}
+
+# measure NAME CMD...: runs CMD under /usr/bin/time -v with a timeout; sets M_WALL (s), M_RSS (MiB), M_RC,
+# M_CPU (the command's user + system CPU seconds) and M_BED_CPU (the bed's, Azurite's included, meanwhile).
 measure() {
   local name=$1; shift
-  local tf="$WORK/$name.time" t0 t1
+  local tf="$WORK/$name.time" t0 t1 c0 c1
   say "running $name"
+  c0=$(bed_cpu)
   t0=$(date +%s.%N)
   set +e
   /usr/bin/time -v -o "$tf" timeout --kill-after=10 "$RUN_TIMEOUT" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err"
   M_RC=$?
   set -e
   t1=$(date +%s.%N)
+  c1=$(bed_cpu)
   M_WALL=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$t0" "$t1")
+  M_CPU=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$tf" 2>/dev/null || echo "?")
+  M_BED_CPU=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$c0" "$c1")
   M_RSS=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$tf" 2>/dev/null || true)
   [ -n "$M_RSS" ] || M_RSS="?"
   # time -v exits with the command's status; "Command exited with non-zero status" is in the file.
@@ -196,7 +220,7 @@ measure() {
     say "$name exited $M_RC; last lines of its stderr:"
     tail -n 15 "$WORK/$name.err" >&2 || true
   fi
-  say "$name: ${M_WALL}s, peak RSS ${M_RSS} MiB, exit $M_RC"
+  say "$name: ${M_WALL}s, peak RSS ${M_RSS} MiB, CPU ${M_CPU} s (bed, Azurite included: ${M_BED_CPU} s), exit $M_RC"
 }
 
 # What aml-failover's JSON report says about how files went (counts of method values).
@@ -244,7 +268,7 @@ aml_copy() {  # aml_copy ROW never|auto
   measure "$row" "$BIN" copy --from "$BED_P_ARM" --to "$BED_F_ARM" --kinds models --server-side "$mode" -q -o json "${extra[@]}"
   WALL[$row]=$M_WALL; RSS[$row]=$M_RSS; RC[$row]=$M_RC
   after=$(size_of "failover:$BED_F_CONTAINER")
-  NOTE[$row]="exit $M_RC; report: $(methods_of "$WORK/$row.out"); failover blobstore before: ${before% *} blobs, after: ${after% *} blobs / ${after#* } bytes"
+  NOTE[$row]="CPU ${M_CPU} s, bed CPU ${M_BED_CPU} s; exit $M_RC; report: $(methods_of "$WORK/$row.out"); failover blobstore before: ${before% *} blobs, after: ${after% *} blobs / ${after#* } bytes"
   [ "$M_RC" = 0 ] || FAILED=1
 }
 
@@ -257,7 +281,7 @@ azcopy_run() {  # azcopy_run ROW SRC DST FROM-TO
   AZCOPY_LOG_LOCATION="$WORK/azcopy-logs" AZCOPY_JOB_PLAN_LOCATION="$WORK/azcopy-plans" AZCOPY_DISABLE_SYSLOG=true \
     measure "$row" "$AZCOPY" copy "$src" "$dst" --recursive --from-to "$fromto" --output-level essential
   WALL[$row]=$M_WALL; RSS[$row]=$M_RSS; RC[$row]=$M_RC
-  NOTE[$row]="exit $M_RC; $(grep -E 'Number of (File|Transfers) Transfers Completed|Total Number of Bytes Transferred|Final Job Status' "$WORK/$row.out" 2>/dev/null | tr -s ' ' | paste -sd ';' -)"
+  NOTE[$row]="CPU ${M_CPU} s, bed CPU ${M_BED_CPU} s; exit $M_RC; $(grep -E 'Number of (File|Transfers) Transfers Completed|Total Number of Bytes Transferred|Final Job Status' "$WORK/$row.out" 2>/dev/null | tr -s ' ' | paste -sd ';' -)"
   [ "$M_RC" = 0 ] || FAILED=1
 }
 
@@ -267,7 +291,7 @@ rclone_copy() {  # rclone_copy ROW SRC DST
   WALL[$row]=$M_WALL; RSS[$row]=$M_RSS; RC[$row]=$M_RC
   local got
   got=$(size_of "$dst")
-  NOTE[$row]="exit $M_RC; $(rclone_stats "$WORK/$row.err"); destination: ${got% *} blobs / ${got#* } bytes"
+  NOTE[$row]="CPU ${M_CPU} s, bed CPU ${M_BED_CPU} s; exit $M_RC; $(rclone_stats "$WORK/$row.err"); destination: ${got% *} blobs / ${got#* } bytes"
   [ "$M_RC" = 0 ] || FAILED=1
 }
 
