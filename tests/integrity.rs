@@ -114,6 +114,46 @@ fn bytes_corrupted_on_the_way_from_a_blob_without_content_md5_are_never_verified
 }
 
 #[test]
+fn bytes_corrupted_on_the_way_from_a_blob_with_content_md5_are_caught_by_its_whole_md5() {
+    let tb = seeded_testbed(true);
+    let d = Direct::new(&tb);
+    let blob = source_blob(&d, &tb);
+    // One Put Blob: the service stores the blob's Content-MD5. The whole file's MD5, checked
+    // against it before anything is published, vouches for the bytes read: no per-range MD5 is
+    // asked for (one MD5 pass per byte instead of two), and a corrupted read is still never
+    // published.
+    let content = payload(6 * MIB + 123, 4);
+    d.put_blob(tb.primary(), &blob, &content);
+    let want = sha256_hex(&content);
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json").to_str().unwrap().to_string();
+
+    // Every read of one block arrives with one byte flipped: the item fails, nothing registered.
+    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob));
+    let r = run_args(&tb, &copy(&tb, &m));
+    if let Some(bytes) = target_bytes(&d, &tb) {
+        assert_eq!(sha256_hex(&bytes), want, "corrupted bytes registered in the target (exit {}):\n{}", r.code, r.stdout);
+    }
+    r.expect_code(1);
+    let v = r.json();
+    let it = item(&v);
+    assert_eq!(it["status"], "failed", "{it}");
+    assert!(it["reason"].as_str().unwrap().contains("corrupted in transfer"), "{it}");
+    assert!(target_bytes(&d, &tb).is_none(), "a corrupted item was registered");
+
+    // One corrupted read: the file is read again and the copy ends byte-identical, vouched for
+    // by the source's Content-MD5 (and confirmed by the service's echo of it), not range MD5s.
+    tb.clear_storage_faults();
+    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob).times(1));
+    let r = run_args(&tb, &copy(&tb, &m));
+    assert_eq!(target_bytes(&d, &tb).as_deref().map(sha256_hex), Some(want), "exit {}:\n{}\n{}", r.code, r.stdout, r.stderr);
+    r.expect_code(0);
+    let v = r.json();
+    let checks: Vec<&str> = item(&v)["files"][0]["checks"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(checks, ["sourceContentMd5", "serviceEchoMd5"], "{}", item(&v));
+}
+
+#[test]
 fn a_source_rewritten_during_the_copy_is_never_copied_with_mixed_bytes() {
     let tb = seeded_testbed(true);
     let d = Direct::new(&tb);

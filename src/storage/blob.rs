@@ -546,6 +546,27 @@ impl BlobStore {
         }
     }
 
+    /// A ranged GET (see [`Store::read_range`]); `range_md5`: ask for the service's MD5 of the
+    /// range (ranges up to 4 MiB).
+    async fn read(&self, path: &StorePath, start: u64, end: u64, if_match: Option<&str>, range_md5: bool) -> Result<Read> {
+        if end <= start {
+            return Ok(Read::Data(RangeRead { data: Bytes::new(), md5: None }));
+        }
+        let (mut h, mut want_md5) = super::rest::range_headers(start, end);
+        if !range_md5 {
+            h.remove("x-ms-range-get-content-md5");
+            want_md5 = false;
+        }
+        if let Some(tag) = if_match {
+            h.insert(reqwest::header::IF_MATCH, super::etag_header(tag)?);
+        }
+        let url = self.blob_url(path.as_str());
+        let Some((headers, data)) = self.rest.fetch_conditional(Method::GET, url.clone(), h, None).await? else {
+            return Ok(Read::Changed);
+        };
+        super::rest::range_answer(&headers, data, want_md5, if_match, &url, end - start)
+    }
+
     /// One request on the blob `name` of this container with extra query pairs (e.g.
     /// `comp=lease`), signed and retried like every other; a non-2xx answer is an error whose
     /// message carries the status and `x-ms-error-code` (as `create_if_missing` relies on).
@@ -612,18 +633,11 @@ impl Store for BlobStore {
     /// (≤ 4 MiB), `x-ms-range-get-content-md5: true`: its `Content-MD5` is then the service's MD5
     /// of the range it sent.
     async fn read_range(&self, path: &StorePath, start: u64, end: u64, if_match: Option<&str>) -> Result<Read> {
-        if end <= start {
-            return Ok(Read::Data(RangeRead { data: Bytes::new(), md5: None }));
-        }
-        let (mut h, want_md5) = super::rest::range_headers(start, end);
-        if let Some(tag) = if_match {
-            h.insert(reqwest::header::IF_MATCH, super::etag_header(tag)?);
-        }
-        let url = self.blob_url(path.as_str());
-        let Some((headers, data)) = self.rest.fetch_conditional(Method::GET, url.clone(), h, None).await? else {
-            return Ok(Read::Changed);
-        };
-        super::rest::range_answer(&headers, data, want_md5, if_match, &url, end - start)
+        self.read(path, start, end, if_match, true).await
+    }
+
+    async fn read_range_unhashed(&self, path: &StorePath, start: u64, end: u64, if_match: Option<&str>) -> Result<Read> {
+        self.read(path, start, end, if_match, false).await
     }
 
     async fn writer_checked(&self, path: &StorePath, size: u64, md5: Option<[u8; 16]>) -> Result<Box<dyn ObjectWriter>> {
@@ -776,6 +790,10 @@ impl Drop for StreamedPut {
 
 #[async_trait]
 impl ObjectWriter for StreamedPut {
+    fn uses_block_md5(&self) -> bool {
+        false
+    }
+
     async fn write_block(&mut self, data: Bytes, _md5: [u8; 16], hold: Hold) -> Result<()> {
         let tx = self.tx.as_ref().ok_or_else(|| Error::Internal("streamed Put Blob already finished".into()))?;
         if tx.send((data, hold)).await.is_err() {

@@ -215,6 +215,11 @@ pub trait ObjectWriter: Send {
     /// check on arrival where it can (blob: transactional Content-MD5). `hold` is kept alive
     /// until the block's bytes are no longer held (a writer may send blocks in the background).
     async fn write_block(&mut self, data: Bytes, md5: [u8; 16], hold: Hold) -> Result<()>;
+    /// Whether `write_block` uses the blocks' MD5s (a writer whose service checks the whole
+    /// object's MD5 instead does not: the caller then need not hash each block).
+    fn uses_block_md5(&self) -> bool {
+        true
+    }
     /// Publishes the object with `info` recorded. Returns whether the service confirmed every
     /// byte it received (it echoed each piece's MD5 and every echo matched); `false` means the
     /// caller must read the object back to know what landed.
@@ -316,6 +321,13 @@ pub trait Store: Send + Sync {
     /// and offers no MD5.
     async fn read_range(&self, path: &StorePath, start: u64, end: u64, _if_match: Option<&str>) -> Result<Read> {
         Ok(Read::Data(RangeRead { data: self.get_range(path, start, end).await?, md5: None }))
+    }
+
+    /// [`read_range`](Self::read_range) without asking the service for the range's MD5: for a
+    /// caller that checks the whole object against a stronger fact (the source's stored
+    /// Content-MD5) before anything is published. By default the same read.
+    async fn read_range_unhashed(&self, path: &StorePath, start: u64, end: u64, if_match: Option<&str>) -> Result<Read> {
+        self.read_range(path, start, end, if_match).await
     }
 
     /// Starts writing `path` (replacing it when `finish` succeeds).
