@@ -288,8 +288,10 @@ fn corruption_in_transit_is_detected_nothing_half_copied_is_registered_and_a_rer
     let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--server-side", "never", "--manifest", &m, "-o", "json"]);
     check_failed(&r);
     assert_eq!(r.json()["summary"]["failed"], 1, "{}", r.json()["summary"]);
-    // Server-side: the service copies the bytes itself; the read-back of what landed (here
-    // corrupted on its way back) no longer matches the source's MD5, and the copy is deleted.
+    // --server-side auto: model.pkl is one block with no recorded sha256, so it is streamed
+    // (reading it is what learns its sha256); its corrupted read fails its range MD5 and nothing
+    // is published. (The read-back after a server-side copy of a larger file is in
+    // tests/fault_matrix.rs.)
     tb.clear_storage_faults();
     tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", "model.pkl"));
     let r = run(command(&tb), &["copy", "--from", &from, "--to", &to, "--kinds", "models,environments", "--server-side", "auto", "--manifest", &m, "-o", "json"]);

@@ -7,7 +7,9 @@
 //!    reading either side.
 //! 2. **Server-side** where the destination can copy from a URL and the source can give one
 //!    (blob Copy Blob, of the listed source version only: `x-ms-source-if-match`); any other
-//!    failure of that path falls back to streaming. The destination is then read back: its MD5
+//!    failure of that path falls back to streaming. Not for a file of one block whose sha256
+//!    nothing records: reading it is needed to learn the sha256, so it is streamed (2 requests
+//!    and 1 write instead of 3 and 2). The destination is then read back: its MD5
 //!    must equal the source's stored Content-MD5, or its sha256 the recorded one, or (when the
 //!    source has neither) the sha256 of an independent read of the source.
 //! 3. **Streaming** otherwise: the source is read block by block (a few blocks ahead); sha256
@@ -272,25 +274,15 @@ impl Engine {
         results.into_iter().map(|r| r.expect("every job reports")).collect()
     }
 
-    /// Lists each destination folder of `jobs` once (no folder inside one already listed).
-    /// Returns what the listings say of each destination path: `None` = not there. A folder
-    /// that cannot be listed is left out, and its files are checked one by one.
+    /// Lists the destination folders of `jobs` once up front (no folder inside one already
+    /// listed); where one destination has more than [`FOLDERS_LISTED_APART`] folders, their
+    /// common root is listed instead (one flat, paged listing rather than one per folder: a
+    /// copy of many jobs' outputs or model versions). Returns what the listings say of each
+    /// destination path: `None` = not there. A folder that cannot be listed is left out, and
+    /// its files are checked one by one.
     async fn list_destinations(&self, jobs: &[FileJob]) -> HashMap<(usize, String), Option<ObjectMeta>> {
-        let mut folders: Vec<(usize, String)> = jobs
-            .iter()
-            .map(|j| (store_id(&j.dst), j.dst_path.as_str().rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()))
-            .collect();
-        folders.sort();
-        folders.dedup();
-        let mut roots: Vec<(usize, String)> = Vec::new();
-        for (id, dir) in folders {
-            let covered = roots.iter().any(|(rid, r)| *rid == id && (r.is_empty() || dir == *r || dir.starts_with(&format!("{r}/"))));
-            if !covered {
-                roots.push((id, dir));
-            }
-        }
         let mut known = HashMap::new();
-        for (id, dir) in roots {
+        for (id, dir) in listing_roots(jobs.iter().map(|j| (store_id(&j.dst), j.dst_path.as_str()))) {
             let Some(job) = jobs.iter().find(|j| store_id(&j.dst) == id) else { continue };
             let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
             let Ok(listed) = job.dst.list(&prefix).await else { continue };
@@ -379,8 +371,13 @@ impl Engine {
             }
         }
 
-        // 2. Server-side where offered.
-        if self.opts.server_side == ServerSide::Auto && job.dst.capabilities().copy_from_url {
+        // 2. Server-side where offered, except for a file of one block whose sha256 nothing
+        // records: it has to be read to learn its sha256 anyway, and streamed that read is the
+        // copy — one read of the source (its ranges' MD5 checked) and one Put Blob whose MD5 the
+        // service checks and echoes, carrying the verified record — where a server-side copy
+        // costs the copy, a read-back and a second write (Set Blob Metadata) per file.
+        let learn_by_streaming = job.expected_sha256.is_none() && job.size <= self.opts.block_size.max(1) as u64;
+        if self.opts.server_side == ServerSide::Auto && !learn_by_streaming && job.dst.capabilities().copy_from_url {
             if let Some(source) = job.src.copy_source(&job.src_path).await? {
                 match job.dst.copy_from_url(&job.dst_path, &source, job.size, job.src_etag.as_deref(), job.src_md5).await {
                     Ok(Copied::Done) => return self.verify_server_side(job, &src_uri, &dst_uri).await,
@@ -809,6 +806,40 @@ where
 }
 
 /// Identity of a store instance (jobs share their destination store by `Arc`).
+/// Folders of one destination listed one by one; above this, their common root is listed once.
+const FOLDERS_LISTED_APART: usize = 4;
+
+/// The folders to list, per destination `(store id, path)`: each file's folder, none inside
+/// another; where a destination has more than [`FOLDERS_LISTED_APART`], their common root
+/// (`""`: the whole container) instead.
+fn listing_roots<'a>(paths: impl Iterator<Item = (usize, &'a str)>) -> Vec<(usize, String)> {
+    let mut folders: Vec<(usize, String)> = paths.map(|(id, p)| (id, p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default())).collect();
+    folders.sort();
+    folders.dedup();
+    let mut roots: Vec<(usize, String)> = Vec::new();
+    for (id, dir) in folders {
+        let covered = roots.iter().any(|(rid, r)| *rid == id && (r.is_empty() || dir == *r || dir.starts_with(&format!("{r}/"))));
+        if !covered {
+            roots.push((id, dir));
+        }
+    }
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for group in roots.chunk_by(|a, b| a.0 == b.0) {
+        if group.len() <= FOLDERS_LISTED_APART {
+            out.extend(group.iter().cloned());
+            continue;
+        }
+        // The longest common path (whole components) of the group's folders.
+        let mut common: Vec<&str> = group[0].1.split('/').collect();
+        for (_, dir) in &group[1..] {
+            let n = common.iter().zip(dir.split('/')).take_while(|(a, b)| *a == b).count();
+            common.truncate(n);
+        }
+        out.push((group[0].0, common.join("/")));
+    }
+    out
+}
+
 fn store_id(s: &Arc<dyn Store>) -> usize {
     Arc::as_ptr(s) as *const () as usize
 }
@@ -1108,6 +1139,23 @@ mod tests {
         async fn delete(&self, p: &StorePath) -> Result<()> {
             self.0.delete(p).await
         }
+    }
+
+    #[test]
+    fn many_folders_of_one_destination_are_listed_by_their_common_root() {
+        let roots = |paths: &[(usize, &str)]| listing_roots(paths.iter().copied());
+        // A few folders: each listed (none inside another listed twice).
+        assert_eq!(roots(&[(1, "a/b/x"), (1, "a/b/c/y"), (1, "a/d/z")]), vec![(1, "a/b".into()), (1, "a/d".into())]);
+        assert_eq!(roots(&[(1, "a/x"), (1, "a/b/y")]), vec![(1, "a".into())]);
+        // Many: their common root once, per destination (whole path components only).
+        let many: Vec<String> = (0..6).map(|i| format!("out/job/part-{i}/f")).collect();
+        let mut paths: Vec<(usize, &str)> = many.iter().map(|p| (1, p.as_str())).collect();
+        paths.push((2, "other/f"));
+        assert_eq!(roots(&paths), vec![(1, "out/job".into()), (2, "other".into())]);
+        let spread: Vec<String> = (0..6).map(|i| format!("v{i}/f")).collect();
+        assert_eq!(listing_roots(spread.iter().map(|p| (1, p.as_str()))), vec![(1, String::new())]);
+        let siblings: Vec<String> = (0..6).map(|i| format!("runs/ab{i}/f")).collect();
+        assert_eq!(listing_roots(siblings.iter().map(|p| (1, p.as_str()))), vec![(1, "runs".into())]);
     }
 
     #[tokio::test]
