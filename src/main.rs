@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     reset_sigpipe();
+    return_freed_blocks();
     let cli = cli::Cli::parse_args();
     init_logging(cli.global.verbose, cli.global.quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -58,5 +59,18 @@ fn reset_sigpipe() {
     // SAFETY: restoring the default disposition of SIGPIPE at start, before any thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Blocks (4 MiB by default) go back to the system when freed. glibc's malloc raises its mmap
+/// threshold to the size of each large chunk freed, so from the first freed block on, blocks
+/// come from the per-thread arenas, which keep what is freed: measured (`snapshot export`,
+/// workspace bench at scale 0.2), 67 MiB of peak heap made 150 MiB of peak RSS; with a fixed
+/// threshold, 74 MiB. A fixed threshold also turns that adjustment off.
+fn return_freed_blocks() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a malloc parameter; called at start, before any thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
 }

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 const PARTIAL_SUFFIX: &str = ".aml-failover-partial";
 
@@ -144,12 +143,21 @@ impl Store for LocalStore {
     }
 
     async fn get_range(&self, path: &StorePath, start: u64, end: u64) -> Result<Bytes> {
+        // Read on a blocking thread straight into the block's buffer: `tokio::fs::File` reads
+        // through a buffer of its own (up to 2 MiB per read), held besides the block.
         let f = self.file(path);
-        let mut file = tokio::fs::File::open(&f).await.map_err(|e| self.io("cannot open", &f, e))?;
-        file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| self.io("cannot read", &f, e))?;
-        let mut buf = vec![0u8; (end - start) as usize];
-        file.read_exact(&mut buf).await.map_err(|e| self.io("cannot read", &f, e))?;
-        Ok(Bytes::from(buf))
+        let at = f.clone();
+        let read = tokio::task::spawn_blocking(move || -> std::result::Result<Vec<u8>, (&'static str, std::io::Error)> {
+            use std::io::{Read as _, Seek as _};
+            let mut file = std::fs::File::open(&at).map_err(|e| ("cannot open", e))?;
+            file.seek(std::io::SeekFrom::Start(start)).map_err(|e| ("cannot read", e))?;
+            let mut buf = vec![0u8; (end - start) as usize];
+            file.read_exact(&mut buf).map_err(|e| ("cannot read", e))?;
+            Ok(buf)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("a file read failed: {e}")))?;
+        read.map(Bytes::from).map_err(|(what, e)| self.io(what, &f, e))
     }
 
     /// A local file has no ETag to read under: its version (mtime + size) is compared before
@@ -179,7 +187,7 @@ impl Store for LocalStore {
         partial.push(PARTIAL_SUFFIX);
         let partial = PathBuf::from(partial);
         let file = tokio::fs::File::create(&partial).await.map_err(|e| self.io("cannot create", &partial, e))?;
-        Ok(Box::new(LocalWriter { file: Some(file), partial, dest }))
+        Ok(Box::new(LocalWriter { file: Some(file.into_std().await), partial, dest }))
     }
 
     async fn delete(&self, path: &StorePath) -> Result<()> {
@@ -192,27 +200,55 @@ impl Store for LocalStore {
     }
 }
 
+/// Writes on a blocking thread straight from the block (its memory permit held until written):
+/// `tokio::fs::File` copies each write into a buffer of its own (up to 2 MiB per file) and lets
+/// the block go before the bytes are on disk, memory outside the engine's budget.
 struct LocalWriter {
-    file: Option<tokio::fs::File>,
+    /// `None` while a write is under way, and after finish.
+    file: Option<std::fs::File>,
     partial: PathBuf,
     dest: PathBuf,
 }
 
+impl LocalWriter {
+    fn failed(&self, e: impl std::fmt::Display) -> Error {
+        Error::Usage(format!("cannot write {}: {e}", self.partial.display()))
+    }
+
+    /// Runs `op` on the open file on a blocking thread; the file comes back unless it fails.
+    async fn on_file(&mut self, op: impl FnOnce(&mut std::fs::File) -> std::io::Result<()> + Send + 'static) -> Result<()> {
+        let mut f = self.file.take().ok_or_else(|| self.failed("an earlier write did not finish"))?;
+        let (f, r) = tokio::task::spawn_blocking(move || {
+            let r = op(&mut f);
+            (f, r)
+        })
+        .await
+        .map_err(|e| self.failed(e))?;
+        r.map_err(|e| self.failed(e))?;
+        self.file = Some(f);
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl ObjectWriter for LocalWriter {
-    async fn write_block(&mut self, data: Bytes, _md5: [u8; 16], _hold: super::Hold) -> Result<()> {
-        let f = self.file.as_mut().expect("open until finish");
-        f.write_all(&data).await.map_err(|e| Error::Usage(format!("cannot write {}: {e}", self.partial.display())))
+    async fn write_block(&mut self, data: Bytes, _md5: [u8; 16], hold: super::Hold) -> Result<()> {
+        self.on_file(move |f| {
+            use std::io::Write as _;
+            let r = f.write_all(&data);
+            drop(hold);
+            r
+        })
+        .await
     }
 
     async fn finish(mut self: Box<Self>, _info: FinishInfo) -> Result<bool> {
-        let mut f = self.file.take().expect("open until finish");
-        f.flush().await.map_err(|e| Error::Usage(format!("cannot write {}: {e}", self.partial.display())))?;
-        f.sync_all().await.map_err(|e| Error::Usage(format!("cannot write {}: {e}", self.partial.display())))?;
-        drop(f);
+        self.on_file(|f| f.sync_all()).await?;
+        drop(self.file.take());
         tokio::fs::rename(&self.partial, &self.dest)
             .await
             .map_err(|e| Error::Usage(format!("cannot move {} into place: {e}", self.dest.display())))?;
+        self.partial = PathBuf::new();
         // No service checked what landed: the engine reads the file back.
         Ok(false)
     }
@@ -220,8 +256,8 @@ impl ObjectWriter for LocalWriter {
 
 impl Drop for LocalWriter {
     fn drop(&mut self) {
-        // Not finished: remove the partial file so nothing half-written remains.
-        if self.file.is_some() {
+        // Not finished (the partial file is still there): remove it so nothing half-written remains.
+        if !self.partial.as_os_str().is_empty() {
             let _ = std::fs::remove_file(&self.partial);
         }
     }
