@@ -765,6 +765,8 @@ impl<D: Digest + Send + 'static> Background<D> {
             let hold = Arc::clone(permit);
             *self = Background::Busy(tokio::task::spawn_blocking(move || {
                 d.update(&data);
+                // The bytes first, then their permit: never more held than the budget.
+                drop(data);
                 drop(hold);
                 d
             }));
@@ -1297,5 +1299,97 @@ mod tests {
         let r = e.copy(&j).await.unwrap();
         assert_eq!(r.checks, [Check::RecordedSha256, Check::ReadBack]);
         assert_eq!(dst.reads.load(Ordering::SeqCst), 3);
+    }
+
+    /// Counts the bytes of the blocks a store has handed out and not yet seen dropped, and
+    /// the most ever alive at once.
+    #[derive(Default)]
+    struct Live {
+        now: AtomicU64,
+        max: AtomicU64,
+    }
+
+    /// A block's bytes that tell [`Live`] when they are gone.
+    struct Counted(Vec<u8>, Arc<Live>);
+    impl AsRef<[u8]> for Counted {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.now.fetch_sub(self.0.len() as u64, Ordering::SeqCst);
+        }
+    }
+
+    /// A local store whose reads are [`Counted`].
+    struct Counting(LocalStore, Arc<Live>);
+
+    #[async_trait]
+    impl Store for Counting {
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn uri(&self, p: &StorePath) -> String {
+            self.0.uri(p)
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+            self.0.list(prefix).await
+        }
+        async fn head(&self, p: &StorePath) -> Result<Option<ObjectMeta>> {
+            self.0.head(p).await
+        }
+        async fn get_range(&self, p: &StorePath, s: u64, e: u64) -> Result<Bytes> {
+            let data = self.0.get_range(p, s, e).await?.to_vec();
+            let now = self.1.now.fetch_add(data.len() as u64, Ordering::SeqCst) + data.len() as u64;
+            self.1.max.fetch_max(now, Ordering::SeqCst);
+            Ok(Bytes::from_owner(Counted(data, Arc::clone(&self.1))))
+        }
+        async fn writer(&self, p: &StorePath, size: u64) -> Result<Box<dyn ObjectWriter>> {
+            self.0.writer(p, size).await
+        }
+        async fn delete(&self, p: &StorePath) -> Result<()> {
+            self.0.delete(p).await
+        }
+    }
+
+    /// However many files are in flight and however many blocks each reads ahead, the bytes
+    /// of file data held at once (read, not yet hashed and written) never exceed the memory
+    /// budget: copies (streamed, hashed on blocking threads, written to local files) and
+    /// digests alike.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bytes_held_at_once_never_exceed_the_memory_budget() {
+        let block = HASH_INLINE_BELOW; // hashed on blocking threads
+        let budget = block * 4;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        let size = block * 5 + 777;
+        let files: Vec<Vec<u8>> = (0..8u32).map(|f| (0..size as u32).map(|i| (i.wrapping_mul(f + 7) >> 5) as u8).collect()).collect();
+        for (f, data) in files.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("src/f{f}.bin")), data).unwrap();
+        }
+        let live = Arc::new(Live::default());
+        let src: Arc<dyn Store> = Arc::new(Counting(LocalStore::new(dir.path().join("src")), Arc::clone(&live)));
+        let dst: Arc<dyn Store> = Arc::new(LocalStore::new(dir.path().join("dst")));
+        let o = EngineOptions { concurrency: 8, block_size: block, memory_budget: budget, read_ahead: 4, ..Default::default() };
+        let e = Engine::new(o, Arc::new(Silent));
+        let paths: Vec<StorePath> = (0..files.len()).map(|f| StorePath::parse(&format!("f{f}.bin")).unwrap()).collect();
+        let jobs = paths.iter().map(|p| job(Arc::clone(&src), Arc::clone(&dst), p, size as u64)).collect();
+        for r in e.run(jobs).await {
+            r.unwrap();
+        }
+        for (f, data) in files.iter().enumerate() {
+            assert_eq!(&std::fs::read(dir.path().join(format!("dst/f{f}.bin"))).unwrap(), data);
+        }
+        let copied = live.max.load(Ordering::SeqCst);
+        // Eight digests at once, as `snapshot export` finds the sha256 of files.
+        let digests = futures::future::join_all(paths.iter().map(|p| e.digest(&*src, p, size as u64, false))).await;
+        for (d, data) in digests.into_iter().zip(&files) {
+            assert_eq!(d.unwrap().sha256, hex::encode(Sha256::digest(data)));
+        }
+        let max = live.max.load(Ordering::SeqCst);
+        assert!(copied > block as u64, "more than one block was in flight: {copied}");
+        assert!(max <= budget as u64, "{max} bytes held at once, budget {budget}");
+        assert_eq!(live.now.load(Ordering::SeqCst), 0, "every block let go");
     }
 }
