@@ -84,6 +84,9 @@ def main():
             ratio = f"{w / ref:.2f}" if (ref and w is not None and r["rc"] == "0") else "-"
             table.append((label, r["wall"], r["rss"], ratio, "-", met))
         else:
+            if r["rc"] == "na":
+                table.append((label, "-", "-", "-", "-", r["note"] or "left out"))
+                continue
             met = "reference" if r["rc"] == "0" else f"failed (exit {r['rc']})"
             table.append((label, r["wall"], r["rss"], "1.00", "-", met))
 

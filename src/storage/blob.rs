@@ -604,6 +604,20 @@ impl Store for BlobStore {
         self.list_limited(prefix, None).await
     }
 
+    async fn list_wanted(&self, prefix: &str, wanted: &std::collections::HashSet<String>, max_seen: usize) -> Result<Option<Vec<ObjectMeta>>> {
+        let (mut seen, mut out) = (0usize, Vec::new());
+        let listed = self
+            .list_pages(prefix, None, None, |m| {
+                seen += 1;
+                if wanted.contains(m.path.as_str()) {
+                    out.push(m);
+                }
+                seen <= max_seen
+            })
+            .await?;
+        Ok(listed.complete.then_some(out))
+    }
+
     async fn head(&self, path: &StorePath) -> Result<Option<ObjectMeta>> {
         match self.send(Method::HEAD, self.blob_url(path.as_str()), HeaderMap::new(), None).await {
             Ok(resp) => {

@@ -309,6 +309,17 @@ pub trait Store: Send + Sync {
     /// Objects under `prefix` (a folder path or `""`), sorted by path.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>>;
 
+    /// The objects under `prefix` whose paths `wanted` names (only those are kept), or `None`
+    /// once the listing has seen more than `max_seen` objects: for a listing worth its
+    /// requests only while it stays small. Stores that list page by page stop there.
+    async fn list_wanted(&self, prefix: &str, wanted: &std::collections::HashSet<String>, max_seen: usize) -> Result<Option<Vec<ObjectMeta>>> {
+        let all = self.list(prefix).await?;
+        if all.len() > max_seen {
+            return Ok(None);
+        }
+        Ok(Some(all.into_iter().filter(|m| wanted.contains(m.path.as_str())).collect()))
+    }
+
     /// The object's metadata, or `None` when it does not exist.
     async fn head(&self, path: &StorePath) -> Result<Option<ObjectMeta>>;
 

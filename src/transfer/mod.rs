@@ -37,7 +37,7 @@
 use crate::error::{Class, Error, Result};
 use crate::storage::{Copied, FinishInfo, Hold, ObjectMeta, ObjectWriter, Read, Store, StorePath};
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use serde::Serialize;
@@ -282,17 +282,37 @@ impl Engine {
     /// its files are checked one by one.
     async fn list_destinations(&self, jobs: &[FileJob]) -> HashMap<(usize, String), Option<ObjectMeta>> {
         let mut known = HashMap::new();
-        for (id, dir) in listing_roots(jobs.iter().map(|j| (store_id(&j.dst), j.dst_path.as_str()))) {
-            let Some(job) = jobs.iter().find(|j| store_id(&j.dst) == id) else { continue };
-            let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-            let Ok(listed) = job.dst.list(&prefix).await else { continue };
-            let present: HashMap<&str, &ObjectMeta> = listed.iter().map(|m| (m.path.as_str(), m)).collect();
-            for j in jobs.iter().filter(|j| store_id(&j.dst) == id) {
-                let p = j.dst_path.as_str();
-                let under = dir.is_empty() || p.starts_with(&prefix);
-                if under {
-                    known.insert(dest_key(j), present.get(p).map(|m| (*m).clone()));
+        for (id, dir, folders) in listing_roots(jobs.iter().map(|j| (store_id(&j.dst), j.dst_path.as_str()))) {
+            let prefix = folder_prefix(&dir);
+            let mine: Vec<&FileJob> = jobs.iter().filter(|j| store_id(&j.dst) == id && j.dst_path.as_str().starts_with(&prefix)).collect();
+            let Some(first) = mine.first() else { continue };
+            let wanted: HashSet<String> = mine.iter().map(|j| j.dst_path.to_string()).collect();
+            // A common root may hold far more than these files (a workspace's whole container):
+            // it is listed only while it stays within a page of them; past that, each folder apart.
+            let listed = if folders.is_empty() {
+                first.dst.list_wanted(&prefix, &wanted, usize::MAX).await
+            } else {
+                match first.dst.list_wanted(&prefix, &wanted, wanted.len().saturating_mul(2) + LISTING_PAGE).await {
+                    Ok(Some(found)) => Ok(Some(found)),
+                    Ok(None) | Err(_) => {
+                        tracing::debug!(root = %dir, "the common root holds much more than the files copied; listing their folders apart");
+                        let mut found = Vec::new();
+                        let mut all = true;
+                        for f in &folders {
+                            match first.dst.list_wanted(&folder_prefix(f), &wanted, usize::MAX).await {
+                                Ok(Some(part)) => found.extend(part),
+                                _ => all = false,
+                            }
+                        }
+                        Ok(all.then_some(found))
+                    }
                 }
+            };
+            // A listing that failed leaves its files to be checked one by one.
+            let Ok(Some(found)) = listed else { continue };
+            let present: HashMap<&str, &ObjectMeta> = found.iter().map(|m| (m.path.as_str(), m)).collect();
+            for j in mine {
+                known.insert(dest_key(j), present.get(j.dst_path.as_str()).map(|m| (*m).clone()));
             }
         }
         known
@@ -807,14 +827,26 @@ where
     r
 }
 
-/// Identity of a store instance (jobs share their destination store by `Arc`).
 /// Folders of one destination listed one by one; above this, their common root is listed once.
 const FOLDERS_LISTED_APART: usize = 4;
 
+/// The objects one listing page holds (the service's maximum): the slack a common root's
+/// listing is allowed beyond the files it is for.
+const LISTING_PAGE: usize = 5000;
+
+fn folder_prefix(dir: &str) -> String {
+    if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    }
+}
+
 /// The folders to list, per destination `(store id, path)`: each file's folder, none inside
 /// another; where a destination has more than [`FOLDERS_LISTED_APART`], their common root
-/// (`""`: the whole container) instead.
-fn listing_roots<'a>(paths: impl Iterator<Item = (usize, &'a str)>) -> Vec<(usize, String)> {
+/// (`""`: the whole container) instead, with the folders it stands for (to list apart when the
+/// root turns out to hold much more); a folder listed as itself has none.
+fn listing_roots<'a>(paths: impl Iterator<Item = (usize, &'a str)>) -> Vec<(usize, String, Vec<String>)> {
     let mut folders: Vec<(usize, String)> = paths.map(|(id, p)| (id, p.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default())).collect();
     folders.sort();
     folders.dedup();
@@ -825,10 +857,10 @@ fn listing_roots<'a>(paths: impl Iterator<Item = (usize, &'a str)>) -> Vec<(usiz
             roots.push((id, dir));
         }
     }
-    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut out = Vec::new();
     for group in roots.chunk_by(|a, b| a.0 == b.0) {
         if group.len() <= FOLDERS_LISTED_APART {
-            out.extend(group.iter().cloned());
+            out.extend(group.iter().map(|(id, dir)| (*id, dir.clone(), Vec::new())));
             continue;
         }
         // The longest common path (whole components) of the group's folders.
@@ -837,11 +869,12 @@ fn listing_roots<'a>(paths: impl Iterator<Item = (usize, &'a str)>) -> Vec<(usiz
             let n = common.iter().zip(dir.split('/')).take_while(|(a, b)| *a == b).count();
             common.truncate(n);
         }
-        out.push((group[0].0, common.join("/")));
+        out.push((group[0].0, common.join("/"), group.iter().map(|(_, d)| d.clone()).collect()));
     }
     out
 }
 
+/// Identity of a store instance (jobs share their destination store by `Arc`).
 fn store_id(s: &Arc<dyn Store>) -> usize {
     Arc::as_ptr(s) as *const () as usize
 }
@@ -1115,10 +1148,51 @@ mod tests {
     }
 
     /// Counts HEAD requests on a local store.
-    struct Heads(LocalStore, AtomicU64);
+    #[test]
+    fn many_folders_of_one_destination_are_listed_by_their_common_root() {
+        let roots = |paths: &[(usize, &str)]| listing_roots(paths.iter().copied()).into_iter().map(|(id, r, _)| (id, r)).collect::<Vec<_>>();
+        // A few folders: each listed (none inside another listed twice).
+        assert_eq!(roots(&[(1, "a/b/x"), (1, "a/b/c/y"), (1, "a/d/z")]), vec![(1, "a/b".into()), (1, "a/d".into())]);
+        assert_eq!(roots(&[(1, "a/x"), (1, "a/b/y")]), vec![(1, "a".into())]);
+        // Many: their common root once, per destination (whole path components only).
+        let many: Vec<String> = (0..6).map(|i| format!("out/job/part-{i}/f")).collect();
+        let mut paths: Vec<(usize, &str)> = many.iter().map(|p| (1, p.as_str())).collect();
+        paths.push((2, "other/f"));
+        assert_eq!(roots(&paths), vec![(1, "out/job".into()), (2, "other".into())]);
+        let spread: Vec<String> = (0..6).map(|i| format!("v{i}/f")).collect();
+        let spread_roots = listing_roots(spread.iter().map(|p| (1, p.as_str())));
+        assert_eq!(spread_roots.len(), 1);
+        assert_eq!((spread_roots[0].0, spread_roots[0].1.as_str()), (1, ""));
+        // ... with the folders it stands for, to list apart when the root holds much more.
+        assert_eq!(spread_roots[0].2, (0..6).map(|i| format!("v{i}")).collect::<Vec<_>>());
+        let siblings: Vec<String> = (0..6).map(|i| format!("runs/ab{i}/f")).collect();
+        let siblings: Vec<(usize, &str)> = siblings.iter().map(|p| (1, p.as_str())).collect();
+        assert_eq!(roots(&siblings), vec![(1, "runs".into())]);
+    }
+
+    #[tokio::test]
+    async fn destination_folders_are_listed_once_instead_of_a_head_per_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("s/m/sub")).unwrap();
+        let src = Arc::new(LocalStore::new(dir.path().join("s")));
+        let heads = Arc::new(Lists(LocalStore::new(dir.path().join("d")), Default::default(), AtomicU64::new(0)));
+        let dst: Arc<dyn Store> = heads.clone();
+        let mut jobs = Vec::new();
+        for i in 0..10 {
+            let rel = if i % 2 == 0 { format!("m/f{i}") } else { format!("m/sub/f{i}") };
+            std::fs::write(dir.path().join("s").join(&rel), vec![i as u8; 50]).unwrap();
+            jobs.push(job(src.clone(), dst.clone(), &StorePath::parse(&rel).unwrap(), 50));
+        }
+        let e = Engine::new(opts(), Arc::new(Silent));
+        assert!(e.run(jobs).await.iter().all(|r| r.as_ref().unwrap().method == Method::Streamed));
+        assert_eq!(heads.2.load(Ordering::Relaxed), 0, "fresh destinations need no HEAD");
+    }
+
+    /// Records each listing's prefix and counts HEADs.
+    struct Lists(LocalStore, std::sync::Mutex<Vec<String>>, AtomicU64);
 
     #[async_trait]
-    impl Store for Heads {
+    impl Store for Lists {
         fn describe(&self) -> String {
             self.0.describe()
         }
@@ -1126,10 +1200,11 @@ mod tests {
             self.0.uri(p)
         }
         async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+            self.1.lock().unwrap().push(prefix.to_string());
             self.0.list(prefix).await
         }
         async fn head(&self, p: &StorePath) -> Result<Option<ObjectMeta>> {
-            self.1.fetch_add(1, Ordering::Relaxed);
+            self.2.fetch_add(1, Ordering::Relaxed);
             self.0.head(p).await
         }
         async fn get_range(&self, p: &StorePath, s: u64, e: u64) -> Result<Bytes> {
@@ -1143,39 +1218,41 @@ mod tests {
         }
     }
 
-    #[test]
-    fn many_folders_of_one_destination_are_listed_by_their_common_root() {
-        let roots = |paths: &[(usize, &str)]| listing_roots(paths.iter().copied());
-        // A few folders: each listed (none inside another listed twice).
-        assert_eq!(roots(&[(1, "a/b/x"), (1, "a/b/c/y"), (1, "a/d/z")]), vec![(1, "a/b".into()), (1, "a/d".into())]);
-        assert_eq!(roots(&[(1, "a/x"), (1, "a/b/y")]), vec![(1, "a".into())]);
-        // Many: their common root once, per destination (whole path components only).
-        let many: Vec<String> = (0..6).map(|i| format!("out/job/part-{i}/f")).collect();
-        let mut paths: Vec<(usize, &str)> = many.iter().map(|p| (1, p.as_str())).collect();
-        paths.push((2, "other/f"));
-        assert_eq!(roots(&paths), vec![(1, "out/job".into()), (2, "other".into())]);
-        let spread: Vec<String> = (0..6).map(|i| format!("v{i}/f")).collect();
-        assert_eq!(listing_roots(spread.iter().map(|p| (1, p.as_str()))), vec![(1, String::new())]);
-        let siblings: Vec<String> = (0..6).map(|i| format!("runs/ab{i}/f")).collect();
-        assert_eq!(listing_roots(siblings.iter().map(|p| (1, p.as_str()))), vec![(1, "runs".into())]);
-    }
-
+    /// Six folders at a destination's top level share the root `""`: the whole container. It is
+    /// listed once while it holds little else; where it holds more than a page beyond the files
+    /// copied (a workspace container full of run outputs), the folders are listed apart instead
+    /// — still no HEAD per file.
     #[tokio::test]
-    async fn destination_folders_are_listed_once_instead_of_a_head_per_file() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("s/m/sub")).unwrap();
-        let src = Arc::new(LocalStore::new(dir.path().join("s")));
-        let heads = Arc::new(Heads(LocalStore::new(dir.path().join("d")), AtomicU64::new(0)));
-        let dst: Arc<dyn Store> = heads.clone();
-        let mut jobs = Vec::new();
-        for i in 0..10 {
-            let rel = if i % 2 == 0 { format!("m/f{i}") } else { format!("m/sub/f{i}") };
-            std::fs::write(dir.path().join("s").join(&rel), vec![i as u8; 50]).unwrap();
-            jobs.push(job(src.clone(), dst.clone(), &StorePath::parse(&rel).unwrap(), 50));
+    async fn a_common_root_holding_much_more_than_the_copied_files_gives_way_to_their_folders() {
+        for unrelated in [10usize, LISTING_PAGE + 100] {
+            let dir = tempfile::tempdir().unwrap();
+            let other = dir.path().join("d/other");
+            std::fs::create_dir_all(&other).unwrap();
+            for i in 0..unrelated {
+                std::fs::write(other.join(i.to_string()), b"x").unwrap();
+            }
+            let src = Arc::new(LocalStore::new(dir.path().join("s")));
+            let lists = Arc::new(Lists(LocalStore::new(dir.path().join("d")), Default::default(), AtomicU64::new(0)));
+            let dst: Arc<dyn Store> = lists.clone();
+            let mut jobs = Vec::new();
+            for i in 0..6 {
+                let rel = format!("v{i}/f");
+                std::fs::create_dir_all(dir.path().join(format!("s/v{i}"))).unwrap();
+                std::fs::write(dir.path().join("s").join(&rel), vec![i as u8; 50]).unwrap();
+                jobs.push(job(src.clone(), dst.clone(), &StorePath::parse(&rel).unwrap(), 50));
+            }
+            let e = Engine::new(opts(), Arc::new(Silent));
+            assert!(e.run(jobs).await.iter().all(|r| r.as_ref().unwrap().method == Method::Streamed));
+            let listed = lists.1.lock().unwrap().clone();
+            if unrelated < LISTING_PAGE {
+                assert_eq!(listed, vec![String::new()], "one listing of the common root");
+            } else {
+                let mut want = vec![String::new()];
+                want.extend((0..6).map(|i| format!("v{i}/")));
+                assert_eq!(listed, want, "the root gave up on, then each folder");
+            }
+            assert_eq!(lists.2.load(Ordering::Relaxed), 0, "fresh destinations need no HEAD");
         }
-        let e = Engine::new(opts(), Arc::new(Silent));
-        assert!(e.run(jobs).await.iter().all(|r| r.as_ref().unwrap().method == Method::Streamed));
-        assert_eq!(heads.1.load(Ordering::Relaxed), 0, "fresh destinations need no HEAD");
     }
 
     #[tokio::test]
