@@ -58,6 +58,33 @@ fn run_args(tb: &TestBed, args: &[String]) -> Run {
     run(command(tb), &args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
+/// Every read of `blob` arrives with one byte flipped: the item fails as corrupted in
+/// transfer and nothing is registered (bytes the test re-hashes itself, if any landed).
+fn every_corrupted_read_fails_the_item(tb: &TestBed, d: &Direct, blob: &str, m: &str, want: &str) {
+    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", blob));
+    let r = run_args(tb, &copy(tb, m));
+    if let Some(bytes) = target_bytes(d, tb) {
+        assert_eq!(sha256_hex(&bytes), want, "corrupted bytes registered in the target (exit {}):\n{}", r.code, r.stdout);
+    }
+    r.expect_code(1);
+    let v = r.json();
+    let it = item(&v);
+    assert_eq!(it["status"], "failed", "{it}");
+    assert!(it["reason"].as_str().unwrap().contains("corrupted in transfer"), "{it}");
+    assert!(target_bytes(d, tb).is_none(), "a corrupted item was registered");
+}
+
+/// One read of `blob` corrupted: the file is read again and the copy ends byte-identical
+/// (re-hashed by the test). Returns the copy's report.
+fn one_corrupted_read_is_read_again(tb: &TestBed, d: &Direct, blob: &str, m: &str, want: &str) -> Value {
+    tb.clear_storage_faults();
+    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", blob).times(1));
+    let r = run_args(tb, &copy(tb, m));
+    assert_eq!(target_bytes(d, tb).as_deref().map(sha256_hex).as_deref(), Some(want), "exit {}:\n{}\n{}", r.code, r.stdout, r.stderr);
+    r.expect_code(0);
+    r.json()
+}
+
 #[test]
 fn bytes_corrupted_on_the_way_from_a_blob_without_content_md5_are_never_verified() {
     let tb = seeded_testbed(true);
@@ -73,30 +100,14 @@ fn bytes_corrupted_on_the_way_from_a_blob_without_content_md5_are_never_verified
 
     // Every read of the source arrives with one byte flipped: the item fails, nothing is
     // registered, and verify does not call the target in sync.
-    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob));
-    let r = run_args(&tb, &copy(&tb, &m));
-    if let Some(bytes) = target_bytes(&d, &tb) {
-        assert_eq!(sha256_hex(&bytes), want, "corrupted bytes registered in the target (exit {}):\n{}", r.code, r.stdout);
-    }
-    r.expect_code(1);
-    let v = r.json();
-    let it = item(&v);
-    assert_eq!(it["status"], "failed", "{it}");
-    assert!(it["reason"].as_str().unwrap().contains("corrupted in transfer"), "{it}");
-    assert!(target_bytes(&d, &tb).is_none(), "a corrupted item was registered");
+    every_corrupted_read_fails_the_item(&tb, &d, &blob, &m, &want);
     let (from, to) = (tb.primary().arm_id(), tb.failover().arm_id());
     let verify = run(command(&tb), &["verify", "--from", &from, "--to", &to, "--kinds", "models", "-o", "json"]);
     assert_ne!(verify.code, 0, "verify says in sync over a failed copy:\n{}", verify.stdout);
 
     // One corrupted read: caught by the range MD5, the file is read again, and the copy
     // ends byte-identical, saying which check verified it.
-    tb.clear_storage_faults();
-    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob).times(1));
-    let r = run_args(&tb, &copy(&tb, &m));
-    let bytes = target_bytes(&d, &tb);
-    assert_eq!(bytes.as_deref().map(sha256_hex), Some(want.clone()), "exit {}:\n{}\n{}", r.code, r.stdout, r.stderr);
-    r.expect_code(0);
-    let v = r.json();
+    let v = one_corrupted_read_is_read_again(&tb, &d, &blob, &m, &want);
     let it = item(&v);
     assert_eq!(it["status"], "copied", "{it}");
     let checks = &it["files"][0]["checks"];
@@ -129,26 +140,11 @@ fn bytes_corrupted_on_the_way_from_a_blob_with_content_md5_are_caught_by_its_who
     let m = dir.path().join("m.json").to_str().unwrap().to_string();
 
     // Every read of one block arrives with one byte flipped: the item fails, nothing registered.
-    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob));
-    let r = run_args(&tb, &copy(&tb, &m));
-    if let Some(bytes) = target_bytes(&d, &tb) {
-        assert_eq!(sha256_hex(&bytes), want, "corrupted bytes registered in the target (exit {}):\n{}", r.code, r.stdout);
-    }
-    r.expect_code(1);
-    let v = r.json();
-    let it = item(&v);
-    assert_eq!(it["status"], "failed", "{it}");
-    assert!(it["reason"].as_str().unwrap().contains("corrupted in transfer"), "{it}");
-    assert!(target_bytes(&d, &tb).is_none(), "a corrupted item was registered");
+    every_corrupted_read_fails_the_item(&tb, &d, &blob, &m, &want);
 
     // One corrupted read: the file is read again and the copy ends byte-identical, vouched for
     // by the source's Content-MD5 (and confirmed by the service's echo of it), not range MD5s.
-    tb.clear_storage_faults();
-    tb.set_storage_fault(StorageFault::corrupt_response(100).on("GET", &blob).times(1));
-    let r = run_args(&tb, &copy(&tb, &m));
-    assert_eq!(target_bytes(&d, &tb).as_deref().map(sha256_hex), Some(want), "exit {}:\n{}\n{}", r.code, r.stdout, r.stderr);
-    r.expect_code(0);
-    let v = r.json();
+    let v = one_corrupted_read_is_read_again(&tb, &d, &blob, &m, &want);
     let checks: Vec<&str> = item(&v)["files"][0]["checks"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     assert_eq!(checks, ["sourceContentMd5", "serviceEchoMd5"], "{}", item(&v));
 }
