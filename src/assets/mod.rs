@@ -411,7 +411,7 @@ pub async fn resolve_content(item: &mut AssetItem, ds: &Datastores) -> Result<()
         None => {
             let listed = match listed {
                 Some(l) => l,
-                None => store.list(&if path.is_empty() { String::new() } else { format!("{path}/") }).await?,
+                None => store.list(&crate::storage::folder_prefix(&path)).await?,
             };
             let files: Vec<FileEntry> = listed
                 .into_iter()

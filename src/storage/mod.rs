@@ -65,6 +65,15 @@ pub(crate) fn same_etag(a: &str, b: &str) -> bool {
     a.trim_matches('"') == b.trim_matches('"')
 }
 
+/// The listing prefix of a folder: `"a/b"` lists as `"a/b/"`, the root `""` as `""`.
+pub fn folder_prefix(dir: &str) -> String {
+    if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    }
+}
+
 /// Identifies one version of a source object: a hash of its URI plus its ETag. A copy that
 /// records the tag of a source whose ETag has not changed since holds the same bytes (the
 /// copy was verified then, and any write to the source changes its ETag), so later runs

@@ -35,7 +35,7 @@
 //! all files in flight (`memory_budget`), whatever the file sizes and the concurrency.
 
 use crate::error::{Class, Error, Result};
-use crate::storage::{Copied, FinishInfo, Hold, ObjectMeta, ObjectWriter, Read, Store, StorePath};
+use crate::storage::{folder_prefix, Copied, FinishInfo, Hold, ObjectMeta, ObjectWriter, Read, Store, StorePath};
 use bytes::Bytes;
 use std::collections::{HashMap, HashSet};
 use futures::StreamExt;
@@ -833,14 +833,6 @@ const FOLDERS_LISTED_APART: usize = 4;
 /// The objects one listing page holds (the service's maximum): the slack a common root's
 /// listing is allowed beyond the files it is for.
 const LISTING_PAGE: usize = 5000;
-
-fn folder_prefix(dir: &str) -> String {
-    if dir.is_empty() {
-        String::new()
-    } else {
-        format!("{dir}/")
-    }
-}
 
 /// The folders to list, per destination `(store id, path)`: each file's folder, none inside
 /// another; where a destination has more than [`FOLDERS_LISTED_APART`], their common root
